@@ -1,0 +1,19 @@
+const swcConfig = JSON.parse(require('node:fs').readFileSync(`${__dirname}/.swcrc`, 'utf8'));
+
+/** @type {import('jest').Config} */
+module.exports = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  roots: ['<rootDir>/src', '<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  transform: { '^.+\\.(ts|m?js)$': ['@swc/jest', swcConfig] },
+  moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
+  // NestJS 12 ships as ES modules; Jest's CommonJS runtime needs them compiled like our sources.
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  setupFiles: ['reflect-metadata'],
+  testTimeout: 60000,
+  // Each test file gets its own database, so files can run side by side on two cores.
+  maxWorkers: 2,
+};

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+const port = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a port number (1-65535)` })
+    .int(`${name} must be a whole port number (1-65535)`)
+    .min(1, `${name} must be a port number (1-65535)`)
+    .max(65535, `${name} must be a port number (1-65535)`);
+
+const count = (name: string, min: number, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a whole number from ${min} to ${max}` })
+    .int(`${name} must be a whole number from ${min} to ${max}`)
+    .min(min, `${name} must be a whole number from ${min} to ${max}`)
+    .max(max, `${name} must be a whole number from ${min} to ${max}`);
+
+const bool = (name: string) =>
+  z
+    .enum(['true', 'false', '1', '0'], { error: `${name} must be true or false` })
+    .transform((v) => v === 'true' || v === '1');
+
+const httpUrl = (name: string) =>
+  z
+    .string()
+    .refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), `${name} must be an http:// or https:// URL`)
+    .transform((v) => v.replace(/\/+$/, ''));
+
+/** Every variable the service reads, with its default. Unknown variables are ignored. */
+export const configSchema = z.object({
+  PORT: port('PORT').default(3000),
+  HOST: z.string().min(1, 'HOST must be a bind address such as 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
+  DATABASE_URL: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'DATABASE_URL must be a postgres:// connection URL')
+    .optional(),
+  EMBEDDED_POSTGRES_PORT: port('EMBEDDED_POSTGRES_PORT').optional(),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
+  PUBLIC_BASE_URL: httpUrl('PUBLIC_BASE_URL').optional(),
+  GUPSHUP_API_BASE_URL: httpUrl('GUPSHUP_API_BASE_URL').default('https://api.gupshup.io'),
+  SECRET_KEY: z
+    .string()
+    .refine(
+      (v) => /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32,
+      'SECRET_KEY must be 32 bytes, written as 64 hex digits or in base64',
+    )
+    .optional(),
+  LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], { error: 'LOG_LEVEL must be one of error, warn, info, debug' }).default('info'),
+  GUPSHUP_RATE_LIMIT: count('GUPSHUP_RATE_LIMIT', 0, 100000).default(20),
+  GUPSHUP_TIMEOUT_MS: count('GUPSHUP_TIMEOUT_MS', 100, 120000).default(10000),
+  DISPATCH_MAX_ATTEMPTS: count('DISPATCH_MAX_ATTEMPTS', 1, 100).default(6),
+  DISPATCH_BACKOFF_MS: count('DISPATCH_BACKOFF_MS', 0, 86400000).default(1000),
+  DISPATCH_WORKERS: count('DISPATCH_WORKERS', 0, 256).default(4),
+  DISPATCH_BATCH_SIZE: count('DISPATCH_BATCH_SIZE', 1, 1000).default(50),
+  DISPATCH_POLL_MS: count('DISPATCH_POLL_MS', 10, 60000).default(250),
+  SUBSCRIPTIONS_ENABLED: bool('SUBSCRIPTIONS_ENABLED').default(true),
+  SUBSCRIPTION_POLL_MS: count('SUBSCRIPTION_POLL_MS', 10, 60000).default(200),
+  SUBSCRIPTION_BATCH_SIZE: count('SUBSCRIPTION_BATCH_SIZE', 1, 100000).default(1000),
+  DATABASE_POOL_SIZE: count('DATABASE_POOL_SIZE', 2, 500).default(20),
+  BODY_LIMIT_BYTES: count('BODY_LIMIT_BYTES', 1024, 50 * 1024 * 1024).default(1024 * 1024),
+  SHUTDOWN_TIMEOUT_MS: count('SHUTDOWN_TIMEOUT_MS', 0, 600000).default(10000),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type AppConfigValues = z.output<typeof configSchema>;

@@ -1,0 +1,72 @@
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
+
+/** Anything that runs SQL: the pool itself, or one transaction's client. */
+export interface SqlExecutor {
+  query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+}
+
+const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+
+export function isRetryableTransactionError(error: unknown): boolean {
+  return RETRYABLE_SQLSTATES.has((error as { code?: string })?.code ?? '');
+}
+
+class ClientExecutor implements SqlExecutor {
+  constructor(private readonly client: PoolClient) {}
+  async query<R extends QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+    return (await this.client.query<R>(sql, params as unknown[])).rows;
+  }
+}
+
+/**
+ * Plain SQL over the application's connection pool. Hot paths (event appends, projections,
+ * dispatch) use it directly; TypeORM owns the schema and its migrations.
+ */
+export class Database implements SqlExecutor {
+  constructor(readonly pool: Pool) {}
+
+  async query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]> {
+    return (await this.pool.query<R>(sql, params as unknown[])).rows;
+  }
+
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws.
+   * Serialization failures and deadlocks are retried from the start (a new transaction), so
+   * `work` must do nothing outside the database that cannot be done twice.
+   */
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>, maxAttempts = 5): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(work);
+      } catch (error) {
+        if (attempt >= maxAttempts || !isRetryableTransactionError(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
+  private async transactionOnce<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(new ClientExecutor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** A client of its own, for work that must stay on one session (advisory locks, LISTEN). */
+  async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      return await work(client);
+    } finally {
+      client.release();
+    }
+  }
+}

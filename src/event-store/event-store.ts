@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { Database, isRetryableTransactionError, type SqlExecutor } from '../database/database';
+import { StreamVersionConflictError, type ExpectedVersion } from './errors';
+import { eventTypeOf, toStoreEvent, type RecordedEvent, type StoreEvent } from './event';
+
+export interface AppendResult {
+  /** The stream's version after the append (its last stream position). */
+  version: number;
+  /** How many events were new; events whose id was already stored are skipped. */
+  appended: number;
+}
+
+/** A point in the global log; the log is ordered by (transactionId, globalPosition). */
+export interface LogPosition {
+  transactionId: string;
+  globalPosition: string;
+}
+
+export const LOG_START: LogPosition = { transactionId: '0', globalPosition: '0' };
+
+interface EventRow {
+  global_position: string;
+  transaction_id: string;
+  stream_id: string;
+  stream_position: string;
+  event_id: string;
+  event_type: string;
+  schema_version: number;
+  data: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  created_at: Date;
+}
+
+const EVENT_COLUMNS =
+  'global_position, transaction_id::text AS transaction_id, stream_id, stream_position, event_id, event_type, schema_version, data, metadata, created_at';
+
+function toRecorded(row: EventRow): RecordedEvent {
+  return {
+    globalPosition: row.global_position,
+    transactionId: row.transaction_id,
+    streamId: row.stream_id,
+    streamPosition: Number(row.stream_position),
+    eventId: row.event_id,
+    type: row.event_type,
+    schemaVersion: row.schema_version,
+    data: row.data,
+    metadata: row.metadata,
+    createdAt: row.created_at,
+  };
+}
+
+/** Stream type = the part of the stream id before the first "-", e.g. whatsapp_message. */
+function streamTypeOf(streamId: string): string {
+  const dash = streamId.indexOf('-');
+  return dash > 0 ? streamId.slice(0, dash) : streamId;
+}
+
+@Injectable()
+export class EventStore {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Appends events to one stream atomically, in one round trip. Pass `tx` to make the append part
+   * of a larger transaction (the events then commit with it).
+   */
+  async append(
+    streamId: string,
+    events: readonly StoreEvent[],
+    options: { expectedVersion?: ExpectedVersion; tx?: SqlExecutor } = {},
+  ): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const expected = options.expectedVersion ?? 'any';
+    const expectedNumber = expected === 'any' ? -1 : expected === 'no_stream' ? 0 : expected;
+    if (!Number.isInteger(expectedNumber) || expectedNumber < -1) throw new Error(`invalid expected version ${expected}`);
+    const types = events.map((e) => eventTypeOf(e.constructor as never));
+    const [row] = await this.runAppend(
+      options.tx,
+      'SELECT * FROM es_append($1, $2, $3, $4::uuid[], $5::text[], $6::int[], $7::jsonb[], $8::jsonb[])',
+      [
+        streamId,
+        streamTypeOf(streamId),
+        expectedNumber,
+        events.map((e) => e.eventId),
+        types.map((t) => t.type),
+        types.map((t) => t.schemaVersion),
+        events.map((e) => JSON.stringify(e.data)),
+        events.map((e) => JSON.stringify(e.metadata)),
+      ],
+    );
+    const version = Number(row.stream_version);
+    if (row.outcome === 'conflict') throw new StreamVersionConflictError(streamId, expected, version);
+    return { version, appended: row.appended };
+  }
+
+  /**
+   * Alone (no caller transaction) the append is one statement, its own transaction: a
+   * serialization failure is retried here. Inside a caller's transaction the caller retries.
+   */
+  private async runAppend(tx: SqlExecutor | undefined, sql: string, params: unknown[]) {
+    type Row = { outcome: string; stream_version: string; appended: number };
+    if (tx) return tx.query<Row>(sql, params);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.query<Row>(sql, params);
+      } catch (error) {
+        if (attempt >= 10 || !isRetryableTransactionError(error)) throw error;
+      }
+    }
+  }
+
+  /** The events of one stream, in order, from `fromPosition` (1-based, inclusive). */
+  async readStream(streamId: string, options: { fromPosition?: number; tx?: SqlExecutor } = {}): Promise<StoreEvent[]> {
+    const rows = await (options.tx ?? this.db).query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM es_events e WHERE e.stream_id = $1 AND e.stream_position >= $2 ORDER BY e.stream_position`,
+      [streamId, options.fromPosition ?? 1],
+    );
+    return rows.map((row) => toStoreEvent(toRecorded(row)));
+  }
+
+  async streamVersion(streamId: string, tx?: SqlExecutor): Promise<number> {
+    const rows = await (tx ?? this.db).query<{ version: string }>('SELECT version FROM es_streams WHERE stream_id = $1', [streamId]);
+    return rows.length ? Number(rows[0].version) : 0;
+  }
+
+  /**
+   * Reads the global log after `after`, in commit-safe order. Only transactions older than the
+   * oldest one still running are visible (pg_snapshot_xmin), so an event whose transaction commits
+   * late is read after the events that committed before it, never skipped. Run it on a session
+   * that holds no transaction id (no writes before it in the same transaction).
+   */
+  async readAll(after: LogPosition, limit: number, executor: SqlExecutor = this.db): Promise<RecordedEvent[]> {
+    const rows = await executor.query<EventRow>(
+      // ORDER BY names the table's columns: the output renames transaction_id to its text form.
+      `SELECT ${EVENT_COLUMNS} FROM es_events e
+        WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.transaction_id, e.global_position
+        LIMIT $3`,
+      [after.transactionId, after.globalPosition, limit],
+    );
+    return rows.map(toRecorded);
+  }
+
+  /** Position of the last event a reader could see now, and how many events are visible after `after`. */
+  async logHead(after: LogPosition, executor: SqlExecutor = this.db): Promise<{ behind: number; oldestUnreadAt: Date | null }> {
+    const [row] = await executor.query<{ behind: string; oldest: Date | null }>(
+      `SELECT count(*) AS behind, min(created_at) AS oldest FROM es_events
+        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)`,
+      [after.transactionId, after.globalPosition],
+    );
+    return { behind: Number(row.behind), oldestUnreadAt: row.oldest };
+  }
+}

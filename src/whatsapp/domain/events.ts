@@ -1,0 +1,162 @@
+import { StoreEvent, StoredEventType } from '../../event-store/event';
+import type { ProviderStatus, ReportedStatus } from './status';
+
+// All times in event data are ISO 8601 strings, so that stored JSON reads back unchanged.
+
+export const NOTIFICATION_STREAM_TYPE = 'whatsapp_notification';
+export const MESSAGE_STREAM_TYPE = 'whatsapp_message';
+
+export function notificationStreamId(requestId: string): string {
+  return `${NOTIFICATION_STREAM_TYPE}-${requestId}`;
+}
+
+export function messageStreamId(messageId: string): string {
+  return `${MESSAGE_STREAM_TYPE}-${messageId}`;
+}
+
+export interface NotificationRequestedData {
+  appId: string;
+  requestId: string;
+  title: string;
+  message: string;
+  data: Record<string, unknown>;
+  /** As requested; null when the request named no time. */
+  sendAt: string | null;
+  /** One per recipient, in the same order as `recipients`. */
+  messageIds: string[];
+  /** User identifiers. */
+  recipients: string[];
+  /** `override.gupshup_whatsapp` as requested (either spelling), if any. */
+  override?: Record<string, unknown> | null;
+  requestedAt: string;
+}
+
+/** A send request was accepted. Stream: `whatsapp_notification-{requestId}`. */
+@StoredEventType('NotificationRequested', 1)
+export class NotificationRequested extends StoreEvent<NotificationRequestedData> {}
+
+export interface WhatsAppMessageQueuedData {
+  appId: string;
+  messageId: string;
+  requestId: string;
+  /** The user identifier. */
+  recipient: string;
+  /** E.164; null when the user has none, in which case the message is discarded at once. */
+  phoneNumber: string | null;
+  /** When the message is due to go to Gupshup. */
+  sendAt: string;
+  queuedAt: string;
+}
+
+/** The first event of every message stream. */
+@StoredEventType('WhatsAppMessageQueued', 1)
+export class WhatsAppMessageQueued extends StoreEvent<WhatsAppMessageQueuedData> {}
+
+export interface WhatsAppMessageSentData {
+  appId: string;
+  messageId: string;
+  /** Gupshup's `messageId` from the send response: the `gsId` / `gs_id` of later callbacks. */
+  providerMessageId: string;
+  attempt: number;
+  sentAt: string;
+}
+
+/** Gupshup's send API accepted the message. Appended at most once: nothing is resent after a 2xx. */
+@StoredEventType('WhatsAppMessageSent', 1)
+export class WhatsAppMessageSent extends StoreEvent<WhatsAppMessageSentData> {}
+
+export type DispatchErrorKind = 'http' | 'timeout' | 'network';
+
+export interface WhatsAppDispatchFailedData {
+  appId: string;
+  messageId: string;
+  attempt: number;
+  errorKind: DispatchErrorKind;
+  /** Present when errorKind is `http`. */
+  httpStatus?: number;
+  error: string;
+  /** When the next attempt is due; null when there will be none. */
+  nextAttemptAt: string | null;
+  failedAt: string;
+}
+
+/**
+ * One attempt to call Gupshup failed. It does not change the status by itself: when the
+ * dispatcher gives up it also appends WhatsAppMessageDiscarded with source `dispatch`.
+ */
+@StoredEventType('WhatsAppDispatchFailed', 1)
+export class WhatsAppDispatchFailed extends StoreEvent<WhatsAppDispatchFailedData> {}
+
+export interface WhatsAppDispatchOutcomeUnknownData {
+  appId: string;
+  messageId: string;
+  attempt: number;
+  /** When the attempt whose answer was lost started. */
+  startedAt: string;
+  detectedAt: string;
+}
+
+/**
+ * A worker died between calling Gupshup and recording the answer. The message is not resent,
+ * since Gupshup may have accepted it; a later callback for its destination may reconcile it.
+ */
+@StoredEventType('WhatsAppDispatchOutcomeUnknown', 1)
+export class WhatsAppDispatchOutcomeUnknown extends StoreEvent<WhatsAppDispatchOutcomeUnknownData> {}
+
+export type CallbackFormat = 'v2' | 'v3';
+
+export interface DeliveryStatusChangedData {
+  appId: string;
+  messageId: string;
+  providerStatus: ProviderStatus;
+  /** statusFromProviderStatus(providerStatus), stored so that readers need no mapping. */
+  status: ReportedStatus;
+  /** Gupshup's id (`gsId ?? id` in v2, `gs_id` in v3), when the callback carries it. */
+  providerMessageId?: string;
+  /** WhatsApp's id (`whatsappMessageId` of v2 enqueued, `id` of v2 receipts and of v3). */
+  whatsappMessageId?: string;
+  /** The provider's own time for the event. */
+  occurredAt: string;
+  /** When this service received the callback. */
+  receivedAt: string;
+  /** Failure code, as text (`1002`, `131047`, ...). */
+  code?: string;
+  reason?: string;
+  format: CallbackFormat;
+}
+
+/** Gupshup reported a status for the message through a callback. */
+@StoredEventType('DeliveryStatusChanged', 1)
+export class DeliveryStatusChanged extends StoreEvent<DeliveryStatusChangedData> {}
+
+/** Who decided that the message will not be delivered. */
+export type DiscardSource = 'recipient' | 'dispatch' | 'provider';
+
+export interface WhatsAppMessageDiscardedData {
+  appId: string;
+  messageId: string;
+  code: string;
+  reason: string;
+  source: DiscardSource;
+  discardedAt: string;
+}
+
+/** This service gave up on the message (no phone number, a rejected or exhausted dispatch, ...). */
+@StoredEventType('WhatsAppMessageDiscarded', 1)
+export class WhatsAppMessageDiscarded extends StoreEvent<WhatsAppMessageDiscardedData> {}
+
+/** Every event of a `whatsapp_message-{messageId}` stream. */
+export const MESSAGE_EVENTS = [
+  WhatsAppMessageQueued,
+  WhatsAppMessageSent,
+  WhatsAppDispatchFailed,
+  WhatsAppDispatchOutcomeUnknown,
+  DeliveryStatusChanged,
+  WhatsAppMessageDiscarded,
+] as const;
+
+export type WhatsAppMessageEvent = InstanceType<(typeof MESSAGE_EVENTS)[number]>;
+
+export function isMessageEvent(event: StoreEvent<object>): event is WhatsAppMessageEvent {
+  return MESSAGE_EVENTS.some((eventClass) => event instanceof eventClass);
+}

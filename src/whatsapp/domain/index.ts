@@ -1,0 +1,5 @@
+export * from './delivery-event-id';
+export * from './events';
+export * from './message-view';
+export * from './name-based-uuid';
+export * from './status';

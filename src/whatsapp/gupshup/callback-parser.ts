@@ -1,0 +1,263 @@
+/**
+ * Turns a Gupshup callback body (v2 "Gupshup format" or v3 "Meta format", GUPSHUP.md §2) into
+ * delivery reports. Pure and total: whatever the input, it returns a result and never throws.
+ */
+
+export type ProviderStatus = 'enqueued' | 'sent' | 'delivered' | 'read' | 'failed';
+export type CallbackFormat = 'v2' | 'v3';
+
+export interface DeliveryReport {
+  format: CallbackFormat;
+  providerStatus: ProviderStatus;
+  /** Gupshup's id, the `messageId` of the send response. Absent on DLRs that arrive without gsId. */
+  gupshupMessageId?: string;
+  /** WhatsApp's id (gBEG…, wamid.… or a UUID on newer traffic), the fallback key for late DLRs. */
+  whatsappMessageId?: string;
+  destination?: string;
+  /** The provider's own time of the event. */
+  occurredAt: Date;
+  /** Failure code, always a string (Gupshup sends numbers, the v3 passthrough variant strings). */
+  code?: string;
+  reason?: string;
+}
+
+export type ParsedCallback =
+  | { kind: 'delivery'; reports: DeliveryReport[]; skipped?: string[] }
+  | { kind: 'ignored'; what: string }
+  | { kind: 'invalid'; message: string };
+
+const PROVIDER_STATUSES: readonly string[] = ['enqueued', 'sent', 'delivered', 'read', 'failed'];
+const V3_OBJECT = 'whatsapp_business_account';
+
+/**
+ * @param receivedAt used as the event time only when the callback carries no usable timestamp,
+ *   so that a status is never lost for want of a time.
+ */
+export function parseGupshupCallback(body: unknown, receivedAt: Date = new Date()): ParsedCallback {
+  try {
+    return parseBody(body, receivedAt);
+  } catch (error) {
+    // Only reachable with exotic objects (throwing getters, proxies): JSON input cannot get here.
+    return invalid(`unreadable callback: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+function parseBody(body: unknown, receivedAt: Date): ParsedCallback {
+  if (!isRecord(body)) return invalid('callback body is not a JSON object');
+  if (field(body, 'object') === V3_OBJECT) return parseV3(body, receivedAt);
+  if (isV2Envelope(body)) return parseV2(body, receivedAt);
+  const version = field(body, 'version');
+  if (typeof field(body, 'type') === 'string' && version !== undefined) {
+    return invalid(`unsupported callback version ${JSON.stringify(version)}`);
+  }
+  return invalid(`neither a v2 callback (version 2 with type and payload) nor a v3 callback (object "${V3_OBJECT}")`);
+}
+
+/** Some published v2 samples omit `version`; a `type` next to a `payload` object is then enough. */
+function isV2Envelope(body: Record<string, unknown>): boolean {
+  if (typeof field(body, 'type') !== 'string') return false;
+  const version = field(body, 'version');
+  if (version === 2 || version === '2') return true;
+  return version === undefined && isRecord(field(body, 'payload'));
+}
+
+function parseV2(envelope: Record<string, unknown>, receivedAt: Date): ParsedCallback {
+  const type = field(envelope, 'type') as string;
+  const event = field(envelope, 'payload');
+  if (type !== 'message-event') return ignored(describeIgnoredV2(type, event));
+  if (!isRecord(event)) return invalid('v2 message-event without a payload object');
+
+  const eventType = field(event, 'type');
+  if (typeof eventType !== 'string' || eventType === '') return invalid('v2 message-event without payload.type');
+  if (!isProviderStatus(eventType)) return ignored(`v2 message-event ${eventType}`);
+
+  const id = nonEmptyString(field(event, 'id'));
+  const gsId = nonEmptyString(field(event, 'gsId'));
+  const details = asRecord(field(event, 'payload'));
+
+  // GUPSHUP.md §2.7: which field holds which id depends on the event type, never on how the id looks.
+  let gupshupMessageId: string | undefined;
+  let whatsappMessageId: string | undefined;
+  if (eventType === 'enqueued') {
+    gupshupMessageId = gsId ?? id;
+    whatsappMessageId = nonEmptyString(field(details, 'whatsappMessageId'));
+  } else if (eventType === 'failed') {
+    // Async failures carry gsId and a WhatsApp-side id; sync failures only Gupshup's id in `id`.
+    gupshupMessageId = gsId ?? id;
+    whatsappMessageId = gsId ? id : undefined;
+  } else {
+    // sent/delivered/read: `id` is always WhatsApp's; gsId is missing on DLRs older than about a week.
+    gupshupMessageId = gsId;
+    whatsappMessageId = id;
+  }
+  const problem = missingIdProblem(eventType, gupshupMessageId, whatsappMessageId, 'v2', 'id or gsId');
+  if (problem) return invalid(problem);
+
+  const report: DeliveryReport = {
+    format: 'v2',
+    providerStatus: eventType,
+    gupshupMessageId,
+    whatsappMessageId,
+    destination: phoneString(field(event, 'destination')),
+    occurredAt: toDate(field(details, 'ts')) ?? toDate(field(envelope, 'timestamp')) ?? receivedAt,
+  };
+  if (eventType === 'failed') {
+    report.code = codeString(field(details, 'code'));
+    report.reason = nonEmptyString(field(details, 'reason'));
+  }
+  return { kind: 'delivery', reports: [withoutUndefined(report)] };
+}
+
+function describeIgnoredV2(type: string, payload: unknown): string {
+  const subType = nonEmptyString(field(asRecord(payload), 'type'));
+  if (type === 'user-event' && subType) return `v2 user-event ${subType}`;
+  return `v2 ${type || '(empty type)'}`;
+}
+
+function parseV3(body: Record<string, unknown>, receivedAt: Date): ParsedCallback {
+  const entries = field(body, 'entry');
+  if (!Array.isArray(entries)) return invalid('v3 callback without an entry array');
+
+  const reports: DeliveryReport[] = [];
+  const ignoredParts = new Set<string>();
+  const problems: string[] = [];
+
+  entries.forEach((entry, entryIndex) => {
+    const changes = field(asRecord(entry), 'changes');
+    if (!Array.isArray(changes)) {
+      problems.push(`entry[${entryIndex}] has no changes array`);
+      return;
+    }
+    changes.forEach((change, changeIndex) => {
+      const where = `entry[${entryIndex}].changes[${changeIndex}]`;
+      if (!isRecord(change)) {
+        problems.push(`${where} is not an object`);
+        return;
+      }
+      const statuses = field(asRecord(field(change, 'value')), 'statuses');
+      if (statuses === undefined) {
+        ignoredParts.add(`v3 ${nonEmptyString(field(change, 'field')) ?? 'change without field'}`);
+        return;
+      }
+      if (!Array.isArray(statuses)) {
+        problems.push(`${where}.value.statuses is not an array`);
+        return;
+      }
+      statuses.forEach((status, statusIndex) => {
+        const outcome = parseV3Status(status, `${where}.value.statuses[${statusIndex}]`, receivedAt);
+        if ('report' in outcome) reports.push(outcome.report);
+        else if ('ignored' in outcome) ignoredParts.add(outcome.ignored);
+        else problems.push(outcome.problem);
+      });
+    });
+  });
+
+  if (reports.length > 0) return problems.length > 0 ? { kind: 'delivery', reports, skipped: problems } : { kind: 'delivery', reports };
+  if (problems.length > 0) return invalid(problems.join('; '));
+  if (ignoredParts.size > 0) return ignored([...ignoredParts].join(', '));
+  return ignored('v3 callback without changes');
+}
+
+type V3StatusOutcome = { report: DeliveryReport } | { ignored: string } | { problem: string };
+
+function parseV3Status(status: unknown, where: string, receivedAt: Date): V3StatusOutcome {
+  if (!isRecord(status)) return { problem: `${where} is not an object` };
+  const statusName = nonEmptyString(field(status, 'status'));
+  if (!statusName) return { problem: `${where} has no status` };
+  if (!isProviderStatus(statusName)) return { ignored: `v3 status ${statusName}` };
+
+  const gupshupMessageId = nonEmptyString(field(status, 'gs_id'));
+  const whatsappMessageId = nonEmptyString(field(status, 'id'));
+  const problem = missingIdProblem(statusName, gupshupMessageId, whatsappMessageId, 'v3', 'gs_id or id');
+  if (problem) return { problem: `${where}: ${problem}` };
+
+  const report: DeliveryReport = {
+    format: 'v3',
+    providerStatus: statusName,
+    gupshupMessageId,
+    whatsappMessageId,
+    destination: phoneString(field(status, 'recipient_id')),
+    occurredAt: toDate(field(status, 'timestamp')) ?? receivedAt,
+  };
+  if (statusName === 'failed') {
+    // Meta-style `errors[]` and the passthrough page's flat `code`/`reason` both exist (GUPSHUP.md §2.6).
+    const errors = field(status, 'errors');
+    const firstError = asRecord(Array.isArray(errors) ? errors[0] : undefined);
+    report.code = codeString(field(firstError, 'code')) ?? codeString(field(status, 'code'));
+    report.reason =
+      nonEmptyString(field(firstError, 'title')) ??
+      nonEmptyString(field(firstError, 'message')) ??
+      nonEmptyString(field(status, 'reason'));
+  }
+  return { report: withoutUndefined(report) };
+}
+
+/** An enqueued event must name Gupshup's id (it is what links the WhatsApp id to our message); others need either id. */
+function missingIdProblem(
+  status: ProviderStatus,
+  gupshupMessageId: string | undefined,
+  whatsappMessageId: string | undefined,
+  format: CallbackFormat,
+  fields: string,
+): string | undefined {
+  if (status === 'enqueued' && !gupshupMessageId) return `${format} enqueued event without Gupshup's message id`;
+  if (!gupshupMessageId && !whatsappMessageId) return `${format} ${status} event without ${fields}`;
+  return undefined;
+}
+
+function isProviderStatus(value: string): value is ProviderStatus {
+  return PROVIDER_STATUSES.includes(value);
+}
+
+function invalid(message: string): ParsedCallback {
+  return { kind: 'invalid', message };
+}
+
+function ignored(what: string): ParsedCallback {
+  return { kind: 'ignored', what };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function asRecord(value: unknown): Record<string, unknown> | undefined {
+  return isRecord(value) ? value : undefined;
+}
+
+/** Own properties only, so inherited names such as `constructor` never read as data. */
+function field(record: Record<string, unknown> | undefined, key: string): unknown {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+function nonEmptyString(value: unknown): string | undefined {
+  return typeof value === 'string' && value.trim() !== '' ? value : undefined;
+}
+
+function phoneString(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
+  return nonEmptyString(value);
+}
+
+function codeString(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return nonEmptyString(value)?.trim();
+}
+
+/** Seconds or milliseconds, as a number or a numeric string: below 1e12 it can only be seconds. */
+function toDate(value: unknown): Date | undefined {
+  let n: number | undefined;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) n = Number(value);
+  if (n === undefined || !Number.isFinite(n) || n <= 0) return undefined;
+  const date = new Date(n < 1e12 ? n * 1000 : n);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** Reports leave absent fields out instead of carrying `undefined`, so they serialise and compare cleanly. */
+function withoutUndefined(report: DeliveryReport): DeliveryReport {
+  for (const key of Object.keys(report) as (keyof DeliveryReport)[]) {
+    if (report[key] === undefined) delete report[key];
+  }
+  return report;
+}

@@ -1,0 +1,98 @@
+/**
+ * Builds the HTTP request Gupshup's send API expects (GUPSHUP.md §1.3–1.5). Pure: no I/O, no clock.
+ */
+
+export interface GupshupCredentials {
+  apiKey: string;
+  /** The registered WhatsApp number, digits only. */
+  source: string;
+  /** The Gupshup app name registered to that number. */
+  srcName: string;
+}
+
+export interface GupshupSendInput {
+  credentials: GupshupCredentials;
+  /** The user's number, digits, no "+". */
+  destination: string;
+  text: string;
+  /** `override.gupshup_whatsapp` without its `_config`: every key goes into the form as is. */
+  override?: Record<string, unknown>;
+}
+
+export type GupshupSendPath = '/wa/api/v1/msg' | '/wa/api/v1/template/msg';
+
+export interface GupshupSendRequest {
+  path: GupshupSendPath;
+  headers: Record<string, string>;
+  form: Record<string, string>;
+}
+
+export const GUPSHUP_MESSAGE_PATH = '/wa/api/v1/msg';
+export const GUPSHUP_TEMPLATE_PATH = '/wa/api/v1/template/msg';
+
+/** The override key whose content replaces the stored credentials instead of going to Gupshup. */
+const CONFIG_OVERRIDE_KEY = '_config';
+
+export function buildGupshupSendRequest(input: GupshupSendInput): GupshupSendRequest {
+  const { credentials, override = {} } = input;
+  const isTemplate = hasValue(override, 'template');
+
+  const form: Record<string, string> = {
+    channel: 'whatsapp',
+    source: withoutLeadingPlus(credentials.source),
+    'src.name': credentials.srcName,
+    destination: withoutLeadingPlus(input.destination),
+  };
+  // A template send carries `template`; a `message` there describes a media header, so only the override may give one.
+  if (!isTemplate) form.message = JSON.stringify({ type: 'text', text: input.text });
+
+  for (const [key, value] of Object.entries(override)) {
+    if (key === CONFIG_OVERRIDE_KEY || value === undefined || value === null) continue;
+    form[key] = formValue(value);
+  }
+
+  return {
+    path: isTemplate ? GUPSHUP_TEMPLATE_PATH : GUPSHUP_MESSAGE_PATH,
+    headers: {
+      apikey: credentials.apiKey,
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Accept: 'application/json',
+    },
+    form,
+  };
+}
+
+/**
+ * Applies `override.gupshup_whatsapp._config` (API_KEY, SOURCE, SRC_NAME) over the stored credentials.
+ * Empty or non-text values are ignored, so a stray blank never replaces a working credential.
+ */
+export function mergeGupshupConfig(stored: GupshupCredentials, configOverride?: Record<string, unknown>): GupshupCredentials {
+  const apiKey = textValue(configOverride?.API_KEY);
+  const source = textValue(configOverride?.SOURCE);
+  const srcName = textValue(configOverride?.SRC_NAME);
+  return {
+    apiKey: apiKey ?? stored.apiKey,
+    source: withoutLeadingPlus(source ?? stored.source),
+    srcName: srcName ?? stored.srcName,
+  };
+}
+
+function formValue(value: unknown): string {
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+function hasValue(record: Record<string, unknown>, key: string): boolean {
+  return Object.hasOwn(record, key) && record[key] !== undefined && record[key] !== null;
+}
+
+function textValue(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string') return undefined;
+  const trimmed = value.trim();
+  return trimmed === '' ? undefined : trimmed;
+}
+
+function withoutLeadingPlus(value: string): string {
+  return value.trim().replace(/^\+/, '');
+}

@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { StreamVersionConflictError } from '../../src/event-store';
+import { createStoreFixture, type StoreFixture } from '../support/sql';
+import { CounterIncremented } from '../support/test-events';
+
+describe('EventStore.append', () => {
+  let f: StoreFixture;
+  beforeAll(async () => (f = await createStoreFixture()));
+  afterAll(() => f.close());
+
+  const positions = async (streamId: string) =>
+    (await f.db.query<{ p: string }>('SELECT stream_position AS p FROM es_events WHERE stream_id = $1 ORDER BY 1', [streamId])).map((r) =>
+      Number(r.p),
+    );
+
+  it('appends all events of one call together and numbers them from 1', async () => {
+    const stream = `counter-${randomUUID()}`;
+    const result = await f.store.append(stream, [new CounterIncremented({ by: 1 }), new CounterIncremented({ by: 2 })], {
+      expectedVersion: 'no_stream',
+    });
+    expect(result).toEqual({ version: 2, appended: 2 });
+    const events = await f.store.readStream(stream);
+    expect(events.map((e) => (e as CounterIncremented).data.by)).toEqual([1, 2]);
+    expect(events[0]).toBeInstanceOf(CounterIncremented);
+    expect(events[1].recorded?.streamPosition).toBe(2);
+  });
+
+  it('lets exactly one of two concurrent appends at the same expected version win', async () => {
+    const stream = `counter-${randomUUID()}`;
+    await f.store.append(stream, [new CounterIncremented({ by: 1 })]);
+    for (let round = 0; round < 20; round++) {
+      const version = await f.store.streamVersion(stream);
+      const outcomes = await Promise.allSettled([
+        f.store.append(stream, [new CounterIncremented({ by: 1 }), new CounterIncremented({ by: 1 })], { expectedVersion: version }),
+        f.store.append(stream, [new CounterIncremented({ by: 2 })], { expectedVersion: version }),
+      ]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      const rejected = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+      expect(rejected.reason).toBeInstanceOf(StreamVersionConflictError);
+      expect(rejected.reason.actual).toBeGreaterThan(version);
+    }
+    const stored = await positions(stream);
+    expect(stored).toEqual(stored.map((_, i) => i + 1)); // no gap, no duplicate
+    expect(await f.store.streamVersion(stream)).toBe(stored.length);
+  });
+
+  it('lets exactly one of many concurrent "stream must not exist" appends create the stream', async () => {
+    const stream = `counter-${randomUUID()}`;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, () => f.store.append(stream, [new CounterIncremented({ by: 1 })], { expectedVersion: 'no_stream' })),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(await positions(stream)).toEqual([1]);
+  });
+
+  it('rejects an exact expected version on a stream that does not exist', async () => {
+    await expect(f.store.append(`counter-${randomUUID()}`, [new CounterIncremented({ by: 1 })], { expectedVersion: 3 })).rejects.toThrow(
+      StreamVersionConflictError,
+    );
+  });
+
+  it('keeps "any" appends from concurrent writers gap-free', async () => {
+    const stream = `counter-${randomUUID()}`;
+    await Promise.all(Array.from({ length: 50 }, () => f.store.append(stream, [new CounterIncremented({ by: 1 })])));
+    expect(await positions(stream)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
+  it('stores an event id once, whether appended again later or concurrently', async () => {
+    const stream = `counter-${randomUUID()}`;
+    const event = new CounterIncremented({ by: 5 });
+    expect(await f.store.append(stream, [event])).toEqual({ version: 1, appended: 1 });
+    expect(await f.store.append(stream, [event])).toEqual({ version: 1, appended: 0 });
+    // Idempotent even when the retry carries a stale expected version.
+    expect(await f.store.append(stream, [event], { expectedVersion: 'no_stream' })).toEqual({ version: 1, appended: 0 });
+
+    const racing = new CounterIncremented({ by: 6 });
+    const results = await Promise.all(Array.from({ length: 10 }, () => f.store.append(stream, [racing])));
+    expect(results.map((r) => r.appended).sort()).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+
+    const mixed = await f.store.append(stream, [event, new CounterIncremented({ by: 7 })]);
+    expect(mixed).toEqual({ version: 3, appended: 1 });
+    const count = await f.db.query<{ n: string }>('SELECT count(*) AS n FROM es_events WHERE event_id = $1', [event.eventId]);
+    expect(Number(count[0].n)).toBe(1);
+  });
+
+  it('commits with the caller transaction, or not at all', async () => {
+    const stream = `counter-${randomUUID()}`;
+    await expect(
+      f.db.transaction(async (tx) => {
+        await f.store.append(stream, [new CounterIncremented({ by: 1 })], { tx });
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect(await f.store.readStream(stream)).toEqual([]);
+  });
+});

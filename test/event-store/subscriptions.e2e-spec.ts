@@ -1,0 +1,186 @@
+import { randomUUID } from 'node:crypto';
+import type { SqlExecutor } from '../../src/database/database';
+import { SubscriptionRunner, type RecordedEvent, type SubscriptionHandler } from '../../src/event-store';
+import { createStoreFixture, type StoreFixture } from '../support/sql';
+import { CounterIncremented } from '../support/test-events';
+
+/** Records what it receives in a table, inside the subscription's transaction. */
+class RecordingHandler implements SubscriptionHandler {
+  active = 0;
+  maxActive = 0;
+  batches = 0;
+  constructor(
+    readonly subscriptionName: string,
+    private readonly delayMs = 0,
+  ) {}
+
+  async handle(events: RecordedEvent[], tx: SqlExecutor): Promise<void> {
+    this.active++;
+    this.maxActive = Math.max(this.maxActive, this.active);
+    try {
+      await tx.query(
+        `INSERT INTO test_received (subscription, event_id, stream_id, stream_position)
+         SELECT $1, * FROM unnest($2::uuid[], $3::text[], $4::bigint[])`,
+        [this.subscriptionName, events.map((e) => e.eventId), events.map((e) => e.streamId), events.map((e) => e.streamPosition)],
+      );
+      if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
+      this.batches++;
+    } finally {
+      this.active--;
+    }
+  }
+
+  async reset(tx: SqlExecutor): Promise<void> {
+    await tx.query('DELETE FROM test_received WHERE subscription = $1', [this.subscriptionName]);
+  }
+}
+
+describe('subscriptions', () => {
+  let f: StoreFixture;
+  const runner = (handler: SubscriptionHandler, batchSize = 100) =>
+    new SubscriptionRunner(f.db, f.store, handler, { batchSize, pollIntervalMs: 10 });
+
+  beforeAll(async () => {
+    f = await createStoreFixture(40);
+    await f.db.query(`CREATE TABLE test_received (
+      seq bigserial PRIMARY KEY, subscription text, event_id uuid, stream_id text, stream_position bigint)`);
+  });
+  afterAll(() => f.close());
+
+  const received = (subscription: string) =>
+    f.db.query<{ event_id: string; stream_id: string; stream_position: string }>(
+      'SELECT event_id, stream_id, stream_position FROM test_received WHERE subscription = $1 ORDER BY seq',
+      [subscription],
+    );
+  const allEventIds = async () => (await f.db.query<{ event_id: string }>('SELECT event_id FROM es_events')).map((r) => r.event_id);
+
+  function expectExactlyOnceInStreamOrder(rows: { event_id: string; stream_id: string; stream_position: string }[], expected: string[]) {
+    expect(new Set(rows.map((r) => r.event_id)).size).toBe(rows.length);
+    expect(rows.map((r) => r.event_id).sort()).toEqual([...expected].sort());
+    const lastByStream = new Map<string, number>();
+    for (const row of rows) {
+      const position = Number(row.stream_position);
+      expect(position).toBe((lastByStream.get(row.stream_id) ?? 0) + 1);
+      lastByStream.set(row.stream_id, position);
+    }
+  }
+
+  it('shows why "global_position > checkpoint" loses an event that commits late, and that the log order does not', async () => {
+    const late = await f.pool.connect();
+    await late.query('BEGIN');
+    const lateStream = `counter-${randomUUID()}`;
+    // Takes a global position first but commits last.
+    await f.store.append(lateStream, [new CounterIncremented({ by: 1 })], { tx: { query: async (s, p) => (await late.query(s, p as unknown[])).rows } });
+    const early = `counter-${randomUUID()}`;
+    await f.store.append(early, [new CounterIncremented({ by: 2 })]);
+
+    const [{ max: before }] = await f.db.query<{ max: string }>('SELECT coalesce(max(global_position), 0) AS max FROM es_events WHERE stream_id <> $1', [lateStream]);
+    // The naive reader sees the early event and moves its checkpoint past the late one's position.
+    const naiveCheckpoint = Number(before);
+    const safe = new RecordingHandler(`safe-${randomUUID()}`);
+    const safeRunner = runner(safe);
+    await safeRunner.catchUp();
+    expect((await received(safe.subscriptionName)).some((r) => r.stream_id === early)).toBe(false); // held back behind the open transaction
+
+    await late.query('COMMIT');
+    late.release();
+    const naiveAfterCommit = await f.db.query('SELECT stream_id FROM es_events WHERE global_position > $1', [naiveCheckpoint]);
+    expect(naiveAfterCommit.map((r) => r.stream_id)).not.toContain(lateStream); // lost for good
+
+    await safeRunner.catchUp();
+    const streams = (await received(safe.subscriptionName)).map((r) => r.stream_id);
+    expect(streams.indexOf(lateStream)).toBeGreaterThanOrEqual(0);
+    expect(streams.indexOf(lateStream)).toBeLessThan(streams.indexOf(early)); // in commit-safe log order
+  });
+
+  it('delivers every event exactly once, in stream order, to a subscriber reading while writers hold transactions open', async () => {
+    const handler = new RecordingHandler(`concurrent-${randomUUID()}`);
+    const live = runner(handler, 25);
+    live.start();
+    const streams = Array.from({ length: 12 }, () => `counter-${randomUUID()}`);
+    const writer = async (w: number) => {
+      for (let i = 0; i < 40; i++) {
+        const stream = streams[(w * 7 + i) % streams.length];
+        const events = [new CounterIncremented({ by: i }), new CounterIncremented({ by: -i })];
+        if (i % 4 === 0) {
+          // Holds its transaction (and its global positions) open while others commit.
+          await f.db.transaction(async (tx) => {
+            await f.store.append(stream, events, { tx });
+            await new Promise((r) => setTimeout(r, 5 + ((w * 13 + i) % 40)));
+          });
+        } else {
+          await f.store.append(stream, events);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, (_, w) => writer(w)));
+    await live.stop();
+    await live.catchUp();
+    const expected = (await f.db.query<{ event_id: string }>('SELECT event_id FROM es_events WHERE stream_id = ANY($1)', [streams])).map(
+      (r) => r.event_id,
+    );
+    expect(expected).toHaveLength(10 * 40 * 2);
+    const rows = (await received(handler.subscriptionName)).filter((r) => streams.includes(r.stream_id));
+    expectExactlyOnceInStreamOrder(rows, expected);
+  });
+
+  it('resumes from its checkpoint after a stop, without loss or repeat', async () => {
+    const name = `resume-${randomUUID()}`;
+    const first = runner(new RecordingHandler(name), 7);
+    for (let i = 0; i < 3; i++) expect(await first.processBatch()).toBe('processed');
+    expect(await received(name)).toHaveLength(21);
+    await f.store.append(`counter-${randomUUID()}`, [new CounterIncremented({ by: 1 })]);
+    const second = runner(new RecordingHandler(name), 7); // a new process, same subscription
+    await second.catchUp();
+    expectExactlyOnceInStreamOrder(await received(name), await allEventIds());
+  });
+
+  it('never lets two instances of one subscription process at the same time, and one takes over when the other stops', async () => {
+    const name = `exclusive-${randomUUID()}`;
+    const a = new RecordingHandler(name, 15);
+    const b = new RecordingHandler(name, 15);
+    const shared = { active: 0, max: 0 };
+    for (const h of [a, b]) {
+      const inner = h.handle.bind(h);
+      h.handle = async (events, tx) => {
+        shared.active++;
+        shared.max = Math.max(shared.max, shared.active);
+        try {
+          await inner(events, tx);
+        } finally {
+          shared.active--;
+        }
+      };
+    }
+    const runnerA = runner(a, 5);
+    const runnerB = runner(b, 5);
+    runnerA.start();
+    runnerB.start();
+    await waitFor(async () => a.batches + b.batches >= 6);
+    await runnerA.stop(); // B carries on alone
+    await waitFor(async () => (await received(name)).length === (await allEventIds()).length);
+    await runnerB.stop();
+    expect(shared.max).toBe(1);
+    expect(b.batches).toBeGreaterThan(0);
+    expectExactlyOnceInStreamOrder(await received(name), await allEventIds());
+  });
+
+  it('replays from the start after a reset', async () => {
+    const name = `reset-${randomUUID()}`;
+    const r = runner(new RecordingHandler(name), 500);
+    await r.catchUp();
+    const before = (await received(name)).map((x) => x.event_id);
+    await r.reset();
+    expect(await received(name)).toHaveLength(0);
+    await r.catchUp();
+    expect((await received(name)).map((x) => x.event_id)).toEqual(before);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

@@ -1,0 +1,4 @@
+import { StoreEvent, StoredEventType } from '../../src/event-store';
+
+@StoredEventType('TestCounterIncremented')
+export class CounterIncremented extends StoreEvent<{ by: number }> {}
