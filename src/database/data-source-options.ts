@@ -14,6 +14,6 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     synchronize: false,
     logging: ['error'],
     poolSize,
-    extra: { application_name: 'whatsapp-notify' },
+    extra: { application_name: 'whatsapp-notify', connectionTimeoutMillis: 5000 },
   };
 }

