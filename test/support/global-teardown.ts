@@ -1,7 +1,11 @@
-import type { EmbeddedPostgresServer } from '../../src/database/embedded-postgres';
+import { rmSync } from 'node:fs';
+import type { EmbeddedTestServer } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
-  const holder = globalThis as { embeddedTestPostgres?: EmbeddedPostgresServer };
-  await holder.embeddedTestPostgres?.stop();
+  const holder = globalThis as { embeddedTestPostgres?: EmbeddedTestServer };
+  const embedded = holder.embeddedTestPostgres;
   holder.embeddedTestPostgres = undefined;
+  if (!embedded) return;
+  await embedded.server.stop();
+  rmSync(embedded.dir, { recursive: true, force: true });
 }

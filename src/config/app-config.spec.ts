@@ -1,0 +1,49 @@
+import { AppConfig, ConfigError } from './app-config';
+
+describe('AppConfig', () => {
+  it('applies the defaults of API.md', () => {
+    const config = AppConfig.fromEnv({});
+    expect(config.get('PORT')).toBe(3000);
+    expect(config.get('HOST')).toBe('127.0.0.1');
+    expect(config.get('GUPSHUP_API_BASE_URL')).toBe('https://api.gupshup.io');
+    expect(config.get('GUPSHUP_RATE_LIMIT')).toBe(20);
+    expect(config.get('DISPATCH_MAX_ATTEMPTS')).toBe(6);
+    expect(config.get('DISPATCH_BACKOFF_MS')).toBe(1000);
+    expect(config.get('LOG_LEVEL')).toBe('info');
+    expect(config.usesEmbeddedDatabase).toBe(true);
+    expect(config.publicBaseUrl).toBe('http://127.0.0.1:3000');
+  });
+
+  it('reads typed values and treats empty strings as unset', () => {
+    const config = AppConfig.fromEnv({ PORT: '8080', GUPSHUP_RATE_LIMIT: '0', PUBLIC_BASE_URL: 'https://wa.example.com/', DATABASE_URL: '' });
+    expect(config.get('PORT')).toBe(8080);
+    expect(config.get('GUPSHUP_RATE_LIMIT')).toBe(0);
+    expect(config.publicBaseUrl).toBe('https://wa.example.com');
+    expect(config.usesEmbeddedDatabase).toBe(true);
+  });
+
+  it.each([
+    [{ PORT: 'abc' }, /PORT must be a port number/],
+    [{ PORT: '70000' }, /PORT must be a port number/],
+    [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of error, warn, info, debug/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a postgres:\/\/ connection URL/],
+    [{ GUPSHUP_API_BASE_URL: 'api.gupshup.io' }, /GUPSHUP_API_BASE_URL must be an http/],
+    [{ DISPATCH_MAX_ATTEMPTS: '0' }, /DISPATCH_MAX_ATTEMPTS must be a whole number from 1 to 100/],
+    [{ SECRET_KEY: 'short' }, /SECRET_KEY must be 32 bytes/],
+  ])('stops with one line naming the variable: %j', (env, message) => {
+    let error: unknown;
+    try {
+      AppConfig.fromEnv(env);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('never echoes a secret value back', () => {
+    expect(() => AppConfig.fromEnv({ ADMIN_TOKEN: 'tiny-secret' })).toThrow(/ADMIN_TOKEN must be at least 16 characters$/);
+    expect(() => AppConfig.fromEnv({ ADMIN_TOKEN: 'tiny-secret' })).not.toThrow(/tiny-secret/);
+  });
+});
