@@ -5,6 +5,7 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store';
 import { HealthModule } from './health/health.module';
+import { ProjectionsModule } from './whatsapp/projections/projections.module';
 
 @Module({})
 export class AppModule {
@@ -17,6 +18,7 @@ export class AppModule {
         DatabaseModule,
         EventStoreModule,
         HealthModule,
+        ProjectionsModule,
         ...extraImports,
       ],
     };

@@ -1,0 +1,80 @@
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { AppConfig } from '../../config/app-config';
+import { readOrCreateSecretFile } from '../secret-file';
+
+export const ADMIN_TOKEN_FILE = 'admin.token';
+
+export type AdminTokenSource = { kind: 'env'; token: string } | { kind: 'file'; token: string; path: string } | { kind: 'disabled' };
+
+/** 32 random bytes, URL-safe: 43 characters. */
+export function generateAdminToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * ADMIN_TOKEN when set. Otherwise, with the embedded database (the zero-configuration local
+ * setup) a token generated once into {DATA_DIR}/admin.token and reused on every start; with an
+ * external database the admin API stays off.
+ */
+export function resolveAdminToken(config: AppConfig): AdminTokenSource {
+  const fromEnv = config.get('ADMIN_TOKEN');
+  if (fromEnv) return { kind: 'env', token: fromEnv };
+  if (!config.usesEmbeddedDatabase) return { kind: 'disabled' };
+  const path = resolve(config.get('DATA_DIR'), ADMIN_TOKEN_FILE);
+  const { value } = readOrCreateSecretFile(path, generateAdminToken);
+  if (value.length < 16) throw new Error(`${path} must hold an admin token of at least 16 characters: delete the file to generate a new one, or set ADMIN_TOKEN`);
+  return { kind: 'file', token: value, path };
+}
+
+/** How to reach a server bound to `host` from the same machine. */
+function localUrl(host: string, port: number): string {
+  const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
+  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+}
+
+/** What the service prints at start-up when it generated the admin token itself. */
+export function adminTokenBanner(token: string, path: string, baseUrl: string): string {
+  return [
+    '',
+    `Admin API token (generated, kept in ${path}): ${token}`,
+    'Create an app, to get the API key and secret the /v3 API needs:',
+    `  curl -X POST ${baseUrl}/admin/apps -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' -d '{"name": "Acme"}'`,
+    `  npm run cli -- apps:create Acme`,
+    'Set ADMIN_TOKEN to choose the token yourself.',
+    '',
+  ].join('\n');
+}
+
+@Injectable()
+export class AdminToken implements OnApplicationBootstrap {
+  readonly source: AdminTokenSource;
+
+  constructor(
+    config: AppConfig,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {
+    this.source = resolveAdminToken(config);
+  }
+
+  /**
+   * The generated token is printed (to stdout, once per start, once the server listens, with its
+   * real address) because nobody else knows it: it is the user's own credential for their local
+   * service. A token the user set in ADMIN_TOKEN is never printed. Commands (no HTTP server) print nothing.
+   */
+  onApplicationBootstrap(): void {
+    const source = this.source;
+    if (source.kind !== 'file') return;
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    if (!server) return;
+    server.once('listening', () => {
+      const address = server.address() as AddressInfo | null;
+      if (!address || typeof address !== 'object') return;
+      process.stdout.write(`${adminTokenBanner(source.token, source.path, localUrl(address.address, address.port))}\n`);
+    });
+  }
+}

@@ -1,0 +1,35 @@
+import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AdminAppsController } from './admin/admin-apps.controller';
+import { AdminProvidersController } from './admin/admin-providers.controller';
+import { AdminToken } from './admin/admin-token';
+import { AdminGuard } from './admin/admin.guard';
+import { CreateAppCommand } from './admin/create-app.command';
+import { AppsService } from './apps.service';
+import { AppApiGuard, AppAuthGuard } from './auth/app-auth.guard';
+import { CredentialCipher } from './providers/credential-cipher';
+import { GupshupProviderConfigService } from './providers/gupshup-provider-config.service';
+import { GupshupProviderController } from './providers/gupshup-provider.controller';
+
+/**
+ * Apps (tenants) and their credentials, the admin API and `apps:create` command, and each app's
+ * gupshup_whatsapp configuration. Global: every feature can inject AppsService,
+ * GupshupProviderConfigService and AppAuthGuard without importing this module; every /v3 route is
+ * authenticated by the global AppApiGuard.
+ */
+@Global()
+@Module({
+  controllers: [AdminAppsController, AdminProvidersController, GupshupProviderController],
+  providers: [
+    AppsService,
+    AppAuthGuard,
+    { provide: APP_GUARD, useClass: AppApiGuard },
+    AdminToken,
+    AdminGuard,
+    CredentialCipher,
+    GupshupProviderConfigService,
+    CreateAppCommand,
+  ],
+  exports: [AppsService, AppAuthGuard, CredentialCipher, GupshupProviderConfigService],
+})
+export class AppsModule {}

@@ -1,0 +1,197 @@
+import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Database, type SqlExecutor } from '../../database/database';
+import { EventStore } from '../../event-store/event-store';
+import { appProviderStreamId, GupshupProviderConfigured, type ConfigurationActor } from '../app-events';
+import { AppsService, type AuthenticatedApp } from '../apps.service';
+import { CredentialCipher } from './credential-cipher';
+import {
+  apiKeyFingerprint,
+  GUPSHUP_CHANNEL,
+  GUPSHUP_PROVIDER,
+  maskSecret,
+  resolveGupshupConfig,
+  type GupshupConfigInput,
+  type GupshupConfigKey,
+} from './gupshup-config-rules';
+
+/** The provider as the API shows it: the API key masked to its last 4 characters. */
+export interface GupshupProviderView {
+  provider: typeof GUPSHUP_PROVIDER;
+  channel: typeof GUPSHUP_CHANNEL;
+  enabled: boolean;
+  config: Partial<Record<GupshupConfigKey, string>>;
+  callbackUrl: string;
+  updatedAt: string;
+}
+
+/** Decrypted, for the code that calls Gupshup. When `enabled` is false a value may be empty. */
+export interface GupshupCredentials {
+  enabled: boolean;
+  apiKey: string;
+  source: string;
+  srcName: string;
+}
+
+interface ConfigRow {
+  enabled: boolean;
+  api_key_encrypted: string | null;
+  api_key_last4: string | null;
+  source: string | null;
+  src_name: string | null;
+  updated_at: Date;
+}
+
+const COLUMNS = 'enabled, api_key_encrypted, api_key_last4, source, src_name, updated_at';
+
+export function notConfiguredMessage(): string {
+  return `The ${GUPSHUP_PROVIDER} provider is not configured for this app: configure it with PUT /v3/channels/whatsapp/providers/${GUPSHUP_PROVIDER} {"enabled": true, "config": {"API_KEY": "...", "SOURCE": "...", "SRC_NAME": "..."}}`;
+}
+
+@Injectable()
+export class GupshupProviderConfigService {
+  private readonly logger = new Logger(GupshupProviderConfigService.name);
+
+  constructor(
+    private readonly db: Database,
+    private readonly store: EventStore,
+    private readonly cipher: CredentialCipher,
+    private readonly apps: AppsService,
+  ) {}
+
+  /**
+   * Creates or changes the app's configuration. The row and, when anything changed, a
+   * GupshupProviderConfigured audit event commit together. Throws BadRequestException naming
+   * every problem; nothing is stored then.
+   */
+  async configure(app: AuthenticatedApp, input: GupshupConfigInput, actor: ConfigurationActor): Promise<GupshupProviderView> {
+    const row = await this.db.transaction(async (tx) => {
+      // One configuration change per app at a time, so each audit event compares with the state before it.
+      const locked = await tx.query('SELECT 1 FROM apps WHERE id = $1 FOR NO KEY UPDATE', [app.id]);
+      if (!locked.length) throw new NotFoundException(`App ${app.id} does not exist`);
+      const [stored] = await tx.query<ConfigRow>(`SELECT ${COLUMNS} FROM app_provider_configs WHERE app_id = $1 AND provider = $2`, [
+        app.id,
+        GUPSHUP_PROVIDER,
+      ]);
+      const resolved = resolveGupshupConfig(
+        input,
+        stored
+          ? { hasApiKey: stored.api_key_encrypted !== null, apiKeyLast4: stored.api_key_last4, source: stored.source, srcName: stored.src_name }
+          : null,
+      );
+      if (resolved.error) throw new BadRequestException(resolved.error);
+      const next = resolved.value!;
+
+      const changedKeys: GupshupConfigKey[] = [];
+      let encrypted = stored?.api_key_encrypted ?? null;
+      let last4 = stored?.api_key_last4 ?? null;
+      let fingerprintKey: string | null = stored?.api_key_encrypted ? this.decryptOrNull(app.id, stored.api_key_encrypted) : null;
+      if (next.apiKey !== undefined && next.apiKey !== fingerprintKey) {
+        changedKeys.push('API_KEY');
+        encrypted = this.cipher.encrypt(next.apiKey, cipherContext(app.id));
+        last4 = next.apiKey.slice(-4);
+        fingerprintKey = next.apiKey;
+      }
+      if (next.source !== (stored?.source ?? null)) changedKeys.push('SOURCE');
+      if (next.srcName !== (stored?.src_name ?? null)) changedKeys.push('SRC_NAME');
+      const enabledChanged = !stored || stored.enabled !== next.enabled;
+      if (stored && !enabledChanged && changedKeys.length === 0) return stored;
+
+      const [saved] = await tx.query<ConfigRow>(
+        `INSERT INTO app_provider_configs (app_id, provider, enabled, api_key_encrypted, api_key_last4, source, src_name)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (app_id, provider) DO UPDATE SET
+           enabled = EXCLUDED.enabled, api_key_encrypted = EXCLUDED.api_key_encrypted, api_key_last4 = EXCLUDED.api_key_last4,
+           source = EXCLUDED.source, src_name = EXCLUDED.src_name, updated_at = now()
+         RETURNING ${COLUMNS}`,
+        [app.id, GUPSHUP_PROVIDER, next.enabled, encrypted, last4, next.source, next.srcName],
+      );
+      await this.store.append(
+        appProviderStreamId(app.id),
+        [
+          new GupshupProviderConfigured({
+            appId: app.id,
+            provider: GUPSHUP_PROVIDER,
+            channel: GUPSHUP_CHANNEL,
+            actor,
+            at: saved.updated_at.toISOString(),
+            enabled: next.enabled,
+            previouslyEnabled: stored ? stored.enabled : null,
+            changedKeys,
+            apiKeyFingerprint: fingerprintKey ? apiKeyFingerprint(fingerprintKey) : last4 ? maskSecret(last4) : null,
+            source: next.source,
+            srcName: next.srcName,
+          }),
+        ],
+        { tx },
+      );
+      return saved;
+    });
+    return this.toView(app, row);
+  }
+
+  /** The app's configuration as the API shows it, or null before the first PUT. */
+  async view(app: AuthenticatedApp, tx?: SqlExecutor): Promise<GupshupProviderView | null> {
+    const row = await this.findRow(app.id, tx);
+    return row ? this.toView(app, row) : null;
+  }
+
+  /**
+   * The decrypted credentials for sending, or null when the app never configured the provider.
+   * Throws CredentialDecryptionError when the stored key cannot be decrypted (SECRET_KEY changed).
+   */
+  async getCredentials(appId: string, tx?: SqlExecutor): Promise<GupshupCredentials | null> {
+    const row = await this.findRow(appId, tx);
+    if (!row) return null;
+    return {
+      enabled: row.enabled,
+      apiKey: row.api_key_encrypted ? this.cipher.decrypt(row.api_key_encrypted, cipherContext(appId)) : '',
+      source: row.source ?? '',
+      srcName: row.src_name ?? '',
+    };
+  }
+
+  /** For the admin routes, which name the app by id. */
+  async appById(appId: string): Promise<AuthenticatedApp> {
+    const app = await this.apps.findById(appId);
+    if (!app) throw new NotFoundException(`No app with id ${appId}: list the apps with GET /admin/apps`);
+    return app;
+  }
+
+  private async findRow(appId: string, tx?: SqlExecutor): Promise<ConfigRow | undefined> {
+    const [row] = await (tx ?? this.db).query<ConfigRow>(`SELECT ${COLUMNS} FROM app_provider_configs WHERE app_id = $1 AND provider = $2`, [
+      appId,
+      GUPSHUP_PROVIDER,
+    ]);
+    return row;
+  }
+
+  /** A stored key that no longer decrypts (SECRET_KEY changed) is treated as different from any new one, so a PUT replaces it. */
+  private decryptOrNull(appId: string, encrypted: string): string | null {
+    try {
+      return this.cipher.decrypt(encrypted, cipherContext(appId));
+    } catch (error) {
+      this.logger.warn(`app ${appId}: the stored ${GUPSHUP_PROVIDER} API key cannot be decrypted (${(error as Error).message})`);
+      return null;
+    }
+  }
+
+  private toView(app: AuthenticatedApp, row: ConfigRow): GupshupProviderView {
+    const config: Partial<Record<GupshupConfigKey, string>> = {};
+    if (row.api_key_last4 !== null) config.API_KEY = maskSecret(row.api_key_last4);
+    if (row.source !== null) config.SOURCE = row.source;
+    if (row.src_name !== null) config.SRC_NAME = row.src_name;
+    return {
+      provider: GUPSHUP_PROVIDER,
+      channel: GUPSHUP_CHANNEL,
+      enabled: row.enabled,
+      config,
+      callbackUrl: this.apps.callbackUrl(app.apiKey),
+      updatedAt: row.updated_at.toISOString(),
+    };
+  }
+}
+
+/** Binds each ciphertext to its app and provider. */
+function cipherContext(appId: string): string {
+  return `${appId}:${GUPSHUP_PROVIDER}:API_KEY`;
+}

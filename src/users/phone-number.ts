@@ -1,0 +1,17 @@
+/** E.164: a +, a country code that does not start with 0, 8 to 15 digits in all, nothing else. */
+export const E164_PATTERN = /^\+[1-9]\d{7,14}$/;
+
+export const E164_EXAMPLE = '+919988776655';
+
+export const E164_RULE = `must be in E.164 format: a + followed by the country code and number, 8 to 15 digits in all, with no spaces or punctuation (for example ${E164_EXAMPLE})`;
+
+export function isE164(phone: unknown): phone is string {
+  return typeof phone === 'string' && E164_PATTERN.test(phone);
+}
+
+/** The 400 message for a bad phone number: the rule, a valid example, and what was received. */
+export function e164ErrorMessage(field = 'phoneNumber', received?: unknown): string {
+  if (received === undefined) return `${field} ${E164_RULE}`;
+  const shown = typeof received === 'string' ? JSON.stringify(received.length > 40 ? `${received.slice(0, 40)}...` : received) : typeof received;
+  return `${field} ${E164_RULE}; got ${shown}`;
+}

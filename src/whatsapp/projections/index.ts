@@ -1,0 +1,5 @@
+export * from './message-status-row';
+export * from './message-views.projection';
+export * from './projection-rebuilder';
+export * from './projections.module';
+export * from './view-deltas';

@@ -1,0 +1,130 @@
+import { MESSAGE_STATUSES, type MessageStatus, type MessageView } from '../domain';
+
+/** One message's view before a batch (null: not projected yet) and after it. */
+export interface MessageChange {
+  before: MessageView | null;
+  after: MessageView;
+}
+
+export const DAILY_METRICS = ['sent', 'delivered', 'seen', 'discarded'] as const;
+export type DailyMetric = (typeof DAILY_METRICS)[number];
+
+/**
+ * The UTC day on which a message counts for each status it has reached. A message counts once
+ * per status: `sent` when Gupshup accepted it (or, lacking that record, when it was delivered),
+ * `delivered` when it reached the phone (a seen message was delivered too, even if that receipt
+ * never came), `seen` when it was read, `discarded` only while discarded is its status: a
+ * failure followed by delivery evidence stops counting as discarded.
+ */
+export function dailyContributions(view: MessageView): Partial<Record<DailyMetric, string>> {
+  const reachedPhone = view.status === 'delivered' || view.status === 'seen';
+  const deliveredAt = reachedPhone ? (view.deliveredAt ?? view.seenAt) : null;
+  const times: Record<DailyMetric, string | null> = {
+    sent: view.sentAt ?? deliveredAt,
+    delivered: deliveredAt,
+    seen: view.status === 'seen' ? view.seenAt : null,
+    discarded: view.status === 'discarded' ? view.discardedAt : null,
+  };
+  const days: Partial<Record<DailyMetric, string>> = {};
+  for (const metric of DAILY_METRICS) {
+    const day = utcDay(times[metric]);
+    if (day) days[metric] = day;
+  }
+  return days;
+}
+
+function utcDay(iso: string | null): string | null {
+  if (iso === null) return null;
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString().slice(0, 10);
+}
+
+/**
+ * Signed changes to counters, summed per key. Keys whose changes cancel out are dropped, so
+ * that a batch in which nothing countable changed writes nothing.
+ */
+export class CounterDeltas<Key extends object, Counter extends string> {
+  private readonly byKey = new Map<string, { key: Key; counts: Map<Counter, number> }>();
+
+  constructor(private readonly keyOf: (key: Key) => string) {}
+
+  add(key: Key, counter: Counter, by: number): void {
+    const id = this.keyOf(key);
+    let entry = this.byKey.get(id);
+    if (!entry) {
+      entry = { key, counts: new Map() };
+      this.byKey.set(id, entry);
+    }
+    entry.counts.set(counter, (entry.counts.get(counter) ?? 0) + by);
+  }
+
+  /** Each key with a non-zero change, its counters (zero when unchanged) and whether any went down. */
+  changes(counters: readonly Counter[]): Array<{ key: Key; counts: Record<Counter, number>; decreased: boolean }> {
+    const result: Array<{ key: Key; counts: Record<Counter, number>; decreased: boolean }> = [];
+    for (const { key, counts } of this.byKey.values()) {
+      if ([...counts.values()].every((value) => value === 0)) continue;
+      const full = Object.fromEntries(counters.map((counter) => [counter, counts.get(counter) ?? 0])) as Record<Counter, number>;
+      result.push({ key, counts: full, decreased: counters.some((counter) => full[counter] < 0) });
+    }
+    return result;
+  }
+}
+
+export interface SummaryKey {
+  requestId: string;
+  appId: string;
+}
+export type SummaryCounter = MessageStatus | 'messages';
+export const SUMMARY_COUNTERS: readonly SummaryCounter[] = [...MESSAGE_STATUSES, 'messages'];
+
+/** How each request's counts per status change: a message leaves its old status and joins its new one. */
+export function summaryDeltas(changes: Iterable<MessageChange>): CounterDeltas<SummaryKey, SummaryCounter> {
+  const deltas = new CounterDeltas<SummaryKey, SummaryCounter>((key) => key.requestId);
+  for (const { before, after } of changes) {
+    if (before?.requestId) {
+      deltas.add({ requestId: before.requestId, appId: before.appId }, before.status, -1);
+      deltas.add({ requestId: before.requestId, appId: before.appId }, 'messages', -1);
+    }
+    if (after.requestId) {
+      deltas.add({ requestId: after.requestId, appId: after.appId }, after.status, 1);
+      deltas.add({ requestId: after.requestId, appId: after.appId }, 'messages', 1);
+    }
+  }
+  return deltas;
+}
+
+export interface DailyStatsKey {
+  appId: string;
+  day: string;
+}
+
+/** How each app's daily statistics change: the old view's contributions out, the new one's in. */
+export function dailyStatsDeltas(changes: Iterable<MessageChange>): CounterDeltas<DailyStatsKey, DailyMetric> {
+  const deltas = new CounterDeltas<DailyStatsKey, DailyMetric>((key) => `${key.appId}\u0000${key.day}`);
+  for (const { before, after } of changes) {
+    if (before) {
+      for (const [metric, day] of Object.entries(dailyContributions(before)) as [DailyMetric, string][]) {
+        deltas.add({ appId: before.appId, day }, metric, -1);
+      }
+    }
+    for (const [metric, day] of Object.entries(dailyContributions(after)) as [DailyMetric, string][]) {
+      deltas.add({ appId: after.appId, day }, metric, 1);
+    }
+  }
+  return deltas;
+}
+
+export interface StatusCountKey {
+  appId: string;
+  status: MessageStatus;
+}
+
+/** How many messages each app has in each status. */
+export function statusCountDeltas(changes: Iterable<MessageChange>): CounterDeltas<StatusCountKey, 'messages'> {
+  const deltas = new CounterDeltas<StatusCountKey, 'messages'>((key) => `${key.appId}\u0000${key.status}`);
+  for (const { before, after } of changes) {
+    if (before) deltas.add({ appId: before.appId, status: before.status }, 'messages', -1);
+    deltas.add({ appId: after.appId, status: after.status }, 'messages', 1);
+  }
+  return deltas;
+}

@@ -1,0 +1,33 @@
+import { NotFoundException } from '@nestjs/common';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { Database } from '../../../database/database';
+import { MESSAGE_STATUS_COLUMNS, messageViewFromRow, type MessageStatusRow } from '../../projections/message-status-row';
+import { messageResponse, type MessageResponse } from '../message-response';
+
+/** One message of the app; another app's message is not found, as if it did not exist. */
+export class GetMessageQuery extends Query<MessageResponse> {
+  constructor(
+    readonly appId: string,
+    readonly messageId: string,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetMessageQuery)
+export class GetMessageHandler implements IQueryHandler<GetMessageQuery, MessageResponse> {
+  constructor(private readonly db: Database) {}
+
+  async execute({ appId, messageId }: GetMessageQuery): Promise<MessageResponse> {
+    const [row] = await this.db.query<MessageStatusRow>(
+      `SELECT ${MESSAGE_STATUS_COLUMNS} FROM message_status_view m WHERE m.message_id = $1 AND m.app_id = $2`,
+      [messageId, appId],
+    );
+    if (!row) {
+      throw new NotFoundException(
+        `No message ${messageId} in this app: use a messageId returned by POST /v3/notifications (a message just sent may take a moment to appear)`,
+      );
+    }
+    return messageResponse(messageViewFromRow(row));
+  }
+}

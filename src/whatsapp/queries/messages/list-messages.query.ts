@@ -1,0 +1,87 @@
+import { BadRequestException } from '@nestjs/common';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { Database } from '../../../database/database';
+import type { MessageStatus } from '../../domain';
+import { MESSAGE_STATUS_COLUMNS, messageViewFromRow, type MessageStatusRow } from '../../projections/message-status-row';
+import { messageResponse } from '../message-response';
+import { DEFAULT_PAGE_SIZE, type MessagePage } from './list-messages.dto';
+import { decodeMessageCursor, encodeMessageCursor } from './message-cursor';
+
+const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
+
+export interface MessageFilters {
+  status?: MessageStatus;
+  recipient?: string;
+  requestId?: string;
+  /** ISO 8601, inclusive bounds on queuedAt; a bare date as `to` includes that whole day (UTC). */
+  from?: string;
+  to?: string;
+  limit?: number;
+  /** A nextCursor from a previous page. */
+  cursor?: string;
+}
+
+/**
+ * A page of the app's messages, newest first. Keyset pagination on (queued_at, message_id):
+ * each page starts strictly after the previous page's last message, so messages queued while
+ * a caller pages through appear neither twice nor in place of others.
+ */
+export class ListMessagesQuery extends Query<MessagePage> {
+  constructor(
+    readonly appId: string,
+    readonly filters: MessageFilters,
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(ListMessagesQuery)
+export class ListMessagesHandler implements IQueryHandler<ListMessagesQuery, MessagePage> {
+  constructor(private readonly db: Database) {}
+
+  async execute({ appId, filters }: ListMessagesQuery): Promise<MessagePage> {
+    const limit = filters.limit ?? DEFAULT_PAGE_SIZE;
+    const params: unknown[] = [appId];
+    const where = ['m.app_id = $1', 'm.queued_at IS NOT NULL'];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    if (filters.status) where.push(`m.status = ${param(filters.status)}`);
+    if (filters.recipient) where.push(`m.recipient = ${param(filters.recipient)}`);
+    if (filters.requestId) where.push(`m.request_id = ${param(filters.requestId)}`);
+    const from = filters.from === undefined ? undefined : parseTime('from', filters.from);
+    // A bare date as `to` means the whole of that day (UTC).
+    const to = filters.to === undefined ? undefined : parseTime('to', filters.to) + (DATE_ONLY.test(filters.to) ? DAY_MS - 1 : 0);
+    if (from !== undefined && to !== undefined && from > to) {
+      throw new BadRequestException(`from (${filters.from}) is after to (${filters.to}): from must not be later than to`);
+    }
+    if (from !== undefined) where.push(`m.queued_at >= ${param(new Date(from).toISOString())}::timestamptz`);
+    if (to !== undefined) where.push(`m.queued_at <= ${param(new Date(to).toISOString())}::timestamptz`);
+    if (filters.cursor !== undefined) {
+      const cursor = decodeMessageCursor(filters.cursor);
+      where.push(`(m.queued_at, m.message_id) < (${param(cursor.queuedAt)}::timestamptz, ${param(cursor.messageId)})`);
+    }
+    const rows = await this.db.query<MessageStatusRow>(
+      `SELECT ${MESSAGE_STATUS_COLUMNS} FROM message_status_view m
+        WHERE ${where.join(' AND ')}
+        ORDER BY m.queued_at DESC, m.message_id DESC
+        LIMIT ${param(limit + 1)}`,
+      params,
+    );
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map((row) => messageResponse(messageViewFromRow(row))),
+      nextCursor:
+        rows.length > limit && last ? encodeMessageCursor({ queuedAt: last.queued_at!.toISOString(), messageId: last.message_id }) : null,
+    };
+  }
+}
+
+/** Milliseconds of an ISO 8601 time; week and ordinal dates, which ISO allows, are refused here. */
+function parseTime(name: string, text: string): number {
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) {
+    throw new BadRequestException(`${name} must be a calendar date or time in ISO 8601, e.g. 2026-03-01 or 2026-03-01T10:00:00Z`);
+  }
+  return ms;
+}

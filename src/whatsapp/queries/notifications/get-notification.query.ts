@@ -1,0 +1,67 @@
+import { NotFoundException } from '@nestjs/common';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { Database } from '../../../database/database';
+import { MESSAGE_STATUS_COLUMNS, messageViewFromRow, type MessageStatusRow } from '../../projections/message-status-row';
+import { messageResponse } from '../message-response';
+import { NOTIFICATION_MESSAGES_LIMIT } from './notification-limits';
+import type { NotificationResponse } from './notification-response';
+
+
+/** One send request of the app with its messages; another app's request is not found. */
+export class GetNotificationQuery extends Query<NotificationResponse> {
+  constructor(
+    readonly appId: string,
+    readonly requestId: string,
+  ) {
+    super();
+  }
+}
+
+interface SummaryRow {
+  request_id: string;
+  created_at: Date | null;
+  queued: number;
+  sent: number;
+  delivered: number;
+  seen: number;
+  discarded: number;
+  message_count: number;
+}
+
+@QueryHandler(GetNotificationQuery)
+export class GetNotificationHandler implements IQueryHandler<GetNotificationQuery, NotificationResponse> {
+  constructor(private readonly db: Database) {}
+
+  async execute({ appId, requestId }: GetNotificationQuery): Promise<NotificationResponse> {
+    const [summary] = await this.db.query<SummaryRow>(
+      `SELECT request_id, created_at, queued, sent, delivered, seen, discarded, message_count
+         FROM notification_summary_view WHERE request_id = $1 AND app_id = $2`,
+      [requestId, appId],
+    );
+    if (!summary) {
+      throw new NotFoundException(
+        `No notification ${requestId} in this app: use the requestId returned by POST /v3/notifications (a request just sent may take a moment to appear)`,
+      );
+    }
+    const rows = await this.db.query<MessageStatusRow>(
+      `SELECT ${MESSAGE_STATUS_COLUMNS} FROM message_status_view m
+        WHERE m.request_id = $1 AND m.app_id = $2
+        ORDER BY m.queued_at, m.message_id
+        LIMIT $3`,
+      [requestId, appId, NOTIFICATION_MESSAGES_LIMIT],
+    );
+    return {
+      requestId: summary.request_id,
+      createdAt: summary.created_at?.toISOString() ?? null,
+      messageCount: summary.message_count,
+      counts: {
+        queued: summary.queued,
+        sent: summary.sent,
+        delivered: summary.delivered,
+        seen: summary.seen,
+        discarded: summary.discarded,
+      },
+      messages: rows.map((row) => messageResponse(messageViewFromRow(row))),
+    };
+  }
+}

@@ -1,0 +1,58 @@
+import { Command } from '@nestjs/cqrs';
+
+/** A recipient: a user identifier, or a user object that is created or updated before sending. */
+export type NotificationRecipient = string | ({ identifier: string; phoneNumber?: string } & Record<string, unknown>);
+
+/** `override.gupshup_whatsapp`: `_config` replaces stored credentials; every other key goes into Gupshup's body. */
+export interface GupshupWhatsAppOverride {
+  _config?: { API_KEY?: string; SOURCE?: string; SRC_NAME?: string };
+  [gupshupField: string]: unknown;
+}
+
+/** Engagespot's v3 body of POST /v3/notifications (API.md "Sending"). */
+export interface SendNotificationBody {
+  notification: { title: string; message?: string };
+  sendTo?: { recipients?: NotificationRecipient[] };
+  /** The older place for recipients; merged with sendTo.recipients. */
+  recipients?: NotificationRecipient[];
+  data?: Record<string, unknown>;
+  /** ISO 8601 with a time zone; in the future the messages wait until then. */
+  sendAt?: string;
+  override?: { gupshup_whatsapp?: GupshupWhatsAppOverride; gushup_whatsapp?: GupshupWhatsAppOverride };
+}
+
+export interface DiscardReasonResult {
+  code: string;
+  reason: string;
+}
+
+export interface SentMessageResult {
+  messageId: string;
+  /** The user identifier. */
+  recipient: string;
+  status: 'queued' | 'discarded';
+  /** Only for `discarded`: why the message will not be sent. */
+  discardReason?: DiscardReasonResult;
+}
+
+/** The 202 body of POST /v3/notifications, and the command's result. */
+export interface SendNotificationResult {
+  requestId: string;
+  messages: SentMessageResult[];
+}
+
+/**
+ * Sends a WhatsApp notification for an app: the in-process form of POST /v3/notifications.
+ * `body` is validated like the HTTP body (it may come from anywhere); the command fails with
+ * InvalidNotificationError (400), ProviderNotEnabledError (422) or IdempotencyKeyConflictError (409).
+ */
+export class SendWhatsAppNotificationCommand extends Command<SendNotificationResult> {
+  constructor(
+    readonly appId: string,
+    readonly body: SendNotificationBody,
+    /** Same key and body within 24 h: the first result again, nothing sent twice. Keys are per app. */
+    readonly idempotencyKey?: string,
+  ) {
+    super();
+  }
+}

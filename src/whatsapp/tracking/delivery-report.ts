@@ -1,0 +1,106 @@
+import { deliveryStatusChanged, type DeliveryStatusChanged } from '../domain';
+import type { DeliveryReport } from '../gupshup/callback-parser';
+
+/** Longest provider id kept: Gupshup's are UUIDs, WhatsApp's wamid.… ids well under 200 characters. */
+export const MAX_PROVIDER_ID_LENGTH = 200;
+const MAX_REASON_LENGTH = 2000;
+const MAX_CODE_LENGTH = 100;
+const MAX_DESTINATION_LENGTH = 64;
+/** A provider time outside [this, receivedAt + MAX_FUTURE_MS] is a broken clock or a forged body, never a status. */
+const EARLIEST_PROVIDER_TIME_MS = Date.UTC(2000, 0, 1);
+const MAX_FUTURE_MS = 7 * 24 * 60 * 60 * 1000;
+
+export type CheckedReport = { ok: true; report: DeliveryReport } | { ok: false; problem: string };
+
+/**
+ * Makes a parsed report safe to store, or says why it cannot be: PostgreSQL refuses NUL
+ * characters and lone surrogates in JSON, an index refuses huge keys, and a time PostgreSQL
+ * cannot hold would stop every projection that reads the event. Checked before a report joins a
+ * batch, so that one callback can never fail the transaction of the others.
+ */
+export function checkReport(report: DeliveryReport, receivedAt: Date): CheckedReport {
+  const gupshupMessageId = cleanText(report.gupshupMessageId);
+  const whatsappMessageId = cleanText(report.whatsappMessageId);
+  for (const [name, id] of [
+    ['Gupshup message id', gupshupMessageId],
+    ['WhatsApp message id', whatsappMessageId],
+  ] as const) {
+    if (id !== undefined && id.length > MAX_PROVIDER_ID_LENGTH) {
+      return { ok: false, problem: `${report.format} ${report.providerStatus}: the ${name} is longer than ${MAX_PROVIDER_ID_LENGTH} characters` };
+    }
+  }
+  if (!gupshupMessageId && !whatsappMessageId) {
+    return { ok: false, problem: `${report.format} ${report.providerStatus}: no usable message id` };
+  }
+  const occurredMs = report.occurredAt.getTime();
+  if (!(occurredMs >= EARLIEST_PROVIDER_TIME_MS && occurredMs <= receivedAt.getTime() + MAX_FUTURE_MS)) {
+    return {
+      ok: false,
+      problem: `${report.format} ${report.providerStatus}: timestamp ${Number.isFinite(occurredMs) ? new Date(occurredMs).toISOString() : 'invalid'} is not a plausible event time`,
+    };
+  }
+  const clean: DeliveryReport = { format: report.format, providerStatus: report.providerStatus, occurredAt: new Date(occurredMs) };
+  if (gupshupMessageId) clean.gupshupMessageId = gupshupMessageId;
+  if (whatsappMessageId) clean.whatsappMessageId = whatsappMessageId;
+  const destination = cleanText(report.destination, MAX_DESTINATION_LENGTH);
+  if (destination) clean.destination = destination;
+  const code = cleanText(report.code, MAX_CODE_LENGTH);
+  if (code) clean.code = code;
+  const reason = cleanText(report.reason, MAX_REASON_LENGTH);
+  if (reason) clean.reason = reason;
+  return { ok: true, report: clean };
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Text PostgreSQL accepts in text and jsonb: well-formed UTF-16, no NUL, cut to `max` characters. */
+export function cleanText(value: string | undefined, max = Number.POSITIVE_INFINITY): string | undefined {
+  if (value === undefined) return undefined;
+  const text = value.replace(LONE_SURROGATE, '\uFFFD').replace(/\u0000/g, '').trim();
+  if (text === '') return undefined;
+  return text.length > max ? text.slice(0, max) : text;
+}
+
+/** How a report is kept in parked_callbacks.report: JSON with the time as ISO 8601. */
+export interface StoredReport extends Omit<DeliveryReport, 'occurredAt'> {
+  occurredAt: string;
+}
+
+export function toStoredReport(report: DeliveryReport): StoredReport {
+  return { ...report, occurredAt: report.occurredAt.toISOString() };
+}
+
+export function fromStoredReport(stored: StoredReport): DeliveryReport {
+  return { ...stored, occurredAt: new Date(stored.occurredAt) };
+}
+
+/** A report whose message is known, ready to become an event on that message's stream. */
+export interface ResolvedReport {
+  appId: string;
+  messageId: string;
+  /** The message's Gupshup id: the report's own, else the one the message was sent with. */
+  gupshupMessageId?: string;
+  report: DeliveryReport;
+  receivedAt: Date;
+}
+
+/**
+ * The DeliveryStatusChanged for a report. Its id is derived from the Gupshup id whenever the
+ * message has one, so that a late receipt without gsId and a copy with it are stored once.
+ */
+export function deliveryEventOf(resolved: ResolvedReport): DeliveryStatusChanged {
+  const { report } = resolved;
+  const gupshupMessageId = report.gupshupMessageId ?? resolved.gupshupMessageId;
+  return deliveryStatusChanged({
+    appId: resolved.appId,
+    messageId: resolved.messageId,
+    providerStatus: report.providerStatus,
+    ...(gupshupMessageId !== undefined && { providerMessageId: gupshupMessageId }),
+    ...(report.whatsappMessageId !== undefined && { whatsappMessageId: report.whatsappMessageId }),
+    occurredAt: report.occurredAt.toISOString(),
+    receivedAt: resolved.receivedAt.toISOString(),
+    ...(report.code !== undefined && { code: report.code }),
+    ...(report.reason !== undefined && { reason: report.reason }),
+    format: report.format,
+  });
+}
