@@ -12,14 +12,14 @@ export function appProviderStreamId(appId: string): string {
   return `${APP_PROVIDER_STREAM_TYPE}-${appId}`;
 }
 
-export interface AppCreatedData {
+export type AppCreatedData = {
   appId: string;
   name: string;
   apiKey: string;
   createdAt: string;
   /** `admin-api` or `cli`. */
   via: string;
-}
+};
 
 /** An app (tenant) was created. Its secret is never part of any event. Stream: `app-{appId}`. */
 @StoredEventType('AppCreated', 1)
@@ -27,7 +27,7 @@ export class AppCreated extends StoreEvent<AppCreatedData> {}
 
 export type ConfigurationActor = { type: 'app'; appId: string } | { type: 'admin' };
 
-export interface GupshupProviderConfiguredData {
+export type GupshupProviderConfiguredData = {
   appId: string;
   provider: 'gupshup_whatsapp';
   channel: 'whatsapp';
@@ -41,7 +41,7 @@ export interface GupshupProviderConfiguredData {
   apiKeyFingerprint: string | null;
   source: string | null;
   srcName: string | null;
-}
+};
 
 /**
  * An app's gupshup_whatsapp configuration changed: who, when, which keys, and the resulting

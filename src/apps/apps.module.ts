@@ -14,7 +14,7 @@ import { GupshupProviderController } from './providers/gupshup-provider.controll
 /**
  * Apps (tenants) and their credentials, the admin API and `apps:create` command, and each app's
  * gupshup_whatsapp configuration. Global: every feature can inject AppsService,
- * GupshupProviderConfigService and AppAuthGuard without importing this module; every /v3 route is
+ * GupshupProviderConfigService, AppAuthGuard and AdminGuard without importing this module; every /v3 route is
  * authenticated by the global AppApiGuard.
  */
 @Global()
@@ -30,6 +30,6 @@ import { GupshupProviderController } from './providers/gupshup-provider.controll
     GupshupProviderConfigService,
     CreateAppCommand,
   ],
-  exports: [AppsService, AppAuthGuard, CredentialCipher, GupshupProviderConfigService],
+  exports: [AppsService, AppAuthGuard, AdminGuard, AdminToken, CredentialCipher, GupshupProviderConfigService],
 })
 export class AppsModule {}

@@ -1,6 +1,7 @@
 export { AppsModule } from './apps.module';
 export { AppsService, type AppSummary, type AuthenticatedApp, type CreatedApp } from './apps.service';
 export { AppAuthGuard, API_KEY_HEADER, API_SECRET_HEADER } from './auth/app-auth.guard';
+export { AdminGuard } from './admin/admin.guard';
 export { CurrentApp } from './auth/current-app.decorator';
 export { AppCreated, GupshupProviderConfigured, appStreamId, appProviderStreamId, type ConfigurationActor } from './app-events';
 export { CredentialDecryptionError } from './providers/credential-cipher';

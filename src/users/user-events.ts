@@ -8,7 +8,7 @@ export function userStreamId(appId: string, identifier: string): string {
   return `${USER_STREAM_TYPE}-${appId}-${identifier}`;
 }
 
-export interface UserProfileUpdatedData {
+export type UserProfileUpdatedData = {
   appId: string;
   identifier: string;
   /** True for the event that created the user. */
@@ -18,7 +18,7 @@ export interface UserProfileUpdatedData {
   /** Fields removed. */
   removed: string[];
   at: string;
-}
+};
 
 /** A user was created or their profile changed. Stream: `app_user-{appId}-{identifier}`. */
 @StoredEventType('UserProfileUpdated', 1)

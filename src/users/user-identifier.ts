@@ -1,3 +1,5 @@
+import { isWellFormedText } from './user-profile';
+
 export const IDENTIFIER_MAX_LENGTH = 128;
 
 export const IDENTIFIER_RULE = `A user identifier must be 1 to ${IDENTIFIER_MAX_LENGTH} characters, without "/" or control characters (e.g. "user-42" or "ada@example.com")`;
@@ -12,7 +14,7 @@ export function identifierError(identifier: unknown): string | null {
   if (length === 0) return `${IDENTIFIER_RULE}; got an empty identifier`;
   if (length > IDENTIFIER_MAX_LENGTH) return `${IDENTIFIER_RULE}; got ${length} characters`;
   if (FORBIDDEN.test(identifier)) return `${IDENTIFIER_RULE}; got one containing ${identifier.includes('/') ? '"/"' : 'a control character'}`;
-  if (!identifier.isWellFormed()) return `${IDENTIFIER_RULE}; got one that is not valid Unicode`;
+  if (!isWellFormedText(identifier)) return `${IDENTIFIER_RULE}; got one that is not valid Unicode`;
   return null;
 }
 

@@ -20,10 +20,17 @@ export interface ProfilePatch {
   fields: Record<string, JsonValue>;
 }
 
+const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** No unpaired UTF-16 surrogate: the text can be written as UTF-8. */
+export function isWellFormedText(text: string): boolean {
+  return !UNPAIRED_SURROGATE.test(text);
+}
+
 /** Postgres jsonb refuses NUL characters and unpaired surrogates: reject them with a clear message instead of failing on insert. */
 function textProblem(text: string): string | null {
   if (text.includes('\u0000')) return 'contains a NUL character';
-  if (!text.isWellFormed()) return 'is not valid Unicode (an unpaired surrogate)';
+  if (!isWellFormedText(text)) return 'is not valid Unicode (an unpaired surrogate)';
   return null;
 }
 

@@ -19,7 +19,12 @@ interface UserRow {
 }
 
 function toUser(row: UserRow): User {
-  return { ...row.profile, identifier: row.identifier, phoneNumber: row.phone_number };
+  return { identifier: row.identifier, phoneNumber: row.phone_number, ...row.profile } as User;
+}
+
+/** The profile as one record, for comparing before and after: phoneNumber as a field when set. */
+function withPhone(profile: Record<string, JsonValue>, phoneNumber: string | null): Record<string, JsonValue> {
+  return phoneNumber === null ? profile : { ...profile, phoneNumber };
 }
 
 @Injectable()
@@ -47,36 +52,44 @@ export class UsersService {
       throw error;
     }
     const work = async (executor: SqlExecutor): Promise<User> => {
-      const [inserted] = await executor.query<{ created_at: Date }>(
-        'INSERT INTO users (app_id, identifier) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING created_at',
-        [appId, identifier],
-      );
-      const created = Boolean(inserted);
-      const [current] = await executor.query<UserRow>(
-        'SELECT identifier, phone_number, profile FROM users WHERE app_id = $1 AND identifier = $2 FOR UPDATE',
-        [appId, identifier],
-      );
-      const next = applyProfilePatch({ phoneNumber: current.phone_number, profile: current.profile }, patch);
-      const tooBig = profileSizeError(next.profile, next.phoneNumber);
-      if (tooBig) throw new InvalidUserError(tooBig);
+      // Nothing is written before every check passed, so a caller that catches InvalidUserError
+      // inside its own transaction is left with no partial user.
+      for (;;) {
+        const [current] = await executor.query<UserRow>(
+          'SELECT identifier, phone_number, profile FROM users WHERE app_id = $1 AND identifier = $2 FOR UPDATE',
+          [appId, identifier],
+        );
+        const base = current ? { phoneNumber: current.phone_number, profile: current.profile } : { phoneNumber: null, profile: {} };
+        const next = applyProfilePatch(base, patch);
+        const tooBig = profileSizeError(next.profile, next.phoneNumber);
+        if (tooBig) throw new InvalidUserError(tooBig);
 
-      const before: Record<string, JsonValue> = { ...current.profile, ...(current.phone_number !== null && { phoneNumber: current.phone_number }) };
-      const after: Record<string, JsonValue> = { ...next.profile, ...(next.phoneNumber !== null && { phoneNumber: next.phoneNumber }) };
-      const set = Object.fromEntries(Object.entries(after).filter(([name, value]) => !isDeepStrictEqual(before[name], value)));
-      const removed = Object.keys(before).filter((name) => !(name in after));
-      if (!created && Object.keys(set).length === 0 && removed.length === 0) return toUser(current);
+        const before = withPhone(base.profile, base.phoneNumber);
+        const after = withPhone(next.profile, next.phoneNumber);
+        const set = Object.fromEntries(Object.entries(after).filter(([name, value]) => !isDeepStrictEqual(before[name], value)));
+        const removed = Object.keys(before).filter((name) => !(name in after));
+        if (current && Object.keys(set).length === 0 && removed.length === 0) return toUser(current);
 
-      const [saved] = await executor.query<UserRow & { updated_at: Date }>(
-        `UPDATE users SET phone_number = $3, profile = $4, updated_at = now() WHERE app_id = $1 AND identifier = $2
-         RETURNING identifier, phone_number, profile, updated_at`,
-        [appId, identifier, next.phoneNumber, JSON.stringify(next.profile)],
-      );
-      await this.store.append(
-        userStreamId(appId, identifier),
-        [new UserProfileUpdated({ appId, identifier, created, set, removed, at: saved.updated_at.toISOString() })],
-        { tx: executor },
-      );
-      return toUser(saved);
+        const [saved] = current
+          ? await executor.query<UserRow & { updated_at: Date }>(
+              `UPDATE users SET phone_number = $3, profile = $4, updated_at = now() WHERE app_id = $1 AND identifier = $2
+               RETURNING identifier, phone_number, profile, updated_at`,
+              [appId, identifier, next.phoneNumber, JSON.stringify(next.profile)],
+            )
+          : await executor.query<UserRow & { updated_at: Date }>(
+              `INSERT INTO users (app_id, identifier, phone_number, profile) VALUES ($1, $2, $3, $4)
+               ON CONFLICT DO NOTHING RETURNING identifier, phone_number, profile, updated_at`,
+              [appId, identifier, next.phoneNumber, JSON.stringify(next.profile)],
+            );
+        // Created meanwhile by a concurrent request: apply the patch to that user instead.
+        if (!saved) continue;
+        await this.store.append(
+          userStreamId(appId, identifier),
+          [new UserProfileUpdated({ appId, identifier, created: !current, set, removed, at: saved.updated_at.toISOString() })],
+          { tx: executor },
+        );
+        return toUser(saved);
+      }
     };
     return tx ? work(tx) : this.db.transaction(work);
   }

@@ -1,9 +1,10 @@
-import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { DataSource } from 'typeorm';
 import { AppConfig } from '../../config/app-config';
 import { readOrCreateSecretFile } from '../secret-file';
 
@@ -37,14 +38,20 @@ function localUrl(host: string, port: number): string {
   return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
 }
 
-/** What the service prints at start-up when it generated the admin token itself. */
-export function adminTokenBanner(token: string, path: string, baseUrl: string): string {
+/**
+ * What the service prints at start-up when it generated the admin token itself. The command line
+ * needs the running embedded database's address: without DATABASE_URL it would try to start a
+ * second server on the same data directory, which the running one holds.
+ */
+export function adminTokenBanner(token: string, path: string, baseUrl: string, embeddedDatabaseUrl?: string): string {
   return [
     '',
     `Admin API token (generated, kept in ${path}): ${token}`,
     'Create an app, to get the API key and secret the /v3 API needs:',
     `  curl -X POST ${baseUrl}/admin/apps -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' -d '{"name": "Acme"}'`,
-    `  npm run cli -- apps:create Acme`,
+    embeddedDatabaseUrl
+      ? `  DATABASE_URL=${embeddedDatabaseUrl} npm run cli -- apps:create Acme    (or, with the service stopped: npm run cli -- apps:create Acme)`
+      : '  npm run cli -- apps:create Acme',
     'Set ADMIN_TOKEN to choose the token yourself.',
     '',
   ].join('\n');
@@ -57,6 +64,7 @@ export class AdminToken implements OnApplicationBootstrap {
   constructor(
     config: AppConfig,
     private readonly adapterHost: HttpAdapterHost,
+    @Optional() private readonly dataSource?: DataSource,
   ) {
     this.source = resolveAdminToken(config);
   }
@@ -74,7 +82,8 @@ export class AdminToken implements OnApplicationBootstrap {
     server.once('listening', () => {
       const address = server.address() as AddressInfo | null;
       if (!address || typeof address !== 'object') return;
-      process.stdout.write(`${adminTokenBanner(source.token, source.path, localUrl(address.address, address.port))}\n`);
+      const databaseUrl = (this.dataSource?.options as { url?: string } | undefined)?.url;
+      process.stdout.write(`${adminTokenBanner(source.token, source.path, localUrl(address.address, address.port), databaseUrl)}\n`);
     });
   }
 }

@@ -15,11 +15,21 @@ export class CreateAppCommand extends CommandRunner {
     super();
   }
 
+  /** Failures set a non-zero exit code here: nest-commander only logs an error thrown by a command. */
   async run([name]: string[]): Promise<void> {
     const dto = plainToInstance(CreateAppDto, { name });
     const errors = await validate(dto);
-    if (errors.length) throw new Error(errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; '));
-    const app = await this.apps.create(dto.name, 'cli');
-    process.stdout.write(`${JSON.stringify(app, null, 2)}\n`);
+    if (errors.length) {
+      process.stderr.write(`apps:create: ${errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ')}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    try {
+      const app = await this.apps.create(dto.name, 'cli');
+      process.stdout.write(`${JSON.stringify(app, null, 2)}\n`);
+    } catch (error) {
+      process.stderr.write(`apps:create: the app could not be created: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+    }
   }
 }

@@ -1,0 +1,74 @@
+import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter, type HttpServer } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import { StreamVersionConflictError } from '../event-store/errors';
+
+export interface ErrorBody {
+  statusCode: number;
+  message: string;
+  error: string;
+  [extra: string]: unknown;
+}
+
+function statusText(status: number): string {
+  return STATUS_CODES[status] ?? 'Error';
+}
+
+/** Fastify's own errors (body parsing, size limit), which reach Nest as HttpExceptions caused by a FastifyError. */
+function fastifyCode(exception: HttpException): string | undefined {
+  return (exception.cause as { code?: string } | undefined)?.code;
+}
+
+/**
+ * Gives every error response one shape, `{statusCode, message, error}`, whatever raised it: Nest
+ * (unknown routes, validation), Fastify (malformed JSON, a body over the size limit, an
+ * unsupported content type) or the application. Anything that is not an HttpException is a
+ * server fault: it is logged in full and answered with a generic 500 that leaks nothing.
+ */
+@Catch()
+export class ErrorResponseFilter implements ExceptionFilter {
+  private readonly logger = new Logger('ExceptionsHandler');
+
+  constructor(
+    private readonly httpAdapter: HttpServer,
+    private readonly bodyLimitBytes: number,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const body = this.toBody(exception);
+    const response = host.switchToHttp().getResponse();
+    if (this.httpAdapter.isHeadersSent(response)) {
+      this.httpAdapter.end(response);
+      return;
+    }
+    this.httpAdapter.reply(response, body, body.statusCode);
+  }
+
+  toBody(exception: unknown): ErrorBody {
+    if (exception instanceof StreamVersionConflictError) {
+      return {
+        statusCode: HttpStatus.CONFLICT,
+        message: 'The resource was changed by another request at the same time: retry the request',
+        error: statusText(HttpStatus.CONFLICT),
+      };
+    }
+    if (!(exception instanceof HttpException)) {
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+      return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error', error: statusText(HttpStatus.INTERNAL_SERVER_ERROR) };
+    }
+    const statusCode = exception.getStatus();
+    const response = exception.getResponse();
+    const fields = typeof response === 'object' && response !== null ? (response as Record<string, unknown>) : { message: response };
+    let message = Array.isArray(fields.message) ? fields.message.join('; ') : String(fields.message ?? statusText(statusCode));
+    switch (fastifyCode(exception)) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        message = `Request body is too large: the limit is ${this.bodyLimitBytes} bytes (BODY_LIMIT_BYTES)`;
+        break;
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        message = `${message}: send the body as JSON with Content-Type: application/json`;
+        break;
+    }
+    const error = typeof fields.error === 'string' && fields.error !== message ? fields.error : statusText(statusCode);
+    return { ...fields, statusCode, message, error };
+  }
+}

@@ -1,0 +1,88 @@
+import { Controller, Get, Module } from '@nestjs/common';
+import request from 'supertest';
+import { StreamVersionConflictError } from '../../src/event-store';
+import { startTestApp, type TestApp } from '../support/test-app';
+import { adminAuth, appAuth, createApp, expectErrorBody } from './app-helpers';
+
+@Controller('error-probe')
+class ErrorProbeController {
+  @Get('crash')
+  crash(): never {
+    throw new Error('database password is hunter2');
+  }
+
+  @Get('conflict')
+  conflict(): never {
+    throw new StreamVersionConflictError('app-1', 3, 4);
+  }
+}
+
+@Module({ controllers: [ErrorProbeController] })
+class ErrorProbeModule {}
+
+describe('Error responses: one shape everywhere', () => {
+  let t: TestApp;
+  const logged: string[] = [];
+  beforeAll(async () => {
+    const capture = (...args: unknown[]) => void logged.push(args.map(String).join(' '));
+    t = await startTestApp({
+      env: { BODY_LIMIT_BYTES: '2048' },
+      imports: [ErrorProbeModule],
+      logger: { log: capture, error: capture, warn: capture, debug: capture, verbose: capture, fatal: capture },
+    });
+  });
+  afterAll(() => t.close());
+
+  it('404 for an unknown route', async () => {
+    const res = await request(t.url).get('/no/such/route').expect(404);
+    expect(res.body).toEqual({ statusCode: 404, message: 'Cannot GET /no/such/route', error: 'Not Found' });
+    expectErrorBody((await request(t.url).delete('/v3/users/x').expect(404)).body, 404);
+  });
+
+  it('400 for malformed JSON', async () => {
+    const res = await request(t.url).post('/admin/apps').set(adminAuth).set('Content-Type', 'application/json').send('{"name": "Acme"').expect(400);
+    expect(res.body).toEqual({ statusCode: 400, message: expect.stringMatching(/not valid JSON/), error: 'Bad Request' });
+  });
+
+  it('400 for an empty JSON body', async () => {
+    const res = await request(t.url).post('/admin/apps').set(adminAuth).set('Content-Type', 'application/json').send('').expect(400);
+    expectErrorBody(res.body, 400);
+  });
+
+  it('413 for a body over BODY_LIMIT_BYTES, naming the limit', async () => {
+    const app = await createApp(t);
+    const res = await request(t.url).put('/v3/users/big').set(appAuth(app)).send({ blob: 'x'.repeat(4000) }).expect(413);
+    expect(res.body).toEqual({ statusCode: 413, message: 'Request body is too large: the limit is 2048 bytes (BODY_LIMIT_BYTES)', error: 'Payload Too Large' });
+    await request(t.url).get('/v3/users/big').set(appAuth(app)).expect(404);
+  });
+
+  it('415 for a body that is not JSON', async () => {
+    const res = await request(t.url).post('/admin/apps').set(adminAuth).set('Content-Type', 'text/xml').send('<app name="Acme"/>').expect(415);
+    expect(res.body).toEqual({ statusCode: 415, message: expect.stringMatching(/Content-Type: application\/json/), error: 'Unsupported Media Type' });
+  });
+
+  it('414 for a path parameter far too long', async () => {
+    const app = await createApp(t);
+    const res = await request(t.url).get(`/v3/users/${'x'.repeat(3000)}`).set(appAuth(app)).expect(414);
+    // Raised by Fastify's router before Nest sees the request: Fastify's own body, which adds a `code`.
+    expect(res.body).toMatchObject({ statusCode: 414, message: expect.any(String), error: 'URI Too Long' });
+  });
+
+  it('400 for a path with broken percent-encoding', async () => {
+    const app = await createApp(t);
+    const res = await request(t.url).get('/v3/users/%E0%A4%A').set(appAuth(app)).expect(400);
+    expect(res.body).toMatchObject({ statusCode: 400, message: expect.any(String), error: 'Bad Request' });
+  });
+
+  it('500 for an unexpected error, revealing nothing, and logged', async () => {
+    const res = await request(t.url).get('/error-probe/crash').expect(500);
+    expect(res.body).toEqual({ statusCode: 500, message: 'Internal server error', error: 'Internal Server Error' });
+    expect(logged.some((line) => line.includes('hunter2'))).toBe(true);
+    await request(t.url).get('/health').expect(200);
+  });
+
+  it('409 for a concurrent change of the same stream', async () => {
+    const res = await request(t.url).get('/error-probe/conflict').expect(409);
+    expect(res.body).toEqual({ statusCode: 409, message: expect.stringMatching(/retry the request/), error: 'Conflict' });
+  });
+});
