@@ -9,17 +9,21 @@ export class WhatsAppProjections1764000400000 implements MigrationInterface {
 
   async up(db: QueryRunner): Promise<void> {
     // Each column holds one field of the domain's MessageView, so that the row is the view:
-    // the projection folds new events onto it without reading the stream again.
+    // the projection folds new events onto it without reading the stream again. The timeline and
+    // last error are json, not jsonb: always written and read whole, never searched, and json
+    // takes half the time to write and keeps the keys in the order the API shows them.
+    // Identifiers compare byte by byte (COLLATE "C"): cheaper index upkeep than a locale, and
+    // the message id only breaks ties in the keyset order, where any fixed order will do.
     await db.query(`
       CREATE TABLE message_status_view (
-        message_id           text PRIMARY KEY,
-        app_id               text NOT NULL,
-        request_id           text,
-        recipient            text,
+        message_id           text COLLATE "C" PRIMARY KEY,
+        app_id               text COLLATE "C" NOT NULL,
+        request_id           text COLLATE "C",
+        recipient            text COLLATE "C",
         phone_number         text,
         provider_message_id  text,
         whatsapp_message_id  text,
-        status               text NOT NULL,
+        status               text COLLATE "C" NOT NULL,
         queued_at            timestamptz,
         sent_at              timestamptz,
         delivered_at         timestamptz,
@@ -27,9 +31,9 @@ export class WhatsAppProjections1764000400000 implements MigrationInterface {
         discarded_at         timestamptz,
         discard_code         text,
         discard_reason       text,
-        timeline             jsonb NOT NULL DEFAULT '[]'::jsonb,
+        timeline             json NOT NULL,
         attempts             integer NOT NULL DEFAULT 0,
-        last_error           jsonb,
+        last_error           json,
         updated_at           timestamptz NOT NULL DEFAULT now(),
         last_stream_position bigint NOT NULL
       )`);
@@ -45,8 +49,8 @@ export class WhatsAppProjections1764000400000 implements MigrationInterface {
 
     await db.query(`
       CREATE TABLE notification_summary_view (
-        request_id      text PRIMARY KEY,
-        app_id          text NOT NULL,
+        request_id      text COLLATE "C" PRIMARY KEY,
+        app_id          text COLLATE "C" NOT NULL,
         requested_at    timestamptz,
         first_queued_at timestamptz,
         -- The request's own time; the first message's until its NotificationRequested is read.
@@ -63,7 +67,7 @@ export class WhatsAppProjections1764000400000 implements MigrationInterface {
 
     await db.query(`
       CREATE TABLE whatsapp_daily_stats (
-        app_id    text NOT NULL,
+        app_id    text COLLATE "C" NOT NULL,
         day       date NOT NULL,
         sent      integer NOT NULL DEFAULT 0,
         delivered integer NOT NULL DEFAULT 0,
@@ -74,8 +78,8 @@ export class WhatsAppProjections1764000400000 implements MigrationInterface {
 
     await db.query(`
       CREATE TABLE whatsapp_message_status_counts (
-        app_id   text NOT NULL,
-        status   text NOT NULL,
+        app_id   text COLLATE "C" NOT NULL,
+        status   text COLLATE "C" NOT NULL,
         messages bigint NOT NULL DEFAULT 0,
         PRIMARY KEY (app_id, status)
       )`);

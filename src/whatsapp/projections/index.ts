@@ -2,4 +2,5 @@ export * from './message-status-row';
 export * from './message-views.projection';
 export * from './projection-rebuilder';
 export * from './projections.module';
+export * from './rebuild-projections.command';
 export * from './view-deltas';

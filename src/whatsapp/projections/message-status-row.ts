@@ -72,9 +72,10 @@ export function messageViewFromRow(row: MessageStatusRow): MessageView {
     seenAt: isoOrNull(row.seen_at),
     discardedAt: isoOrNull(row.discarded_at),
     discardReason: row.discard_code === null ? null : { code: row.discard_code, reason: row.discard_reason ?? '' },
-    timeline: row.timeline.map(timelineEntryInOrder),
+    // json columns give back exactly what was written: the domain's own objects.
+    timeline: row.timeline,
     attempts: row.attempts,
-    lastError: row.last_error === null ? null : lastErrorInOrder(row.last_error),
+    lastError: row.last_error,
   };
 }
 
@@ -130,34 +131,10 @@ export function messageStatusRecord(view: MessageView, lastStreamPosition: numbe
  * it, and one malformed time must not stop the projection, so such a time is stored as null
  * (the timeline still shows it as received).
  */
-function storableTime(iso: string | null): string | null {
+export function storableTime(iso: string | null): string | null {
   return iso !== null && !Number.isNaN(Date.parse(iso)) ? iso : null;
 }
 
 function isoOrNull(time: Date | null): string | null {
   return time === null ? null : time.toISOString();
-}
-
-// jsonb stores object keys in its own order; these put them back in the order API.md shows.
-
-function timelineEntryInOrder(entry: TimelineEntry): TimelineEntry {
-  return {
-    status: entry.status,
-    ...(entry.providerStatus !== undefined && { providerStatus: entry.providerStatus }),
-    at: entry.at,
-    receivedAt: entry.receivedAt,
-    ...(entry.code !== undefined && { code: entry.code }),
-    ...(entry.reason !== undefined && { reason: entry.reason }),
-  };
-}
-
-function lastErrorInOrder(error: LastDispatchError): LastDispatchError {
-  return {
-    attempt: error.attempt,
-    kind: error.kind,
-    httpStatus: error.httpStatus,
-    message: error.message,
-    at: error.at,
-    nextAttemptAt: error.nextAttemptAt,
-  };
 }

@@ -17,7 +17,7 @@ import {
   type MessageView,
   type WhatsAppMessageEvent,
 } from '../domain';
-import { MESSAGE_STATUS_COLUMNS, messageStatusRecord, messageViewFromRow, type MessageStatusRow } from './message-status-row';
+import { MESSAGE_STATUS_COLUMNS, messageStatusRecord, messageViewFromRow, storableTime, type MessageStatusRow } from './message-status-row';
 import {
   DAILY_METRICS,
   dailyStatsDeltas,
@@ -34,7 +34,7 @@ interface ProjectedChange extends MessageChange {
 /** What the batch's NotificationRequested events say about their requests. */
 interface RequestFacts {
   appId: string;
-  requestedAt: string;
+  requestedAt: string | null;
 }
 
 /** The tables this projection builds, in the order they are cleared and compared. */
@@ -70,7 +70,7 @@ export class MessageViewsProjection implements SubscriptionHandler {
       const event = toStoreEvent(recorded);
       if (event instanceof NotificationRequested) {
         const { requestId, appId, requestedAt } = event.data;
-        requests.set(requestId, { appId, requestedAt });
+        requests.set(requestId, { appId, requestedAt: storableTime(requestedAt) });
       } else if (isMessageEvent(event)) {
         const list = byMessage.get(event.data.messageId);
         if (list) list.push(event);
@@ -127,11 +127,11 @@ export class MessageViewsProjection implements SubscriptionHandler {
        SELECT r.message_id, r.app_id, r.request_id, r.recipient, r.phone_number, r.provider_message_id, r.whatsapp_message_id,
               r.status, r.queued_at, r.sent_at, r.delivered_at, r.seen_at, r.discarded_at, r.discard_code, r.discard_reason,
               r.timeline, r.attempts, r.last_error, r.last_stream_position, now()
-         FROM jsonb_to_recordset($1::jsonb) AS r(
+         FROM json_to_recordset($1::json) AS r(
            message_id text, app_id text, request_id text, recipient text, phone_number text, provider_message_id text,
            whatsapp_message_id text, status text, queued_at timestamptz, sent_at timestamptz, delivered_at timestamptz,
-           seen_at timestamptz, discarded_at timestamptz, discard_code text, discard_reason text, timeline jsonb,
-           attempts integer, last_error jsonb, last_stream_position bigint)
+           seen_at timestamptz, discarded_at timestamptz, discard_code text, discard_reason text, timeline json,
+           attempts integer, last_error json, last_stream_position bigint)
        ON CONFLICT (message_id) DO UPDATE SET
          app_id = EXCLUDED.app_id, request_id = EXCLUDED.request_id, recipient = EXCLUDED.recipient,
          phone_number = EXCLUDED.phone_number, provider_message_id = EXCLUDED.provider_message_id,
@@ -148,9 +148,10 @@ export class MessageViewsProjection implements SubscriptionHandler {
   private async writeSummaries(changes: ProjectedChange[], requests: Map<string, RequestFacts>, tx: SqlExecutor): Promise<void> {
     const firstQueuedAt = new Map<string, string>();
     for (const { after } of changes) {
-      if (!after.requestId || !after.queuedAt) continue;
+      const queuedAt = storableTime(after.queuedAt);
+      if (!after.requestId || !queuedAt) continue;
       const current = firstQueuedAt.get(after.requestId);
-      if (current === undefined || after.queuedAt < current) firstQueuedAt.set(after.requestId, after.queuedAt);
+      if (current === undefined || queuedAt < current) firstQueuedAt.set(after.requestId, queuedAt);
     }
     const records = new Map<string, Record<string, unknown>>();
     for (const { key, counts } of summaryDeltas(changes).changes(SUMMARY_COUNTERS)) {
@@ -184,7 +185,7 @@ export class MessageViewsProjection implements SubscriptionHandler {
          request_id, app_id, requested_at, first_queued_at, queued, sent, delivered, seen, discarded, message_count, updated_at)
        SELECT r.request_id, r.app_id, r.requested_at, r.first_queued_at, r.queued, r.sent, r.delivered, r.seen, r.discarded,
               r.message_count, now()
-         FROM jsonb_to_recordset($1::jsonb) AS r(
+         FROM json_to_recordset($1::json) AS r(
            request_id text, app_id text, requested_at timestamptz, first_queued_at timestamptz,
            queued integer, sent integer, delivered integer, seen integer, discarded integer, message_count integer)
        ON CONFLICT (request_id) DO UPDATE SET
@@ -193,7 +194,12 @@ export class MessageViewsProjection implements SubscriptionHandler {
          queued = s.queued + EXCLUDED.queued, sent = s.sent + EXCLUDED.sent,
          delivered = s.delivered + EXCLUDED.delivered, seen = s.seen + EXCLUDED.seen,
          discarded = s.discarded + EXCLUDED.discarded, message_count = s.message_count + EXCLUDED.message_count,
-         updated_at = now()`,
+         updated_at = now()
+       -- A NotificationRequested read again changes nothing, and then writes nothing.
+       WHERE EXCLUDED.message_count <> 0 OR EXCLUDED.queued <> 0 OR EXCLUDED.sent <> 0 OR EXCLUDED.delivered <> 0
+          OR EXCLUDED.seen <> 0 OR EXCLUDED.discarded <> 0
+          OR s.requested_at IS DISTINCT FROM least(s.requested_at, EXCLUDED.requested_at)
+          OR s.first_queued_at IS DISTINCT FROM least(s.first_queued_at, EXCLUDED.first_queued_at)`,
       [JSON.stringify([...records.values()])],
     );
   }
@@ -205,7 +211,7 @@ export class MessageViewsProjection implements SubscriptionHandler {
     await tx.query(
       `INSERT INTO whatsapp_daily_stats AS d (app_id, day, sent, delivered, seen, discarded)
        SELECT r.app_id, r.day, r.sent, r.delivered, r.seen, r.discarded
-         FROM jsonb_to_recordset($1::jsonb) AS r(app_id text, day date, sent integer, delivered integer, seen integer, discarded integer)
+         FROM json_to_recordset($1::json) AS r(app_id text, day date, sent integer, delivered integer, seen integer, discarded integer)
        ON CONFLICT (app_id, day) DO UPDATE SET
          sent = d.sent + EXCLUDED.sent, delivered = d.delivered + EXCLUDED.delivered,
          seen = d.seen + EXCLUDED.seen, discarded = d.discarded + EXCLUDED.discarded`,
@@ -216,7 +222,7 @@ export class MessageViewsProjection implements SubscriptionHandler {
     if (deltas.some((delta) => delta.decreased)) {
       await tx.query(
         `DELETE FROM whatsapp_daily_stats d
-          USING jsonb_to_recordset($1::jsonb) AS r(app_id text, day date)
+          USING json_to_recordset($1::json) AS r(app_id text, day date)
           WHERE d.app_id = r.app_id AND d.day = r.day
             AND d.sent = 0 AND d.delivered = 0 AND d.seen = 0 AND d.discarded = 0`,
         [records],
@@ -230,14 +236,14 @@ export class MessageViewsProjection implements SubscriptionHandler {
     const records = JSON.stringify(deltas.map(({ key, counts }) => ({ app_id: key.appId, status: key.status, messages: counts.messages })));
     await tx.query(
       `INSERT INTO whatsapp_message_status_counts AS c (app_id, status, messages)
-       SELECT r.app_id, r.status, r.messages FROM jsonb_to_recordset($1::jsonb) AS r(app_id text, status text, messages bigint)
+       SELECT r.app_id, r.status, r.messages FROM json_to_recordset($1::json) AS r(app_id text, status text, messages bigint)
        ON CONFLICT (app_id, status) DO UPDATE SET messages = c.messages + EXCLUDED.messages`,
       [records],
     );
     if (deltas.some((delta) => delta.decreased)) {
       await tx.query(
         `DELETE FROM whatsapp_message_status_counts c
-          USING jsonb_to_recordset($1::jsonb) AS r(app_id text, status text)
+          USING json_to_recordset($1::json) AS r(app_id text, status text)
           WHERE c.app_id = r.app_id AND c.status = r.status AND c.messages = 0`,
         [records],
       );

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { Database } from '../../database/database';
-import { EventStore, SubscriptionRunner } from '../../event-store';
+import { EventStore, SubscriptionRunner, type LogPosition } from '../../event-store';
 import { MessageViewsProjection } from './message-views.projection';
 
 export interface RebuildResult {
@@ -58,7 +58,10 @@ export class ProjectionRebuilder {
     return found;
   }
 
-  /** Rebuilds the projection named (see find), or every one; resolves when each has caught up with the log. */
+  /**
+   * Rebuilds the projection named (see find), or every one; resolves when each has processed
+   * every event committed before its rebuild began, and every event readable after that.
+   */
   async rebuild(name?: string): Promise<RebuildResult[]> {
     const targets = name === undefined ? this.projections : [this.find(name)];
     const results: RebuildResult[] = [];
@@ -74,14 +77,17 @@ export class ProjectionRebuilder {
     });
     const started = performance.now();
     await runner.reset();
+    const target = await this.lastCommittedEvent();
     let batches = 0;
-    for (;;) {
-      const result = await runner.processBatch();
-      if (result === 'caught-up') break;
-      if (result === 'processed') batches++;
-      // A live runner holds the lock for one batch at a time: wait for it to let go.
+    // Everything committed before the rebuild began, whatever holds it back for a while: the live
+    // runner taking its turn, or an older transaction still open (the log is read only below the
+    // oldest running transaction, server-wide).
+    while (target && !(await this.hasReached(projection.subscriptionName, target))) {
+      if ((await runner.processBatch()) === 'processed') batches++;
       else await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
     }
+    // Then whatever else is readable now.
+    while ((await runner.processBatch()) === 'processed') batches++;
     const seconds = (performance.now() - started) / 1000;
     const [row] = await this.db.query<{ events_processed: string }>('SELECT events_processed FROM es_subscriptions WHERE name = $1', [
       projection.subscriptionName,
@@ -96,5 +102,24 @@ export class ProjectionRebuilder {
     };
     this.logger.log(`rebuilt ${result.projection}: ${events} events in ${result.seconds} s (${result.eventsPerSecond} events/s)`);
     return result;
+  }
+
+  /** The last event of the log in its reading order, among those committed now. */
+  private async lastCommittedEvent(): Promise<LogPosition | null> {
+    const [row] = await this.db.query<{ transaction_id: string; global_position: string }>(
+      // ORDER BY names the table's columns: the output renames transaction_id to its text form.
+      `SELECT e.transaction_id::text AS transaction_id, e.global_position FROM es_events e
+        ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`,
+    );
+    return row ? { transactionId: row.transaction_id, globalPosition: row.global_position } : null;
+  }
+
+  private async hasReached(subscriptionName: string, position: LogPosition): Promise<boolean> {
+    const [row] = await this.db.query<{ reached: boolean }>(
+      `SELECT (last_transaction_id, last_global_position) >= ($2::xid8, $3::bigint) AS reached
+         FROM es_subscriptions WHERE name = $1`,
+      [subscriptionName, position.transactionId, position.globalPosition],
+    );
+    return row?.reached ?? false;
   }
 }

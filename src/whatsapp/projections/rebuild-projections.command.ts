@@ -1,5 +1,5 @@
 import { Command, CommandRunner } from 'nest-commander';
-import { ProjectionRebuilder } from './projection-rebuilder';
+import { ProjectionRebuilder, UnknownProjectionError } from './projection-rebuilder';
 
 @Command({
   name: 'projections:rebuild',
@@ -12,8 +12,17 @@ export class RebuildProjectionsCommand extends CommandRunner {
     super();
   }
 
-  /** Prints one JSON line per projection rebuilt: events replayed, time taken, rate. */
+  /**
+   * Prints one JSON line per projection rebuilt: events replayed, time taken, rate. Failures set
+   * the exit code here (2: unknown name, 1: the rebuild failed): nest-commander only logs an error
+   * thrown by a command.
+   */
   async run([name]: string[]): Promise<void> {
-    for (const result of await this.rebuilder.rebuild(name)) console.log(JSON.stringify(result));
+    try {
+      for (const result of await this.rebuilder.rebuild(name)) process.stdout.write(`${JSON.stringify(result)}\n`);
+    } catch (error) {
+      process.stderr.write(`projections:rebuild: ${(error as Error).message}\n`);
+      process.exitCode = error instanceof UnknownProjectionError ? 2 : 1;
+    }
   }
 }

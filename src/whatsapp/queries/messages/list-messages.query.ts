@@ -3,6 +3,7 @@ import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { Database } from '../../../database/database';
 import type { MessageStatus } from '../../domain';
 import { MESSAGE_STATUS_COLUMNS, messageViewFromRow, type MessageStatusRow } from '../../projections/message-status-row';
+import { parseIsoTime } from '../iso-time';
 import { messageResponse } from '../message-response';
 import { DEFAULT_PAGE_SIZE, type MessagePage } from './list-messages.dto';
 import { decodeMessageCursor, encodeMessageCursor } from './message-cursor';
@@ -77,9 +78,9 @@ export class ListMessagesHandler implements IQueryHandler<ListMessagesQuery, Mes
   }
 }
 
-/** Milliseconds of an ISO 8601 time; week and ordinal dates, which ISO allows, are refused here. */
+/** Milliseconds of an ISO 8601 time (UTC when it has no offset); week and ordinal dates are refused. */
 function parseTime(name: string, text: string): number {
-  const ms = Date.parse(text);
+  const ms = parseIsoTime(text);
   if (Number.isNaN(ms)) {
     throw new BadRequestException(`${name} must be a calendar date or time in ISO 8601, e.g. 2026-03-01 or 2026-03-01T10:00:00Z`);
   }

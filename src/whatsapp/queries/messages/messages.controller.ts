@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedApp } from '../../../apps/apps.service';
 import { CurrentApp } from '../../../apps/auth/current-app.decorator';
 import { AppApi } from '../app-api.decorator';
@@ -18,9 +18,12 @@ export class MessagesController {
   @Get()
   @ApiOperation({
     summary: "The app's WhatsApp messages, newest first",
-    description: 'Keyset-paginated: pass the nextCursor of a page as cursor to get the next one. from/to bound queuedAt, inclusive.',
+    description:
+      'Keyset-paginated: pass the nextCursor of a page as cursor to get the next one. from/to bound queuedAt, inclusive; ' +
+      'a bare date as to includes that whole day, and a time without an offset is UTC.',
   })
   @ApiOkResponse({ type: MessagePage })
+  @ApiBadRequestResponse({ description: 'A parameter is invalid; the message says which and what it accepts' })
   list(@CurrentApp() app: AuthenticatedApp, @Query() params: ListMessagesParams): Promise<MessagePage> {
     return this.queries.execute(new ListMessagesQuery(app.id, params));
   }

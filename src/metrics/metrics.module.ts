@@ -1,0 +1,29 @@
+import { Global, Module } from '@nestjs/common';
+import { makeGaugeProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { MetricsController } from './metrics.controller';
+import { PROJECTION_LAG_EVENTS, PROJECTION_LAG_SECONDS, ProjectionMetrics, WHATSAPP_MESSAGES } from './projection-metrics';
+
+/**
+ * Prometheus at GET /metrics, global so that any module can register its own metrics with
+ * makeCounterProvider & co. Default Node.js metrics are on.
+ */
+@Global()
+@Module({
+  imports: [PrometheusModule.register({ global: true, path: '/metrics', controller: MetricsController, defaultMetrics: { enabled: true } })],
+  providers: [
+    ProjectionMetrics,
+    makeGaugeProvider({
+      name: PROJECTION_LAG_EVENTS,
+      help: 'Events in the log that a subscription has not processed yet',
+      labelNames: ['subscription'],
+    }),
+    makeGaugeProvider({
+      name: PROJECTION_LAG_SECONDS,
+      help: 'Age in seconds of the oldest event a subscription has not processed yet (0 when caught up)',
+      labelNames: ['subscription'],
+    }),
+    makeGaugeProvider({ name: WHATSAPP_MESSAGES, help: 'WhatsApp messages per current status, all apps', labelNames: ['status'] }),
+  ],
+  exports: [ProjectionMetrics],
+})
+export class MetricsModule {}

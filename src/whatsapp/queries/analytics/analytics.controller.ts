@@ -1,0 +1,28 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthenticatedApp } from '../../../apps/apps.service';
+import { CurrentApp } from '../../../apps/auth/current-app.decorator';
+import { AppApi } from '../app-api.decorator';
+import { GetWhatsAppAnalyticsQuery } from './get-whatsapp-analytics.query';
+import { WhatsAppAnalyticsParams, WhatsAppAnalyticsResponse } from './whatsapp-analytics.dto';
+
+@ApiTags('Analytics')
+@AppApi()
+@Controller('v3/analytics')
+export class AnalyticsController {
+  constructor(private readonly queries: QueryBus) {}
+
+  @Get('whatsapp')
+  @ApiOperation({
+    summary: 'WhatsApp messages sent, delivered, seen and discarded per UTC day, with delivery and seen rates',
+    description:
+      'A seen message counts as delivered too. Rates are fractions of sent (null when nothing was sent). ' +
+      'A message whose failure is followed by proof of delivery counts as delivered, not discarded.',
+  })
+  @ApiOkResponse({ type: WhatsAppAnalyticsResponse })
+  @ApiBadRequestResponse({ description: 'from/to not dates, in the wrong order, or more than 366 days apart' })
+  whatsapp(@CurrentApp() app: AuthenticatedApp, @Query() params: WhatsAppAnalyticsParams): Promise<WhatsAppAnalyticsResponse> {
+    return this.queries.execute(new GetWhatsAppAnalyticsQuery(app.id, params.from, params.to));
+  }
+}

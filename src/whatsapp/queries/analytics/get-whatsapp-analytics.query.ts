@@ -1,0 +1,92 @@
+import { BadRequestException } from '@nestjs/common';
+import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { Database } from '../../../database/database';
+import { parseIsoTime } from '../iso-time';
+import {
+  DEFAULT_ANALYTICS_DAYS,
+  MAX_ANALYTICS_DAYS,
+  type WhatsAppAnalyticsResponse,
+  type WhatsAppDailyStatsResponse,
+  type WhatsAppStatsResponse,
+} from './whatsapp-analytics.dto';
+
+const DAY_MS = 86_400_000;
+
+/** The app's WhatsApp statistics per UTC day over [from, to] (ISO dates or times; see the DTO for defaults). */
+export class GetWhatsAppAnalyticsQuery extends Query<WhatsAppAnalyticsResponse> {
+  constructor(
+    readonly appId: string,
+    readonly from?: string,
+    readonly to?: string,
+    /** Today, for the defaults; a parameter so that the range is computed once per request. */
+    readonly now: Date = new Date(),
+  ) {
+    super();
+  }
+}
+
+interface DailyRow {
+  day: string;
+  sent: number;
+  delivered: number;
+  seen: number;
+  discarded: number;
+}
+
+@QueryHandler(GetWhatsAppAnalyticsQuery)
+export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAnalyticsQuery, WhatsAppAnalyticsResponse> {
+  constructor(private readonly db: Database) {}
+
+  async execute(query: GetWhatsAppAnalyticsQuery): Promise<WhatsAppAnalyticsResponse> {
+    const { fromDay, toDay } = dayRange(query);
+    const rows = await this.db.query<DailyRow>(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, sent, delivered, seen, discarded
+         FROM whatsapp_daily_stats WHERE app_id = $1 AND day BETWEEN $2::date AND $3::date`,
+      [query.appId, dayText(fromDay), dayText(toDay)],
+    );
+    const byDay = new Map(rows.map((row) => [row.day, row]));
+    const days: WhatsAppDailyStatsResponse[] = [];
+    const totals = { sent: 0, delivered: 0, seen: 0, discarded: 0 };
+    for (let day = fromDay; day <= toDay; day += DAY_MS) {
+      const date = dayText(day);
+      const row = byDay.get(date);
+      const counts = { sent: row?.sent ?? 0, delivered: row?.delivered ?? 0, seen: row?.seen ?? 0, discarded: row?.discarded ?? 0 };
+      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += counts[key];
+      days.push({ date, ...withRates(counts) });
+    }
+    return { from: dayText(fromDay), to: dayText(toDay), days, totals: withRates(totals) };
+  }
+}
+
+/** Midnight UTC (ms) of the first and last day asked for, checked: in order, at most MAX_ANALYTICS_DAYS. */
+function dayRange({ from, to, now }: GetWhatsAppAnalyticsQuery): { fromDay: number; toDay: number } {
+  const toDay = to === undefined ? startOfUtcDay(now.getTime()) : parseDay('to', to);
+  const fromDay = from === undefined ? toDay - (DEFAULT_ANALYTICS_DAYS - 1) * DAY_MS : parseDay('from', from);
+  if (fromDay > toDay) {
+    throw new BadRequestException(`from (${dayText(fromDay)}) is after to (${dayText(toDay)}): from must be the earlier day`);
+  }
+  const days = (toDay - fromDay) / DAY_MS + 1;
+  if (days > MAX_ANALYTICS_DAYS) {
+    throw new BadRequestException(`from and to span ${days} days; ask for at most ${MAX_ANALYTICS_DAYS} days at a time`);
+  }
+  return { fromDay, toDay };
+}
+
+function parseDay(name: string, text: string): number {
+  const ms = parseIsoTime(text);
+  if (Number.isNaN(ms)) throw new BadRequestException(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 time, e.g. 2026-03-01`);
+  return startOfUtcDay(ms);
+}
+
+function startOfUtcDay(ms: number): number {
+  return Math.floor(ms / DAY_MS) * DAY_MS;
+}
+
+function dayText(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+function withRates(counts: Omit<WhatsAppStatsResponse, 'deliveryRate' | 'seenRate'>): WhatsAppStatsResponse {
+  const rate = (part: number) => (counts.sent === 0 ? null : Math.round((part / counts.sent) * 10_000) / 10_000);
+  return { ...counts, deliveryRate: rate(counts.delivered), seenRate: rate(counts.seen) };
+}

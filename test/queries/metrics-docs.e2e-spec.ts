@@ -1,0 +1,111 @@
+import { RequestMethod } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import request from 'supertest';
+import { EventStore } from '../../src/event-store';
+import { MessageViewsProjection } from '../../src/whatsapp/projections';
+import { startTestApp, type TestApp } from '../support/test-app';
+import { appendToMessage, build, newMessageIds, waitForProjections } from '../projections/whatsapp-test-data';
+
+// Metadata keys of @ApiExcludeController() and @ApiExcludeEndpoint() (not exported by @nestjs/swagger).
+const API_EXCLUDE_CONTROLLER = 'swagger/apiExcludeController';
+const API_EXCLUDE_ENDPOINT = 'swagger/apiExcludeEndpoint';
+
+describe('operations: /metrics and /docs', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(() => t?.close());
+
+  it('/metrics exposes Node metrics, the projection lag per subscription and messages per status', async () => {
+    const ids = newMessageIds('metrics-app', 'metrics-request');
+    await appendToMessage(t.app.get(EventStore), ids, [build.queued(ids, '2026-08-01T00:00:00.000Z'), build.sent(ids, '2026-08-01T00:00:01.000Z')]);
+    await waitForProjections(t);
+    const name = t.app.get(MessageViewsProjection).subscriptionName;
+
+    const response = await request(t.url).get('/metrics').expect(200);
+    expect(response.headers['content-type']).toMatch(/^text\/plain/);
+    expect(response.text).toContain('process_cpu_user_seconds_total');
+    expect(response.text).toContain('# TYPE projection_lag_events gauge');
+    expect(response.text).toContain(`projection_lag_events{subscription="${name}"} 0`);
+    expect(response.text).toContain(`projection_lag_seconds{subscription="${name}"} 0`);
+    expect(response.text).toContain('whatsapp_messages{status="sent"} 1');
+  });
+
+  it('/metrics shows a subscription falling behind', async () => {
+    const name = t.app.get(MessageViewsProjection).subscriptionName;
+    // Holding the subscription's lock stops its runner, as a slow or stuck projector would.
+    const hold = await t.db.pool.connect();
+    try {
+      await hold.query('BEGIN');
+      await hold.query("SELECT pg_advisory_xact_lock(hashtext('es_subscription'), hashtext($1))", [name]);
+      const ids = newMessageIds('metrics-app', 'metrics-request');
+      await appendToMessage(t.app.get(EventStore), ids, [build.queued(ids, new Date(Date.now() - 5000).toISOString())]);
+      // The oldest unprocessed event gets older while the projector is held: poll until the gauge shows it.
+      const gauge = (text: string, metric: string) =>
+        Number(new RegExp(`^${metric}\\{subscription="${name}"\\} ([0-9.e+-]+)$`, 'm').exec(text)?.[1]);
+      const deadline = Date.now() + 10_000;
+      let text = '';
+      do text = (await request(t.url).get('/metrics').expect(200)).text;
+      while (gauge(text, 'projection_lag_seconds') === 0 && Date.now() < deadline);
+      expect(gauge(text, 'projection_lag_events')).toBeGreaterThanOrEqual(1);
+      expect(gauge(text, 'projection_lag_seconds')).toBeGreaterThan(0);
+    } finally {
+      await hold.query('ROLLBACK');
+      hold.release();
+    }
+    await waitForProjections(t);
+  });
+
+  it('/docs is browsable and the OpenAPI JSON lists every route with its security', async () => {
+    const page = await request(t.url).get('/docs').redirects(1).expect(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    expect(page.text).toContain('swagger');
+
+    const { body: document } = await request(t.url).get('/docs-json').expect(200);
+    expect(document.openapi).toMatch(/^3\./);
+    expect(document.components.securitySchemes).toMatchObject({
+      apiKey: { type: 'apiKey', in: 'header', name: 'X-ENGAGESPOT-API-KEY' },
+      apiSecret: { type: 'apiKey', in: 'header', name: 'X-ENGAGESPOT-API-SECRET' },
+      bearer: { type: 'http', scheme: 'bearer' },
+    });
+    const described = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    // Every route of every controller in the service, whoever wrote it, is described, unless excluded on purpose.
+    const routes = controllerRoutes(t);
+    expect(routes).toEqual(
+      expect.arrayContaining(['GET /v3/messages', 'GET /v3/messages/{messageId}', 'GET /v3/notifications/{requestId}', 'GET /v3/analytics/whatsapp', 'GET /metrics', 'GET /health']),
+    );
+    expect(routes.filter((route) => !described.includes(route))).toEqual([]);
+    expect(document.paths['/v3/messages/{messageId}'].get.security).toEqual([{ apiKey: [], apiSecret: [] }]);
+    expect(document.paths['/v3/messages'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
+      ['cursor', 'from', 'limit', 'recipient', 'requestId', 'status', 'to'],
+    );
+  });
+});
+
+/** "METHOD /path/{param}" of every handler of every controller the application registered, but those hidden with @ApiExclude*. */
+function controllerRoutes(t: TestApp): string[] {
+  const scanner = new MetadataScanner();
+  const join = (...parts: string[]) =>
+    `/${parts.map((part) => part.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`.replace(/:(\w+)/g, '{$1}');
+  return t.app
+    .get(DiscoveryService)
+    .getControllers()
+    .flatMap((wrapper) => {
+      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
+      if (!controller || !wrapper.instance || Reflect.getMetadata(API_EXCLUDE_CONTROLLER, controller)?.[0]) return [];
+      const prefixes = ([] as string[]).concat(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+      const prototype = Object.getPrototypeOf(wrapper.instance) as Record<string, unknown>;
+      return scanner.getAllMethodNames(prototype).flatMap((name) => {
+        const handler = prototype[name] as object;
+        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
+        if (method === undefined || Reflect.getMetadata(API_EXCLUDE_ENDPOINT, handler)?.disable) return [];
+        const paths = ([] as string[]).concat(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
+        return prefixes.flatMap((prefix) => paths.map((path) => `${RequestMethod[method]} ${join(prefix, path)}`));
+      });
+    })
+    .sort();
+}
