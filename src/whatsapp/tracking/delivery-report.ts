@@ -56,9 +56,9 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 /** Text PostgreSQL accepts in text and jsonb: well-formed UTF-16, no NUL, cut to `max` characters. */
 export function cleanText(value: string | undefined, max = Number.POSITIVE_INFINITY): string | undefined {
   if (value === undefined) return undefined;
-  const text = value.replace(LONE_SURROGATE, '\uFFFD').replace(/\u0000/g, '').trim();
-  if (text === '') return undefined;
-  return text.length > max ? text.slice(0, max) : text;
+  // Cut first, so that a surrogate pair split by the cut is repaired with the rest.
+  const text = (value.length > max ? value.slice(0, max) : value).replace(LONE_SURROGATE, '\uFFFD').replaceAll('\u0000', '').trim();
+  return text === '' ? undefined : text;
 }
 
 /** How a report is kept in parked_callbacks.report: JSON with the time as ISO 8601. */
