@@ -67,9 +67,11 @@ export class EventStore1764000000000 implements MigrationInterface {
           SELECT s.version INTO v_current FROM es_streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
         END IF;
 
+        -- One index probe for the ids already stored, then keep the positions of the others.
         SELECT coalesce(array_agg(i ORDER BY i), '{}') INTO v_new
           FROM generate_subscripts(p_event_ids, 1) AS i
-         WHERE NOT EXISTS (SELECT 1 FROM es_events e WHERE e.event_id = p_event_ids[i]);
+         WHERE p_event_ids[i] <> ALL (coalesce(
+                 (SELECT array_agg(e.event_id) FROM es_events e WHERE e.event_id = ANY (p_event_ids)), '{}'));
         IF cardinality(v_new) = 0 THEN
           RETURN QUERY SELECT 'duplicate'::text, v_current, 0;
           RETURN;

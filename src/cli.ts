@@ -24,6 +24,11 @@ async function main(): Promise<void> {
       console.error(error.message);
       process.exit(1);
     },
+    // An error thrown inside a command must fail the process, not just be logged.
+    serviceErrorHandler: (error) => {
+      console.error(error.message);
+      process.exit(1);
+    },
   });
 }
 

