@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, isRetryableTransactionError, type SqlExecutor } from '../database/database';
 import { StreamVersionConflictError, type ExpectedVersion } from './errors';
+import { appendToStreams, expectedNumberOf, streamTypeOf, type StreamAppend } from './append-to-streams';
 import { eventTypeOf, toStoreEvent, type RecordedEvent, type StoreEvent } from './event';
 
 export interface AppendResult {
@@ -49,11 +50,6 @@ function toRecorded(row: EventRow): RecordedEvent {
   };
 }
 
-/** Stream type = the part of the stream id before the first "-", e.g. whatsapp_message. */
-function streamTypeOf(streamId: string): string {
-  const dash = streamId.indexOf('-');
-  return dash > 0 ? streamId.slice(0, dash) : streamId;
-}
 
 @Injectable()
 export class EventStore {
@@ -70,8 +66,7 @@ export class EventStore {
   ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');
     const expected = options.expectedVersion ?? 'any';
-    const expectedNumber = expected === 'any' ? -1 : expected === 'no_stream' ? 0 : expected;
-    if (!Number.isInteger(expectedNumber) || expectedNumber < -1) throw new Error(`invalid expected version ${expected}`);
+    const expectedNumber = expectedNumberOf(expected);
     const types = events.map((e) => eventTypeOf(e.constructor as never));
     const [row] = await this.runAppend(
       options.tx,
@@ -90,6 +85,12 @@ export class EventStore {
     const version = Number(row.stream_version);
     if (row.outcome === 'conflict') throw new StreamVersionConflictError(streamId, expected, version);
     return { version, appended: row.appended };
+  }
+
+  /** Appends to many streams in one statement; see appendToStreams. Without `tx`, in a transaction of its own. */
+  async appendToStreams(appends: readonly StreamAppend[], tx?: SqlExecutor): Promise<{ alreadyStored: Set<string> }> {
+    if (!tx) return this.db.transaction((own) => appendToStreams(own, appends));
+    return appendToStreams(tx, appends);
   }
 
   /**

@@ -1,3 +1,4 @@
+export * from './append-to-streams';
 export * from './errors';
 export * from './event';
 export * from './event-store';

@@ -94,3 +94,43 @@ describe('EventStore.append', () => {
     expect(await f.store.readStream(stream)).toEqual([]);
   });
 });
+
+describe('EventStore.appendToStreams', () => {
+  let f: StoreFixture;
+  beforeAll(async () => (f = await createStoreFixture()));
+  afterAll(() => f.close());
+
+  it('appends to many streams in one statement, skipping ids already stored', async () => {
+    const a = `counter-${randomUUID()}`;
+    const b = `counter-${randomUUID()}`;
+    const stored = new CounterIncremented({ by: 1 });
+    await f.store.append(a, [stored]);
+    const fresh = [new CounterIncremented({ by: 2 }), new CounterIncremented({ by: 3 })];
+    const result = await f.store.appendToStreams([
+      { streamId: a, events: [stored, fresh[0]] },
+      { streamId: b, events: [fresh[1]], expectedVersion: 'no_stream' },
+    ]);
+    expect([...result.alreadyStored]).toEqual([stored.eventId]);
+    expect((await f.store.readStream(a)).map((e) => e.eventId)).toEqual([stored.eventId, fresh[0].eventId]);
+    expect((await f.store.readStream(b)).map((e) => e.eventId)).toEqual([fresh[1].eventId]);
+  });
+
+  it('keeps nothing of the statement when one stream conflicts', async () => {
+    const a = `counter-${randomUUID()}`;
+    const b = `counter-${randomUUID()}`;
+    await f.store.append(b, [new CounterIncremented({ by: 1 })]);
+    await expect(
+      f.db.transaction((tx) =>
+        f.store.appendToStreams(
+          [
+            { streamId: a, events: [new CounterIncremented({ by: 1 })] },
+            { streamId: b, events: [new CounterIncremented({ by: 2 })], expectedVersion: 'no_stream' },
+          ],
+          tx,
+        ),
+      ),
+    ).rejects.toThrow(StreamVersionConflictError);
+    expect(await f.store.readStream(a)).toEqual([]);
+    expect(await f.store.streamVersion(b)).toBe(1);
+  });
+});

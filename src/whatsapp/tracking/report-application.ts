@@ -1,6 +1,6 @@
+import { appendToStreams } from '../../event-store';
 import type { SqlExecutor } from '../../database/database';
 import { messageStreamId, type DeliveryStatusChanged } from '../domain';
-import { appendToStreams } from './append-to-streams';
 import { correlationKeyString, registerWhatsappIds } from './correlations';
 import { deliveryEventOf, type ResolvedReport } from './delivery-report';
 import { lockProviderKeys, type ProviderKey } from './tracking-locks';
@@ -77,7 +77,7 @@ export async function appendReports(tx: SqlExecutor, reports: readonly ResolvedR
     if (list) list.push(event);
     else byStream.set(streamId, [event]);
   }
-  const alreadyStored = await appendToStreams(tx, byStream);
+  const { alreadyStored } = await appendToStreams(tx, [...byStream].map(([streamId, events]) => ({ streamId, events })));
   return {
     isNew: events.map((event, index) => isFirstCopy[index] && !alreadyStored.has(event.eventId)),
     appended: firstCopies.filter((event) => !alreadyStored.has(event.eventId)),
