@@ -40,6 +40,11 @@ describe('subscriptions', () => {
   const runner = (handler: SubscriptionHandler, batchSize = 100) =>
     new SubscriptionRunner(f.db, f.store, handler, { batchSize, pollIntervalMs: 10 });
 
+  const afterStop: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of afterStop.splice(0)) await stop();
+  });
+
   beforeAll(async () => {
     f = await createStoreFixture(40);
     await f.db.query(`CREATE TABLE test_received (
@@ -67,25 +72,34 @@ describe('subscriptions', () => {
 
   it('shows why "global_position > checkpoint" loses an event that commits late, and that the log order does not', async () => {
     const late = await f.pool.connect();
-    await late.query('BEGIN');
     const lateStream = `counter-${randomUUID()}`;
-    // Takes a global position first but commits last.
-    await f.store.append(lateStream, [new CounterIncremented({ by: 1 })], { tx: { query: async (s, p) => (await late.query(s, p as unknown[])).rows } });
     const early = `counter-${randomUUID()}`;
-    await f.store.append(early, [new CounterIncremented({ by: 2 })]);
-
-    const [{ max: before }] = await f.db.query<{ max: string }>('SELECT coalesce(max(global_position), 0) AS max FROM es_events WHERE stream_id <> $1', [lateStream]);
-    // The naive reader sees the early event and moves its checkpoint past the late one's position.
-    const naiveCheckpoint = Number(before);
     const safe = new RecordingHandler(`safe-${randomUUID()}`);
     const safeRunner = runner(safe);
-    await safeRunner.catchUp();
-    expect((await received(safe.subscriptionName)).some((r) => r.stream_id === early)).toBe(false); // held back behind the open transaction
+    try {
+      await late.query('BEGIN');
+      // Takes a global position first but commits last.
+      await f.store.append(lateStream, [new CounterIncremented({ by: 1 })], {
+        tx: { query: async (s, p) => (await late.query(s, p as unknown[])).rows },
+      });
+      await f.store.append(early, [new CounterIncremented({ by: 2 })]);
 
-    await late.query('COMMIT');
-    late.release();
-    const naiveAfterCommit = await f.db.query('SELECT stream_id FROM es_events WHERE global_position > $1', [naiveCheckpoint]);
-    expect(naiveAfterCommit.map((r) => r.stream_id)).not.toContain(lateStream); // lost for good
+      // The naive reader sees the early event and moves its checkpoint past the late one's position.
+      const [{ max: naiveCheckpoint }] = await f.db.query<{ max: string }>(
+        'SELECT max(global_position) AS max FROM es_events WHERE stream_id <> $1',
+        [lateStream],
+      );
+      // The commit-safe reader holds the early event back while the older transaction is open.
+      while ((await safeRunner.processBatch()) === 'processed');
+      expect((await received(safe.subscriptionName)).some((r) => r.stream_id === early)).toBe(false);
+
+      await late.query('COMMIT');
+      const naiveAfterCommit = await f.db.query('SELECT stream_id FROM es_events WHERE global_position > $1', [naiveCheckpoint]);
+      expect(naiveAfterCommit.map((r) => r.stream_id)).not.toContain(lateStream); // lost for good
+    } finally {
+      await late.query('ROLLBACK').catch(() => undefined); // no-op after COMMIT; never leave it open
+      late.release();
+    }
 
     await safeRunner.catchUp();
     const streams = (await received(safe.subscriptionName)).map((r) => r.stream_id);
@@ -97,6 +111,7 @@ describe('subscriptions', () => {
     const handler = new RecordingHandler(`concurrent-${randomUUID()}`);
     const live = runner(handler, 25);
     live.start();
+    afterStop.push(() => live.stop());
     const streams = Array.from({ length: 12 }, () => `counter-${randomUUID()}`);
     const writer = async (w: number) => {
       for (let i = 0; i < 40; i++) {
@@ -156,10 +171,14 @@ describe('subscriptions', () => {
     const runnerB = runner(b, 5);
     runnerA.start();
     runnerB.start();
-    await waitFor(async () => a.batches + b.batches >= 6);
-    await runnerA.stop(); // B carries on alone
-    await waitFor(async () => (await received(name)).length === (await allEventIds()).length);
-    await runnerB.stop();
+    try {
+      await waitFor(async () => a.batches + b.batches >= 6);
+      await runnerA.stop(); // B carries on alone
+      await waitFor(async () => (await received(name)).length === (await allEventIds()).length);
+    } finally {
+      await runnerA.stop();
+      await runnerB.stop();
+    }
     expect(shared.max).toBe(1);
     expect(b.batches).toBeGreaterThan(0);
     expectExactlyOnceInStreamOrder(await received(name), await allEventIds());
@@ -177,7 +196,7 @@ describe('subscriptions', () => {
   });
 });
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 20000): Promise<void> {
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
