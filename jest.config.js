@@ -8,8 +8,9 @@ module.exports = {
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   transform: { '^.+\\.(ts|m?js)$': ['@swc/jest', swcConfig] },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
-  // NestJS 12 ships as ES modules; Jest's CommonJS runtime needs them compiled like our sources.
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
+  // NestJS 12 ships as ES modules, as do two dependencies of @fastify/static (served by /docs);
+  // Jest's CommonJS runtime needs them compiled like our sources.
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|content-disposition|glob)/)'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['reflect-metadata'],

@@ -1,11 +1,17 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AppsModule } from './apps/apps.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
+import { UsersModule } from './users/users.module';
 import { ProjectionsModule } from './whatsapp/projections/projections.module';
+import { QueriesModule } from './whatsapp/queries/queries.module';
+import { WhatsAppSendingModule } from './whatsapp/sending/sending.module';
+import { DeliveryTrackingModule } from './whatsapp/tracking/tracking.module';
 
 @Module({})
 export class AppModule {
@@ -18,7 +24,13 @@ export class AppModule {
         DatabaseModule,
         EventStoreModule,
         HealthModule,
+        AppsModule,
+        UsersModule,
         ProjectionsModule,
+        QueriesModule,
+        WhatsAppSendingModule,
+        DeliveryTrackingModule,
+        MetricsModule,
         ...extraImports,
       ],
     };

@@ -1,10 +1,14 @@
 import { type DynamicModule, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { AppModule } from './app.module';
+import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
+import { ErrorResponseFilter } from './common/error-response.filter';
 import { createLogger } from './common/logger';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+import { ADMIN_SCHEME, API_KEY_SCHEME, API_SECRET_SCHEME } from './whatsapp/queries/app-api.decorator';
 
 export interface CreateAppOptions {
   logger?: LoggerService;
@@ -16,6 +20,7 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.get('BODY_LIMIT_BYTES'),
+    routerOptions: { maxParamLength: 2048 }, // a 128-character user identifier percent-encoded as UTF-8 (up to 12 characters each); Fastify's default, 100, answers 414
     // Health checks and callbacks keep working while a shutdown drains the requests in flight.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
@@ -25,6 +30,17 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     abortOnError: false,
   });
   app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ErrorResponseFilter(app.getHttpAdapter(), config.get('BODY_LIMIT_BYTES')));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // OpenAPI description of every controller, built on the first request: GET /docs (browsable), GET /docs-json.
+  const openApi = new DocumentBuilder()
+    .setTitle('WhatsApp notifications')
+    .setDescription('Sends WhatsApp notifications through Gupshup and tracks every message to sent, delivered, seen or discarded.')
+    .setVersion('0.1.0')
+    .addApiKey({ type: 'apiKey', in: 'header', name: API_KEY_HEADER, description: "The app's API key" }, API_KEY_SCHEME)
+    .addApiKey({ type: 'apiKey', in: 'header', name: API_SECRET_HEADER, description: "The app's API secret" }, API_SECRET_SCHEME)
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, for /admin' }, ADMIN_SCHEME)
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), { jsonDocumentUrl: 'docs-json' });
   return app;
 }

@@ -14,12 +14,22 @@ export class InvalidNotificationError extends BadRequestException {
   }
 }
 
-/** The app has not enabled the gupshup_whatsapp provider (422). */
+const HOW_TO_ENABLE =
+  'PUT /v3/channels/whatsapp/providers/gupshup_whatsapp {"enabled": true, "config": {"API_KEY": "...", "SOURCE": "...", "SRC_NAME": "..."}}';
+
+/**
+ * The app cannot send through gupshup_whatsapp (422): the provider is not configured or not
+ * enabled, or its stored API key no longer decrypts (SECRET_KEY changed) and must be set again.
+ */
 export class ProviderNotEnabledError extends UnprocessableEntityException {
-  constructor(readonly appId: string) {
+  constructor(
+    readonly appId: string,
+    readonly reason: 'not_enabled' | 'credentials_unreadable' = 'not_enabled',
+  ) {
     super(
-      'The gupshup_whatsapp provider is not enabled for this app. Enable it with ' +
-        'PUT /v3/channels/whatsapp/providers/gupshup_whatsapp {"enabled": true, "config": {"API_KEY": "...", "SOURCE": "...", "SRC_NAME": "..."}}',
+      reason === 'not_enabled'
+        ? `The gupshup_whatsapp provider is not enabled for this app. Enable it with ${HOW_TO_ENABLE}`
+        : `The stored gupshup_whatsapp API key of this app cannot be decrypted (the service's SECRET_KEY changed). Set it again with ${HOW_TO_ENABLE}`,
     );
     this.name = 'ProviderNotEnabledError';
   }

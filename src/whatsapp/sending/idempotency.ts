@@ -45,7 +45,8 @@ export function checkIdempotencyKey(key: string): string {
 interface KeyRow {
   body_hash: string;
   status_code: number | null;
-  response: unknown;
+  /** The JSON text of the first answer, replayed as it was. */
+  response: string | null;
 }
 
 /**
@@ -109,7 +110,7 @@ export class IdempotencyKeys {
 
   private replay<T>(row: KeyRow, key: string, hash: string): StoredResponse<T> {
     if (row.body_hash !== hash) throw new IdempotencyKeyConflictError(key);
-    if (row.status_code === null) throw new Error(`idempotency key "${key}" has no stored response`);
-    return { statusCode: row.status_code, body: row.response as T };
+    if (row.status_code === null || row.response === null) throw new Error(`idempotency key "${key}" has no stored response`);
+    return { statusCode: row.status_code, body: JSON.parse(row.response) as T };
   }
 }

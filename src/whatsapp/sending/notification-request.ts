@@ -1,12 +1,11 @@
 import { z } from 'zod';
-import { isE164 } from '../../users';
+import { e164ErrorMessage, identifierError, isE164 } from '../../users';
 import { InvalidNotificationError } from './errors';
 
 /** More recipients than this in one request is refused: split the list over several requests. */
 export const MAX_RECIPIENTS_PER_REQUEST = 1000;
 /** WhatsApp's limit for the body of a text message. */
 export const MAX_TEXT_LENGTH = 4096;
-export const MAX_IDENTIFIER_LENGTH = 255;
 
 /** The provider keys of `override`: the documented spelling and the misspelling Engagespot's docs use. */
 export const GUPSHUP_OVERRIDE_KEY = 'gupshup_whatsapp';
@@ -84,17 +83,7 @@ const bodySchema = z.strictObject(
 
 type Body = z.output<typeof bodySchema>;
 
-const inlineUserSchema = z.looseObject({
-  identifier: requiredString('a string').pipe(identifierRule()),
-  phoneNumber: z.string({ error: 'must be a string' }).nullish(),
-});
-
-function identifierRule() {
-  return z
-    .string()
-    .refine((value) => value.trim() !== '', 'must not be empty')
-    .refine((value) => value.length <= MAX_IDENTIFIER_LENGTH, `must be at most ${MAX_IDENTIFIER_LENGTH} characters`);
-}
+const inlineUserSchema = z.looseObject({ identifier: requiredString('a string') });
 
 /**
  * Checks a POST /v3/notifications body. Throws InvalidNotificationError listing every problem,
@@ -102,7 +91,7 @@ function identifierRule() {
  */
 export function parseNotificationRequest(input: unknown): NotificationRequest {
   const parsed = bodySchema.safeParse(input);
-  if (!parsed.success) throw new InvalidNotificationError(parsed.error.issues.map(describeIssue));
+  if (!parsed.success) throw new InvalidNotificationError(parsed.error.issues.map((issue) => describeIssue(issue)));
   const body = parsed.data;
   const problems: string[] = [];
 
@@ -160,9 +149,9 @@ function collectRecipients(body: Body, problems: string[]): RequestedRecipient[]
 
 function parseRecipient(entry: unknown, path: string, problems: string[]): RequestedRecipient | undefined {
   if (typeof entry === 'string') {
-    const checked = identifierRule().safeParse(entry);
-    if (!checked.success) {
-      problems.push(...checked.error.issues.map((issue) => `${path} ${issue.message}`));
+    const badIdentifier = identifierError(entry);
+    if (badIdentifier) {
+      problems.push(`${path}: ${badIdentifier}`);
       return undefined;
     }
     return { identifier: entry };
@@ -177,10 +166,14 @@ function parseRecipient(entry: unknown, path: string, problems: string[]): Reque
     return undefined;
   }
   const { identifier, ...profile } = checked.data;
-  if (typeof profile.phoneNumber === 'string' && !isE164(profile.phoneNumber)) {
-    problems.push(
-      `${path}.phoneNumber must be E.164: "+", the country code and the number, 8 to 15 digits in all, nothing else (e.g. +919988776655); got "${profile.phoneNumber}"`,
-    );
+  const badIdentifier = identifierError(identifier);
+  if (badIdentifier) {
+    problems.push(`${path}.identifier: ${badIdentifier}`);
+    return undefined;
+  }
+  // The rest of the profile is checked by UsersService.upsert; the phone number here, to name the entry.
+  if (profile.phoneNumber !== undefined && profile.phoneNumber !== null && !isE164(profile.phoneNumber)) {
+    problems.push(e164ErrorMessage(`${path}.phoneNumber`, profile.phoneNumber));
     return undefined;
   }
   return { identifier, profile };
@@ -236,7 +229,30 @@ function hasValue(record: Record<string, unknown>, key: string): boolean {
   return Object.hasOwn(record, key) && record[key] !== undefined && record[key] !== null;
 }
 
-/** The JSON schema of the body, for the OpenAPI description. */
+/** What one entry of a recipient list may be, for the OpenAPI description. */
+const RECIPIENT_JSON_SCHEMA = {
+  oneOf: [
+    { type: 'string', description: 'A user identifier' },
+    {
+      type: 'object',
+      description: 'A user to create or update first: identifier, phoneNumber (E.164) and any profile fields',
+      properties: { identifier: { type: 'string' }, phoneNumber: { type: 'string', example: '+14155550123' } },
+      required: ['identifier'],
+      additionalProperties: true,
+    },
+  ],
+};
+
+/** The JSON schema of the body, for the OpenAPI description (OpenAPI 3.0 has no `$schema`). */
 export function notificationBodyJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(bodySchema, { unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _dialect, ...schema } = z.toJSONSchema(bodySchema, {
+    unrepresentable: 'any',
+    target: 'openapi-3.0',
+    override: ({ zodSchema, jsonSchema }) => {
+      if (zodSchema === recipientListSchema) jsonSchema.items = RECIPIENT_JSON_SCHEMA as typeof jsonSchema;
+      // The date-time format says it; zod's long pattern adds nothing for a reader.
+      if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
+    },
+  }) as Record<string, unknown>;
+  return schema;
 }

@@ -1,0 +1,282 @@
+import { Injectable } from '@nestjs/common';
+import { Database, type SqlExecutor } from '../../../database/database';
+
+/**
+ * What one notification request asks Gupshup to send, stored once for all its messages.
+ * An API_KEY given in `_config` is kept only encrypted (CredentialCipher).
+ */
+export interface DispatchContent {
+  text: string;
+  /**
+   * `override.gupshup_whatsapp` without `_config`, as JSON text: jsonb would reorder the keys of
+   * the objects that go to Gupshup as JSON text, and they are to go as they were given.
+   */
+  overrideJson: string | null;
+  source?: string;
+  srcName?: string;
+  apiKeyEncrypted?: string;
+}
+
+/**
+ * A job's life: `pending` (waiting for due_at) → `in_flight` (claimed under a lease, Gupshup being
+ * called) → `sent` | `discarded` | back to `pending` for a retry; or `outcome_unknown` when the
+ * lease ran out with the call's answer never recorded (see docs/dispatch-policy.md).
+ */
+export type DispatchJobState = 'pending' | 'in_flight' | 'sent' | 'discarded' | 'outcome_unknown';
+
+export interface NewDispatchJob {
+  messageId: string;
+  /** Digits only, no "+". */
+  destination: string;
+}
+
+export interface ClaimedJob {
+  messageId: string;
+  appId: string;
+  requestId: string;
+  destination: string;
+  /** The number of the attempt this claim is for (1 for the first call). */
+  attempt: number;
+  leaseToken: string;
+  content: DispatchContent;
+}
+
+export interface ExpiredJob {
+  messageId: string;
+  appId: string;
+  attempt: number;
+  attemptStartedAt: Date;
+}
+
+export interface DispatchJobRow {
+  messageId: string;
+  appId: string;
+  requestId: string;
+  destination: string;
+  state: DispatchJobState;
+  dueAt: Date;
+  attempts: number;
+  lockedUntil: Date | null;
+  attemptStartedAt: Date | null;
+  providerMessageId: string | null;
+  lastError: string | null;
+  updatedAt: Date;
+}
+
+/** How an attempt ended, as the job row records it. */
+export type JobOutcome =
+  | { state: 'sent'; providerMessageId: string }
+  | { state: 'pending'; dueAt: Date; lastError: string }
+  | { state: 'discarded'; lastError: string };
+
+export interface RecordedOutcome {
+  job: ClaimedJob;
+  outcome: JobOutcome;
+  /** Calls made so far, this one included when it was made. */
+  attempts: number;
+}
+
+interface JobRow {
+  message_id: string;
+  app_id: string;
+  request_id: string;
+  destination: string;
+  state: DispatchJobState;
+  due_at: Date;
+  attempts: number;
+  locked_until: Date | null;
+  attempt_started_at: Date | null;
+  provider_message_id: string | null;
+  last_error: string | null;
+  updated_at: Date;
+}
+
+function toRow(row: JobRow): DispatchJobRow {
+  return {
+    messageId: row.message_id,
+    appId: row.app_id,
+    requestId: row.request_id,
+    destination: row.destination,
+    state: row.state,
+    dueAt: row.due_at,
+    attempts: row.attempts,
+    lockedUntil: row.locked_until,
+    attemptStartedAt: row.attempt_started_at,
+    providerMessageId: row.provider_message_id,
+    lastError: row.last_error,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The outbox of Gupshup calls: plain SQL on `whatsapp_dispatch_requests` and `whatsapp_dispatch_jobs`. */
+@Injectable()
+export class DispatchJobs {
+  constructor(private readonly db: Database) {}
+
+  async insertRequest(tx: SqlExecutor, requestId: string, appId: string, content: DispatchContent): Promise<void> {
+    await tx.query('INSERT INTO whatsapp_dispatch_requests (request_id, app_id, content) VALUES ($1, $2, $3)', [
+      requestId,
+      appId,
+      JSON.stringify(content),
+    ]);
+  }
+
+  /** One multi-row insert for all the messages of a request. */
+  async insertJobs(tx: SqlExecutor, appId: string, requestId: string, dueAt: Date, jobs: readonly NewDispatchJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    await tx.query(
+      `INSERT INTO whatsapp_dispatch_jobs (message_id, app_id, request_id, destination, due_at)
+       SELECT j.message_id, $1, $2, j.destination, $3 FROM unnest($4::uuid[], $5::text[]) AS j (message_id, destination)`,
+      [appId, requestId, dueAt, jobs.map((job) => job.messageId), jobs.map((job) => job.destination)],
+    );
+  }
+
+  /**
+   * Takes up to `limit` due jobs, oldest due first, skipping rows other workers hold, and marks
+   * them in flight under a lease in the same statement, which commits on its own: nobody else
+   * can take them until the lease runs out. Jobs of `excludeAppIds` (rate-limited now) are left.
+   */
+  async claim(options: { limit: number; leaseMs: number; leaseToken: string; excludeAppIds: readonly string[] }): Promise<ClaimedJob[]> {
+    const rows = await this.db.query<JobRow & { content: DispatchContent }>(
+      `WITH due AS (
+         SELECT message_id FROM whatsapp_dispatch_jobs
+          WHERE state = 'pending' AND due_at <= now() AND NOT (app_id = ANY ($4::text[]))
+          ORDER BY due_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED)
+       UPDATE whatsapp_dispatch_jobs j
+          SET state = 'in_flight', lease_token = $2, locked_until = now() + make_interval(secs => $3::float8 / 1000),
+              attempt_started_at = now(), updated_at = now()
+         FROM due, whatsapp_dispatch_requests r
+        WHERE j.message_id = due.message_id AND r.request_id = j.request_id
+       RETURNING j.*, r.content`,
+      [options.limit, options.leaseToken, options.leaseMs, options.excludeAppIds],
+    );
+    return rows.map((row) => ({
+      messageId: row.message_id,
+      appId: row.app_id,
+      requestId: row.request_id,
+      destination: row.destination,
+      attempt: row.attempts + 1,
+      leaseToken: options.leaseToken,
+      content: row.content,
+    }));
+  }
+
+  /** Gives claimed jobs back untried (rate limit, shutdown): due again after `delayMs`, no attempt counted. */
+  async release(jobs: readonly ClaimedJob[], delayMs: number): Promise<void> {
+    if (jobs.length === 0) return;
+    await this.db.query(
+      `UPDATE whatsapp_dispatch_jobs
+          SET state = 'pending', due_at = now() + make_interval(secs => $3::float8 / 1000),
+              lease_token = NULL, locked_until = NULL, attempt_started_at = NULL, updated_at = now()
+        WHERE message_id = ANY ($1::uuid[]) AND lease_token = ANY ($2::uuid[]) AND state = 'in_flight'`,
+      [jobs.map((job) => job.messageId), [...new Set(jobs.map((job) => job.leaseToken))], delayMs],
+    );
+  }
+
+  /**
+   * Records how claimed attempts ended, in one statement inside the caller's transaction (with
+   * their events). An outcome applies only while its claim is still the job's: in flight, or
+   * parked as outcome_unknown by a lease that ran out while the call was still going (the answer
+   * then settles it). `attempts` is the number of calls made so far (the claimed attempt, unless
+   * it ended before calling). Returns the message ids whose outcome applied.
+   */
+  async recordOutcomes(tx: SqlExecutor, outcomes: readonly RecordedOutcome[]): Promise<Set<string>> {
+    if (outcomes.length === 0) return new Set();
+    const rows = await tx.query<{ message_id: string }>(
+      `UPDATE whatsapp_dispatch_jobs j
+          SET state = o.state, attempts = o.attempts, due_at = coalesce(o.due_at, j.due_at),
+              provider_message_id = coalesce(o.provider_message_id, j.provider_message_id),
+              last_error = coalesce(o.last_error, j.last_error), lease_token = NULL, locked_until = NULL, updated_at = now()
+         FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::timestamptz[], $6::text[], $7::text[])
+              AS o (message_id, lease_token, state, attempts, due_at, provider_message_id, last_error)
+        WHERE j.message_id = o.message_id AND j.lease_token = o.lease_token AND j.state IN ('in_flight', 'outcome_unknown')
+       RETURNING j.message_id`,
+      [
+        outcomes.map(({ job }) => job.messageId),
+        outcomes.map(({ job }) => job.leaseToken),
+        outcomes.map(({ outcome }) => outcome.state),
+        outcomes.map(({ attempts }) => attempts),
+        outcomes.map(({ outcome }) => (outcome.state === 'pending' ? outcome.dueAt : null)),
+        outcomes.map(({ outcome }) => (outcome.state === 'sent' ? outcome.providerMessageId : null)),
+        outcomes.map(({ outcome }) => (outcome.state === 'sent' ? null : outcome.lastError)),
+      ],
+    );
+    return new Set(rows.map((row) => row.message_id));
+  }
+
+  /**
+   * Parks, in the caller's transaction, up to `limit` jobs whose lease ran out while in flight:
+   * their worker stopped between claiming and recording, and Gupshup may have the message.
+   * The lease token stays, so that a worker still alive can yet record the real answer.
+   */
+  async parkExpired(tx: SqlExecutor, limit: number): Promise<ExpiredJob[]> {
+    const rows = await tx.query<{ message_id: string; app_id: string; attempts: number; attempt_started_at: Date }>(
+      `WITH expired AS (
+         SELECT message_id FROM whatsapp_dispatch_jobs
+          WHERE state = 'in_flight' AND locked_until < now()
+          ORDER BY locked_until
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED)
+       UPDATE whatsapp_dispatch_jobs j
+          SET state = 'outcome_unknown', locked_until = NULL, updated_at = now(),
+              last_error = 'the lease ran out before the answer of attempt ' || (j.attempts + 1) || ' was recorded'
+         FROM expired
+        WHERE j.message_id = expired.message_id
+       RETURNING j.message_id, j.app_id, j.attempts, j.attempt_started_at`,
+      [limit],
+    );
+    return rows.map((row) => ({
+      messageId: row.message_id,
+      appId: row.app_id,
+      attempt: row.attempts + 1,
+      attemptStartedAt: row.attempt_started_at,
+    }));
+  }
+
+  async find(messageId: string, executor: SqlExecutor = this.db): Promise<DispatchJobRow | undefined> {
+    const [row] = await executor.query<JobRow>('SELECT * FROM whatsapp_dispatch_jobs WHERE message_id = $1', [messageId]);
+    return row ? toRow(row) : undefined;
+  }
+
+  /** Jobs parked as outcome_unknown, oldest first; `appId` narrows to one app. */
+  async listOutcomeUnknown(options: { appId?: string; limit?: number } = {}): Promise<DispatchJobRow[]> {
+    const rows = await this.db.query<JobRow>(
+      `SELECT * FROM whatsapp_dispatch_jobs
+        WHERE state = 'outcome_unknown' AND ($1::text IS NULL OR app_id = $1)
+        ORDER BY attempt_started_at
+        LIMIT $2`,
+      [options.appId ?? null, options.limit ?? 100],
+    );
+    return rows.map(toRow);
+  }
+
+  /**
+   * Settles a parked job as sent (Gupshup's id learnt from a callback or from Gupshup's logs), in
+   * the caller's transaction. Returns the job as updated (its `attempts` is the parked attempt),
+   * or undefined when it was not parked.
+   */
+  async settleOutcomeUnknownAsSent(tx: SqlExecutor, messageId: string, providerMessageId: string): Promise<DispatchJobRow | undefined> {
+    const [row] = await tx.query<JobRow>(
+      `UPDATE whatsapp_dispatch_jobs
+          SET state = 'sent', attempts = attempts + 1, provider_message_id = $2, lease_token = NULL, updated_at = now()
+        WHERE message_id = $1 AND state = 'outcome_unknown'
+       RETURNING *`,
+      [messageId, providerMessageId],
+    );
+    return row ? toRow(row) : undefined;
+  }
+
+  /** An operator's decision to send a parked job again: due now, as a new attempt. */
+  async requeueOutcomeUnknown(tx: SqlExecutor, messageId: string): Promise<DispatchJobRow | undefined> {
+    const [row] = await tx.query<JobRow>(
+      `UPDATE whatsapp_dispatch_jobs
+          SET state = 'pending', attempts = attempts + 1, due_at = now(), lease_token = NULL, locked_until = NULL, updated_at = now()
+        WHERE message_id = $1 AND state = 'outcome_unknown'
+       RETURNING *`,
+      [messageId],
+    );
+    return row ? toRow(row) : undefined;
+  }
+}

@@ -1,0 +1,77 @@
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { OutcomeUnknownResolver } from './outcome-unknown-resolver';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function checkMessageId(messageId: string): string {
+  if (!UUID.test(messageId)) throw new Error(`"${messageId}" is not a message id (a UUID, as returned by POST /v3/notifications)`);
+  return messageId;
+}
+
+/** `npm run cli -- dispatch:unknown [--app ID] [--limit N]`: messages parked as outcome_unknown, as JSON. */
+@Command({
+  name: 'dispatch:unknown',
+  description: 'List messages whose Gupshup call may or may not have gone through (parked as outcome_unknown, not resent)',
+})
+export class ListOutcomeUnknownCommand extends CommandRunner {
+  constructor(private readonly resolver: OutcomeUnknownResolver) {
+    super();
+  }
+
+  async run(_: string[], options: { app?: string; limit?: number }): Promise<void> {
+    const jobs = await this.resolver.list({ appId: options.app, limit: options.limit });
+    process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+  }
+
+  @Option({ flags: '--app <appId>', description: 'only this app' })
+  parseApp(value: string): string {
+    return value;
+  }
+
+  @Option({ flags: '--limit <count>', description: 'at most this many (default 100)' })
+  parseLimit(value: string): number {
+    const limit = Number(value);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10000) throw new Error('--limit must be a whole number from 1 to 10000');
+    return limit;
+  }
+}
+
+/** `npm run cli -- dispatch:resend MESSAGE_ID`: send a parked message again (it may then arrive twice). */
+@Command({
+  name: 'dispatch:resend',
+  arguments: '<messageId>',
+  description: 'Send a message parked as outcome_unknown again, as a new attempt; only when Gupshup is known not to have it',
+})
+export class ResendOutcomeUnknownCommand extends CommandRunner {
+  constructor(private readonly resolver: OutcomeUnknownResolver) {
+    super();
+  }
+
+  async run([messageId]: string[]): Promise<void> {
+    if (!(await this.resolver.resend(checkMessageId(messageId)))) throw new Error(`message ${messageId} is not parked as outcome_unknown, or Gupshup is already known to have it`);
+    process.stdout.write(`message ${messageId} queued again\n`);
+  }
+}
+
+/** `npm run cli -- dispatch:settle MESSAGE_ID GUPSHUP_MESSAGE_ID`: record a parked message as sent. */
+@Command({
+  name: 'dispatch:settle',
+  arguments: '<messageId> <gupshupMessageId>',
+  description: "Record a message parked as outcome_unknown as sent, with the messageId Gupshup gave it (from Gupshup's logs or a callback)",
+})
+export class SettleOutcomeUnknownCommand extends CommandRunner {
+  constructor(private readonly resolver: OutcomeUnknownResolver) {
+    super();
+  }
+
+  async run([messageId, gupshupMessageId]: string[]): Promise<void> {
+    const providerId = gupshupMessageId.trim();
+    if (providerId === '') throw new Error('the Gupshup messageId must not be empty');
+    if (!(await this.resolver.settleAsSent(checkMessageId(messageId), providerId))) {
+      throw new Error(`message ${messageId} is not parked as outcome_unknown`);
+    }
+    process.stdout.write(`message ${messageId} recorded as sent (Gupshup messageId ${providerId})\n`);
+  }
+}
+
+export const DispatchOperatorCommands = [ListOutcomeUnknownCommand, ResendOutcomeUnknownCommand, SettleOutcomeUnknownCommand];

@@ -1,0 +1,337 @@
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { type GupshupCredentials } from '../../../apps';
+import { CredentialCipher } from '../../../apps/providers/credential-cipher';
+import { AppConfig } from '../../../config/app-config';
+import { Database } from '../../../database/database';
+import { messageStreamId } from '../../domain';
+import { GupshupClient } from '../../gupshup/gupshup-client';
+import { buildGupshupSendRequest, mergeGupshupConfig, type GupshupSendRequest } from '../../gupshup/send-request';
+import { IdempotencyKeys } from '../idempotency';
+import { appendToStreams } from '../append-to-streams';
+import { AppRateLimiter } from './app-rate-limiter';
+import { ProviderCredentialsCache } from './credentials-cache';
+import { DispatchJobs, type ClaimedJob } from './dispatch-jobs';
+import { OutcomeRecorder } from './outcome-recorder';
+import { decideAttemptOutcome, discardBeforeCall, outcomeUnknownEvent, type AttemptDecision, type RetryPolicy } from './dispatch-outcome';
+
+/** Longest a worker keeps claimed jobs waiting for the rate limiter before giving them back. */
+const MAX_RATE_HOLD_MS = 250;
+/** Tries at recording an outcome before leaving the job to its lease (and the outcome_unknown policy). */
+const RECORD_ATTEMPTS = 4;
+const RECORD_RETRY_MS = 100;
+/** Wait before trying jobs again whose credentials could not be read. */
+const CREDENTIALS_RETRY_MS = 1000;
+/** Leases checked per housekeeping round. */
+const PARK_BATCH = 100;
+const IDEMPOTENCY_CLEANUP_EVERY_MS = 60_000;
+/** Longest wait between two claims while they keep failing (the database is unreachable). */
+const MAX_ERROR_BACKOFF_MS = 5000;
+
+/** Where the API_KEY of a request's `_config` is bound when encrypted: its app and request. */
+export function overrideApiKeyContext(appId: string, requestId: string): string {
+  return `${appId}:${requestId}:gupshup_whatsapp:_config.API_KEY`;
+}
+
+/**
+ * Sends queued messages to Gupshup. DISPATCH_WORKERS loops per instance each claim up to
+ * DISPATCH_BATCH_SIZE due jobs (any number of instances can share the table), call Gupshup
+ * outside any transaction, then record each answer as events and a job update in one
+ * transaction. Retries, the per-app rate limit and lost answers follow docs/dispatch-policy.md.
+ */
+@Injectable()
+export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WhatsAppDispatcher.name);
+  private readonly stopping = new AbortController();
+  private readonly workers: Promise<void>[] = [];
+  /** Idle workers, woken early when new jobs are due now. */
+  private readonly idleWorkers = new Set<() => void>();
+  /** Apps the rate limiter turned away, until when: their jobs are not claimed meanwhile. */
+  private readonly limitedUntil = new Map<string, number>();
+  private readonly rateLimiter: AppRateLimiter;
+  private readonly recorder: OutcomeRecorder;
+  private readonly policy: RetryPolicy;
+  private readonly workerCount: number;
+  private readonly batchSize: number;
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private readonly rateHoldMs: number;
+  private housekeepingTimer?: NodeJS.Timeout;
+  private housekeepingRun?: Promise<void>;
+  private lastIdempotencyCleanup = 0;
+
+  constructor(
+    config: AppConfig,
+    private readonly db: Database,
+    private readonly jobs: DispatchJobs,
+    private readonly client: GupshupClient,
+    private readonly credentials: ProviderCredentialsCache,
+    private readonly cipher: CredentialCipher,
+    private readonly idempotencyKeys: IdempotencyKeys,
+  ) {
+    this.workerCount = config.get('DISPATCH_WORKERS');
+    this.batchSize = config.get('DISPATCH_BATCH_SIZE');
+    this.pollMs = config.get('DISPATCH_POLL_MS');
+    this.leaseMs = config.get('DISPATCH_LEASE_MS');
+    this.rateHoldMs = Math.min(MAX_RATE_HOLD_MS, Math.floor(this.leaseMs / 4));
+    this.policy = { maxAttempts: config.get('DISPATCH_MAX_ATTEMPTS'), backoffMs: config.get('DISPATCH_BACKOFF_MS') };
+    this.rateLimiter = new AppRateLimiter(db, config.get('GUPSHUP_RATE_LIMIT'));
+    this.recorder = new OutcomeRecorder(db, jobs);
+    const timeoutMs = config.get('GUPSHUP_TIMEOUT_MS');
+    if (this.workerCount > 0 && this.leaseMs <= timeoutMs + this.rateHoldMs) {
+      this.logger.warn(
+        `DISPATCH_LEASE_MS=${this.leaseMs} is not longer than GUPSHUP_TIMEOUT_MS=${timeoutMs} plus ${this.rateHoldMs} ms: ` +
+          'a slow but live call may be parked as outcome_unknown before its answer arrives',
+      );
+    }
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.workerCount === 0) return;
+    for (let i = 0; i < this.workerCount; i++) this.workers.push(this.runWorker());
+    this.scheduleHousekeeping();
+    const shape = this.rateLimiter.shape;
+    this.logger.log(
+      `${this.workerCount} dispatch workers started` +
+        (shape ? ` (per app: one send every ${Math.round(shape.intervalSeconds * 1000 * 100) / 100} ms, bursts of ${shape.burst})` : ' (no rate limit)'),
+    );
+  }
+
+  /** Claims due jobs now instead of at the next poll (called after new messages are queued). */
+  wake(): void {
+    for (const resume of [...this.idleWorkers]) resume();
+  }
+
+  /** Stops claiming, waits for the calls in flight and records their answers; untried jobs go back. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopping.abort();
+    this.wake();
+    clearTimeout(this.housekeepingTimer);
+    await Promise.allSettled(this.workers);
+    await this.housekeepingRun;
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
+  }
+
+  private async runWorker(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      let claimed = 0;
+      try {
+        claimed = await this.runBatch();
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        this.logger.error(`dispatch round failed (${failures} in a row): ${(error as Error).message}`);
+      }
+      // A full batch suggests more is due: claim again at once. While the database fails, back off.
+      if (failures > 0) await this.idle(Math.min(MAX_ERROR_BACKOFF_MS, this.pollMs * 2 ** Math.min(failures, 10)));
+      else if (claimed < this.batchSize) await this.idle(this.pollMs);
+    }
+  }
+
+  /** One claim and everything it took: returns how many jobs were claimed. */
+  private async runBatch(): Promise<number> {
+    const jobs = await this.jobs.claim({
+      limit: this.batchSize,
+      leaseMs: this.leaseMs,
+      leaseToken: randomUUID(),
+      excludeAppIds: this.rateLimitedApps(),
+    });
+    if (jobs.length === 0) return 0;
+    const byApp = new Map<string, ClaimedJob[]>();
+    for (const job of jobs) {
+      const appJobs = byApp.get(job.appId);
+      if (appJobs) appJobs.push(job);
+      else byApp.set(job.appId, [job]);
+    }
+    await Promise.all([...byApp].map(([appId, appJobs]) => this.dispatchForApp(appId, appJobs)));
+    return jobs.length;
+  }
+
+  private async dispatchForApp(appId: string, jobs: ClaimedJob[]): Promise<void> {
+    let credentials: GupshupCredentials | null;
+    try {
+      credentials = await this.credentials.get(appId);
+    } catch (error) {
+      this.logger.error(`app ${appId}: cannot read the gupshup_whatsapp credentials (${(error as Error).message}); retrying its messages later`);
+      await this.releaseQuietly(jobs, CREDENTIALS_RETRY_MS);
+      return;
+    }
+    if (!credentials?.enabled) {
+      const reason =
+        'The gupshup_whatsapp provider was disabled (or removed) for this app after the message was queued; ' +
+        'enable it with PUT /v3/channels/whatsapp/providers/gupshup_whatsapp and send the notification again';
+      await Promise.all(
+        jobs.map((job) => this.record(job, discardBeforeCall(job, 'provider_not_enabled', reason, new Date()), job.attempt - 1)),
+      );
+      return;
+    }
+
+    const calls: Promise<void>[] = [];
+    const holdUntil = Date.now() + this.rateHoldMs;
+    let next = 0;
+    let retryInMs = 0;
+    while (next < jobs.length && !this.stopped) {
+      const permit = await this.rateLimiter.tryAcquire(appId);
+      if (permit.granted) {
+        calls.push(this.callAndRecord(jobs[next++], credentials));
+        continue;
+      }
+      // Meanwhile this instance's other workers leave the app's jobs alone and serve other apps.
+      this.limitedUntil.set(appId, Date.now() + permit.retryInMs);
+      if (Date.now() + permit.retryInMs > holdUntil) {
+        retryInMs = permit.retryInMs;
+        break;
+      }
+      await sleep(permit.retryInMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+    }
+    // Not tried: back to the queue without counting an attempt, due when the limiter allows.
+    await this.releaseQuietly(jobs.slice(next), retryInMs);
+    await Promise.all(calls);
+  }
+
+  private async callAndRecord(job: ClaimedJob, credentials: GupshupCredentials): Promise<void> {
+    let request: GupshupSendRequest;
+    try {
+      request = this.buildRequest(job, credentials);
+    } catch (error) {
+      const reason = `The request's _config.API_KEY cannot be decrypted: ${(error as Error).message}`;
+      await this.record(job, discardBeforeCall(job, 'credentials_unreadable', reason, new Date()), job.attempt - 1);
+      return;
+    }
+    const outcome = await this.client.send(request);
+    const decision = decideAttemptOutcome(job, outcome, this.policy, new Date());
+    if (outcome.outcome !== 'accepted') {
+      this.logger.debug(`message ${job.messageId}: attempt ${job.attempt} ${outcome.outcome}: ${outcome.message}`);
+    }
+    await this.record(job, decision);
+  }
+
+  private buildRequest(job: ClaimedJob, credentials: GupshupCredentials): GupshupSendRequest {
+    const { content } = job;
+    const configOverride: Record<string, string> = {};
+    if (content.source) configOverride.SOURCE = content.source;
+    if (content.srcName) configOverride.SRC_NAME = content.srcName;
+    if (content.apiKeyEncrypted) {
+      configOverride.API_KEY = this.cipher.decrypt(content.apiKeyEncrypted, overrideApiKeyContext(job.appId, job.requestId));
+    }
+    return buildGupshupSendRequest({
+      credentials: mergeGupshupConfig(credentials, configOverride),
+      destination: job.destination,
+      text: content.text,
+      override: content.overrideJson === null ? undefined : (JSON.parse(content.overrideJson) as Record<string, unknown>),
+    });
+  }
+
+  /**
+   * Records the job update and its events in one transaction (shared with other outcomes, see
+   * OutcomeRecorder), retried a few times: Gupshup has answered, and losing that answer would
+   * leave the message to the outcome_unknown policy.
+   */
+  private async record(job: ClaimedJob, decision: AttemptDecision, attempts = job.attempt): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      try {
+        const applied = await this.recorder.record(job, decision, attempts);
+        if (!applied) {
+          this.logger.warn(`message ${job.messageId}: attempt ${job.attempt} ended (${decision.job.state}) after its job was taken over; not recorded`);
+        }
+        return;
+      } catch (error) {
+        if (tries >= RECORD_ATTEMPTS) {
+          this.logger.error(
+            `message ${job.messageId}: cannot record attempt ${job.attempt} (${decision.job.state}): ${(error as Error).message}; ` +
+              'when its lease runs out it is parked as outcome_unknown',
+          );
+          return;
+        }
+        await sleep(RECORD_RETRY_MS * 2 ** (tries - 1));
+      }
+    }
+  }
+
+  private async releaseQuietly(jobs: ClaimedJob[], delayMs: number): Promise<void> {
+    try {
+      await this.jobs.release(jobs, delayMs);
+    } catch (error) {
+      this.logger.error(`cannot give back ${jobs.length} untried jobs (${(error as Error).message}); they are parked when their lease runs out`);
+    }
+  }
+
+  private rateLimitedApps(): string[] {
+    const now = Date.now();
+    for (const [appId, until] of this.limitedUntil) if (until <= now) this.limitedUntil.delete(appId);
+    return [...this.limitedUntil.keys()];
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve();
+      const resume = () => {
+        clearTimeout(timer);
+        this.idleWorkers.delete(resume);
+        this.stopping.signal.removeEventListener('abort', resume);
+        resolve();
+      };
+      const timer = setTimeout(resume, ms);
+      this.idleWorkers.add(resume);
+      this.stopping.signal.addEventListener('abort', resume, { once: true });
+    });
+  }
+
+  /** Parks jobs whose lease ran out (see parkExpiredLeases) and forgets old idempotency keys, on a timer. */
+  private scheduleHousekeeping(): void {
+    const everyMs = Math.max(this.pollMs, Math.min(5000, Math.floor(this.leaseMs / 4)));
+    this.housekeepingTimer = setTimeout(() => {
+      this.housekeepingRun = this.housekeeping().finally(() => {
+        this.housekeepingRun = undefined;
+        if (!this.stopped) this.scheduleHousekeeping();
+      });
+    }, everyMs);
+  }
+
+  private async housekeeping(): Promise<void> {
+    try {
+      let parked: number;
+      do parked = await this.parkExpiredLeases();
+      while (parked === PARK_BATCH && !this.stopped);
+      if (Date.now() - this.lastIdempotencyCleanup >= IDEMPOTENCY_CLEANUP_EVERY_MS) {
+        this.lastIdempotencyCleanup = Date.now();
+        await this.idempotencyKeys.deleteExpired();
+      }
+    } catch (error) {
+      this.logger.error(`dispatch housekeeping failed: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * A job still in flight after its lease ended belongs to a worker that stopped between claiming
+   * it and recording Gupshup's answer. Gupshup may have accepted the message, so it is not sent
+   * again: it is parked as outcome_unknown, with a WhatsAppDispatchOutcomeUnknown event.
+   */
+  async parkExpiredLeases(): Promise<number> {
+    const parked = await this.db.transaction(async (tx) => {
+      const expired = await this.jobs.parkExpired(tx, PARK_BATCH);
+      const detectedAt = new Date();
+      await appendToStreams(
+        tx,
+        expired.map((job) => ({
+          streamId: messageStreamId(job.messageId),
+          events: [outcomeUnknownEvent(job, job.attemptStartedAt, detectedAt)],
+          expectedVersion: 'any' as const,
+        })),
+      );
+      return expired;
+    });
+    for (const job of parked) {
+      this.logger.warn(
+        `message ${job.messageId} (app ${job.appId}): attempt ${job.attempt}, started ${job.attemptStartedAt.toISOString()}, ` +
+          'has no recorded answer and its lease ran out; parked as outcome_unknown and not sent again',
+      );
+    }
+    return parked.length;
+  }
+}

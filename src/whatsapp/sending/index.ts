@@ -1,0 +1,16 @@
+export { WhatsAppSendingModule } from './sending.module';
+export {
+  SendWhatsAppNotificationCommand,
+  type DiscardReasonResult,
+  type GupshupWhatsAppOverride,
+  type NotificationRecipient,
+  type SendNotificationBody,
+  type SendNotificationResult,
+  type SentMessageResult,
+} from './send-notification.command';
+export { IdempotencyKeyConflictError, InvalidNotificationError, ProviderNotEnabledError } from './errors';
+export { MAX_RECIPIENTS_PER_REQUEST } from './notification-request';
+export { DispatchJobs, type DispatchJobRow, type DispatchJobState } from './dispatch/dispatch-jobs';
+export { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
+export { WhatsAppDispatcher } from './dispatch/dispatcher';
+export { dispatchEventId } from './dispatch/dispatch-outcome';

@@ -1,0 +1,212 @@
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import { randomUUID } from 'node:crypto';
+import { CredentialDecryptionError, GupshupProviderConfigService, maskSecret } from '../../apps';
+import { CredentialCipher } from '../../apps/providers/credential-cipher';
+import { Database, type SqlExecutor } from '../../database/database';
+import { InvalidUserError, isE164, UsersService, type User } from '../../users';
+import {
+  messageStreamId,
+  notificationStreamId,
+  NotificationRequested,
+  WhatsAppMessageDiscarded,
+  WhatsAppMessageQueued,
+  type WhatsAppMessageEvent,
+} from '../domain';
+import { appendToStreams } from './append-to-streams';
+import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
+import { overrideApiKeyContext, WhatsAppDispatcher } from './dispatch/dispatcher';
+import { InvalidNotificationError, ProviderNotEnabledError } from './errors';
+import { bodyHash, checkIdempotencyKey, IdempotencyKeys } from './idempotency';
+import { parseNotificationRequest, type NotificationRequest, type RequestedRecipient } from './notification-request';
+import { SendWhatsAppNotificationCommand, type SendNotificationResult, type SentMessageResult } from './send-notification.command';
+
+/** The answer stored with an idempotency key and replayed for it. */
+const ACCEPTED = 202;
+
+interface PlannedMessage {
+  result: SentMessageResult;
+  events: WhatsAppMessageEvent[];
+  job?: NewDispatchJob;
+}
+
+/**
+ * Queues a notification: validates it, creates or updates inline users, then in one transaction
+ * appends NotificationRequested and a WhatsAppMessageQueued per recipient (plus
+ * WhatsAppMessageDiscarded for a recipient without a usable phone number), stores what to send
+ * and one dispatch job per queued message, and remembers the idempotency key with the answer.
+ */
+@CommandHandler(SendWhatsAppNotificationCommand)
+export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhatsAppNotificationCommand, SendNotificationResult> {
+  constructor(
+    private readonly db: Database,
+    private readonly users: UsersService,
+    private readonly providerConfig: GupshupProviderConfigService,
+    private readonly cipher: CredentialCipher,
+    private readonly jobs: DispatchJobs,
+    private readonly idempotencyKeys: IdempotencyKeys,
+    private readonly dispatcher: WhatsAppDispatcher,
+  ) {}
+
+  async execute(command: SendWhatsAppNotificationCommand): Promise<SendNotificationResult> {
+    const { appId } = command;
+    const request = parseNotificationRequest(command.body);
+    const key = command.idempotencyKey === undefined ? undefined : checkIdempotencyKey(command.idempotencyKey);
+    const hash = key === undefined ? '' : bodyHash(command.body);
+    if (key !== undefined) {
+      const earlier = await this.idempotencyKeys.find<SendNotificationResult>(appId, key, hash);
+      if (earlier) return earlier.body;
+    }
+
+    await this.checkProviderEnabled(appId);
+
+    const { result, dueNow } = await this.db.transaction(async (tx) => {
+      if (key !== undefined) {
+        // Waits for a concurrent request holding the same key, then answers as it did.
+        const earlier = await this.idempotencyKeys.claim<SendNotificationResult>(tx, appId, key, hash);
+        if (earlier) return { result: earlier.body, dueNow: false };
+      }
+      const queued = await this.queue(tx, appId, request);
+      if (key !== undefined) await this.idempotencyKeys.complete(tx, appId, key, { statusCode: ACCEPTED, body: queued.result });
+      return queued;
+    });
+    if (dueNow) this.dispatcher.wake();
+    return result;
+  }
+
+  private async checkProviderEnabled(appId: string): Promise<void> {
+    let credentials: Awaited<ReturnType<GupshupProviderConfigService['getCredentials']>>;
+    try {
+      credentials = await this.providerConfig.getCredentials(appId);
+    } catch (error) {
+      if (error instanceof CredentialDecryptionError) throw new ProviderNotEnabledError(appId, 'credentials_unreadable');
+      throw error;
+    }
+    if (!credentials?.enabled) throw new ProviderNotEnabledError(appId);
+  }
+
+  private async queue(tx: SqlExecutor, appId: string, request: NotificationRequest): Promise<{ result: SendNotificationResult; dueNow: boolean }> {
+    const now = new Date();
+    const requestId = randomUUID();
+    const scheduled = request.sendAt !== null && request.sendAt > now;
+    const dueAt = scheduled ? request.sendAt! : now;
+    const users = await this.resolveRecipients(tx, appId, request.recipients);
+
+    const planned = request.recipients.map((recipient, index) => planMessage(appId, requestId, recipient, users[index], dueAt, now));
+    const requested = new NotificationRequested({
+      appId,
+      requestId,
+      title: request.title,
+      message: request.message,
+      data: request.data,
+      sendAt: request.sendAt ? request.sendAt.toISOString() : null,
+      messageIds: planned.map((message) => message.result.messageId),
+      recipients: request.recipients.map((recipient) => recipient.identifier),
+      override: recordedOverride(request),
+      requestedAt: now.toISOString(),
+    });
+    // Every new stream in one statement: a fan-out to a thousand users is one round trip, not a thousand.
+    await appendToStreams(tx, [
+      { streamId: notificationStreamId(requestId), events: [requested], expectedVersion: 'no_stream' },
+      ...planned.map((message) => ({ streamId: messageStreamId(message.result.messageId), events: message.events, expectedVersion: 'no_stream' as const })),
+    ]);
+
+    const jobs = planned.flatMap((message) => (message.job ? [message.job] : []));
+    if (jobs.length > 0) {
+      await this.jobs.insertRequest(tx, requestId, appId, this.dispatchContent(appId, requestId, request));
+      await this.jobs.insertJobs(tx, appId, requestId, dueAt, jobs);
+    }
+    return {
+      result: { requestId, messages: planned.map((message) => message.result) },
+      dueNow: jobs.length > 0 && !scheduled,
+    };
+  }
+
+  /** Inline users are created or updated first; every other recipient is looked up. */
+  private async resolveRecipients(tx: SqlExecutor, appId: string, recipients: RequestedRecipient[]): Promise<(User | null)[]> {
+    const users: (User | null)[] = [];
+    for (const recipient of recipients) {
+      if (!recipient.profile) {
+        users.push(await this.users.get(appId, recipient.identifier, tx));
+        continue;
+      }
+      try {
+        users.push(await this.users.upsert(appId, recipient.identifier, recipient.profile, tx));
+      } catch (error) {
+        if (error instanceof InvalidUserError) {
+          throw new InvalidNotificationError([`the user object of recipient ${JSON.stringify(recipient.identifier)}: ${error.message}`]);
+        }
+        throw error;
+      }
+    }
+    return users;
+  }
+
+  private dispatchContent(appId: string, requestId: string, request: NotificationRequest): DispatchContent {
+    const config = request.configOverride ?? {};
+    return {
+      text: request.text,
+      overrideJson: request.gupshupOverride === null ? null : JSON.stringify(request.gupshupOverride),
+      ...(config.SOURCE ? { source: config.SOURCE } : {}),
+      ...(config.SRC_NAME ? { srcName: config.SRC_NAME } : {}),
+      ...(config.API_KEY ? { apiKeyEncrypted: this.cipher.encrypt(config.API_KEY, overrideApiKeyContext(appId, requestId)) } : {}),
+    };
+  }
+}
+
+function planMessage(appId: string, requestId: string, recipient: RequestedRecipient, user: User | null, dueAt: Date, now: Date): PlannedMessage {
+  const messageId = randomUUID();
+  const phoneNumber = user?.phoneNumber ?? null;
+  const usable = isE164(phoneNumber);
+  const queued = new WhatsAppMessageQueued({
+    appId,
+    messageId,
+    requestId,
+    recipient: recipient.identifier,
+    phoneNumber: usable ? phoneNumber : null,
+    sendAt: dueAt.toISOString(),
+    queuedAt: now.toISOString(),
+  });
+  if (usable) {
+    return {
+      result: { messageId, recipient: recipient.identifier, status: 'queued' },
+      events: [queued],
+      job: { messageId, destination: phoneNumber.slice(1) },
+    };
+  }
+  const discardReason = unusableRecipientReason(recipient.identifier, user);
+  return {
+    result: { messageId, recipient: recipient.identifier, status: 'discarded', discardReason },
+    events: [
+      queued,
+      new WhatsAppMessageDiscarded({ appId, messageId, ...discardReason, source: 'recipient', discardedAt: now.toISOString() }),
+    ],
+  };
+}
+
+function unusableRecipientReason(identifier: string, user: User | null): { code: string; reason: string } {
+  const who = JSON.stringify(identifier);
+  if (!user) {
+    return {
+      code: 'unknown_recipient',
+      reason: `No user ${who} in this app: create it with PUT /v3/users/${encodeURIComponent(identifier)} {"phoneNumber": "+..."}, or send it inline as {"identifier", "phoneNumber"}`,
+    };
+  }
+  if (user.phoneNumber === null || user.phoneNumber === '') {
+    return { code: 'no_phone_number', reason: `User ${who} has no phoneNumber: set one with PUT /v3/users/${encodeURIComponent(identifier)}` };
+  }
+  return {
+    code: 'invalid_phone_number',
+    reason: `User ${who} has the phone number ${JSON.stringify(user.phoneNumber)}, which is not E.164 (+, country code, 8 to 15 digits in all)`,
+  };
+}
+
+/** The override as requested, for the event: an API_KEY in `_config` only by its last 4 characters. */
+function recordedOverride(request: NotificationRequest): Record<string, unknown> | null {
+  if (request.gupshupOverride === null) return null;
+  const config = request.configOverride;
+  if (!config) return request.gupshupOverride;
+  // A short key would be given away by its last 4 characters: then none are shown.
+  const shownKey = config.API_KEY ? maskSecret(config.API_KEY.length > 8 ? config.API_KEY.slice(-4) : '') : undefined;
+  const shownConfig = { ...config, ...(shownKey ? { API_KEY: shownKey } : {}) };
+  return { ...request.gupshupOverride, _config: shownConfig };
+}

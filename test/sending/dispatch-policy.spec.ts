@@ -1,0 +1,84 @@
+import fc from 'fast-check';
+import { WhatsAppDispatchFailed, WhatsAppMessageDiscarded, WhatsAppMessageSent } from '../../src/whatsapp/domain';
+import { rateLimitShape } from '../../src/whatsapp/sending/dispatch/app-rate-limiter';
+import { decideAttemptOutcome, dispatchEventId, MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/whatsapp/sending/dispatch/dispatch-outcome';
+
+const context = { appId: 'app-1', messageId: '6f1c1a52-8c1e-4c55-9a51-1d8a3f1b2c3d', attempt: 1 };
+const policy = { maxAttempts: 3, backoffMs: 1000 };
+const now = new Date('2026-11-24T10:00:00.000Z');
+
+describe('retryDelayMs', () => {
+  it('doubles per attempt, with equal jitter: between half and all of backoff × 2^(attempt-1)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 100_000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (attempt, backoff, r) => {
+        const full = Math.min(Math.max(MAX_RETRY_DELAY_MS, backoff), backoff * 2 ** (attempt - 1));
+        const delay = retryDelayMs(attempt, backoff, () => r);
+        expect(delay).toBeGreaterThanOrEqual(Math.floor(full / 2));
+        expect(delay).toBeLessThanOrEqual(Math.ceil(full));
+      }),
+    );
+    expect(retryDelayMs(1, 1000, () => 0)).toBe(500);
+    expect(retryDelayMs(3, 1000, () => 0.999999)).toBe(4000);
+  });
+
+  it('never waits more than an hour, however many attempts came before', () => {
+    expect(retryDelayMs(100, 1000, () => 0.999999)).toBeLessThanOrEqual(MAX_RETRY_DELAY_MS);
+    expect(retryDelayMs(100, 1000, () => 0)).toBe(MAX_RETRY_DELAY_MS / 2);
+  });
+});
+
+describe('decideAttemptOutcome', () => {
+  it('records an accepted send once, with Gupshup\'s id, and never retries it', () => {
+    const decision = decideAttemptOutcome(context, { outcome: 'accepted', messageId: 'gs-1', httpStatus: 200 }, policy, now);
+    expect(decision.job).toEqual({ state: 'sent', providerMessageId: 'gs-1' });
+    expect(decision.events).toHaveLength(1);
+    expect(decision.events[0]).toBeInstanceOf(WhatsAppMessageSent);
+    expect(decision.events[0].data).toEqual({ appId: 'app-1', messageId: context.messageId, providerMessageId: 'gs-1', attempt: 1, sentAt: now.toISOString() });
+    expect(decision.events[0].eventId).toBe(dispatchEventId(context.messageId, 1, 'sent'));
+  });
+
+  it('retries 429, 5xx, timeouts and connection errors until the last attempt', () => {
+    for (const outcome of [
+      { outcome: 'retryable' as const, kind: 'http' as const, httpStatus: 429, message: 'Too Many Requests' },
+      { outcome: 'retryable' as const, kind: 'http' as const, httpStatus: 503, message: 'Service Unavailable' },
+      { outcome: 'retryable' as const, kind: 'timeout' as const, message: 'no answer' },
+      { outcome: 'retryable' as const, kind: 'network' as const, message: 'ECONNRESET' },
+    ]) {
+      const retry = decideAttemptOutcome(context, outcome, policy, now, () => 0);
+      expect(retry.job).toMatchObject({ state: 'pending', dueAt: new Date(now.getTime() + 500) });
+      expect(retry.events.map((event) => event.constructor)).toEqual([WhatsAppDispatchFailed]);
+
+      const last = decideAttemptOutcome({ ...context, attempt: 3 }, outcome, policy, now);
+      expect(last.job.state).toBe('discarded');
+      expect(last.events.map((event) => event.constructor)).toEqual([WhatsAppDispatchFailed, WhatsAppMessageDiscarded]);
+      expect(last.events[0].data).toMatchObject({ attempt: 3, nextAttemptAt: null });
+      expect(last.events[1].data).toMatchObject({ source: 'dispatch', code: 'attempts_exhausted' });
+      expect((last.events[1].data as { reason: string }).reason).toContain(outcome.message);
+    }
+  });
+
+  it('discards a rejected request at once, with Gupshup\'s message', () => {
+    const decision = decideAttemptOutcome(context, { outcome: 'rejected', httpStatus: 400, message: 'Invalid App Details' }, policy, now);
+    expect(decision.job).toEqual({ state: 'discarded', lastError: 'HTTP 400: Invalid App Details' });
+    expect(decision.events[1].data).toEqual({
+      appId: 'app-1',
+      messageId: context.messageId,
+      code: 'http_400',
+      reason: 'Invalid App Details',
+      source: 'provider',
+      discardedAt: now.toISOString(),
+    });
+  });
+});
+
+describe('rateLimitShape', () => {
+  it('spaces sends evenly, without bursts, up to 20 a second', () => {
+    expect(rateLimitShape(10)).toEqual({ intervalSeconds: 0.1, burst: 1 });
+    expect(rateLimitShape(20)).toEqual({ intervalSeconds: 0.05, burst: 1 });
+  });
+
+  it('allows bursts of 50 ms worth above that', () => {
+    expect(rateLimitShape(100)).toEqual({ intervalSeconds: 0.01, burst: 5 });
+    expect(rateLimitShape(21)).toMatchObject({ burst: 2 });
+  });
+});

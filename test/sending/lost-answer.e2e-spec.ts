@@ -1,0 +1,227 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import request from 'supertest';
+import { findFreePort } from '../../src/database/embedded-postgres';
+import { EventStore, type StoreEvent } from '../../src/event-store';
+import { messageStreamId, WhatsAppMessageSent } from '../../src/whatsapp/domain';
+import type { GupshupSimulator } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
+import { TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import {
+  createTenant,
+  eventTypes,
+  eventually,
+  FAST_DISPATCH_ENV,
+  jobInState,
+  messageEvents,
+  postNotification,
+  putUser,
+  requestsTo,
+  startSendingApp,
+  startSimulator,
+  type TestTenant,
+} from './sending-test-kit';
+
+const ROOT = resolve(__dirname, '..', '..');
+
+/** The service as its own process (`node src/main.ts`), so that it can be killed mid-call. */
+async function startServiceProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const port = await findFreePort();
+  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'wa-test-proc-')), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  await eventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`the service process exited with ${child.exitCode}:\n${output}`);
+      const res = await request(url).get('/health').catch(() => undefined);
+      return res?.status === 200 ? true : undefined;
+    },
+    'the service process to answer /health',
+    60_000,
+    100,
+  );
+  return { child, url, output: () => output };
+}
+
+/**
+ * A worker that stops between calling Gupshup and recording the answer must not lead to a second,
+ * silent send: the message is parked as outcome_unknown (docs/dispatch-policy.md).
+ */
+describe('dispatch: an answer lost with its worker', () => {
+  let simulator: GupshupSimulator;
+  let database: TestDatabase;
+  let api: TestApp;
+  let tenant: TestTenant;
+  let child: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    simulator = await startSimulator();
+    database = await createTestDatabase();
+    // Takes the requests; sends nothing itself.
+    api = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '0' } });
+    tenant = await createTenant(api, simulator);
+  });
+  afterEach(() => simulator.clearFailures());
+  afterAll(async () => {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    await api?.close();
+    await database?.drop();
+    await simulator?.close();
+  });
+
+  it('parks the message as outcome_unknown when the process dies with its call in flight, and never sends it again', async () => {
+    const service = await startServiceProcess({
+      ...FAST_DISPATCH_ENV,
+      DATABASE_URL: database.url,
+      GUPSHUP_API_BASE_URL: simulator.baseUrl!,
+      SECRET_KEY: TEST_SECRET_KEY,
+      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+      DISPATCH_WORKERS: '1',
+      DISPATCH_LEASE_MS: '1000',
+      GUPSHUP_TIMEOUT_MS: '30000',
+      SUBSCRIPTIONS_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+    });
+    child = service.child;
+
+    // Gupshup takes the request but is slow to answer: the process is killed while it waits.
+    simulator.injectFailure({ delayMs: 120_000, count: 1 });
+    await putUser(api, tenant, 'lost-1', { phoneNumber: '+919988779001' });
+    const res = await postNotification(api, tenant, { notification: { title: 'Lost answer' }, sendTo: { recipients: ['lost-1'] } }).expect(202);
+    const messageId: string = res.body.messages[0].messageId;
+    await simulator.waitForRequests(1, 20_000);
+    expect((await jobInState(api, messageId, 'in_flight')).attempts).toBe(0);
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+
+    // Another instance takes over: once the dead worker's lease has run out, it parks the job.
+    const successor = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '1000' } });
+    try {
+      const parked = await jobInState(successor, messageId, 'outcome_unknown', 15_000);
+      expect(parked.lastError).toContain('lease ran out');
+      expect(await eventTypes(successor, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown']);
+      const [, unknown] = await messageEvents(successor, messageId);
+      expect(unknown.data).toMatchObject({ messageId, attempt: 1, startedAt: expect.any(String), detectedAt: expect.any(String) });
+
+      // The successor goes on dispatching (a later message goes out) and still does not resend it.
+      await putUser(api, tenant, 'after-1', { phoneNumber: '+919988779002' });
+      const later = await postNotification(successor, tenant, { notification: { title: 'Later' }, sendTo: { recipients: ['after-1'] } }).expect(202);
+      await jobInState(successor, later.body.messages[0].messageId, 'sent');
+      expect(requestsTo(simulator, '919988779001')).toHaveLength(1);
+      expect((await jobInState(successor, messageId, 'outcome_unknown')).attempts).toBe(0);
+
+      // An operator who learns Gupshup's id for it settles it as sent; it can then no longer be resent.
+      const resolver = successor.app.get(OutcomeUnknownResolver);
+      expect((await resolver.list({ appId: tenant.appId })).map((row) => row.messageId)).toEqual([messageId]);
+      expect(await resolver.settleAsSent(messageId, 'gupshup-id-from-its-logs')).toBe(true);
+      expect(await eventTypes(successor, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppMessageSent']);
+      expect(await resolver.resend(messageId)).toBe(false);
+      expect(requestsTo(simulator, '919988779001')).toHaveLength(1);
+    } finally {
+      await successor.close();
+    }
+  });
+
+  it('records the real answer when a live worker gets it after its lease ran out', async () => {
+    // The lease is shorter than Gupshup's answer: the job is parked, then the answer settles it.
+    const slow = await startSendingApp(simulator, {
+      database,
+      env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '300', GUPSHUP_TIMEOUT_MS: '10000' },
+    });
+    try {
+      simulator.injectFailure({ delayMs: 1500, count: 1 });
+      await putUser(api, tenant, 'late-1', { phoneNumber: '+919988779003' });
+      const res = await postNotification(slow, tenant, { notification: { title: 'Late answer' }, sendTo: { recipients: ['late-1'] } }).expect(202);
+      const messageId: string = res.body.messages[0].messageId;
+
+      await jobInState(slow, messageId, 'outcome_unknown', 5000);
+      const sent = await jobInState(slow, messageId, 'sent', 10_000);
+      expect(sent.providerMessageId).toEqual(expect.any(String));
+      expect(await eventTypes(slow, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppMessageSent']);
+      expect(requestsTo(simulator, '919988779003')).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('finishes and records the call in flight when the service shuts down cleanly', async () => {
+    const stopping = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1' } });
+    simulator.injectFailure({ delayMs: 700, count: 1 });
+    await putUser(api, tenant, 'shutdown-1', { phoneNumber: '+919988779005' });
+    const res = await postNotification(stopping, tenant, { notification: { title: 'Bye' }, sendTo: { recipients: ['shutdown-1'] } }).expect(202);
+    const messageId: string = res.body.messages[0].messageId;
+    await eventually(() => (requestsTo(simulator, '919988779005').length > 0 ? true : undefined), 'the call to reach Gupshup');
+
+    await stopping.close();
+    const [row] = await api.db.query<{ state: string; attempts: number }>('SELECT state, attempts FROM whatsapp_dispatch_jobs WHERE message_id = $1', [
+      messageId,
+    ]);
+    expect(row).toEqual({ state: 'sent', attempts: 1 });
+    expect(await eventTypes(api, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppMessageSent']);
+  });
+
+  it('settles a parked job when another part of the service records the message as sent', async () => {
+    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '1000' } });
+    try {
+      await putUser(api, tenant, 'settle-1', { phoneNumber: '+919988779006' });
+      const sendAt = new Date(Date.now() + 3600_000).toISOString();
+      const res = await postNotification(api, tenant, { notification: { title: 'Settle' }, sendTo: { recipients: ['settle-1'] }, sendAt }).expect(202);
+      const messageId: string = res.body.messages[0].messageId;
+      await api.db.query(
+        `UPDATE whatsapp_dispatch_jobs SET state = 'in_flight', lease_token = gen_random_uuid(), locked_until = now() - interval '1 second',
+                attempt_started_at = now() - interval '2 seconds' WHERE message_id = $1`,
+        [messageId],
+      );
+      await jobInState(worker, messageId, 'outcome_unknown');
+
+      // As the tracking side does when a Gupshup callback reveals the message's id.
+      const sent = new WhatsAppMessageSent({ appId: tenant.appId, messageId, providerMessageId: 'gs-from-callback', attempt: 1, sentAt: new Date().toISOString() });
+      await worker.app.get(EventStore).append(messageStreamId(messageId), [sent as StoreEvent<object> as StoreEvent]);
+      const settled = await jobInState(worker, messageId, 'sent');
+      expect(settled.providerMessageId).toBe('gs-from-callback');
+      expect(await worker.app.get(OutcomeUnknownResolver).resend(messageId)).toBe(false);
+      expect(requestsTo(simulator, '919988779006')).toHaveLength(0);
+    } finally {
+      await worker.close();
+    }
+  });
+
+  it('lets an operator resend a parked message that Gupshup never got', async () => {
+    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '1000' } });
+    try {
+      await putUser(api, tenant, 'resend-1', { phoneNumber: '+919988779004' });
+      // Scheduled an hour ahead, so that no worker takes it while it is made to look abandoned.
+      const sendAt = new Date(Date.now() + 3600_000).toISOString();
+      const res = await postNotification(api, tenant, { notification: { title: 'Resend' }, sendTo: { recipients: ['resend-1'] }, sendAt }).expect(202);
+      const messageId: string = res.body.messages[0].messageId;
+      // As a worker that died before its call reached Gupshup leaves it: claimed, lease over, no answer.
+      await api.db.query(
+        `UPDATE whatsapp_dispatch_jobs SET state = 'in_flight', lease_token = gen_random_uuid(), locked_until = now() - interval '1 second',
+                attempt_started_at = now() - interval '2 seconds' WHERE message_id = $1`,
+        [messageId],
+      );
+      await jobInState(worker, messageId, 'outcome_unknown');
+      expect(requestsTo(simulator, '919988779004')).toHaveLength(0);
+
+      expect(await worker.app.get(OutcomeUnknownResolver).resend(messageId)).toBe(true);
+      const sent = await jobInState(worker, messageId, 'sent');
+      expect(sent.attempts).toBe(2);
+      expect(requestsTo(simulator, '919988779004')).toHaveLength(1);
+      expect(await eventTypes(worker, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppMessageSent']);
+      const [, , sentEvent] = await messageEvents(worker, messageId);
+      expect(sentEvent.data).toMatchObject({ attempt: 2 });
+    } finally {
+      await worker.close();
+    }
+  });
+});

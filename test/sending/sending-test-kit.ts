@@ -1,0 +1,116 @@
+import request from 'supertest';
+import { EventStore } from '../../src/event-store';
+import { messageStreamId } from '../../src/whatsapp/domain';
+import { createGupshupSimulator, type GupshupSimulator, type RecordedRequest } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import { DispatchJobs, type DispatchJobRow } from '../../src/whatsapp/sending';
+import type { TestDatabase } from '../support/test-database';
+import { startTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestAppOptions } from '../support/test-app';
+
+/** Gupshup's sandbox pair from its docs, registered on the simulator for the test app. */
+export const GUPSHUP_SOURCE = '917834811114';
+export const GUPSHUP_SRC_NAME = 'DemoAPI';
+
+/** Short delays everywhere, so that retries and polls take milliseconds. */
+export const FAST_DISPATCH_ENV: Record<string, string> = {
+  DISPATCH_BACKOFF_MS: '20',
+  DISPATCH_POLL_MS: '20',
+  DISPATCH_WORKERS: '2',
+  GUPSHUP_RATE_LIMIT: '0',
+  GUPSHUP_TIMEOUT_MS: '2000',
+  LOG_LEVEL: 'error',
+};
+
+export interface TestTenant {
+  appId: string;
+  apiKey: string;
+  apiSecret: string;
+  /** The Gupshup API key configured for the app (registered on the simulator). */
+  gupshupApiKey: string;
+  headers: Record<string, string>;
+}
+
+export async function startSimulator(): Promise<GupshupSimulator> {
+  const simulator = createGupshupSimulator();
+  await simulator.listen();
+  return simulator;
+}
+
+/** The service, with Gupshup played by `simulator`. */
+export function startSendingApp(simulator: GupshupSimulator, options: TestAppOptions & { database?: TestDatabase } = {}): Promise<TestApp> {
+  return startTestApp({ ...options, env: { ...FAST_DISPATCH_ENV, GUPSHUP_API_BASE_URL: simulator.baseUrl!, ...options.env } });
+}
+
+let tenantCount = 0;
+
+/** An app with gupshup_whatsapp enabled, whose Gupshup key the simulator knows. */
+export async function createTenant(t: TestApp, simulator: GupshupSimulator, options: { enable?: boolean } = {}): Promise<TestTenant> {
+  tenantCount += 1;
+  const created = await request(t.url)
+    .post('/admin/apps')
+    .set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`)
+    .send({ name: `Acme ${tenantCount}` })
+    .expect(201);
+  const { id: appId, apiKey, apiSecret } = created.body as { id: string; apiKey: string; apiSecret: string };
+  const headers = { 'X-ENGAGESPOT-API-KEY': apiKey, 'X-ENGAGESPOT-API-SECRET': apiSecret };
+  const gupshupApiKey = `gs-key-${appId.slice(0, 8)}-${tenantCount}`;
+  simulator.registerApp(gupshupApiKey, { source: GUPSHUP_SOURCE, srcName: GUPSHUP_SRC_NAME });
+  if (options.enable !== false) {
+    await request(t.url)
+      .put('/v3/channels/whatsapp/providers/gupshup_whatsapp')
+      .set(headers)
+      .send({ enabled: true, config: { API_KEY: gupshupApiKey, SOURCE: GUPSHUP_SOURCE, SRC_NAME: GUPSHUP_SRC_NAME } })
+      .expect(200);
+  }
+  return { appId, apiKey, apiSecret, gupshupApiKey, headers };
+}
+
+export async function putUser(t: TestApp, tenant: TestTenant, identifier: string, profile: Record<string, unknown>): Promise<void> {
+  await request(t.url).put(`/v3/users/${encodeURIComponent(identifier)}`).set(tenant.headers).send(profile).expect(200);
+}
+
+export function postNotification(t: TestApp, tenant: TestTenant, body: unknown, headers: Record<string, string> = {}) {
+  return request(t.url)
+    .post('/v3/notifications')
+    .set({ ...tenant.headers, ...headers })
+    .send(body as object);
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export function job(t: TestApp, messageId: string): Promise<DispatchJobRow | undefined> {
+  return t.app.get(DispatchJobs).find(messageId);
+}
+
+/** Waits until the message's job is in `state` and returns it. */
+export function jobInState(t: TestApp, messageId: string, state: DispatchJobRow['state'], timeoutMs = 10_000): Promise<DispatchJobRow> {
+  return eventually(
+    async () => {
+      const row = await job(t, messageId);
+      return row?.state === state ? row : undefined;
+    },
+    `message ${messageId} to reach ${state}`,
+    timeoutMs,
+  );
+}
+
+export async function messageEvents(t: TestApp, messageId: string) {
+  return t.app.get(EventStore).readStream(messageStreamId(messageId));
+}
+
+export async function eventTypes(t: TestApp, messageId: string): Promise<string[]> {
+  return (await messageEvents(t, messageId)).map((event) => event.type);
+}
+
+/** Send requests the simulator received for one destination (digits). */
+export function requestsTo(simulator: GupshupSimulator, destination: string): RecordedRequest[] {
+  return simulator.requests().filter((recorded) => recorded.form.destination === destination);
+}
