@@ -61,7 +61,7 @@ export class EventStore {
    */
   async append(
     streamId: string,
-    events: readonly StoreEvent[],
+    events: readonly StoreEvent<object>[],
     options: { expectedVersion?: ExpectedVersion; tx?: SqlExecutor } = {},
   ): Promise<AppendResult> {
     if (events.length === 0) throw new Error('append needs at least one event');

@@ -12,7 +12,7 @@ import {
   WhatsAppMessageQueued,
   type WhatsAppMessageEvent,
 } from '../domain';
-import { appendToStreams } from './append-to-streams';
+import { appendToStreams } from '../../event-store';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
 import { overrideApiKeyContext, WhatsAppDispatcher } from './dispatch/dispatcher';
 import { InvalidNotificationError, ProviderNotEnabledError } from './errors';

@@ -9,7 +9,7 @@ import { messageStreamId } from '../../domain';
 import { GupshupClient } from '../../gupshup/gupshup-client';
 import { buildGupshupSendRequest, mergeGupshupConfig, type GupshupSendRequest } from '../../gupshup/send-request';
 import { IdempotencyKeys } from '../idempotency';
-import { appendToStreams } from '../append-to-streams';
+import { appendToStreams } from '../../../event-store';
 import { AppRateLimiter } from './app-rate-limiter';
 import { ProviderCredentialsCache } from './credentials-cache';
 import { DispatchJobs, type ClaimedJob } from './dispatch-jobs';

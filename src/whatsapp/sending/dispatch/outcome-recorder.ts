@@ -1,6 +1,6 @@
 import type { Database } from '../../../database/database';
 import { messageStreamId } from '../../domain';
-import { appendToStreams } from '../append-to-streams';
+import { appendToStreams } from '../../../event-store';
 import type { ClaimedJob, DispatchJobs } from './dispatch-jobs';
 import type { AttemptDecision } from './dispatch-outcome';
 

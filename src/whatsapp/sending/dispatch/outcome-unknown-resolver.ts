@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database, type SqlExecutor } from '../../../database/database';
 import { EventStore } from '../../../event-store/event-store';
 import { DeliveryStatusChanged, messageStreamId, WhatsAppMessageSent } from '../../domain';
-import { appendToStreams } from '../append-to-streams';
+import { appendToStreams } from '../../../event-store';
 import { DispatchJobs, type DispatchJobRow } from './dispatch-jobs';
 import { dispatchEventId } from './dispatch-outcome';
 
