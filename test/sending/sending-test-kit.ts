@@ -5,6 +5,7 @@ import { createGupshupSimulator, type GupshupSimulator, type RecordedRequest } f
 import { DispatchJobs, type DispatchJobRow } from '../../src/whatsapp/sending';
 import type { TestDatabase } from '../support/test-database';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestAppOptions } from '../support/test-app';
+import { eventually } from '../support/eventually';
 
 /** Gupshup's sandbox pair from its docs, registered on the simulator for the test app. */
 export const GUPSHUP_SOURCE = '917834811114';
@@ -75,16 +76,7 @@ export function postNotification(t: TestApp, tenant: TestTenant, body: unknown, 
     .send(body as object);
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000, everyMs = 20): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
-}
+export { eventually };
 
 export function job(t: TestApp, messageId: string): Promise<DispatchJobRow | undefined> {
   return t.app.get(DispatchJobs).find(messageId);

@@ -11,6 +11,7 @@ import {
 } from '../../src/whatsapp/domain';
 import { TRACKING_SUBSCRIPTION } from '../../src/whatsapp/tracking/tracking.subscription';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestAppOptions } from '../support/test-app';
+import { eventually } from '../support/eventually';
 
 export const adminAuth = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
@@ -141,16 +142,7 @@ export async function metricValue(t: TestApp, name: string, labels: Record<strin
   return sum;
 }
 
-/** Polls `check` until it returns something other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+export { eventually };
 
 /** Every error body has this shape. */
 export function expectErrorBody(body: unknown, statusCode: number): void {
