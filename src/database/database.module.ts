@@ -6,6 +6,7 @@ import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 import { Database } from './database';
 import { EmbeddedPostgresServer } from './embedded-postgres';
+import { RevertMigrationCommand, RunMigrationsCommand } from './migrations.commands';
 
 const EMBEDDED_SERVER = Symbol('embedded-postgres-server');
 const EMBEDDED_DATABASE = 'whatsapp_notify';
@@ -59,6 +60,8 @@ async function openDatabase(config: AppConfig): Promise<DatabaseHandles> {
       useFactory: (dataSource: DataSource) => new Database((dataSource.driver as unknown as { master: Pool }).master),
       inject: [DataSource],
     },
+    RunMigrationsCommand,
+    RevertMigrationCommand,
   ],
   exports: [DataSource, Database],
 })
