@@ -23,49 +23,49 @@ export function streamTypeOf(streamId: string): string {
 }
 
 /**
- * Appends to many streams in ONE statement (one round trip for a whole batch), each through the
- * same es_append as `append`: per-stream lock, version check, idempotency by event id. Streams
- * are taken in id order, so two writers touching the same streams lock them in the same order.
- * Throws StreamVersionConflictError for a stream whose expected version did not hold; the
- * caller's transaction must then roll back (the other streams' events are in it). Returns the
- * ids that were already stored and so were skipped.
+ * Appends to many streams in ONE statement (one round trip for a whole batch) through
+ * es_append_many, set-based, with the rules of es_append: per-stream lock, version check,
+ * idempotency by event id. Streams are locked in id order, so two writers touching the same
+ * streams lock them in the same order. Throws StreamVersionConflictError for a stream whose
+ * expected version did not hold (nothing is appended then; the caller's transaction should
+ * roll back). Returns the ids that were already stored and so were skipped.
  * Event ids must be unique across the call.
  */
 export async function appendToStreams(tx: SqlExecutor, appends: readonly StreamAppend[]): Promise<{ alreadyStored: Set<string> }> {
-  const rows = appends
+  const streams = appends
     .filter((a) => a.events.length > 0)
-    .sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0))
-    .map(({ streamId, events, expectedVersion }) => {
-      const types = events.map((event) => eventTypeOf(event.constructor as never));
-      return {
-        stream_id: streamId,
-        stream_type: streamTypeOf(streamId),
-        expected: expectedNumberOf(expectedVersion ?? 'any'),
-        event_ids: events.map((event) => event.eventId),
-        types: types.map((type) => type.type),
-        schema_versions: types.map((type) => type.schemaVersion),
-        data: events.map((event) => event.data),
-        metadata: events.map((event) => event.metadata),
-      };
-    });
-  if (rows.length === 0) return { alreadyStored: new Set() };
-  // The statement's snapshot predates its own inserts, so `existing` is what was stored before.
+    .sort((a, b) => (a.streamId < b.streamId ? -1 : a.streamId > b.streamId ? 1 : 0));
+  if (streams.length === 0) return { alreadyStored: new Set() };
+  const eventStream: number[] = [];
+  const eventIds: string[] = [];
+  const types: string[] = [];
+  const schemaVersions: number[] = [];
+  const data: object[] = [];
+  const metadata: object[] = [];
+  streams.forEach(({ events }, index) => {
+    for (const event of events) {
+      const type = eventTypeOf(event.constructor as never);
+      eventStream.push(index + 1);
+      eventIds.push(event.eventId);
+      types.push(type.type);
+      schemaVersions.push(type.schemaVersion);
+      data.push(event.data);
+      metadata.push(event.metadata);
+    }
+  });
   const [result] = await tx.query<{ existing: string[]; conflicts: { stream_id: string; version: string; expected: string }[] | null }>(
-    `WITH input AS MATERIALIZED (
-       SELECT * FROM jsonb_to_recordset($1::jsonb) AS s (stream_id text, stream_type text, expected bigint, event_ids uuid[],
-                                                        types text[], schema_versions integer[], data jsonb[], metadata jsonb[])
-     ),
-     existing AS MATERIALIZED (
-       SELECT e.event_id FROM es_events e WHERE e.event_id = ANY (ARRAY(SELECT unnest(event_ids) FROM input))
-     ),
-     appended AS MATERIALIZED (
-       SELECT s.stream_id, s.expected, r.outcome, r.stream_version FROM input s
-        CROSS JOIN LATERAL es_append(s.stream_id, s.stream_type, s.expected, s.event_ids, s.types, s.schema_versions, s.data, s.metadata) AS r
-     )
-     SELECT ARRAY(SELECT event_id::text FROM existing) AS existing,
-            (SELECT json_agg(json_build_object('stream_id', stream_id, 'version', stream_version, 'expected', expected))
-               FROM appended WHERE outcome = 'conflict') AS conflicts`,
-    [JSON.stringify(rows)],
+    'SELECT existing::text[] AS existing, conflicts FROM es_append_many($1, $2, $3, $4, $5, $6, $7, $8, $9)',
+    [
+      streams.map((a) => a.streamId),
+      streams.map((a) => streamTypeOf(a.streamId)),
+      streams.map((a) => expectedNumberOf(a.expectedVersion ?? 'any')),
+      eventStream,
+      eventIds,
+      types,
+      schemaVersions,
+      JSON.stringify(data),
+      JSON.stringify(metadata),
+    ],
   );
   if (result.conflicts?.length) {
     const [first] = result.conflicts;

@@ -133,4 +133,74 @@ describe('EventStore.appendToStreams', () => {
     expect(await f.store.readStream(a)).toEqual([]);
     expect(await f.store.streamVersion(b)).toBe(1);
   });
+
+  const positionsOf = async (streamId: string) =>
+    (await f.db.query<{ p: string }>('SELECT stream_position AS p FROM es_events WHERE stream_id = $1 ORDER BY 1', [streamId])).map((r) =>
+      Number(r.p),
+    );
+
+  it('continues each stream from its version and checks exact expected versions', async () => {
+    const a = `counter-${randomUUID()}`;
+    const b = `counter-${randomUUID()}`;
+    await f.store.append(a, [new CounterIncremented({ by: 1 }), new CounterIncremented({ by: 2 })]);
+    await f.store.appendToStreams([
+      { streamId: b, events: [new CounterIncremented({ by: 3 })], expectedVersion: 'no_stream' },
+      { streamId: a, events: [new CounterIncremented({ by: 4 }), new CounterIncremented({ by: 5 })], expectedVersion: 2 },
+    ]);
+    expect(await positionsOf(a)).toEqual([1, 2, 3, 4]);
+    expect(await f.store.streamVersion(a)).toBe(4);
+    expect(await f.store.streamVersion(b)).toBe(1);
+    await expect(f.store.appendToStreams([{ streamId: a, events: [new CounterIncremented({ by: 6 })], expectedVersion: 2 }])).rejects.toThrow(
+      StreamVersionConflictError,
+    );
+  });
+
+  it('creates no stream for an exact expected version on a stream that does not exist', async () => {
+    const missing = `counter-${randomUUID()}`;
+    await expect(f.store.appendToStreams([{ streamId: missing, events: [new CounterIncremented({ by: 1 })], expectedVersion: 2 }])).rejects.toThrow(
+      StreamVersionConflictError,
+    );
+    expect(await f.db.query('SELECT 1 FROM es_streams WHERE stream_id = $1', [missing])).toEqual([]);
+  });
+
+  it('keeps overlapping concurrent multi-stream appends gap-free', async () => {
+    const streams = Array.from({ length: 5 }, () => `counter-${randomUUID()}`);
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        f.store.appendToStreams([
+          { streamId: streams[i % 5], events: [new CounterIncremented({ by: i })] },
+          { streamId: streams[(i + 2) % 5], events: [new CounterIncremented({ by: i }), new CounterIncremented({ by: i })] },
+        ]),
+      ),
+    );
+    for (const stream of streams) expect(await positionsOf(stream)).toEqual(Array.from({ length: 24 }, (_, i) => i + 1));
+  });
+
+  it('fails as a serialization failure when a later transaction appended to the stream first', async () => {
+    const stream = `counter-${randomUUID()}`;
+    await f.store.append(stream, [new CounterIncremented({ by: 1 })]);
+    const older = await f.db.pool.connect();
+    try {
+      await older.query('BEGIN');
+      await older.query('SELECT pg_current_xact_id()'); // takes its transaction id now
+      await f.store.appendToStreams([{ streamId: stream, events: [new CounterIncremented({ by: 2 })] }]); // a younger transaction, committed
+      await expect(
+        older.query('SELECT * FROM es_append_many($1, $2, $3, $4, $5, $6, $7, $8, $9)', [
+          [stream],
+          ['counter'],
+          [-1],
+          [1],
+          [randomUUID()],
+          ['TestCounterIncremented'],
+          [1],
+          '[{"by": 3}]',
+          '[{}]',
+        ]),
+      ).rejects.toMatchObject({ code: '40001' });
+    } finally {
+      await older.query('ROLLBACK');
+      older.release();
+    }
+    expect(await positionsOf(stream)).toEqual([1, 2]);
+  });
 });
