@@ -19,6 +19,16 @@ export interface LogPosition {
 
 export const LOG_START: LogPosition = { transactionId: '0', globalPosition: '0' };
 
+/** A window of the log read for a reader of some event types only (see EventStore.readWindow). */
+export interface LogWindow {
+  /** The window's events of the wanted types, in log order. */
+  events: RecordedEvent[];
+  /** Events in the window, of any type. */
+  size: number;
+  /** Position of the window's last event; null for an empty window. */
+  last: LogPosition | null;
+}
+
 interface EventRow {
   global_position: string;
   transaction_id: string;
@@ -140,6 +150,38 @@ export class EventStore {
       [after.transactionId, after.globalPosition, limit],
     );
     return rows.map(toRecorded);
+  }
+
+  /**
+   * readAll for a reader that wants some event types only: the same window of the log (up to
+   * `limit` events in order, whatever their type) and its last position, so that the reader's
+   * checkpoint moves past the others, but only events of `types` come back whole; the rest are
+   * neither sent nor parsed.
+   */
+  async readWindow(after: LogPosition, limit: number, types: readonly string[], executor: SqlExecutor = this.db): Promise<LogWindow> {
+    type WindowRow = Omit<EventRow, 'data' | 'metadata' | 'created_at'> & {
+      data: Record<string, unknown> | null;
+      metadata: Record<string, unknown> | null;
+      created_at: Date | null;
+    };
+    const rows = await executor.query<WindowRow>(
+      `SELECT global_position, transaction_id::text AS transaction_id, stream_id, stream_position, event_id, event_type, schema_version,
+              CASE WHEN e.event_type = ANY ($4::text[]) THEN e.data END AS data,
+              CASE WHEN e.event_type = ANY ($4::text[]) THEN e.metadata END AS metadata,
+              CASE WHEN e.event_type = ANY ($4::text[]) THEN e.created_at END AS created_at
+         FROM es_events e
+        WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY e.transaction_id, e.global_position
+        LIMIT $3`,
+      [after.transactionId, after.globalPosition, limit, types],
+    );
+    const lastRow = rows[rows.length - 1];
+    return {
+      events: rows.filter((row) => row.data !== null).map((row) => toRecorded(row as EventRow)),
+      size: rows.length,
+      last: lastRow ? { transactionId: lastRow.transaction_id, globalPosition: lastRow.global_position } : null,
+    };
   }
 
   /** Position of the last event a reader could see now, and how many events are visible after `after`. */

@@ -9,8 +9,8 @@ export type EventMetadata = Record<string, unknown>;
  * through the @StoredEventType decorator.
  */
 export abstract class StoreEvent<TData extends object = Record<string, unknown>> implements IEvent {
-  /** Set when the event was read back from the store. */
-  recorded?: RecordedPosition;
+  /** Set when the event was read back from the store (declared only: no initialiser to run for every event read). */
+  declare recorded?: RecordedPosition;
 
   constructor(
     readonly data: TData,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { SqlExecutor } from '../../src/database/database';
 import { SubscriptionRunner, type RecordedEvent, type SubscriptionHandler } from '../../src/event-store';
 import { createStoreFixture, type StoreFixture } from '../support/sql';
-import { CounterIncremented } from '../support/test-events';
+import { CounterIncremented, CounterReset } from '../support/test-events';
 
 /** Records what it receives in a table, inside the subscription's transaction. */
 class RecordingHandler implements SubscriptionHandler {
@@ -137,6 +137,33 @@ describe('subscriptions', () => {
     expect(expected).toHaveLength(10 * 40 * 2);
     const rows = (await received(handler.subscriptionName)).filter((r) => streams.includes(r.stream_id));
     expectExactlyOnceInStreamOrder(rows, expected);
+  });
+
+  it('gives a handler of some event types those only, and moves its checkpoint past the others', async () => {
+    const stream = `counter-${randomUUID()}`;
+    const handler = Object.assign(new RecordingHandler(`typed-${randomUUID()}`), { eventTypes: ['TestCounterReset'] });
+    const wanted: string[] = [];
+    for (let i = 0; i < 25; i++) {
+      const reset = new CounterReset({ reason: `r${i}` });
+      wanted.push(reset.eventId);
+      await f.store.append(stream, [new CounterIncremented({ by: i }), reset, new CounterIncremented({ by: -i })]);
+    }
+    const typed = runner(handler, 10);
+    await typed.catchUp();
+    const log = await f.store.readAll({ transactionId: '0', globalPosition: '0' }, 1_000_000);
+    const checkpoint = await f.db.query<{ t: string; g: string }>(
+      'SELECT last_transaction_id::text AS t, last_global_position::text AS g FROM es_subscriptions WHERE name = $1',
+      [handler.subscriptionName],
+    );
+    expect((await received(handler.subscriptionName)).map((r) => r.event_id)).toEqual(wanted);
+    const last = log[log.length - 1];
+    expect(checkpoint[0]).toEqual({ t: last.transactionId, g: last.globalPosition });
+
+    const window = await f.store.readWindow({ transactionId: '0', globalPosition: '0' }, 9, ['TestCounterReset']);
+    expect(window.size).toBe(Math.min(9, log.length));
+    expect(window.last).toEqual({ transactionId: log[window.size - 1].transactionId, globalPosition: log[window.size - 1].globalPosition });
+    expect(window.events.map((e) => e.eventId)).toEqual(log.slice(0, window.size).filter((e) => e.type === 'TestCounterReset').map((e) => e.eventId));
+    expect(window.events.every((e) => e.createdAt instanceof Date && typeof e.data.reason === 'string')).toBe(true);
   });
 
   it('resumes from its checkpoint after a stop, without loss or repeat', async () => {

@@ -53,6 +53,7 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
     const runner = new SubscriptionRunner(this.db, this.store, handler, {
       batchSize: this.config.get('SUBSCRIPTION_BATCH_SIZE'),
       pollIntervalMs: this.config.get('SUBSCRIPTION_POLL_MS'),
+      notifyDelayMs: this.config.get('SUBSCRIPTION_NOTIFY_DELAY_MS'),
     });
     this.runners.set(name, runner);
     return runner;

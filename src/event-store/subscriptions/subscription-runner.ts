@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Database } from '../../database/database';
-import type { RecordedEvent } from '../event';
-import { EventStore, LOG_START } from '../event-store';
+import type { Database, SqlExecutor } from '../../database/database';
+import { EventStore, LOG_START, type LogPosition, type LogWindow } from '../event-store';
 import { lockSubscription, readCheckpoint, tryLockSubscription, writeCheckpoint } from './checkpoint';
 import type { SubscriptionHandler } from './subscription';
 
@@ -10,9 +9,18 @@ export interface SubscriptionRunnerOptions {
   pollIntervalMs: number;
   /** Upper bound of the wait after an error, doubled from pollIntervalMs. */
   maxRetryDelayMs?: number;
+  /**
+   * How long a poke (a NOTIFY of new events) waits before the next batch is read, so that the
+   * commits of a busy moment are read as one batch rather than one batch each. 0: at once.
+   */
+  notifyDelayMs?: number;
 }
 
 export type BatchResult = 'processed' | 'caught-up' | 'locked-elsewhere';
+
+function samePosition(a: LogPosition, b: LogPosition): boolean {
+  return a.transactionId === b.transactionId && a.globalPosition === b.globalPosition;
+}
 
 /**
  * Runs one subscription: reads the log after its checkpoint in commit-safe order and hands each
@@ -26,7 +34,13 @@ export class SubscriptionRunner {
   private running = false;
   private loop?: Promise<void>;
   private wake?: () => void;
+  /** A poke arrived while a batch was being processed: do not sleep after it. */
+  private pokedWhileBusy = false;
+  /** Events read by the last batch. */
+  private lastBatchSize = 0;
   private consecutiveErrors = 0;
+  /** The batch after the one being handled, being read already (see processBatch). */
+  private prefetched?: { after: LogPosition; window: Promise<LogWindow | undefined> };
 
   constructor(
     private readonly db: Database,
@@ -44,19 +58,39 @@ export class SubscriptionRunner {
 
   /** Processes at most one batch. */
   async processBatch(): Promise<BatchResult> {
+    const prefetched = this.prefetched;
+    this.prefetched = undefined;
     return this.db.transaction(async (tx) => {
       if (!(await tryLockSubscription(tx, this.name))) return 'locked-elsewhere';
       // Nothing has been written in this transaction yet, so it holds no transaction id and
       // does not hold back the visibility horizon it reads with.
       const after = await readCheckpoint(tx, this.name);
-      const events = await this.store.readAll(after, this.options.batchSize, tx);
-      if (events.length === 0) return 'caught-up';
-      const relevant: RecordedEvent[] = this.wanted ? events.filter((e) => this.wanted!.has(e.type)) : events;
-      if (relevant.length > 0) await this.handler.handle(relevant, tx);
-      const last = events[events.length - 1];
-      await writeCheckpoint(tx, this.name, last, events.length);
+      const window = (prefetched && samePosition(prefetched.after, after) ? await prefetched.window : undefined) ?? (await this.read(after, tx));
+      this.lastBatchSize = window.size;
+      if (!window.last) return 'caught-up';
+      // A full batch means more is waiting: read it on another connection while this one is
+      // handled, so that reading and handling overlap (a rebuild, a backlog). What was read is
+      // still the log's next part when the checkpoint is where it was read from: every
+      // transaction below its snapshot's horizon had ended.
+      if (window.size === this.options.batchSize) this.prefetch(window.last);
+      if (window.events.length > 0) await this.handler.handle(window.events, tx);
+      await writeCheckpoint(tx, this.name, window.last, window.size);
       return 'processed';
     });
+  }
+
+  /** The next batch of the log; a handler of some event types only gets those (see EventStore.readWindow). */
+  private async read(after: LogPosition, executor?: SqlExecutor): Promise<LogWindow> {
+    if (this.wanted) return this.store.readWindow(after, this.options.batchSize, [...this.wanted], executor);
+    const events = await this.store.readAll(after, this.options.batchSize, executor);
+    const last = events[events.length - 1];
+    return { events, size: events.length, last: last ? { transactionId: last.transactionId, globalPosition: last.globalPosition } : null };
+  }
+
+  private prefetch(after: LogPosition): void {
+    // A failed read ahead is simply not used: the batch is then read in its own transaction.
+    const window = this.read(after).catch(() => undefined);
+    this.prefetched = { after, window };
   }
 
   /**
@@ -91,9 +125,10 @@ export class SubscriptionRunner {
     this.loop = this.run();
   }
 
-  /** Wakes the loop now instead of at the next poll (LISTEN/NOTIFY calls this). */
+  /** Wakes the loop before the next poll (LISTEN/NOTIFY calls this), after notifyDelayMs. */
   poke(): void {
-    this.wake?.();
+    if (this.wake) this.wake();
+    else this.pokedWhileBusy = true;
   }
 
   /** Stops after the batch in progress, if any, has committed or rolled back. */
@@ -125,7 +160,9 @@ export class SubscriptionRunner {
         await this.sleep(this.retryDelay());
         continue;
       }
-      if (result !== 'processed') await this.sleep(this.options.pollIntervalMs);
+      // A batch shorter than the batch size read everything visible then: wait for a poke (or
+      // the poll) rather than reading again at once, which would mostly find nothing.
+      if (result !== 'processed' || this.lastBatchSize < this.options.batchSize) await this.sleep(this.options.pollIntervalMs);
     }
   }
 
@@ -136,15 +173,22 @@ export class SubscriptionRunner {
 
   private sleep(ms: number): Promise<void> {
     if (!this.running) return Promise.resolve();
+    const notifyDelayMs = this.options.notifyDelayMs ?? 0;
+    if (this.pokedWhileBusy) {
+      this.pokedWhileBusy = false;
+      ms = Math.min(ms, notifyDelayMs);
+    }
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      let timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         resolve();
       }
       this.wake = () => {
         this.wake = undefined;
-        done();
+        if (!this.running || notifyDelayMs === 0) return done();
+        clearTimeout(timer);
+        timer = setTimeout(done, Math.min(ms, notifyDelayMs));
       };
     });
   }

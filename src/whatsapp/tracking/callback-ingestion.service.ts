@@ -57,8 +57,9 @@ export class CallbackIngestionService implements BeforeApplicationShutdown {
       {
         maxWaitMs: config.get('WEBHOOK_BATCH_MAX_WAIT_MS'),
         maxBatchSize: config.get('WEBHOOK_BATCH_MAX_SIZE'),
-        // Leaves most of the pool to the rest of the service while batches commit.
-        maxConcurrentBatches: Math.max(1, Math.floor(config.get('DATABASE_POOL_SIZE') / 4)),
+        // Few batches at a time: callbacks that arrive meanwhile gather into bigger batches, and
+        // the database's cost per callback (round trips, commits) falls as batches grow.
+        maxConcurrentBatches: Math.min(config.get('WEBHOOK_BATCH_CONCURRENCY'), Math.max(1, config.get('DATABASE_POOL_SIZE') - 2)),
       },
     );
   }
