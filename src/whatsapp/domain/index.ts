@@ -1,3 +1,4 @@
+export * from './canonical-time';
 export * from './delivery-event-id';
 export * from './events';
 export * from './message-view';

@@ -1,4 +1,5 @@
 import type { StoreEvent } from '../../event-store/event';
+import { canonicalTime } from './canonical-time';
 import {
   DeliveryStatusChanged,
   isMessageEvent,
@@ -110,19 +111,29 @@ export function emptyMessageView(): MessageView {
  * an event, gives the same view.
  */
 export function applyToMessageView(view: MessageView, event: StoreEvent<object>): MessageView {
-  if (!isMessageEvent(event)) return view;
-  const { appId, messageId } = event.data;
-  if (view.messageId && view.messageId !== messageId) {
-    throw new Error(`An event of message ${messageId} was applied to the view of message ${view.messageId}`);
+  return applyAllToMessageView(view, [event]);
+}
+
+/**
+ * applyToMessageView for each event in turn, with the fields read off the timeline derived once
+ * at the end rather than after every event (they depend on the final timeline only).
+ */
+export function applyAllToMessageView(view: MessageView, events: Iterable<StoreEvent<object>>): MessageView {
+  let current = view;
+  for (const event of events) {
+    if (!isMessageEvent(event)) continue;
+    const { appId, messageId } = event.data;
+    if (current.messageId && current.messageId !== messageId) {
+      throw new Error(`An event of message ${messageId} was applied to the view of message ${current.messageId}`);
+    }
+    const withFacts = applyFacts({ ...current, appId: current.appId || appId, messageId }, event);
+    current = { ...withFacts, timeline: mergeIntoTimeline(current.timeline, timelineEntryOf(event)) };
   }
-  const withFacts = applyFacts({ ...view, appId: view.appId || appId, messageId }, event);
-  return withTimelineDerivedFields(withFacts, mergeIntoTimeline(view.timeline, timelineEntryOf(event)));
+  return current === view ? view : withTimelineDerivedFields(current, current.timeline);
 }
 
 export function foldMessageView(events: Iterable<StoreEvent<object>>): MessageView {
-  let view = emptyMessageView();
-  for (const event of events) view = applyToMessageView(view, event);
-  return view;
+  return applyAllToMessageView(emptyMessageView(), events);
 }
 
 /** Everything that is not read off the timeline: identities, ids, attempts, errors. */
@@ -333,10 +344,4 @@ function earliest(current: string | null, candidate: string): string {
 
 function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** The same instant always as the same string, so that copies compare equal and times sort as text. */
-function canonicalTime(iso: string): string {
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? iso : new Date(ms).toISOString();
 }

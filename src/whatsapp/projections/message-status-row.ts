@@ -1,4 +1,5 @@
 import {
+  isTime,
   WHATSAPP_PROVIDER,
   type LastDispatchError,
   type MessageStatus,
@@ -132,7 +133,7 @@ export function messageStatusRecord(view: MessageView, lastStreamPosition: numbe
  * (the timeline still shows it as received).
  */
 export function storableTime(iso: string | null): string | null {
-  return iso !== null && !Number.isNaN(Date.parse(iso)) ? iso : null;
+  return iso !== null && isTime(iso) ? iso : null;
 }
 
 function isoOrNull(time: Date | null): string | null {

@@ -8,7 +8,7 @@ import {
   type SubscriptionHandler,
 } from '../../event-store';
 import {
-  applyToMessageView,
+  applyAllToMessageView,
   emptyMessageView,
   isMessageEvent,
   MESSAGE_EVENTS,
@@ -100,18 +100,12 @@ export class MessageViewsProjection implements SubscriptionHandler {
     for (const [messageId, messageEvents] of byMessage) {
       const row = stored.get(messageId);
       const before: MessageView | null = row ? messageViewFromRow(row) : null;
-      let position = row ? Number(row.last_stream_position) : 0;
-      let view = before ?? emptyMessageView();
-      let applied = false;
+      const position = row ? Number(row.last_stream_position) : 0;
       // The log hands each stream's events over in stream order.
-      for (const event of messageEvents) {
-        const eventPosition = event.recorded!.streamPosition;
-        if (eventPosition <= position) continue;
-        view = applyToMessageView(view, event);
-        position = eventPosition;
-        applied = true;
-      }
-      if (applied) changes.push({ before, after: view, lastStreamPosition: position });
+      const fresh = messageEvents.filter((event) => event.recorded!.streamPosition > position);
+      if (fresh.length === 0) continue;
+      const after = applyAllToMessageView(before ?? emptyMessageView(), fresh);
+      changes.push({ before, after, lastStreamPosition: fresh[fresh.length - 1].recorded!.streamPosition });
     }
     return changes;
   }

@@ -1,4 +1,4 @@
-import { MESSAGE_STATUSES, type MessageStatus, type MessageView } from '../domain';
+import { MESSAGE_STATUSES, utcDayOf, type MessageStatus, type MessageView } from '../domain';
 
 /** One message's view before a batch (null: not projected yet) and after it. */
 export interface MessageChange {
@@ -34,9 +34,7 @@ export function dailyContributions(view: MessageView): Partial<Record<DailyMetri
 }
 
 function utcDay(iso: string | null): string | null {
-  if (iso === null) return null;
-  const ms = Date.parse(iso);
-  return Number.isNaN(ms) ? null : new Date(ms).toISOString().slice(0, 10);
+  return iso === null ? null : utcDayOf(iso);
 }
 
 /**
