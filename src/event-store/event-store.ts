@@ -39,11 +39,12 @@ interface EventRow {
   schema_version: number;
   data: Record<string, unknown>;
   metadata: Record<string, unknown>;
-  created_at: Date;
+  /** Milliseconds since the epoch: a number parses far faster than a timestamp's text, for every event read. */
+  created_at_ms: number;
 }
 
 const EVENT_COLUMNS =
-  'global_position, transaction_id::text AS transaction_id, stream_id, stream_position, event_id, event_type, schema_version, data, metadata, created_at';
+  'global_position, transaction_id::text AS transaction_id, stream_id, stream_position, event_id, event_type, schema_version, data, metadata, floor(extract(epoch FROM created_at) * 1000)::float8 AS created_at_ms';
 
 function toRecorded(row: EventRow): RecordedEvent {
   return {
@@ -56,7 +57,7 @@ function toRecorded(row: EventRow): RecordedEvent {
     schemaVersion: row.schema_version,
     data: row.data,
     metadata: row.metadata,
-    createdAt: row.created_at,
+    createdAt: new Date(row.created_at_ms),
   };
 }
 
@@ -159,16 +160,16 @@ export class EventStore {
    * neither sent nor parsed.
    */
   async readWindow(after: LogPosition, limit: number, types: readonly string[], executor: SqlExecutor = this.db): Promise<LogWindow> {
-    type WindowRow = Omit<EventRow, 'data' | 'metadata' | 'created_at'> & {
+    type WindowRow = Omit<EventRow, 'data' | 'metadata' | 'created_at_ms'> & {
       data: Record<string, unknown> | null;
       metadata: Record<string, unknown> | null;
-      created_at: Date | null;
+      created_at_ms: number | null;
     };
     const rows = await executor.query<WindowRow>(
       `SELECT global_position, transaction_id::text AS transaction_id, stream_id, stream_position, event_id, event_type, schema_version,
               CASE WHEN e.event_type = ANY ($4::text[]) THEN e.data END AS data,
               CASE WHEN e.event_type = ANY ($4::text[]) THEN e.metadata END AS metadata,
-              CASE WHEN e.event_type = ANY ($4::text[]) THEN e.created_at END AS created_at
+              CASE WHEN e.event_type = ANY ($4::text[]) THEN floor(extract(epoch FROM e.created_at) * 1000)::float8 END AS created_at_ms
          FROM es_events e
         WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
           AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
