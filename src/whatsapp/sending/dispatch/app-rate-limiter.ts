@@ -25,26 +25,48 @@ export function rateLimitShape(limitPerSecond: number): RateLimitShape {
   };
 }
 
-export type Permit = { granted: true } | { granted: false; retryInMs: number };
+/** How many sends may go now; when none, how long to wait before asking again. */
+export interface Permit {
+  granted: number;
+  retryInMs: number;
+}
 
 /**
  * The generic cell rate algorithm on one row per app: `tat` is when the app's bucket is empty
  * again. A send is allowed when pushing `tat` on by one interval keeps it within `burst`
  * intervals of now; the row lock orders concurrent senders and the database's clock times them,
  * so the limit holds across workers, instances and hosts whatever their own clocks say.
+ * Up to `$4` sends are taken at once, as many as that rule allows at this instant: the same as
+ * asking for them one after the other, in one round trip. "Now" is read from the locked row's
+ * CTE, so after any wait for the lock, never before.
+ * A bucket update lost in a crash had moved `tat` at most a burst past the crash, and the server
+ * takes longer than that to come back: the statement's commit need not wait for its WAL flush.
  */
 const ACQUIRE_SQL = `
-  WITH taken AS (
-    INSERT INTO whatsapp_rate_buckets AS b (key, tat)
-    VALUES ($1, clock_timestamp() + make_interval(secs => $2))
-    ON CONFLICT (key) DO UPDATE
-       SET tat = greatest(b.tat, clock_timestamp()) + make_interval(secs => $2)
-     WHERE greatest(b.tat, clock_timestamp()) + make_interval(secs => $2) <= clock_timestamp() + make_interval(secs => $3)
-    RETURNING 1
-  )
-  SELECT EXISTS (SELECT 1 FROM taken) AS granted,
-         (SELECT extract(epoch FROM b.tat + make_interval(secs => $2 - $3) - clock_timestamp()) * 1000
-            FROM whatsapp_rate_buckets b WHERE b.key = $1) AS wait_ms`;
+  WITH locked AS MATERIALIZED (
+    SELECT b.tat FROM whatsapp_rate_buckets b WHERE b.key = $1 FOR UPDATE),
+  clock AS MATERIALIZED (
+    SELECT l.tat, clock_timestamp() AS now, set_config('synchronous_commit', 'off', true) AS async_commit FROM locked l),
+  offer AS MATERIALIZED (
+    SELECT free_from, now,
+           least($4::int, floor(extract(epoch FROM now + make_interval(secs => $3) - free_from) / extract(epoch FROM make_interval(secs => $2))))::int AS n
+      FROM (SELECT greatest(tat, now) AS free_from, now FROM clock) AS c),
+  taken AS (
+    UPDATE whatsapp_rate_buckets b
+       SET tat = o.free_from + make_interval(secs => $2) * o.n
+      FROM offer o
+     WHERE b.key = $1 AND o.n >= 1 AND o.free_from + make_interval(secs => $2) * o.n <= o.now + make_interval(secs => $3)
+    RETURNING o.n)
+  SELECT EXISTS (SELECT 1 FROM locked) AS found,
+         coalesce((SELECT n FROM taken), 0) AS granted,
+         (SELECT extract(epoch FROM free_from + make_interval(secs => $2 - $3) - now) * 1000 FROM offer)::float8 AS wait_ms`;
+
+/** An app's first send: its bucket starts empty, so up to a burst may go. */
+const CREATE_SQL = `
+  INSERT INTO whatsapp_rate_buckets (key, tat)
+  VALUES ($1, clock_timestamp() + make_interval(secs => $2) * $3::int)
+  ON CONFLICT (key) DO NOTHING
+  RETURNING $3::int AS granted`;
 
 /** GUPSHUP_RATE_LIMIT messages a second per app, shared by every worker of every instance. */
 export class AppRateLimiter {
@@ -57,21 +79,28 @@ export class AppRateLimiter {
     if (limitPerSecond > 0) this.shape = rateLimitShape(limitPerSecond);
   }
 
-  /** One send for the app now, or how long to wait before asking again. */
-  async tryAcquire(appId: string): Promise<Permit> {
-    if (!this.shape) return { granted: true };
+  /** Up to `wanted` sends for the app now, or how long to wait before asking again. */
+  async tryAcquire(appId: string, wanted = 1): Promise<Permit> {
+    if (!this.shape) return { granted: wanted, retryInMs: 0 };
     const { intervalSeconds, burst } = this.shape;
+    const key = `gupshup_whatsapp:${appId}`;
     try {
-      const [row] = await this.db.query<{ granted: boolean; wait_ms: number | null }>(ACQUIRE_SQL, [
-        `gupshup_whatsapp:${appId}`,
-        intervalSeconds,
-        intervalSeconds * burst,
-      ]);
-      if (row.granted) return { granted: true };
-      return { granted: false, retryInMs: Math.max(1, Math.ceil(Number(row.wait_ms ?? 1))) };
+      for (;;) {
+        const [row] = await this.db.query<{ found: boolean; granted: number; wait_ms: number | null }>(ACQUIRE_SQL, [
+          key,
+          intervalSeconds,
+          intervalSeconds * burst,
+          wanted,
+        ]);
+        if (row.granted > 0) return { granted: row.granted, retryInMs: 0 };
+        if (row.found) return { granted: 0, retryInMs: Math.max(1, Math.ceil(Number(row.wait_ms ?? 1))) };
+        const [created] = await this.db.query<{ granted: number }>(CREATE_SQL, [key, intervalSeconds, Math.min(wanted, burst)]);
+        if (created) return { granted: created.granted, retryInMs: 0 };
+        // Another worker created the bucket meanwhile: ask it like any other time.
+      }
     } catch {
       // The database is unreachable: hold the send rather than exceed the limit.
-      return { granted: false, retryInMs: STORE_ERROR_RETRY_MS };
+      return { granted: 0, retryInMs: STORE_ERROR_RETRY_MS };
     }
   }
 }

@@ -108,6 +108,20 @@ function toRow(row: JobRow): DispatchJobRow {
   };
 }
 
+const CLAIM_SQL = `
+  WITH due AS (
+    SELECT message_id FROM whatsapp_dispatch_jobs
+     WHERE state = 'pending' AND due_at <= now() AND NOT (app_id = ANY ($4::text[]))
+     ORDER BY due_at
+     LIMIT $1
+     FOR UPDATE SKIP LOCKED)
+  UPDATE whatsapp_dispatch_jobs j
+     SET state = 'in_flight', lease_token = $2, locked_until = now() + make_interval(secs => $3::float8 / 1000),
+         attempt_started_at = now(), updated_at = now()
+    FROM due, whatsapp_dispatch_requests r
+   WHERE j.message_id = due.message_id AND r.request_id = j.request_id
+  RETURNING j.message_id, j.app_id, j.request_id, j.destination, j.attempts, r.content`;
+
 /** The outbox of Gupshup calls: plain SQL on `whatsapp_dispatch_requests` and `whatsapp_dispatch_jobs`. */
 @Injectable()
 export class DispatchJobs {
@@ -133,25 +147,22 @@ export class DispatchJobs {
 
   /**
    * Takes up to `limit` due jobs, oldest due first, skipping rows other workers hold, and marks
-   * them in flight under a lease in the same statement, which commits on its own: nobody else
+   * them in flight under a lease in the same statement, committed before it returns: nobody else
    * can take them until the lease runs out. Jobs of `excludeAppIds` (rate-limited now) are left.
    */
   async claim(options: { limit: number; leaseMs: number; leaseToken: string; excludeAppIds: readonly string[] }): Promise<ClaimedJob[]> {
-    const rows = await this.db.query<JobRow & { content: DispatchContent }>(
-      `WITH due AS (
-         SELECT message_id FROM whatsapp_dispatch_jobs
-          WHERE state = 'pending' AND due_at <= now() AND NOT (app_id = ANY ($4::text[]))
-          ORDER BY due_at
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED)
-       UPDATE whatsapp_dispatch_jobs j
-          SET state = 'in_flight', lease_token = $2, locked_until = now() + make_interval(secs => $3::float8 / 1000),
-              attempt_started_at = now(), updated_at = now()
-         FROM due, whatsapp_dispatch_requests r
-        WHERE j.message_id = due.message_id AND r.request_id = j.request_id
-       RETURNING j.*, r.content`,
-      [options.limit, options.leaseToken, options.leaseMs, options.excludeAppIds],
-    );
+    const rows = await this.db.transaction(async (tx) => {
+      // The partial index on due_at gives the order. Statistics taken while the queue was nearly
+      // empty make the planner expect a handful of due jobs and sort them all instead, which for a
+      // backlog of thousands means sorting the whole backlog on every claim.
+      await tx.query('SET LOCAL enable_sort = off');
+      return tx.query<Pick<JobRow, 'message_id' | 'app_id' | 'request_id' | 'destination' | 'attempts'> & { content: DispatchContent }>(CLAIM_SQL, [
+        options.limit,
+        options.leaseToken,
+        options.leaseMs,
+        options.excludeAppIds,
+      ]);
+    });
     return rows.map((row) => ({
       messageId: row.message_id,
       appId: row.app_id,

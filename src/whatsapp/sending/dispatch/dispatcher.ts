@@ -7,7 +7,12 @@ import { AppConfig } from '../../../config/app-config';
 import { Database } from '../../../database/database';
 import { messageStreamId } from '../../domain';
 import { GupshupClient } from '../../gupshup/gupshup-client';
-import { buildGupshupSendRequest, mergeGupshupConfig, type GupshupSendRequest } from '../../gupshup/send-request';
+import {
+  buildGupshupSendRequest,
+  mergeGupshupConfig,
+  type GupshupCredentials as GupshupSendCredentials,
+  type GupshupSendRequest,
+} from '../../gupshup/send-request';
 import { IdempotencyKeys } from '../idempotency';
 import { appendToStreams } from '../../../event-store';
 import { AppRateLimiter } from './app-rate-limiter';
@@ -35,6 +40,38 @@ export function overrideApiKeyContext(appId: string, requestId: string): string 
 }
 
 /**
+ * The Gupshup requests of one app's claimed jobs: a request's `_config` override (decrypted) and
+ * Gupshup override (parsed) are worked out once for all its messages, not once per message.
+ */
+class RequestBuilder {
+  private readonly perRequest = new Map<string, { credentials: GupshupSendCredentials; override?: Record<string, unknown> }>();
+
+  constructor(
+    private readonly stored: GupshupCredentials,
+    private readonly cipher: CredentialCipher,
+  ) {}
+
+  build(job: ClaimedJob): GupshupSendRequest {
+    const { content } = job;
+    let prepared = this.perRequest.get(job.requestId);
+    if (!prepared) {
+      const configOverride: Record<string, string> = {};
+      if (content.source) configOverride.SOURCE = content.source;
+      if (content.srcName) configOverride.SRC_NAME = content.srcName;
+      if (content.apiKeyEncrypted) {
+        configOverride.API_KEY = this.cipher.decrypt(content.apiKeyEncrypted, overrideApiKeyContext(job.appId, job.requestId));
+      }
+      prepared = {
+        credentials: mergeGupshupConfig(this.stored, configOverride),
+        override: content.overrideJson === null ? undefined : (JSON.parse(content.overrideJson) as Record<string, unknown>),
+      };
+      this.perRequest.set(job.requestId, prepared);
+    }
+    return buildGupshupSendRequest({ credentials: prepared.credentials, destination: job.destination, text: content.text, override: prepared.override });
+  }
+}
+
+/**
  * Sends queued messages to Gupshup. DISPATCH_WORKERS loops per instance each claim up to
  * DISPATCH_BATCH_SIZE due jobs (any number of instances can share the table), call Gupshup
  * outside any transaction, then record each answer as events and a job update in one
@@ -49,6 +86,13 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
   private readonly idleWorkers = new Set<() => void>();
   /** Apps the rate limiter turned away, until when: their jobs are not claimed meanwhile. */
   private readonly limitedUntil = new Map<string, number>();
+  /**
+   * Apps being sent at their limit, by how many workers of this instance. A second worker keeps an
+   * app at its limit while the first is between batches; once half the workers are on it, the
+   * others leave its jobs alone and serve other apps.
+   */
+  private readonly servedAtLimit = new Map<string, number>();
+  private readonly workersPerLimitedApp: number;
   private readonly rateLimiter: AppRateLimiter;
   private readonly recorder: OutcomeRecorder;
   private readonly policy: RetryPolicy;
@@ -71,6 +115,7 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     private readonly idempotencyKeys: IdempotencyKeys,
   ) {
     this.workerCount = config.get('DISPATCH_WORKERS');
+    this.workersPerLimitedApp = Math.max(1, Math.floor(this.workerCount / 2));
     this.batchSize = config.get('DISPATCH_BATCH_SIZE');
     this.pollMs = config.get('DISPATCH_POLL_MS');
     this.leaseMs = config.get('DISPATCH_LEASE_MS');
@@ -103,6 +148,11 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     for (const resume of [...this.idleWorkers]) resume();
   }
 
+  private wakeOne(): void {
+    const [resume] = this.idleWorkers;
+    resume?.();
+  }
+
   /** Stops claiming, waits for the calls in flight and records their answers; untried jobs go back. */
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping.abort();
@@ -116,43 +166,67 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     return this.stopping.signal.aborted;
   }
 
+  /**
+   * Claims, calls, and hands the answers to the recorder; the next claim does not wait for them to
+   * be written, only for the batch before (so a worker has at most two batches under lease: one
+   * being called, one being recorded). The database's commit latency then overlaps the calls
+   * instead of adding to every round.
+   */
   private async runWorker(): Promise<void> {
     let failures = 0;
+    let recording: Promise<void> = Promise.resolve();
     while (!this.stopped) {
       let claimed = 0;
       try {
-        claimed = await this.runBatch();
+        const batch = await this.runBatch();
+        claimed = batch.claimed;
+        await recording;
+        recording = batch.recorded;
         failures = 0;
       } catch (error) {
         failures += 1;
         this.logger.error(`dispatch round failed (${failures} in a row): ${(error as Error).message}`);
       }
       // A full batch suggests more is due: claim again at once. While the database fails, back off.
+      // An app left out of the claim for its rate limit is claimable again when the limiter allows.
       if (failures > 0) await this.idle(Math.min(MAX_ERROR_BACKOFF_MS, this.pollMs * 2 ** Math.min(failures, 10)));
-      else if (claimed < this.batchSize) await this.idle(this.pollMs);
+      else if (claimed < this.batchSize) await this.idle(Math.min(this.pollMs, this.untilRateLimitEnds()));
     }
+    await recording;
   }
 
-  /** One claim and everything it took: returns how many jobs were claimed. */
-  private async runBatch(): Promise<number> {
+  /**
+   * One claim and everything it took: resolves once every claimed job has been called (or given
+   * back), with how many were claimed and a promise of their outcomes being recorded (it never rejects).
+   */
+  private async runBatch(): Promise<{ claimed: number; recorded: Promise<void> }> {
     const jobs = await this.jobs.claim({
       limit: this.batchSize,
       leaseMs: this.leaseMs,
       leaseToken: randomUUID(),
       excludeAppIds: this.rateLimitedApps(),
     });
-    if (jobs.length === 0) return 0;
+    if (jobs.length === 0) return { claimed: 0, recorded: Promise.resolve() };
     const byApp = new Map<string, ClaimedJob[]>();
     for (const job of jobs) {
       const appJobs = byApp.get(job.appId);
       if (appJobs) appJobs.push(job);
       else byApp.set(job.appId, [job]);
     }
-    await Promise.all([...byApp].map(([appId, appJobs]) => this.dispatchForApp(appId, appJobs)));
-    return jobs.length;
+    const records: Promise<void>[] = [];
+    const recorded = () => Promise.all(records).then(() => undefined);
+    try {
+      await Promise.all([...byApp].map(([appId, appJobs]) => this.dispatchForApp(appId, appJobs, records)));
+    } catch (error) {
+      // The outcomes already handed over are still written before the worker goes on.
+      await recorded();
+      throw error;
+    }
+    return { claimed: jobs.length, recorded: recorded() };
   }
 
-  private async dispatchForApp(appId: string, jobs: ClaimedJob[]): Promise<void> {
+  /** Calls Gupshup for an app's claimed jobs, within the rate limit; each outcome's recording is pushed to `records`. */
+  private async dispatchForApp(appId: string, jobs: ClaimedJob[], records: Promise<void>[]): Promise<void> {
     let credentials: GupshupCredentials | null;
     try {
       credentials = await this.credentials.get(appId);
@@ -165,42 +239,57 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
       const reason =
         'The gupshup_whatsapp provider was disabled (or removed) for this app after the message was queued; ' +
         'enable it with PUT /v3/channels/whatsapp/providers/gupshup_whatsapp and send the notification again';
-      await Promise.all(
-        jobs.map((job) => this.record(job, discardBeforeCall(job, 'provider_not_enabled', reason, new Date()), job.attempt - 1)),
-      );
+      for (const job of jobs) records.push(this.record(job, discardBeforeCall(job, 'provider_not_enabled', reason, new Date()), job.attempt - 1));
       return;
     }
 
+    const requests = new RequestBuilder(credentials, this.cipher);
     const calls: Promise<void>[] = [];
     const holdUntil = Date.now() + this.rateHoldMs;
     let next = 0;
     let retryInMs = 0;
-    while (next < jobs.length && !this.stopped) {
-      const permit = await this.rateLimiter.tryAcquire(appId);
-      if (permit.granted) {
-        calls.push(this.callAndRecord(jobs[next++], credentials));
-        continue;
+    let waiting = false;
+    try {
+      while (next < jobs.length && !this.stopped) {
+        const permit = await this.rateLimiter.tryAcquire(appId, jobs.length - next);
+        for (let granted = 0; granted < permit.granted && next < jobs.length; granted++) calls.push(this.call(jobs[next++], requests, records));
+        if (permit.granted > 0) continue;
+        if (Date.now() + permit.retryInMs > holdUntil) {
+          retryInMs = permit.retryInMs;
+          // Until then every worker of this instance leaves the app's jobs alone and serves other apps.
+          this.limitedUntil.set(appId, Date.now() + retryInMs);
+          break;
+        }
+        if (!waiting) {
+          // While workers wait for the app's next slot, the others serve other apps.
+          waiting = true;
+          this.servedAtLimit.set(appId, (this.servedAtLimit.get(appId) ?? 0) + 1);
+        }
+        await sleep(permit.retryInMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
       }
-      // Meanwhile this instance's other workers leave the app's jobs alone and serve other apps.
-      this.limitedUntil.set(appId, Date.now() + permit.retryInMs);
-      if (Date.now() + permit.retryInMs > holdUntil) {
-        retryInMs = permit.retryInMs;
-        break;
+    } finally {
+      if (waiting) {
+        const serving = (this.servedAtLimit.get(appId) ?? 1) - 1;
+        if (serving > 0) this.servedAtLimit.set(appId, serving);
+        else this.servedAtLimit.delete(appId);
       }
-      await sleep(permit.retryInMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
     }
     // Not tried: back to the queue without counting an attempt, due when the limiter allows.
-    await this.releaseQuietly(jobs.slice(next), retryInMs);
+    if (next < jobs.length) await this.releaseQuietly(jobs.slice(next), retryInMs);
+    // The app is sending at its limit: an idle worker takes it on now (or when the limiter allows)
+    // while this one finishes its calls and claims again, so that no slot goes unused meanwhile.
+    if ((waiting || next < jobs.length) && !this.stopped) this.wakeOne();
     await Promise.all(calls);
   }
 
-  private async callAndRecord(job: ClaimedJob, credentials: GupshupCredentials): Promise<void> {
+  /** Calls Gupshup for one job; resolves with the answer in hand, its recording pushed to `records`. */
+  private async call(job: ClaimedJob, requests: RequestBuilder, records: Promise<void>[]): Promise<void> {
     let request: GupshupSendRequest;
     try {
-      request = this.buildRequest(job, credentials);
+      request = requests.build(job);
     } catch (error) {
       const reason = `The request's _config.API_KEY cannot be decrypted: ${(error as Error).message}`;
-      await this.record(job, discardBeforeCall(job, 'credentials_unreadable', reason, new Date()), job.attempt - 1);
+      records.push(this.record(job, discardBeforeCall(job, 'credentials_unreadable', reason, new Date()), job.attempt - 1));
       return;
     }
     const outcome = await this.client.send(request);
@@ -208,23 +297,7 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     if (outcome.outcome !== 'accepted') {
       this.logger.debug(`message ${job.messageId}: attempt ${job.attempt} ${outcome.outcome}: ${outcome.message}`);
     }
-    await this.record(job, decision);
-  }
-
-  private buildRequest(job: ClaimedJob, credentials: GupshupCredentials): GupshupSendRequest {
-    const { content } = job;
-    const configOverride: Record<string, string> = {};
-    if (content.source) configOverride.SOURCE = content.source;
-    if (content.srcName) configOverride.SRC_NAME = content.srcName;
-    if (content.apiKeyEncrypted) {
-      configOverride.API_KEY = this.cipher.decrypt(content.apiKeyEncrypted, overrideApiKeyContext(job.appId, job.requestId));
-    }
-    return buildGupshupSendRequest({
-      credentials: mergeGupshupConfig(credentials, configOverride),
-      destination: job.destination,
-      text: content.text,
-      override: content.overrideJson === null ? undefined : (JSON.parse(content.overrideJson) as Record<string, unknown>),
-    });
+    records.push(this.record(job, decision));
   }
 
   /**
@@ -264,7 +337,15 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
   private rateLimitedApps(): string[] {
     const now = Date.now();
     for (const [appId, until] of this.limitedUntil) if (until <= now) this.limitedUntil.delete(appId);
-    return [...this.limitedUntil.keys()];
+    const served = [...this.servedAtLimit].filter(([, workers]) => workers >= this.workersPerLimitedApp).map(([appId]) => appId);
+    return [...new Set([...this.limitedUntil.keys(), ...served])];
+  }
+
+  /** Milliseconds until the first app turned away by the limiter may be claimed again (Infinity: none is). */
+  private untilRateLimitEnds(): number {
+    let first = Infinity;
+    for (const until of this.limitedUntil.values()) first = Math.min(first, until);
+    return Math.max(1, first - Date.now());
   }
 
   private idle(ms: number): Promise<void> {

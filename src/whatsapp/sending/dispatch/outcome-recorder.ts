@@ -8,6 +8,12 @@ import type { AttemptDecision } from './dispatch-outcome';
 const MAX_BATCH = 200;
 /** Transactions writing outcomes at the same time. */
 const MAX_WRITERS = 2;
+/**
+ * How long the first outcome after a quiet spell waits for others to share its transaction. Each
+ * commit of events wakes every subscription: a rate-limited app's sends, arriving a few
+ * milliseconds apart, would otherwise cost a transaction here and one per subscription each.
+ */
+const OUTCOME_LINGER_MS = 20;
 
 interface Waiting {
   job: ClaimedJob;
@@ -21,11 +27,12 @@ interface Waiting {
  * Writes attempt outcomes (job update and events together) with group commit: an outcome that
  * arrives while the writers are busy joins the next transaction, so a busy dispatcher commits
  * once per batch, with one statement for the jobs and one for the events, instead of a
- * transaction per message; a lone outcome is written at once.
+ * transaction per message; a lone outcome waits OUTCOME_LINGER_MS for company.
  */
 export class OutcomeRecorder {
   private waiting: Waiting[] = [];
   private writers = 0;
+  private linger: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Database,
@@ -36,11 +43,15 @@ export class OutcomeRecorder {
   record(job: ClaimedJob, decision: AttemptDecision, attempts: number): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ job, decision, attempts, resolve, reject });
-      this.startWriters();
+      if (this.waiting.length >= MAX_BATCH) this.startWriters();
+      else if (!this.linger && this.writers < MAX_WRITERS) this.linger = setTimeout(() => this.startWriters(), OUTCOME_LINGER_MS);
     });
   }
 
+  /** Writes what is waiting, as far as writers are free (outcomes that waited for a busy writer go at once). */
   private startWriters(): void {
+    clearTimeout(this.linger);
+    this.linger = undefined;
     while (this.writers < MAX_WRITERS && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, MAX_BATCH);
       this.writers += 1;
