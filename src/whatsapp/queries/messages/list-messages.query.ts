@@ -2,9 +2,8 @@ import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { Database } from '../../../database/database';
 import type { MessageStatus } from '../../domain';
-import { MESSAGE_STATUS_COLUMNS, messageViewFromRow, type MessageStatusRow } from '../../projections/message-status-row';
 import { parseIsoTime } from '../iso-time';
-import { messageResponse } from '../message-response';
+import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
 import { DEFAULT_PAGE_SIZE, type MessagePage } from './list-messages.dto';
 import { decodeMessageCursor, encodeMessageCursor } from './message-cursor';
 
@@ -37,43 +36,55 @@ export class ListMessagesQuery extends Query<MessagePage> {
   }
 }
 
+/** The read behind a page of GET /v3/messages: its SQL, parameters and page size. */
+export interface ListMessagesStatement {
+  text: string;
+  values: unknown[];
+  /** Messages per page: the statement asks for one more, to tell whether a next page exists. */
+  limit: number;
+}
+
+/** The statement that reads a page; invalid filters are refused with a 400 that says why. */
+export function listMessagesStatement(appId: string, filters: MessageFilters): ListMessagesStatement {
+  const limit = filters.limit ?? DEFAULT_PAGE_SIZE;
+  const values: unknown[] = [appId];
+  const where = ['m.app_id = $1', 'm.queued_at IS NOT NULL'];
+  const param = (value: unknown) => `$${values.push(value)}`;
+  if (filters.status) where.push(`m.status = ${param(filters.status)}`);
+  if (filters.recipient) where.push(`m.recipient = ${param(filters.recipient)}`);
+  if (filters.requestId) where.push(`m.request_id = ${param(filters.requestId)}`);
+  const from = filters.from === undefined ? undefined : parseTime('from', filters.from);
+  // A bare date as `to` means the whole of that day (UTC).
+  const to = filters.to === undefined ? undefined : parseTime('to', filters.to) + (DATE_ONLY.test(filters.to) ? DAY_MS - 1 : 0);
+  if (from !== undefined && to !== undefined && from > to) {
+    throw new BadRequestException(`from (${filters.from}) is after to (${filters.to}): from must not be later than to`);
+  }
+  if (from !== undefined) where.push(`m.queued_at >= ${param(new Date(from).toISOString())}::timestamptz`);
+  if (to !== undefined) where.push(`m.queued_at <= ${param(new Date(to).toISOString())}::timestamptz`);
+  if (filters.cursor !== undefined) {
+    const cursor = decodeMessageCursor(filters.cursor);
+    where.push(`(m.queued_at, m.message_id) < (${param(cursor.queuedAt)}::timestamptz, ${param(cursor.messageId)})`);
+  }
+  // The text depends only on which filters are present, so each combination is prepared once.
+  const text = `SELECT ${MESSAGE_RESPONSE_COLUMNS} FROM message_status_view m
+        WHERE ${where.join(' AND ')}
+        ORDER BY m.queued_at DESC, m.message_id DESC
+        LIMIT ${param(limit + 1)}`;
+  return { text, values, limit };
+}
+
 @QueryHandler(ListMessagesQuery)
 export class ListMessagesHandler implements IQueryHandler<ListMessagesQuery, MessagePage> {
   constructor(private readonly db: Database) {}
 
   async execute({ appId, filters }: ListMessagesQuery): Promise<MessagePage> {
-    const limit = filters.limit ?? DEFAULT_PAGE_SIZE;
-    const params: unknown[] = [appId];
-    const where = ['m.app_id = $1', 'm.queued_at IS NOT NULL'];
-    const param = (value: unknown) => `$${params.push(value)}`;
-    if (filters.status) where.push(`m.status = ${param(filters.status)}`);
-    if (filters.recipient) where.push(`m.recipient = ${param(filters.recipient)}`);
-    if (filters.requestId) where.push(`m.request_id = ${param(filters.requestId)}`);
-    const from = filters.from === undefined ? undefined : parseTime('from', filters.from);
-    // A bare date as `to` means the whole of that day (UTC).
-    const to = filters.to === undefined ? undefined : parseTime('to', filters.to) + (DATE_ONLY.test(filters.to) ? DAY_MS - 1 : 0);
-    if (from !== undefined && to !== undefined && from > to) {
-      throw new BadRequestException(`from (${filters.from}) is after to (${filters.to}): from must not be later than to`);
-    }
-    if (from !== undefined) where.push(`m.queued_at >= ${param(new Date(from).toISOString())}::timestamptz`);
-    if (to !== undefined) where.push(`m.queued_at <= ${param(new Date(to).toISOString())}::timestamptz`);
-    if (filters.cursor !== undefined) {
-      const cursor = decodeMessageCursor(filters.cursor);
-      where.push(`(m.queued_at, m.message_id) < (${param(cursor.queuedAt)}::timestamptz, ${param(cursor.messageId)})`);
-    }
-    const rows = await this.db.query<MessageStatusRow>(
-      `SELECT ${MESSAGE_STATUS_COLUMNS} FROM message_status_view m
-        WHERE ${where.join(' AND ')}
-        ORDER BY m.queued_at DESC, m.message_id DESC
-        LIMIT ${param(limit + 1)}`,
-      params,
-    );
-    const page = rows.slice(0, limit);
+    const { text, values, limit } = listMessagesStatement(appId, filters);
+    const rows = await queryMessageRows<MessageResponseRow>(this.db, text, values);
+    const page = rows.length > limit ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
     return {
-      data: page.map((row) => messageResponse(messageViewFromRow(row))),
-      nextCursor:
-        rows.length > limit && last ? encodeMessageCursor({ queuedAt: last.queued_at!.toISOString(), messageId: last.message_id }) : null,
+      data: page.map(messageResponseFromRow),
+      nextCursor: rows.length > limit && last ? encodeMessageCursor({ queuedAt: last.queued_at!, messageId: last.message_id }) : null,
     };
   }
 }

@@ -1,8 +1,7 @@
 import { NotFoundException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { Database } from '../../../database/database';
-import { MESSAGE_STATUS_COLUMNS, messageViewFromRow, type MessageStatusRow } from '../../projections/message-status-row';
-import { messageResponse } from '../message-response';
+import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
 import { NOTIFICATION_MESSAGES_LIMIT } from './notification-limits';
 import type { NotificationResponse } from './notification-response';
 
@@ -43,8 +42,9 @@ export class GetNotificationHandler implements IQueryHandler<GetNotificationQuer
         `No notification ${requestId} in this app: use the requestId returned by POST /v3/notifications (a request just sent may take a moment to appear)`,
       );
     }
-    const rows = await this.db.query<MessageStatusRow>(
-      `SELECT ${MESSAGE_STATUS_COLUMNS} FROM message_status_view m
+    const rows = await queryMessageRows<MessageResponseRow>(
+      this.db,
+      `SELECT ${MESSAGE_RESPONSE_COLUMNS} FROM message_status_view m
         WHERE m.request_id = $1 AND m.app_id = $2
         ORDER BY m.queued_at, m.message_id
         LIMIT $3`,
@@ -61,7 +61,7 @@ export class GetNotificationHandler implements IQueryHandler<GetNotificationQuer
         seen: summary.seen,
         discarded: summary.discarded,
       },
-      messages: rows.map((row) => messageResponse(messageViewFromRow(row))),
+      messages: rows.map(messageResponseFromRow),
     };
   }
 }
