@@ -1,0 +1,44 @@
+import { BENCH_ADMIN_TOKEN } from './service';
+
+export interface BenchApp {
+  id: string;
+  apiKey: string;
+  apiSecret: string;
+  /** Headers of the app API (X-ENGAGESPOT-API-KEY / -SECRET). */
+  headers: Record<string, string>;
+}
+
+async function call<T>(url: string, init: RequestInit & { expect: number }): Promise<T> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  if (response.status !== init.expect) throw new Error(`${init.method ?? 'GET'} ${url} answered ${response.status}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** Creates an app through the admin API. */
+export async function createApp(serviceUrl: string, name: string): Promise<BenchApp> {
+  const created = await call<{ id: string; apiKey: string; apiSecret: string }>(`${serviceUrl}/admin/apps`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name }),
+    expect: 201,
+  });
+  return {
+    ...created,
+    headers: { 'x-engagespot-api-key': created.apiKey, 'x-engagespot-api-secret': created.apiSecret },
+  };
+}
+
+/** Enables the Gupshup provider for the app. */
+export async function enableGupshup(serviceUrl: string, app: BenchApp): Promise<void> {
+  await call(`${serviceUrl}/v3/channels/whatsapp/providers/gupshup_whatsapp`, {
+    method: 'PUT',
+    headers: { ...app.headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ enabled: true, config: { API_KEY: 'bench-gupshup-key-0001', SOURCE: '917834811114', SRC_NAME: 'BenchApp' } }),
+    expect: 200,
+  });
+}
+
+export async function postJson<T>(url: string, headers: Record<string, string>, body: unknown, expect: number): Promise<T> {
+  return call<T>(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), expect });
+}
