@@ -19,6 +19,9 @@ export interface LogPosition {
 
 export const LOG_START: LogPosition = { transactionId: '0', globalPosition: '0' };
 
+/** logHead counts a backlog up to this many events: enough to tell a lag, cheap to count. */
+export const LOG_HEAD_COUNT_LIMIT = 100_000;
+
 /** A window of the log read for a reader of some event types only (see EventStore.readWindow). */
 export interface LogWindow {
   /** The window's events of the wanted types, in log order. */
@@ -185,13 +188,21 @@ export class EventStore {
     };
   }
 
-  /** Position of the last event a reader could see now, and how many events are visible after `after`. */
+  /**
+   * How far a reader at `after` is behind: the events after it (counted up to LOG_HEAD_COUNT_LIMIT)
+   * and when the first of them was written. Both walk the log's order index from `after`, so the
+   * cost follows the backlog, not the size of the log (GET /health and the metrics call this).
+   */
   async logHead(after: LogPosition, executor: SqlExecutor = this.db): Promise<{ behind: number; oldestUnreadAt: Date | null }> {
-    const [row] = await executor.query<{ behind: string; oldest: Date | null }>(
-      `SELECT count(*) AS behind, min(created_at) AS oldest FROM es_events
-        WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint)`,
-      [after.transactionId, after.globalPosition],
+    const [row] = await executor.query<{ behind: string; oldest_ms: number | null }>(
+      `SELECT (SELECT count(*) FROM (SELECT 1 FROM es_events e
+                                      WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+                                      ORDER BY e.transaction_id, e.global_position LIMIT $3) AS backlog) AS behind,
+              (SELECT floor(extract(epoch FROM e.created_at) * 1000)::float8 FROM es_events e
+                WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+                ORDER BY e.transaction_id, e.global_position LIMIT 1) AS oldest_ms`,
+      [after.transactionId, after.globalPosition, LOG_HEAD_COUNT_LIMIT],
     );
-    return { behind: Number(row.behind), oldestUnreadAt: row.oldest };
+    return { behind: Number(row.behind), oldestUnreadAt: row.oldest_ms === null ? null : new Date(row.oldest_ms) };
   }
 }

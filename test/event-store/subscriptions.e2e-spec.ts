@@ -166,6 +166,21 @@ describe('subscriptions', () => {
     expect(window.events.every((e) => e.createdAt instanceof Date && typeof e.data.reason === 'string')).toBe(true);
   });
 
+  it("tells a reader's backlog: the events after its position and when the first was written", async () => {
+    await f.store.append(`counter-${randomUUID()}`, [new CounterIncremented({ by: 1 }), new CounterIncremented({ by: 2 })]);
+    // Every committed event, in the log's order (readAll would stop at the oldest transaction still open on the server).
+    const log = (
+      await f.db.query<{ transaction_id: string; global_position: string; created_at: Date }>(
+        'SELECT transaction_id::text, global_position::text, created_at FROM es_events ORDER BY transaction_id, global_position',
+      )
+    ).map((row) => ({ transactionId: row.transaction_id, globalPosition: row.global_position, createdAt: row.created_at }));
+    const fromStart = await f.store.logHead({ transactionId: '0', globalPosition: '0' });
+    expect(fromStart).toEqual({ behind: log.length, oldestUnreadAt: log[0].createdAt });
+    const last = log[log.length - 1];
+    expect(await f.store.logHead(log[log.length - 2])).toEqual({ behind: 1, oldestUnreadAt: last.createdAt });
+    expect(await f.store.logHead(last)).toEqual({ behind: 0, oldestUnreadAt: null });
+  });
+
   it('resumes from its checkpoint after a stop, without loss or repeat', async () => {
     const name = `resume-${randomUUID()}`;
     const first = runner(new RecordingHandler(name), 7);
