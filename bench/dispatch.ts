@@ -11,11 +11,10 @@ import { findFreePort } from '../src/database/embedded-postgres';
 import { buildGupshupSendRequest } from '../src/whatsapp/gupshup/send-request';
 import { createApp, enableGupshup, postJson, type BenchApp } from './lib/api';
 import { runLoad, type LoadResult } from './lib/load';
-import { machineInfo } from './lib/machine';
-import { serverLabel, type BenchPostgres } from './lib/postgres';
+import type { BenchPostgres } from './lib/postgres';
 import { runStandalone } from './lib/standalone';
 import { waitForSubscriptions } from './lib/projection-lag';
-import { formatNumber, publish, type Figure } from './lib/report';
+import { formatNumber, publishRun, type Figure } from './lib/report';
 import { startProcess, startService, type RunningProcess } from './lib/service';
 
 const MESSAGES = Number(process.env.BENCH_DISPATCH_MESSAGES ?? 20_000);
@@ -233,15 +232,7 @@ export async function dispatchBenchmark(postgres: BenchPostgres): Promise<void> 
         `the limiter grants at most limit + burst - 1 = ${RATE_LIMIT + Math.ceil(RATE_LIMIT / 20) - 1} by the database's clock)`,
     );
     notes.push(`dispatch settings: DISPATCH_WORKERS=${process.env.DISPATCH_WORKERS ?? 'default'}, DISPATCH_BATCH_SIZE=${process.env.DISPATCH_BATCH_SIZE ?? 'default'}`);
-    publish({
-      benchmark: 'dispatch',
-      postgres: serverLabel(postgres),
-      command: 'npm run bench -- dispatch',
-      date: new Date().toISOString(),
-      machine: machineInfo(),
-      figures,
-      notes,
-    });
+    publishRun('dispatch', postgres, figures, notes);
   } finally {
     await simulator.stop();
     await postgres.dropDatabase('bench_dispatch');

@@ -12,12 +12,11 @@ import { createApp } from './lib/api';
 import { loadRequests, type LoadedMessage } from './lib/event-loader';
 import { cpuMeter, processCpuSeconds } from './lib/cpu-usage';
 import { runLoad, type LoadResult } from './lib/load';
-import { machineInfo } from './lib/machine';
 import { runPgbench } from './lib/pgbench';
-import { serverLabel, type BenchPostgres } from './lib/postgres';
+import type { BenchPostgres } from './lib/postgres';
 import { percentile, sampleLag, VIEWS_SUBSCRIPTION, waitForSubscriptions } from './lib/projection-lag';
 import { runStandalone } from './lib/standalone';
-import { formatNumber, publish, type Figure } from './lib/report';
+import { formatNumber, publishRun, type Figure } from './lib/report';
 import { startProcess, startService } from './lib/service';
 
 const CONNECTIONS = 64;
@@ -161,15 +160,7 @@ export async function ingestionBenchmark(postgres: BenchPostgres): Promise<void>
       `CPU per acknowledged callback during the load: service ${((used.service / load.ok) * 1e6).toFixed(0)} µs (the no-op server: ${(noop.cpuPerRequest * 1e6).toFixed(0)} µs a request), PostgreSQL backends ${((used.database / load.ok) * 1e6).toFixed(0)} µs (projection included)`,
     );
     notes.push(`${load.ok.toLocaleString('en-US')} callbacks acknowledged in ${load.seconds.toFixed(1)} s, ${load.failed} non-2xx, ${load.errors} errors; lag sampled ${lagSamples.length} times, max ${Math.max(0, ...lagSamples).toFixed(3)} s`);
-    publish({
-      benchmark: 'ingestion',
-      postgres: serverLabel(postgres),
-      command: 'npm run bench -- ingestion',
-      date: new Date().toISOString(),
-      machine: machineInfo(),
-      figures,
-      notes,
-    });
+    publishRun('ingestion', postgres, figures, notes);
   } finally {
     await service.stop();
     await postgres.dropDatabase('bench_ingestion');

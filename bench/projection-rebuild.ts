@@ -10,10 +10,9 @@ import { Database } from '../src/database/database';
 import { EventStore, LOG_START, type LogPosition } from '../src/event-store';
 import { createApp } from './lib/api';
 import { loadRequests, type LoadedStatus } from './lib/event-loader';
-import { machineInfo } from './lib/machine';
-import { serverLabel, type BenchPostgres } from './lib/postgres';
+import type { BenchPostgres } from './lib/postgres';
 import { runStandalone } from './lib/standalone';
-import { formatNumber, publish } from './lib/report';
+import { formatNumber, publishRun, type Figure } from './lib/report';
 import { runCli, startService } from './lib/service';
 
 const TARGET_EVENTS = Number(process.env.BENCH_REBUILD_EVENTS ?? 1_000_000);
@@ -68,26 +67,18 @@ export async function projectionRebuildBenchmark(postgres: BenchPostgres): Promi
     const result = JSON.parse(output.trim().split('\n').pop()!) as { events: number; seconds: number; eventsPerSecond: number; batches: number };
     const baseline = await readBaseline(databaseUrl, Number(process.env.PROJECTION_REBUILD_BATCH_SIZE ?? 10_000));
 
-    publish({
-      benchmark: 'projection-rebuild',
-      postgres: serverLabel(postgres),
-      command: 'npm run bench -- projection-rebuild',
-      date: new Date().toISOString(),
-      machine: machineInfo(),
-      figures: [
-        {
-          name: `rebuild from zero of ${result.events.toLocaleString('en-US')} events`,
-          value: result.eventsPerSecond,
-          unit: 'events/s',
-          target: { op: '>=', value: 50_000 },
-          baseline: `reading the same log in the same pages and discarding it: ${formatNumber(baseline.perSecond)} events/s (ratio ${(result.eventsPerSecond / baseline.perSecond).toFixed(2)})`,
-        },
-        { name: 'rebuild command, wall time including start-up', value: wallSeconds, unit: 's' },
-      ],
-      notes: [
-        `${loaded.events.toLocaleString('en-US')} events of ${(requests * PER_REQUEST).toLocaleString('en-US')} messages loaded in ${loadSeconds.toFixed(1)} s; ${result.batches} batches`,
-      ],
-    });
+    const figures: Figure[] = [
+      {
+        name: `rebuild from zero of ${result.events.toLocaleString('en-US')} events`,
+        value: result.eventsPerSecond,
+        unit: 'events/s',
+        target: { op: '>=', value: 50_000 },
+        baseline: `reading the same log in the same pages and discarding it: ${formatNumber(baseline.perSecond)} events/s (ratio ${(result.eventsPerSecond / baseline.perSecond).toFixed(2)})`,
+      },
+      { name: 'rebuild command, wall time including start-up', value: wallSeconds, unit: 's' },
+    ];
+    const notes = [`${loaded.events.toLocaleString('en-US')} events of ${(requests * PER_REQUEST).toLocaleString('en-US')} messages loaded in ${loadSeconds.toFixed(1)} s; ${result.batches} batches`];
+    publishRun('projection-rebuild', postgres, figures, notes);
   } finally {
     await postgres.dropDatabase('bench_rebuild');
   }

@@ -16,11 +16,10 @@ import { listMessagesStatement } from '../src/whatsapp/queries/messages/list-mes
 import { createApp, type BenchApp } from './lib/api';
 import { loadRequests, type LoadedStatus } from './lib/event-loader';
 import { runLoad, type LoadRequest, type LoadResult } from './lib/load';
-import { machineInfo } from './lib/machine';
-import { serverLabel, type BenchPostgres } from './lib/postgres';
+import type { BenchPostgres } from './lib/postgres';
 import { runStandalone } from './lib/standalone';
 import { percentile, VIEWS_SUBSCRIPTION } from './lib/projection-lag';
-import { formatNumber, publish, type Figure } from './lib/report';
+import { formatNumber, publishRun, type Figure } from './lib/report';
 import { runCli, startService, type RunningProcess } from './lib/service';
 
 const CONNECTIONS = 8;
@@ -245,15 +244,7 @@ export async function queriesBenchmark(postgres: BenchPostgres): Promise<void> {
         `GET by id ${pressure(getMessage)}, first pages ${pressure(listByStatus)}, no-database route ${pressure(noDatabase)}, pg client by id ${pressure(sqlGet)}, pg client first pages ${pressure(sqlList)}`,
     );
     notes.push(`whole run ${((Date.now() - started) / 1000).toFixed(0)} s from the start of the load`);
-    publish({
-      benchmark: 'queries',
-      postgres: serverLabel(postgres),
-      command: 'npm run bench -- queries',
-      date: new Date().toISOString(),
-      machine: machineInfo(),
-      figures,
-      notes,
-    });
+    publishRun('queries', postgres, figures, notes);
   } finally {
     await service?.stop();
     // Kept on request, to EXPLAIN the queries on the loaded views afterwards.

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { MachineInfo } from './machine';
+import { machineInfo, type MachineInfo } from './machine';
+import { serverLabel, type BenchPostgres } from './postgres';
 
 export interface Figure {
   name: string;
@@ -50,4 +51,9 @@ export function publish(report: BenchmarkReport): void {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const server = report.postgres.startsWith('embedded') ? 'embedded' : 'database-url';
   writeFileSync(join(RESULTS_DIR, `${report.benchmark}-${server}.json`), `${JSON.stringify(report, null, 2)}\n`);
+}
+
+/** publish() for a run of `npm run bench -- <benchmark>` on this machine, now. */
+export function publishRun(benchmark: string, postgres: BenchPostgres, figures: Figure[], notes: string[]): void {
+  publish({ benchmark, postgres: serverLabel(postgres), command: `npm run bench -- ${benchmark}`, date: new Date().toISOString(), machine: machineInfo(), figures, notes });
 }
