@@ -171,7 +171,8 @@ describe('subscriptions', () => {
     // Every committed event, in the log's order (readAll would stop at the oldest transaction still open on the server).
     const log = (
       await f.db.query<{ transaction_id: string; global_position: string; created_at: Date }>(
-        'SELECT transaction_id::text, global_position::text, created_at FROM es_events ORDER BY transaction_id, global_position',
+        // ORDER BY names the table's columns: the output's transaction_id is text, which sorts 1000 before 999.
+        'SELECT e.transaction_id::text, e.global_position::text, e.created_at FROM es_events e ORDER BY e.transaction_id, e.global_position',
       )
     ).map((row) => ({ transactionId: row.transaction_id, globalPosition: row.global_position, createdAt: row.created_at }));
     const fromStart = await f.store.logHead({ transactionId: '0', globalPosition: '0' });
