@@ -19,6 +19,12 @@ export interface LogPosition {
 
 export const LOG_START: LogPosition = { transactionId: '0', globalPosition: '0' };
 
+/**
+ * Every transaction whose id is below this bound has ended, and none can start below it: the
+ * events under it are all there is or will be, and readers keep below it (see readAll).
+ */
+export const READABLE_BELOW = 'pg_snapshot_xmin(pg_current_snapshot())';
+
 /** logHead counts a backlog up to this many events: enough to tell a lag, cheap to count. */
 export const LOG_HEAD_COUNT_LIMIT = 100_000;
 
@@ -148,7 +154,7 @@ export class EventStore {
       // ORDER BY names the table's columns: the output renames transaction_id to its text form.
       `SELECT ${EVENT_COLUMNS} FROM es_events e
         WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND e.transaction_id < ${READABLE_BELOW}
         ORDER BY e.transaction_id, e.global_position
         LIMIT $3`,
       [after.transactionId, after.globalPosition, limit],
@@ -175,7 +181,7 @@ export class EventStore {
               CASE WHEN e.event_type = ANY ($4::text[]) THEN floor(extract(epoch FROM e.created_at) * 1000)::float8 END AS created_at_ms
          FROM es_events e
         WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-          AND e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND e.transaction_id < ${READABLE_BELOW}
         ORDER BY e.transaction_id, e.global_position
         LIMIT $3`,
       [after.transactionId, after.globalPosition, limit, types],

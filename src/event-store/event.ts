@@ -31,14 +31,19 @@ export interface RecordedPosition {
   createdAt: Date;
 }
 
-/** An event as stored: raw JSON, before it is turned back into its class. */
-export interface RecordedEvent extends RecordedPosition {
+/** An event as stored in its stream: raw JSON, before it is turned back into its class. */
+export interface StoredEvent {
+  streamId: string;
+  streamPosition: number;
   eventId: string;
   type: string;
   schemaVersion: number;
   data: Record<string, unknown>;
   metadata: EventMetadata;
 }
+
+/** A stored event with its place in the global log. */
+export interface RecordedEvent extends StoredEvent, RecordedPosition {}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type EventClass<E extends StoreEvent<any> = StoreEvent<any>> = new (
@@ -94,17 +99,9 @@ export function isRegisteredEventType(type: string): boolean {
   return byType.has(type);
 }
 
-/** Upcasts a recorded event to its current schema and instantiates its class. */
+/** Upcasts a recorded event to its current schema and instantiates its class, with its position. */
 export function toStoreEvent(recorded: RecordedEvent): StoreEvent {
-  const info = byType.get(recorded.type);
-  if (!info) throw new Error(`Unknown event type "${recorded.type}" at ${recorded.streamId}#${recorded.streamPosition}`);
-  let data = recorded.data;
-  for (let version = recorded.schemaVersion; version < info.schemaVersion; version++) {
-    const upcast = upcasters.get(`${recorded.type}@${version}`);
-    if (!upcast) throw new Error(`No upcaster for ${recorded.type} from schema version ${version}`);
-    data = upcast(data);
-  }
-  const event = new info.ctor(data, recorded.eventId, recorded.metadata);
+  const event = instantiateStoredEvent(recorded);
   event.recorded = {
     streamId: recorded.streamId,
     streamPosition: recorded.streamPosition,
@@ -113,4 +110,17 @@ export function toStoreEvent(recorded: RecordedEvent): StoreEvent {
     createdAt: recorded.createdAt,
   };
   return event;
+}
+
+/** Upcasts a stored event to its current schema and instantiates its class; `recorded` is left unset. */
+export function instantiateStoredEvent(stored: StoredEvent): StoreEvent {
+  const info = byType.get(stored.type);
+  if (!info) throw new Error(`Unknown event type "${stored.type}" at ${stored.streamId}#${stored.streamPosition}`);
+  let data = stored.data;
+  for (let version = stored.schemaVersion; version < info.schemaVersion; version++) {
+    const upcast = upcasters.get(`${stored.type}@${version}`);
+    if (!upcast) throw new Error(`No upcaster for ${stored.type} from schema version ${version}`);
+    data = upcast(data);
+  }
+  return new info.ctor(data, stored.eventId, stored.metadata);
 }

@@ -3,6 +3,8 @@ export * from './errors';
 export * from './event';
 export * from './event-store';
 export * from './event-store.module';
+export * from './read-by-stream';
+export * from './subscriptions/stream-rebuild';
 export * from './subscriptions/subscription';
 export * from './subscriptions/subscription-manager';
 export * from './subscriptions/subscription-runner';
