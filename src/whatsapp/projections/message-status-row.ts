@@ -139,3 +139,17 @@ export function storableTime(iso: string | null): string | null {
 function isoOrNull(time: Date | null): string | null {
   return time === null ? null : time.toISOString();
 }
+
+/** Inserts rows into `table` (message_status_view, or a table like it) from a JSON array of MessageStatusRecord ($1). */
+export function insertMessageStatusRecords(table: string): string {
+  return `INSERT INTO ${table} AS m (
+    message_id, app_id, request_id, recipient, phone_number, provider_message_id, whatsapp_message_id, status,
+    queued_at, sent_at, delivered_at, seen_at, discarded_at, discard_code, discard_reason, timeline, attempts,
+    last_error, last_stream_position, updated_at)
+  SELECT r.*, now()
+    FROM json_to_recordset($1::json) AS r(
+      message_id text, app_id text, request_id text, recipient text, phone_number text, provider_message_id text,
+      whatsapp_message_id text, status text, queued_at timestamptz, sent_at timestamptz, delivered_at timestamptz,
+      seen_at timestamptz, discarded_at timestamptz, discard_code text, discard_reason text, timeline json,
+      attempts integer, last_error json, last_stream_position bigint)`;
+}

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { Database } from '../../database/database';
-import { EventStore, SubscriptionRunner, type LogPosition } from '../../event-store';
+import { EventStore, rebuildByStream, SubscriptionRunner, type LogPosition } from '../../event-store';
 import { MessageViewsProjection } from './message-views.projection';
 
 export interface RebuildResult {
@@ -21,11 +21,13 @@ export class UnknownProjectionError extends Error {
 }
 
 /**
- * Clears projections and replays the whole log into them, in batches of
- * PROJECTION_REBUILD_BATCH_SIZE events, each applied set-based in one transaction with the
- * checkpoint. A running service's own runner of the same subscription takes turns with the
- * rebuild under the subscription's lock, so a rebuild is safe beside live traffic; the views
- * are empty right after the reset and fill up as the replay goes.
+ * Builds projections again from the whole log. A projection depends on each message's stream
+ * in stream order only, so the rebuild reads the log stream by stream, in chunks of about
+ * PROJECTION_REBUILD_BATCH_SIZE events, folds each message once and swaps the result in, with
+ * the checkpoint at the last event it read (rebuildByStream). The events committed since, or
+ * held back by a transaction still open when it began, then follow batch by batch in log order,
+ * processed by this rebuild or by the live runner, whichever takes its turn. The views keep
+ * their old rows until the swap, which a running service's own runner waits for.
  */
 @Injectable()
 export class ProjectionRebuilder {
@@ -71,14 +73,12 @@ export class ProjectionRebuilder {
 
   private async rebuildOne(projection: MessageViewsProjection): Promise<RebuildResult> {
     const pollIntervalMs = this.config.get('SUBSCRIPTION_POLL_MS');
-    const runner = new SubscriptionRunner(this.db, this.store, projection, {
-      batchSize: this.config.get('PROJECTION_REBUILD_BATCH_SIZE'),
-      pollIntervalMs,
-    });
+    const batchSize = this.config.get('PROJECTION_REBUILD_BATCH_SIZE');
     const started = performance.now();
-    await runner.reset();
     const target = await this.lastCommittedEvent();
-    let batches = 0;
+    const byStream = await rebuildByStream(this.db, projection, { chunkSize: batchSize });
+    let batches = byStream.chunks;
+    const runner = new SubscriptionRunner(this.db, this.store, projection, { batchSize, pollIntervalMs });
     // Everything committed before the rebuild began, whatever holds it back for a while: the live
     // runner taking its turn, or an older transaction still open (the log is read only below the
     // oldest running transaction, server-wide).

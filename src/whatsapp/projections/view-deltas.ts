@@ -75,9 +75,14 @@ export interface SummaryKey {
 export type SummaryCounter = MessageStatus | 'messages';
 export const SUMMARY_COUNTERS: readonly SummaryCounter[] = [...MESSAGE_STATUSES, 'messages'];
 
-/** How each request's counts per status change: a message leaves its old status and joins its new one. */
-export function summaryDeltas(changes: Iterable<MessageChange>): CounterDeltas<SummaryKey, SummaryCounter> {
-  const deltas = new CounterDeltas<SummaryKey, SummaryCounter>((key) => key.requestId);
+/**
+ * How each request's counts per status change: a message leaves its old status and joins its new one.
+ * Added to `deltas` when given (this and the functions below), so that changes can be summed over batches.
+ */
+export function summaryDeltas(
+  changes: Iterable<MessageChange>,
+  deltas = new CounterDeltas<SummaryKey, SummaryCounter>((key) => key.requestId),
+): CounterDeltas<SummaryKey, SummaryCounter> {
   for (const { before, after } of changes) {
     if (before?.requestId) {
       deltas.add({ requestId: before.requestId, appId: before.appId }, before.status, -1);
@@ -97,8 +102,10 @@ export interface DailyStatsKey {
 }
 
 /** How each app's daily statistics change: the old view's contributions out, the new one's in. */
-export function dailyStatsDeltas(changes: Iterable<MessageChange>): CounterDeltas<DailyStatsKey, DailyMetric> {
-  const deltas = new CounterDeltas<DailyStatsKey, DailyMetric>((key) => `${key.appId}\u0000${key.day}`);
+export function dailyStatsDeltas(
+  changes: Iterable<MessageChange>,
+  deltas = new CounterDeltas<DailyStatsKey, DailyMetric>((key) => `${key.appId}\u0000${key.day}`),
+): CounterDeltas<DailyStatsKey, DailyMetric> {
   for (const { before, after } of changes) {
     if (before) {
       for (const [metric, day] of Object.entries(dailyContributions(before)) as [DailyMetric, string][]) {
@@ -118,8 +125,10 @@ export interface StatusCountKey {
 }
 
 /** How many messages each app has in each status. */
-export function statusCountDeltas(changes: Iterable<MessageChange>): CounterDeltas<StatusCountKey, 'messages'> {
-  const deltas = new CounterDeltas<StatusCountKey, 'messages'>((key) => `${key.appId}\u0000${key.status}`);
+export function statusCountDeltas(
+  changes: Iterable<MessageChange>,
+  deltas = new CounterDeltas<StatusCountKey, 'messages'>((key) => `${key.appId}\u0000${key.status}`),
+): CounterDeltas<StatusCountKey, 'messages'> {
   for (const { before, after } of changes) {
     if (before) deltas.add({ appId: before.appId, status: before.status }, 'messages', -1);
     deltas.add({ appId: after.appId, status: after.status }, 'messages', 1);

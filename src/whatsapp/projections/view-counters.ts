@@ -1,0 +1,154 @@
+import type { SqlExecutor } from '../../database/database';
+import { MESSAGE_STATUSES } from '../domain';
+import { storableTime } from './message-status-row';
+import {
+  DAILY_METRICS,
+  dailyStatsDeltas,
+  statusCountDeltas,
+  SUMMARY_COUNTERS,
+  summaryDeltas,
+  type MessageChange,
+} from './view-deltas';
+
+/** What NotificationRequested events say about their request. */
+export interface RequestFacts {
+  appId: string;
+  requestedAt: string | null;
+}
+
+/**
+ * The changes to the counter tables (per-request summaries, daily statistics, status counts),
+ * summed over any number of message changes and requests, then written with one upsert per table.
+ * The live projection makes one per batch; a rebuild from zero one for the whole log.
+ */
+export class ViewCounters {
+  private readonly summaries = summaryDeltas([]);
+  private readonly dailyStats = dailyStatsDeltas([]);
+  private readonly statusCounts = statusCountDeltas([]);
+  private readonly firstQueuedAt = new Map<string, string>();
+  private readonly requests = new Map<string, RequestFacts>();
+
+  addChanges(changes: readonly MessageChange[]): void {
+    summaryDeltas(changes, this.summaries);
+    dailyStatsDeltas(changes, this.dailyStats);
+    statusCountDeltas(changes, this.statusCounts);
+    for (const { after } of changes) {
+      const queuedAt = storableTime(after.queuedAt);
+      if (!after.requestId || !queuedAt) continue;
+      const current = this.firstQueuedAt.get(after.requestId);
+      if (current === undefined || queuedAt < current) this.firstQueuedAt.set(after.requestId, queuedAt);
+    }
+  }
+
+  /** A request's own facts; of two for one request, the earliest time counts, as in the table. */
+  addRequest(requestId: string, facts: RequestFacts): void {
+    const current = this.requests.get(requestId);
+    if (!current || (facts.requestedAt !== null && (current.requestedAt === null || facts.requestedAt < current.requestedAt))) {
+      this.requests.set(requestId, { appId: current?.appId ?? facts.appId, requestedAt: facts.requestedAt });
+    }
+  }
+
+  async write(tx: SqlExecutor): Promise<void> {
+    await this.writeSummaries(tx);
+    await this.writeDailyStats(tx);
+    await this.writeStatusCounts(tx);
+  }
+
+  private async writeSummaries(tx: SqlExecutor): Promise<void> {
+    const records = new Map<string, Record<string, unknown>>();
+    for (const { key, counts } of this.summaries.changes(SUMMARY_COUNTERS)) {
+      records.set(key.requestId, {
+        request_id: key.requestId,
+        app_id: key.appId,
+        requested_at: null,
+        first_queued_at: this.firstQueuedAt.get(key.requestId) ?? null,
+        ...Object.fromEntries(MESSAGE_STATUSES.map((status) => [status, counts[status]])),
+        message_count: counts.messages,
+      });
+    }
+    for (const [requestId, facts] of this.requests) {
+      const record = records.get(requestId);
+      if (record) record.requested_at = facts.requestedAt;
+      else {
+        records.set(requestId, {
+          request_id: requestId,
+          app_id: facts.appId,
+          requested_at: facts.requestedAt,
+          first_queued_at: null,
+          ...Object.fromEntries(MESSAGE_STATUSES.map((status) => [status, 0])),
+          message_count: 0,
+        });
+      }
+    }
+    if (records.size === 0) return;
+    // least() skips nulls: each time is the earliest ever seen, whatever the batches were.
+    await tx.query(
+      `INSERT INTO notification_summary_view AS s (
+         request_id, app_id, requested_at, first_queued_at, queued, sent, delivered, seen, discarded, message_count, updated_at)
+       SELECT r.request_id, r.app_id, r.requested_at, r.first_queued_at, r.queued, r.sent, r.delivered, r.seen, r.discarded,
+              r.message_count, now()
+         FROM json_to_recordset($1::json) AS r(
+           request_id text, app_id text, requested_at timestamptz, first_queued_at timestamptz,
+           queued integer, sent integer, delivered integer, seen integer, discarded integer, message_count integer)
+       ON CONFLICT (request_id) DO UPDATE SET
+         requested_at = least(s.requested_at, EXCLUDED.requested_at),
+         first_queued_at = least(s.first_queued_at, EXCLUDED.first_queued_at),
+         queued = s.queued + EXCLUDED.queued, sent = s.sent + EXCLUDED.sent,
+         delivered = s.delivered + EXCLUDED.delivered, seen = s.seen + EXCLUDED.seen,
+         discarded = s.discarded + EXCLUDED.discarded, message_count = s.message_count + EXCLUDED.message_count,
+         updated_at = now()
+       -- A NotificationRequested read again changes nothing, and then writes nothing.
+       WHERE EXCLUDED.message_count <> 0 OR EXCLUDED.queued <> 0 OR EXCLUDED.sent <> 0 OR EXCLUDED.delivered <> 0
+          OR EXCLUDED.seen <> 0 OR EXCLUDED.discarded <> 0
+          OR s.requested_at IS DISTINCT FROM least(s.requested_at, EXCLUDED.requested_at)
+          OR s.first_queued_at IS DISTINCT FROM least(s.first_queued_at, EXCLUDED.first_queued_at)`,
+      [JSON.stringify([...records.values()])],
+    );
+  }
+
+  private async writeDailyStats(tx: SqlExecutor): Promise<void> {
+    const deltas = this.dailyStats.changes(DAILY_METRICS);
+    if (deltas.length === 0) return;
+    const records = JSON.stringify(deltas.map(({ key, counts }) => ({ app_id: key.appId, day: key.day, ...counts })));
+    await tx.query(
+      `INSERT INTO whatsapp_daily_stats AS d (app_id, day, sent, delivered, seen, discarded)
+       SELECT r.app_id, r.day, r.sent, r.delivered, r.seen, r.discarded
+         FROM json_to_recordset($1::json) AS r(app_id text, day date, sent integer, delivered integer, seen integer, discarded integer)
+       ON CONFLICT (app_id, day) DO UPDATE SET
+         sent = d.sent + EXCLUDED.sent, delivered = d.delivered + EXCLUDED.delivered,
+         seen = d.seen + EXCLUDED.seen, discarded = d.discarded + EXCLUDED.discarded`,
+      [records],
+    );
+    // A day whose every count went back to zero is dropped, as if it had never been counted:
+    // the table then depends on the events only, not on how they were batched.
+    if (deltas.some((delta) => delta.decreased)) {
+      await tx.query(
+        `DELETE FROM whatsapp_daily_stats d
+          USING json_to_recordset($1::json) AS r(app_id text, day date)
+          WHERE d.app_id = r.app_id AND d.day = r.day
+            AND d.sent = 0 AND d.delivered = 0 AND d.seen = 0 AND d.discarded = 0`,
+        [records],
+      );
+    }
+  }
+
+  private async writeStatusCounts(tx: SqlExecutor): Promise<void> {
+    const deltas = this.statusCounts.changes(['messages']);
+    if (deltas.length === 0) return;
+    const records = JSON.stringify(deltas.map(({ key, counts }) => ({ app_id: key.appId, status: key.status, messages: counts.messages })));
+    await tx.query(
+      `INSERT INTO whatsapp_message_status_counts AS c (app_id, status, messages)
+       SELECT r.app_id, r.status, r.messages FROM json_to_recordset($1::json) AS r(app_id text, status text, messages bigint)
+       ON CONFLICT (app_id, status) DO UPDATE SET messages = c.messages + EXCLUDED.messages`,
+      [records],
+    );
+    if (deltas.some((delta) => delta.decreased)) {
+      await tx.query(
+        `DELETE FROM whatsapp_message_status_counts c
+          USING json_to_recordset($1::json) AS r(app_id text, status text)
+          WHERE c.app_id = r.app_id AND c.status = r.status AND c.messages = 0`,
+        [records],
+      );
+    }
+  }
+}
