@@ -1,12 +1,13 @@
-import type { SqlExecutor } from '../../database/database';
+import { isRetryableTransactionError, type SqlExecutor } from '../../database/database';
+import { appendManyArguments, readAppendManyRow, type AppendManyRow } from '../../event-store';
 import type { DeliveryStatusChanged } from '../domain';
 import type { DeliveryReport } from '../gupshup/callback-parser';
 import { correlationKeyString, findCorrelations, type Correlation } from './correlations';
 import type { ResolvedReport } from './delivery-report';
 import { reconcileLostDispatches, type LostDispatchSettler } from './dispatch-reconciliation';
 import { parkReports, recordInvalidCallbacks, type ReportToPark } from './parked-callbacks';
-import { appendReports, learnWhatsappIds } from './report-application';
-import { lockProviderKeys, type ProviderKey } from './tracking-locks';
+import { appendReports, learnWhatsappIds, planReportAppend } from './report-application';
+import { lockProviderKeys, providerLockKey, type ProviderKey } from './tracking-locks';
 
 /** One callback request of one app, checked and ready to be written. */
 export interface CallbackSubmission {
@@ -52,16 +53,9 @@ function lookupKey(item: BatchItem): ProviderKey {
     : { appId: item.appId, kind: 'whatsapp', providerId: item.report.whatsappMessageId! };
 }
 
-/**
- * Writes a batch of callbacks in the caller's transaction: every report whose message is known
- * becomes a DeliveryStatusChanged on that message's stream, every other one is parked, and every
- * unreadable part is recorded.
- *
- * The locks of every provider id in the batch are taken first (see lockProviderKeys), so the
- * lookup and the parking cannot interleave with the tracking subscription registering the same ids.
- */
-export async function writeCallbackBatch(tx: SqlExecutor, submissions: readonly CallbackSubmission[], settle: LostDispatchSettler): Promise<BatchResult> {
-  const items: BatchItem[] = submissions.flatMap((submission, submissionIndex) =>
+/** The batch's reports, each with where it came from. */
+function batchItems(submissions: readonly CallbackSubmission[]): BatchItem[] {
+  return submissions.flatMap((submission, submissionIndex) =>
     submission.reports.map((report, index) => ({
       submission: submissionIndex,
       index,
@@ -71,6 +65,74 @@ export async function writeCallbackBatch(tx: SqlExecutor, submissions: readonly 
       rawBody: submission.rawBody,
     })),
   );
+}
+
+/** SQLSTATE of tracking_append_reports when reports wait for an id the batch registers. */
+const REPORTS_WAITING_FOR_BATCH = 'TRK01';
+
+/**
+ * The common case in one statement: when every report of the batch names a message already
+ * known and nothing in it is unreadable, it is stored by tracking_append_reports on its own
+ * (autocommit), after one lookup outside any transaction. A correlation, once written, never
+ * changes, so what the lookup found still holds when the statement runs; the locks matter only
+ * for the WhatsApp ids the batch registers, and the statement takes them.
+ *
+ * Returns null, having written nothing, when the batch needs writeCallbackBatch: a report to
+ * park, an unreadable part, or a parked report waiting for an id the batch teaches.
+ */
+export async function writeKnownCallbackBatch(db: SqlExecutor, submissions: readonly CallbackSubmission[]): Promise<BatchResult | null> {
+  if (submissions.some((submission) => submission.problems.length > 0)) return null;
+  const items = batchItems(submissions);
+  const results: SubmissionResult[] = submissions.map((submission) => ({ outcomes: submission.reports.map(() => 'parked' as ReportOutcome) }));
+  if (items.length === 0) return { results, appended: [], unparked: 0, reconciled: 0 };
+
+  // The WhatsApp ids the reports carry are looked up too: those already known need no registration.
+  const carriedWhatsappKey = (item: BatchItem): ProviderKey | null =>
+    item.report.gupshupMessageId && item.report.whatsappMessageId ? { appId: item.appId, kind: 'whatsapp', providerId: item.report.whatsappMessageId } : null;
+  const found = await findCorrelations(db, [...items.map(lookupKey), ...items.map(carriedWhatsappKey).filter((key) => key !== null)]);
+  const resolved: ResolvedReport[] = [];
+  const toLearn = new Map<string, ProviderKey & { messageId: string }>();
+  for (const item of items) {
+    const correlation = found.get(correlationKeyString(lookupKey(item)));
+    if (!correlation) return null;
+    resolved.push({ appId: item.appId, messageId: correlation.messageId, gupshupMessageId: correlation.gupshupMessageId, report: item.report, receivedAt: item.receivedAt });
+    const whatsappKey = carriedWhatsappKey(item);
+    const id = whatsappKey && correlationKeyString(whatsappKey);
+    if (whatsappKey && id && !found.has(id) && !toLearn.has(id)) toLearn.set(id, { ...whatsappKey, messageId: correlation.messageId });
+  }
+
+  const plan = planReportAppend(resolved);
+  const learn = [...toLearn.values()];
+  const locks = [...new Set(learn.map(providerLockKey))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let row: AppendManyRow;
+  try {
+    [row] = await db.query<AppendManyRow>(
+      `SELECT existing::text[] AS existing, conflicts
+         FROM tracking_append_reports($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+      [locks.map(String), learn.map((k) => k.appId), learn.map((k) => k.providerId), learn.map((k) => k.messageId), ...appendManyArguments(plan.appends)!],
+    );
+  } catch (error) {
+    // Contention on a stream is retried the long way, which retries whole transactions.
+    if ((error as { code?: string }).code === REPORTS_WAITING_FOR_BATCH || isRetryableTransactionError(error)) return null;
+    throw error;
+  }
+  const { isNew, appended } = plan.outcome(readAppendManyRow(row, plan.appends).alreadyStored);
+  items.forEach((item, position) => {
+    results[item.submission].outcomes[item.index] = isNew[position] ? 'applied' : 'duplicate';
+  });
+  return { results, appended, unparked: 0, reconciled: 0 };
+}
+
+/**
+ * Writes a batch of callbacks in the caller's transaction: every report whose message is known
+ * becomes a DeliveryStatusChanged on that message's stream, every other one is parked, and every
+ * unreadable part is recorded.
+ *
+ * The locks of every provider id in the batch are taken first (see lockProviderKeys), so the
+ * lookup and the parking cannot interleave with the tracking subscription registering the same ids.
+ */
+export async function writeCallbackBatch(tx: SqlExecutor, submissions: readonly CallbackSubmission[], settle: LostDispatchSettler): Promise<BatchResult> {
+  const items = batchItems(submissions);
   const lockKeys: ProviderKey[] = [];
   for (const item of items) {
     if (item.report.gupshupMessageId) lockKeys.push({ appId: item.appId, kind: 'gupshup', providerId: item.report.gupshupMessageId });

@@ -3,7 +3,7 @@ import { AppConfig } from '../../config/app-config';
 import { Database } from '../../database/database';
 import { OutcomeUnknownResolver } from '../sending';
 import { parseGupshupCallback, type DeliveryReport, type ParsedCallback } from '../gupshup/callback-parser';
-import { writeCallbackBatch, type CallbackSubmission, type SubmissionResult } from './callback-batch';
+import { writeCallbackBatch, writeKnownCallbackBatch, type CallbackSubmission, type SubmissionResult } from './callback-batch';
 import { isDatabaseUnavailable } from './database-errors';
 import { checkReport } from './delivery-report';
 import { GroupCommitBatcher } from './group-commit-batcher';
@@ -97,9 +97,11 @@ export class CallbackIngestionService implements BeforeApplicationShutdown {
   }
 
   private async commit(submissions: CallbackSubmission[]): Promise<SubmissionResult[]> {
-    const batch = await this.db.transaction((tx) =>
-      writeCallbackBatch(tx, submissions, (messageId, gupshupId, executor) => this.lostDispatches.settleAsSent(messageId, gupshupId, executor)),
-    );
+    const batch =
+      (await writeKnownCallbackBatch(this.db, submissions)) ??
+      (await this.db.transaction((tx) =>
+        writeCallbackBatch(tx, submissions, (messageId, gupshupId, executor) => this.lostDispatches.settleAsSent(messageId, gupshupId, executor)),
+      ));
     this.metrics.batch(submissions.length);
     this.metrics.recordApplied(batch.appended, batch.unparked, batch.reconciled);
     if (batch.reconciled > 0) this.logger.log(`reconciled ${batch.reconciled} message(s) whose send answer was lost, from their callbacks`);

@@ -1,4 +1,4 @@
-import { appendToStreams } from '../../event-store';
+import { appendToStreams, type StreamAppend } from '../../event-store';
 import type { SqlExecutor } from '../../database/database';
 import { messageStreamId, type DeliveryStatusChanged } from '../domain';
 import { correlationKeyString, registerWhatsappIds } from './correlations';
@@ -55,12 +55,18 @@ export async function learnWhatsappIds(
   };
 }
 
+/** The appends that store reports as events, and how to read the store's answer back per report. */
+export interface ReportAppendPlan {
+  appends: StreamAppend[];
+  /** Per report, whether its event was new, and the events appended, from the ids the store skipped. */
+  outcome(alreadyStored: Set<string>): { isNew: boolean[]; appended: DeliveryStatusChanged[] };
+}
+
 /**
- * Appends one DeliveryStatusChanged per report to its message's stream; copies of an event
- * already stored (or twice in this call) are left out. Returns, per report, whether it was new.
+ * One DeliveryStatusChanged per report, grouped by its message's stream; copies of an event
+ * twice in these reports are appended once (the store skips those it already has).
  */
-export async function appendReports(tx: SqlExecutor, reports: readonly ResolvedReport[]): Promise<{ isNew: boolean[]; appended: DeliveryStatusChanged[] }> {
-  if (reports.length === 0) return { isNew: [], appended: [] };
+export function planReportAppend(reports: readonly ResolvedReport[]): ReportAppendPlan {
   const events = reports.map(deliveryEventOf);
   const firstCopies: DeliveryStatusChanged[] = [];
   const seen = new Set<string>();
@@ -77,11 +83,24 @@ export async function appendReports(tx: SqlExecutor, reports: readonly ResolvedR
     if (list) list.push(event);
     else byStream.set(streamId, [event]);
   }
-  const { alreadyStored } = await appendToStreams(tx, [...byStream].map(([streamId, events]) => ({ streamId, events })));
   return {
-    isNew: events.map((event, index) => isFirstCopy[index] && !alreadyStored.has(event.eventId)),
-    appended: firstCopies.filter((event) => !alreadyStored.has(event.eventId)),
+    appends: [...byStream].map(([streamId, events]) => ({ streamId, events })),
+    outcome: (alreadyStored) => ({
+      isNew: events.map((event, index) => isFirstCopy[index] && !alreadyStored.has(event.eventId)),
+      appended: firstCopies.filter((event) => !alreadyStored.has(event.eventId)),
+    }),
   };
+}
+
+/**
+ * Appends one DeliveryStatusChanged per report to its message's stream; copies of an event
+ * already stored (or twice in this call) are left out. Returns, per report, whether it was new.
+ */
+export async function appendReports(tx: SqlExecutor, reports: readonly ResolvedReport[]): Promise<{ isNew: boolean[]; appended: DeliveryStatusChanged[] }> {
+  if (reports.length === 0) return { isNew: [], appended: [] };
+  const plan = planReportAppend(reports);
+  const { alreadyStored } = await appendToStreams(tx, plan.appends);
+  return plan.outcome(alreadyStored);
 }
 
 /**
