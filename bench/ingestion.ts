@@ -89,6 +89,24 @@ VALUES ('whatsapp_message-' || gen_random_uuid(), 1, gen_random_uuid(), 'Deliver
   return result.tps;
 }
 
+/** The service's webhook batches so far, from its /metrics: how many, and the callbacks in them. */
+async function webhookBatches(serviceUrl: string): Promise<{ batches: number; callbacks: number }> {
+  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { batches: value('whatsapp_callback_batch_size_count'), callbacks: value('whatsapp_callback_batch_size_sum') };
+}
+
+/** Transactions committed in the database so far (a statement outside BEGIN … COMMIT is one). */
+async function committedTransactions(databaseUrl: string): Promise<number> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    const { rows } = await pool.query<{ n: string }>('SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()');
+    return Number(rows[0].n);
+  } finally {
+    await pool.end();
+  }
+}
+
 async function verify(databaseUrl: string, appId: string, acknowledged: Callback[]): Promise<{ missingEvents: number; countedTwice: number; viewsBehind: number }> {
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   try {
@@ -135,9 +153,16 @@ export async function ingestionBenchmark(postgres: BenchPostgres): Promise<void>
 
     const lag = sampleLag(databaseUrl, VIEWS_SUBSCRIPTION);
     const cpu = cpuMeter(databaseUrl, service.child.pid!);
+    const batchesBefore = await webhookBatches(service.url);
+    const transactionsBefore = await committedTransactions(databaseUrl);
     await cpu.start();
     const load = await runLoad({ url: service.url, connections: CONNECTIONS, durationSeconds: SECONDS, request, acknowledged: (i) => acknowledged.push(callbacks[i % callbacks.length]) });
     const used = await cpu.stop();
+    // pg_stat_database is updated by each backend within a second or so of its commits.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const transactions = (await committedTransactions(databaseUrl)) - transactionsBefore;
+    const batchesAfter = await webhookBatches(service.url);
+    const batches = batchesAfter.batches - batchesBefore.batches;
     const lagSamples = await lag.stop();
     if (load.ok + 20_000 > callbacks.length) notes.push('the run used up the prepared callbacks: raise BENCH_INGESTION_MESSAGES');
     await waitForSubscriptions(databaseUrl, [VIEWS_SUBSCRIPTION]);
@@ -158,6 +183,9 @@ export async function ingestionBenchmark(postgres: BenchPostgres): Promise<void>
     ];
     notes.push(
       `CPU per acknowledged callback during the load: service ${((used.service / load.ok) * 1e6).toFixed(0)} µs (the no-op server: ${(noop.cpuPerRequest * 1e6).toFixed(0)} µs a request), PostgreSQL backends ${((used.database / load.ok) * 1e6).toFixed(0)} µs (projection included)`,
+    );
+    notes.push(
+      `${formatNumber(batches)} webhook transactions during the load, ${((batchesAfter.callbacks - batchesBefore.callbacks) / batches).toFixed(1)} callbacks each on average; the database committed ${(transactions / load.ok).toFixed(2)} transactions per acknowledged callback (projection, subscriptions and the benchmark's samplers included)`,
     );
     notes.push(`${load.ok.toLocaleString('en-US')} callbacks acknowledged in ${load.seconds.toFixed(1)} s, ${load.failed} non-2xx, ${load.errors} errors; lag sampled ${lagSamples.length} times, max ${Math.max(0, ...lagSamples).toFixed(3)} s`);
     publishRun('ingestion', postgres, figures, notes);
