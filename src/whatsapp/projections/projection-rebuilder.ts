@@ -6,8 +6,12 @@ import { MessageViewsProjection } from './message-views.projection';
 
 export interface RebuildResult {
   projection: string;
-  /** Events read from the log since the reset, by this rebuild or by a live runner taking turns with it. */
+  /**
+   * Events the projection holds since the rebuild: those below its horizon, then those processed
+   * after it, by this rebuild or by a live runner taking turns with it.
+   */
   events: number;
+  /** Chunks of whole streams read, then batches of the log after the horizon. */
   batches: number;
   seconds: number;
   eventsPerSecond: number;
