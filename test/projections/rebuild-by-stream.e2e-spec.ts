@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { EventStore, readLogHorizon, readStreamChunk, SubscriptionManager, type StoredEvent } from '../../src/event-store';
+import { EventStore, readLogHorizon, readStreamChunk, rebuildByStream, SubscriptionManager, type StoredEvent } from '../../src/event-store';
 import { MessageViewsProjection, MessageViewsRebuild, ProjectionRebuilder } from '../../src/whatsapp/projections';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { appendRandomWorkload } from './random-workload';
-import { appendRequest, appendToMessage, at, build, newMessageIds, snapshotViews, type MessageIds } from './whatsapp-test-data';
+import { appendRequest, appendToMessage, at, build, newMessageIds, snapshotViews, waitForProjections, type MessageIds } from './whatsapp-test-data';
 
 const VIEWS = 'whatsapp_message_views';
 
@@ -194,6 +194,44 @@ describe('rebuild by stream beside the live runner', () => {
     expect(await liveFold(t)).toEqual(rebuilt);
   });
 
+  it('holds exactly the events up to the checkpoint it sets, and the runner goes on from there', async () => {
+    const runner = t.app.get(SubscriptionManager).runner(VIEWS);
+    let appended = false;
+    jest.spyOn(MessageViewsRebuild.prototype, 'add').mockImplementation(async function (this: MessageViewsRebuild, events: StoredEvent[]) {
+      if (!appended) {
+        appended = true;
+        await appendMore(2);
+      }
+      return original.call(this, events);
+    });
+    const result = await rebuildByStream(t.db, t.app.get(MessageViewsProjection), { chunkSize: 40 });
+    expect(appended).toBe(true);
+    const [{ position, events }] = await t.db.query<{ position: string; events: string }>(
+      `SELECT last_transaction_id::text || '/' || last_global_position AS position, events_processed AS events FROM es_subscriptions WHERE name = $1`,
+      [VIEWS],
+    );
+    expect(position).toBe(`${result.checkpoint.transactionId}/${result.checkpoint.globalPosition}`);
+    const [held] = await t.db.query<{ below: number; wrong: number; after: number }>(
+      `WITH upto AS (SELECT e.* FROM es_events e WHERE (e.transaction_id, e.global_position) <= ($1::xid8, $2::bigint))
+       SELECT (SELECT count(*) FROM upto)::int AS below,
+              (SELECT count(*) FROM es_streams s
+                 LEFT JOIN message_status_view m ON s.stream_id = 'whatsapp_message-' || m.message_id
+                WHERE s.stream_type = 'whatsapp_message'
+                  AND m.last_stream_position IS DISTINCT FROM (SELECT max(u.stream_position) FROM upto u WHERE u.stream_id = s.stream_id))::int AS wrong,
+              (SELECT count(*) FROM es_events e WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint))::int AS after`,
+      [result.checkpoint.transactionId, result.checkpoint.globalPosition],
+    );
+    expect(held).toEqual({ below: Number(events), wrong: 0, after: expect.any(Number) });
+    expect(held.after).toBeGreaterThan(0);
+    expect(result.events).toBe(held.below);
+
+    await runner.catchUp();
+    expect((await checkpointOf(t)).events).toBe(await eventCount(t));
+    const caughtUp = await snapshotViews(t.db);
+    await expectViewsComplete(t);
+    expect(await liveFold(t)).toEqual(caughtUp);
+  });
+
   it('waits for a transaction that was open when it began, and loses none of its events', async () => {
     const store = t.app.get(EventStore);
     const open = new Client({ connectionString: t.database.url });
@@ -271,5 +309,29 @@ describe('rebuild by stream beside the live runner', () => {
     // And the next one goes through.
     await t.app.get(ProjectionRebuilder).rebuild();
     expect(await snapshotViews(t.db)).toEqual(live);
+  });
+});
+
+describe('rebuild by stream in a running service', () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await startTestApp({ env: { SUBSCRIPTION_BATCH_SIZE: '25', PROJECTION_REBUILD_BATCH_SIZE: '60' } });
+  });
+  afterAll(() => t?.close());
+
+  it('beside the live runner and writers appending all along, nothing is lost or counted twice', async () => {
+    const store = t.app.get(EventStore);
+    await appendRandomWorkload(t.db, store, { appIds: ['app-a', 'app-b'], messages: 100, writers: 4, seed: 5, startDay: '2026-07-01T00:00:00.000Z' });
+    const writing = appendRandomWorkload(t.db, store, { appIds: ['app-b', 'app-c'], messages: 150, writers: 4, seed: 6, startDay: '2026-07-02T00:00:00.000Z' });
+    const results = [...(await t.app.get(ProjectionRebuilder).rebuild()), ...(await t.app.get(ProjectionRebuilder).rebuild())];
+    await writing;
+    expect(results).toHaveLength(2);
+    await waitForProjections(t);
+    expect((await checkpointOf(t)).events).toBe(await eventCount(t));
+    const final = await snapshotViews(t.db);
+    expect(final.message_status_view).toHaveLength(250);
+    await expectViewsComplete(t);
+    expect(await liveFold(t)).toEqual(final);
   });
 });
