@@ -9,7 +9,8 @@ import type { SubscriptionHandler } from './subscription';
 /**
  * A subscription whose output depends on each stream's events in stream order only (not on the
  * log's order between streams, nor on how the log was cut into batches), so that it can be
- * built from zero one whole stream at a time.
+ * built from zero one whole stream at a time. Its `handle` must have no effect outside that
+ * output: the events its runner processes while a rebuild reads are processed again after it.
  */
 export interface WholeStreamHandler extends SubscriptionHandler {
   reset(tx: SqlExecutor): Promise<void>;
