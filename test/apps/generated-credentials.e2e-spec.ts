@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,7 +123,7 @@ describe('Generated credential files', () => {
       return { app, url, banner: () => printed.slice(from).join('') };
     }
 
-    it('prints the generated admin token once with the commands that create an app, keeps it and the secret key across restarts', async () => {
+    it('prints where the generated admin token is kept, never the token, with the commands that create an app; keeps it and the secret key across restarts', async () => {
       const first = await start();
       let apiKey: string;
       let apiSecret: string;
@@ -130,8 +131,14 @@ describe('Generated credential files', () => {
       try {
         const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
         const banner = first.banner();
-        expect(banner.split(token).length - 1).toBe(2); // the token line and the curl command
-        expect(banner).toContain(`curl -X POST ${first.url}/admin/apps -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' -d '{"name": "Acme"}'`);
+        expect(banner).not.toContain(token);
+        const tokenPath = join(dataDir, 'admin.token');
+        expect(banner).toContain(`kept in ${tokenPath}`);
+        const curl = `curl -X POST ${first.url}/admin/apps -H "Authorization: Bearer $(cat '${tokenPath}')" -H 'Content-Type: application/json' -d '{"name": "Acme"}'`;
+        expect(banner).toContain(curl);
+        // The printed header, as a shell expands it, carries the token.
+        const header = /-H ("Authorization: Bearer \$\(cat '[^']+'\)")/.exec(curl)![1];
+        expect(execFileSync('sh', ['-c', `printf '%s' ${header}`], { encoding: 'utf8' })).toBe(`Authorization: Bearer ${token}`);
         expect(banner).toContain(`DATABASE_URL=${database.url} npm run cli -- apps:create Acme`);
         expect(modeOf(join(dataDir, 'secret.key'))).toBe(0o600);
 
@@ -149,7 +156,8 @@ describe('Generated credential files', () => {
       const second = await start();
       try {
         const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-        expect(second.banner()).toContain(`Bearer ${token}`);
+        expect(second.banner()).not.toContain(token);
+        expect(second.banner()).toContain(`kept in ${join(dataDir, 'admin.token')}`);
         await request(second.url).get('/admin/apps').set('Authorization', `Bearer ${token}`).expect(200);
         // The same secret.key: the stored Gupshup key still decrypts.
         const [{ id }] = (await request(second.url).get('/admin/apps').set('Authorization', `Bearer ${token}`)).body.data;

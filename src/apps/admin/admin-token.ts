@@ -39,16 +39,18 @@ function localUrl(host: string, port: number): string {
 }
 
 /**
- * What the service prints at start-up when it generated the admin token itself. The command line
- * needs the running embedded database's address: without DATABASE_URL it would try to start a
- * second server on the same data directory, which the running one holds.
+ * What the service prints at start-up when it generated the admin token itself: where the token
+ * is kept, never the token (a secret does not belong in logs), and commands that read it from
+ * there. The command line needs the running embedded database's address: without DATABASE_URL it
+ * would try to start a second server on the same data directory, which the running one holds.
  */
-export function adminTokenBanner(token: string, path: string, baseUrl: string, embeddedDatabaseUrl?: string): string {
+export function adminTokenBanner(path: string, baseUrl: string, embeddedDatabaseUrl?: string): string {
+  const quotedPath = `'${path.replaceAll("'", "'\\''")}'`;
   return [
     '',
-    `Admin API token (generated, kept in ${path}): ${token}`,
+    `Admin API token generated and kept in ${path} (mode 0600); it is not printed.`,
     'Create an app, to get the API key and secret the /v3 API needs:',
-    `  curl -X POST ${baseUrl}/admin/apps -H 'Authorization: Bearer ${token}' -H 'Content-Type: application/json' -d '{"name": "Acme"}'`,
+    `  curl -X POST ${baseUrl}/admin/apps -H "Authorization: Bearer $(cat ${quotedPath})" -H 'Content-Type: application/json' -d '{"name": "Acme"}'`,
     embeddedDatabaseUrl
       ? `  DATABASE_URL=${embeddedDatabaseUrl} npm run cli -- apps:create Acme    (or, with the service stopped: npm run cli -- apps:create Acme)`
       : '  npm run cli -- apps:create Acme',
@@ -70,9 +72,9 @@ export class AdminToken implements OnApplicationBootstrap {
   }
 
   /**
-   * The generated token is printed (to stdout, once per start, once the server listens, with its
-   * real address) because nobody else knows it: it is the user's own credential for their local
-   * service. A token the user set in ADMIN_TOKEN is never printed. Commands (no HTTP server) print nothing.
+   * Where the generated token is kept is printed (to stdout, once per start, once the server
+   * listens, with its real address) because nobody else knows it is there: it is the user's own
+   * credential for their local service. Commands (no HTTP server) print nothing.
    */
   onApplicationBootstrap(): void {
     const source = this.source;
@@ -83,7 +85,7 @@ export class AdminToken implements OnApplicationBootstrap {
       const address = server.address() as AddressInfo | null;
       if (!address || typeof address !== 'object') return;
       const databaseUrl = (this.dataSource?.options as { url?: string } | undefined)?.url;
-      process.stdout.write(`${adminTokenBanner(source.token, source.path, localUrl(address.address, address.port), databaseUrl)}\n`);
+      process.stdout.write(`${adminTokenBanner(source.path, localUrl(address.address, address.port), databaseUrl)}\n`);
     });
   }
 }
