@@ -1,5 +1,6 @@
-import { Client } from 'pg';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { Client } from 'pg';
 import { EmbeddedPostgresServer } from '../../src/database/embedded-postgres';
 
 /** The PostgreSQL server a benchmark run uses: DATABASE_URL's, or the embedded default. */
@@ -12,6 +13,11 @@ export interface BenchPostgres {
   /** Creates an empty database and returns its URL. */
   createDatabase(name: string): Promise<string>;
   dropDatabase(name: string): Promise<void>;
+  /**
+   * Writes out what earlier work left dirty (a CHECKPOINT, then the kernel's page cache), so that
+   * a benchmark's commits do not wait behind the previous one's writes to the same disk.
+   */
+  settle(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -62,6 +68,10 @@ export async function openBenchPostgres(): Promise<BenchPostgres> {
     },
     async dropDatabase(name) {
       await withClient(url, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+    async settle() {
+      await withClient(url, (c) => c.query('CHECKPOINT'));
+      execFileSync('sync');
     },
     async stop() {
       await embedded?.stop();
