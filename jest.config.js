@@ -4,7 +4,7 @@ const swcConfig = JSON.parse(require('node:fs').readFileSync(`${__dirname}/.swcr
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  roots: ['<rootDir>/src', '<rootDir>/test'],
+  roots: ['<rootDir>/src', '<rootDir>/test', '<rootDir>/tools'],
   testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
   transform: { '^.+\\.(ts|m?js)$': ['@swc/jest', swcConfig] },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],

@@ -175,7 +175,7 @@ export async function dispatchBenchmark(postgres: BenchPostgres): Promise<void> 
   // No callback URL: the simulator only answers the sends.
   const simulator = await startProcess(
     'gupshup-simulator',
-    ['-r', '@swc-node/register', 'src/whatsapp/gupshup/simulator/main.ts', '--accept-any-key', '--port', String(port)],
+    ['-r', '@swc-node/register', 'tools/simulator/main.ts', '--accept-any-key', '--port', String(port)],
     { PORT: String(port) },
     '/__simulator/settings',
   );

@@ -1,6 +1,6 @@
 import { Injectable, Module } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import type { GupshupSimulator } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import {
   IdempotencyKeyConflictError,
   InvalidNotificationError,

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { EventStore } from '../../src/event-store';
-import type { GupshupSimulator } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import {
   createTenant,

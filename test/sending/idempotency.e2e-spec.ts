@@ -1,4 +1,4 @@
-import type { GupshupSimulator } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import { createTenant, jobInState, postNotification, putUser, requestsTo, startSendingApp, startSimulator, type TestTenant } from './sending-test-kit';
 

@@ -7,7 +7,7 @@ import request from 'supertest';
 import { findFreePort } from '../../src/database/embedded-postgres';
 import { EventStore, type StoreEvent } from '../../src/event-store';
 import { messageStreamId, WhatsAppMessageSent } from '../../src/whatsapp/domain';
-import type { GupshupSimulator } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
 import { TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';

@@ -1,4 +1,4 @@
-import type { GupshupSimulator } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { createTenant, eventually, postNotification, putUser, startSendingApp, startSimulator, type TestTenant } from './sending-test-kit';

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { EventStore } from '../../src/event-store';
 import { messageStreamId } from '../../src/whatsapp/domain';
-import { createGupshupSimulator, type GupshupSimulator, type RecordedRequest } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import { createGupshupSimulator, type GupshupSimulator, type RecordedRequest } from '../../tools/simulator/gupshup-simulator';
 import { DispatchJobs, type DispatchJobRow } from '../../src/whatsapp/sending';
 import type { TestDatabase } from '../support/test-database';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestAppOptions } from '../support/test-app';

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { GupshupSimulator } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { MAX_RECIPIENTS_PER_REQUEST } from '../../src/whatsapp/sending';
 import type { TestApp } from '../support/test-app';
 import { createTenant, postNotification, putUser, startSendingApp, startSimulator, type TestTenant } from './sending-test-kit';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'undici';
 import type { CallbackFormat, ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
-import { buildCallbackBody } from '../../src/whatsapp/gupshup/simulator/callback-payloads';
+import { buildCallbackBody } from '../../tools/simulator/callback-payloads';
 import type { TestApp } from '../support/test-app';
 import { createTenant, deliveryEvents, eventually, metricValue, parkedRows, queueMessage, recordSent, startTrackingApp, webhookPath, type TestMessage } from './tracking-kit';
 

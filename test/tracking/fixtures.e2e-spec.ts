@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { statusFromProviderStatus } from '../../src/whatsapp/domain';
 import type { DeliveryReport } from '../../src/whatsapp/gupshup/callback-parser';
-import { callbackFixtureBody, gupshupCallbackFixtureNames, gupshupCallbackFixtures, type GupshupCallbackFixtureName } from '../../src/whatsapp/gupshup/fixtures';
+import { callbackFixtureBody, gupshupCallbackFixtureNames, gupshupCallbackFixtures, type GupshupCallbackFixtureName } from '../../test/fixtures/gupshup';
 import type { TestApp } from '../support/test-app';
 import { catchUp, createTenant, deliveryEvents, messageView, parkedRows, postCallback, queueMessage, startTrackingApp, type TestMessage } from './tracking-kit';
 

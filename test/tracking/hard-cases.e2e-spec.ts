@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { buildCallbackBody, type CallbackMessageContext } from '../../src/whatsapp/gupshup/simulator/callback-payloads';
+import { buildCallbackBody, type CallbackMessageContext } from '../../tools/simulator/callback-payloads';
 import type { CallbackFormat, ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
 import type { TestApp } from '../support/test-app';
 import {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { MessageView } from '../../src/whatsapp/domain';
 import type { CallbackFormat, ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
-import { buildCallbackBody, type CallbackMessageContext } from '../../src/whatsapp/gupshup/simulator/callback-payloads';
+import { buildCallbackBody, type CallbackMessageContext } from '../../tools/simulator/callback-payloads';
 import type { TestApp } from '../support/test-app';
 import { catchUpTracking, createTenant, messageView, postCallback, queueMessage, recordSent, startTrackingApp, type TrackingTenant } from './tracking-kit';
 

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { WhatsAppMessageSent } from '../../src/whatsapp/domain';
 import { DispatchJobs, WhatsAppDispatcher } from '../../src/whatsapp/sending';
 import type { ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
-import { buildCallbackBody, type CallbackMessageContext } from '../../src/whatsapp/gupshup/simulator/callback-payloads';
+import { buildCallbackBody, type CallbackMessageContext } from '../../tools/simulator/callback-payloads';
 import type { TestApp } from '../support/test-app';
 import {
   catchUp,

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createGupshupSimulator, type GupshupSimulator } from '../../src/whatsapp/gupshup/simulator/gupshup-simulator';
+import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import { createTenant, eventually, startTrackingApp, webhookPath, type TrackingTenant } from './tracking-kit';
 

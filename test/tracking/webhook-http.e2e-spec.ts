@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import request from 'supertest';
-import { callbackFixtureBody } from '../../src/whatsapp/gupshup/fixtures';
+import { callbackFixtureBody } from '../../test/fixtures/gupshup';
 import type { TestApp } from '../support/test-app';
 import {
   adminAuth,

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { parseGupshupCallback, type DeliveryReport, type ParsedCallback } from './callback-parser';
-import { callbackFixtureBody, gupshupCallbackFixtureNames, gupshupCallbackFixtures } from './fixtures';
+import { callbackFixtureBody, gupshupCallbackFixtureNames, gupshupCallbackFixtures } from '../../../test/fixtures/gupshup';
 
 const RECEIVED_AT = new Date('2026-01-02T03:04:05.000Z');
 
@@ -28,7 +28,7 @@ describe('parseGupshupCallback on the documented examples', () => {
   });
 
   it('has a fixture for every JSON file in the folder, with no placeholder left', () => {
-    const dir = join(__dirname, 'fixtures');
+    const dir = join(__dirname, '../../../test/fixtures/gupshup');
     const files = readdirSync(dir).filter((file) => file.endsWith('.json'));
     expect(files.sort()).toEqual(gupshupCallbackFixtureNames.map((name) => gupshupCallbackFixtures[name].file).sort());
     for (const file of files) expect(readFileSync(join(dir, file), 'utf8')).not.toMatch(/\{\{|\}\}|xx|XX|\*\*/);

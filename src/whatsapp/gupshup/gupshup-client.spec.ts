@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { GupshupClient } from './gupshup-client';
 import { buildGupshupSendRequest, type GupshupCredentials } from './send-request';
-import { createGupshupSimulator, type GupshupSimulator } from './simulator/gupshup-simulator';
+import { createGupshupSimulator, type GupshupSimulator } from '../../../tools/simulator/gupshup-simulator';
 
 const API_KEY = 'sk_test_7c1f0e5a9b2d4e6f';
 const credentials: GupshupCredentials = { apiKey: API_KEY, source: '917834811114', srcName: 'DemoAPI' };

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { CallbackFormat, ProviderStatus } from '../callback-parser';
+import type { CallbackFormat, ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
 import { buildCallbackBody, newWhatsAppMessageId, type CallbackMessageContext } from './callback-payloads';
 import { CallbackSender, pause, type CallbackAttempt } from './callback-sender';
 import {

@@ -1,7 +1,7 @@
 /**
  * Callback bodies in the exact shapes Gupshup posts (GUPSHUP.md §2.2, §2.3 for v2; §2.6 for v3).
  */
-import type { CallbackFormat, ProviderStatus } from '../callback-parser';
+import type { CallbackFormat, ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
 import type { FailureStage } from './fates';
 
 export interface CallbackMessageContext {

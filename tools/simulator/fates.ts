@@ -2,7 +2,7 @@
  * What happens to a message the simulator accepted: which callbacks it produces, in which order.
  * Pure functions; the simulator supplies randomness so tests can make it deterministic.
  */
-import type { ProviderStatus } from '../callback-parser';
+import type { ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
 
 export type FinalStatus = 'sent' | 'delivered' | 'read' | 'failed';
 

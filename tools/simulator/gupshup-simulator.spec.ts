@@ -1,7 +1,7 @@
 import { request } from 'undici';
-import { parseGupshupCallback, type DeliveryReport, type ProviderStatus } from '../callback-parser';
-import { GupshupClient } from '../gupshup-client';
-import { buildGupshupSendRequest, type GupshupCredentials } from '../send-request';
+import { parseGupshupCallback, type DeliveryReport, type ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
+import { GupshupClient } from '../../src/whatsapp/gupshup/gupshup-client';
+import { buildGupshupSendRequest, type GupshupCredentials } from '../../src/whatsapp/gupshup/send-request';
 import { startCallbackReceiver, type CallbackReceiver } from './callback-receiver';
 import { createGupshupSimulator, type GupshupSimulator, type GupshupSimulatorOptions } from './gupshup-simulator';
 

@@ -1,4 +1,4 @@
-import { parseGupshupCallback } from '../callback-parser';
+import { parseGupshupCallback } from '../../src/whatsapp/gupshup/callback-parser';
 import { buildCallbackBody, buildV2Callback, buildV3Callback, newWhatsAppMessageId, type CallbackEvent, type CallbackMessageContext } from './callback-payloads';
 
 const context: CallbackMessageContext = {
