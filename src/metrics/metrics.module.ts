@@ -1,17 +1,20 @@
 import { Global, Module } from '@nestjs/common';
 import { makeGaugeProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { HttpMetrics, httpRequestDurationProvider } from './http-metrics';
 import { MetricsController } from './metrics.controller';
 import { PROJECTION_LAG_EVENTS, PROJECTION_LAG_SECONDS, ProjectionMetrics, WHATSAPP_MESSAGES } from './projection-metrics';
 
 /**
  * Prometheus at GET /metrics, global so that any module can register its own metrics with
- * makeCounterProvider & co. Default Node.js metrics are on.
+ * makeCounterProvider & co. Default Node.js metrics are on; HttpMetrics is fed by the request hooks.
  */
 @Global()
 @Module({
   imports: [PrometheusModule.register({ global: true, path: '/metrics', controller: MetricsController, defaultMetrics: { enabled: true } })],
   providers: [
     ProjectionMetrics,
+    HttpMetrics,
+    httpRequestDurationProvider,
     makeGaugeProvider({
       name: PROJECTION_LAG_EVENTS,
       help: 'Events in the log that a subscription has not processed yet',
@@ -24,6 +27,6 @@ import { PROJECTION_LAG_EVENTS, PROJECTION_LAG_SECONDS, ProjectionMetrics, WHATS
     }),
     makeGaugeProvider({ name: WHATSAPP_MESSAGES, help: 'WhatsApp messages per current status, all apps', labelNames: ['status'] }),
   ],
-  exports: [ProjectionMetrics],
+  exports: [ProjectionMetrics, HttpMetrics],
 })
 export class MetricsModule {}
