@@ -3,16 +3,19 @@ import { makeGaugeProvider, PrometheusModule } from '@willsoto/nestjs-prometheus
 import { HttpMetrics, httpRequestDurationProvider } from './http-metrics';
 import { MetricsController } from './metrics.controller';
 import { PROJECTION_LAG_EVENTS, PROJECTION_LAG_SECONDS, ProjectionMetrics, WHATSAPP_MESSAGES } from './projection-metrics';
+import { ScrapeTimeMetrics } from './scrape-time-metrics';
 
 /**
  * Prometheus at GET /metrics, global so that any module can register its own metrics with
- * makeCounterProvider & co. Default Node.js metrics are on; HttpMetrics is fed by the request hooks.
+ * makeCounterProvider & co, and gauges read from the database at scrape time with
+ * ScrapeTimeMetrics. Default Node.js metrics are on; HttpMetrics is fed by the request hooks.
  */
 @Global()
 @Module({
   imports: [PrometheusModule.register({ global: true, path: '/metrics', controller: MetricsController, defaultMetrics: { enabled: true } })],
   providers: [
     ProjectionMetrics,
+    ScrapeTimeMetrics,
     HttpMetrics,
     httpRequestDurationProvider,
     makeGaugeProvider({
@@ -27,6 +30,6 @@ import { PROJECTION_LAG_EVENTS, PROJECTION_LAG_SECONDS, ProjectionMetrics, WHATS
     }),
     makeGaugeProvider({ name: WHATSAPP_MESSAGES, help: 'WhatsApp messages per current status, all apps', labelNames: ['status'] }),
   ],
-  exports: [ProjectionMetrics, HttpMetrics],
+  exports: [ProjectionMetrics, ScrapeTimeMetrics, HttpMetrics],
 })
 export class MetricsModule {}
