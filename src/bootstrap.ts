@@ -2,23 +2,38 @@ import { type DynamicModule, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { LogController } from 'fastify';
 import { AppModule } from './app.module';
 import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
 import { ErrorResponseFilter } from './common/error-response.filter';
-import { createLogger } from './common/logger';
+import { createRootLogger, PinoLoggerService, type LogDestination } from './common/logger';
+import { RequestLogging } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
+import { HttpMetrics } from './metrics/http-metrics';
 import { ADMIN_SCHEME, API_KEY_SCHEME, API_SECRET_SCHEME } from './whatsapp/queries/app-api.decorator';
 
 export interface CreateAppOptions {
+  /** Replaces the service's logger (pino, after LOG_LEVEL and LOG_FORMAT) for Nest's lines and the access lines. */
   logger?: LoggerService;
+  /** Where the service's logger writes instead of stdout. */
+  logDestination?: LogDestination;
   /** Extra modules, e.g. a test's own module that uses the command bus. */
   imports?: DynamicModule['imports'];
 }
 
 /** Builds the whole service; main.ts listens on it, tests drive it in-process. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const rootLogger = options.logger
+    ? undefined
+    : createRootLogger({ level: config.get('LOG_LEVEL'), format: config.get('LOG_FORMAT'), destination: options.logDestination });
+  const logger = options.logger ?? new PinoLoggerService(rootLogger!);
+  const requestLogging = new RequestLogging(logger);
   const adapter = new FastifyAdapter({
+    // Fastify's own lines go through the same pino logger; each request's access line is written by RequestLogging.
+    loggerInstance: rootLogger,
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
+    genReqId: requestLogging.genReqId,
     bodyLimit: config.get('BODY_LIMIT_BYTES'),
     routerOptions: { maxParamLength: 2048 }, // a 128-character user identifier percent-encoded as UTF-8 (up to 12 characters each); Fastify's default, 100, answers 414
     // Health checks and callbacks keep working while a shutdown drains the requests in flight.
@@ -26,9 +41,11 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     forceCloseConnections: 'idle',
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.imports ?? []), adapter, {
-    logger: options.logger ?? createLogger(config.get('LOG_LEVEL')),
+    logger,
     abortOnError: false,
   });
+  const httpMetrics = app.get(HttpMetrics);
+  requestLogging.install(app.getHttpAdapter().getInstance(), (completed) => httpMetrics.observe(completed));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorResponseFilter(app.getHttpAdapter(), config.get('BODY_LIMIT_BYTES')));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

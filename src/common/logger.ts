@@ -1,13 +1,187 @@
-import { ConsoleLogger, type LogLevel } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
+import pino, { type Level, type Logger as PinoLogger, type LoggerOptions } from 'pino';
+import pinoPretty from 'pino-pretty';
 import type { AppConfigValues } from '../config/config.schema';
+import { currentRequestContext } from './request-context';
 
-const LEVELS: Record<AppConfigValues['LOG_LEVEL'], LogLevel[]> = {
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
+export type LogFormat = 'json' | 'pretty';
 
-export function createLogger(level: AppConfigValues['LOG_LEVEL']): ConsoleLogger {
-  return new ConsoleLogger({ logLevels: LEVELS[level] });
+/** Where log lines go: stdout by default; tests pass a stream of their own. */
+export type LogDestination = NodeJS.WritableStream & { isTTY?: boolean };
+
+export interface RootLoggerOptions {
+  level: AppConfigValues['LOG_LEVEL'];
+  /** LOG_FORMAT; unset: chosen from the destination (see chooseLogFormat). */
+  format?: LogFormat;
+  destination?: LogDestination;
+}
+
+/** Field names whose values never appear in a log line, at the top of an object logged or one level down. */
+const SECRET_FIELDS = ['apikey', 'apiKey', 'API_KEY', 'apiSecret', 'secret', 'token', 'password', 'authorization'];
+const REDACTED_PATHS = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((field) => `*.${field}`),
+  'headers["x-engagespot-api-secret"]',
+  '*.headers["x-engagespot-api-secret"]',
+  '*.headers.authorization',
+];
+/** Query parameters whose values are replaced in logged URLs (a callback URL carries its token in `token`). */
+const SECRET_QUERY_PARAMETERS = new Set(['token', 'apikey', 'api_key', 'secret', 'password']);
+export const REDACTED = '[redacted]';
+
+/**
+ * LOG_FORMAT when it is set; otherwise pretty lines for a person at a terminal, and one JSON object
+ * a line for a file, a pipe or a log collector.
+ */
+export function chooseLogFormat(configured: LogFormat | undefined, outputIsTerminal: boolean): LogFormat {
+  return configured ?? (outputIsTerminal ? 'pretty' : 'json');
+}
+
+/** `url` with the values of secret query parameters replaced; the path and other parameters kept. */
+export function redactUrl(url: string): string {
+  const queryStart = url.indexOf('?');
+  if (queryStart < 0) return url;
+  const query = url
+    .slice(queryStart + 1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const name = equals < 0 ? pair : pair.slice(0, equals);
+      return SECRET_QUERY_PARAMETERS.has(decodeQueryName(name).toLowerCase()) ? `${name}=${REDACTED}` : pair;
+    });
+  return `${url.slice(0, queryStart)}?${query.join('&')}`;
+}
+
+function decodeQueryName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
+}
+
+/**
+ * The service's one pino logger: Fastify logs through it and so does every Nest `Logger` (through
+ * PinoLoggerService). JSON lines carry `time`, `level` (a name), `message` and the fields given;
+ * pretty lines are for a terminal, in colour only when the output is one.
+ */
+export function createRootLogger(options: RootLoggerOptions): PinoLogger {
+  const destination = options.destination ?? process.stdout;
+  const isTerminal = destination.isTTY === true;
+  const common: LoggerOptions = {
+    level: options.level,
+    messageKey: 'message',
+    redact: { paths: REDACTED_PATHS, censor: REDACTED },
+    serializers: {
+      err: pino.stdSerializers.err,
+      // Fastify's own lines about a request (its errors): never the headers, and the URL without secrets.
+      req: (request: { method?: string; url?: string; id?: string }) => ({ method: request.method, url: request.url && redactUrl(request.url) }),
+    },
+  };
+  if (chooseLogFormat(options.format, isTerminal) === 'pretty') {
+    const pretty = pinoPretty({
+      destination: options.destination ?? 1,
+      colorize: isTerminal,
+      messageKey: 'message',
+      translateTime: 'SYS:HH:MM:ss.l',
+      ignore: 'pid,hostname,context',
+      singleLine: true,
+      messageFormat: (log, messageKey) => (typeof log.context === 'string' ? `[${log.context}] ${String(log[messageKey])}` : String(log[messageKey])),
+    });
+    return pino(common, pretty);
+  }
+  return pino(
+    { ...common, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } },
+    // Written as the event loop allows rather than one blocking write a line; flushed when the process exits.
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
+  ) as PinoLogger;
+}
+
+const STACK_TRACE = /^.+\n\s+at .+:\d+:\d+/s;
+
+/**
+ * Nest's LoggerService over the root pino logger, so that every `new Logger(context)` writes
+ * structured lines: `context`, the current request's `requestId` and `appId`, and the fields of a
+ * message given as an object (`logger.warn({ message: '...', messageId, attempt })`).
+ */
+export class PinoLoggerService implements LoggerService {
+  constructor(readonly pino: PinoLogger) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('info', message, params);
+  }
+
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+
+  /** LOG_LEVEL has no level below debug: Nest's verbose lines are debug lines. */
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  private write(level: Level, message: unknown, params: unknown[]): void {
+    if (!this.pino.isLevelEnabled(level)) return;
+    const { context, stack, extra } = splitParams(params, level === 'error' || level === 'fatal');
+    const fields: Record<string, unknown> = {};
+    if (context !== undefined) fields.context = context;
+    const request = currentRequestContext();
+    if (request) {
+      fields.requestId = request.requestId;
+      if (request.appId !== undefined) fields.appId = request.appId;
+    }
+    let text: string;
+    if (message instanceof Error) {
+      fields.err = message;
+      text = message.message;
+    } else if (isPlainObject(message)) {
+      const { message: inner, msg, ...rest } = message;
+      Object.assign(fields, rest);
+      text = String(inner ?? msg ?? '');
+    } else {
+      text = String(message);
+    }
+    if (stack !== undefined) fields.stack = stack;
+    for (const param of extra) {
+      if (isPlainObject(param)) Object.assign(fields, param);
+      else if (param instanceof Error) fields.err = param;
+      else text += ` ${String(param)}`;
+    }
+    this.pino[level](fields, text);
+  }
+}
+
+/**
+ * Nest passes the context last (`new Logger('Dispatcher').error(message, stack)` arrives as
+ * `error(message, stack, 'Dispatcher')`, and `error(message)` as `error(message, undefined, 'Dispatcher')`).
+ */
+function splitParams(params: unknown[], isError: boolean): { context?: string; stack?: string; extra: unknown[] } {
+  const rest = [...params];
+  let context: string | undefined;
+  const last = rest.at(-1);
+  if (typeof last === 'string' && !(isError && rest.length === 1 && STACK_TRACE.test(last))) {
+    context = last;
+    rest.pop();
+  }
+  let stack: string | undefined;
+  if (isError && rest.length > 0 && (typeof rest[0] === 'string' || rest[0] === undefined)) stack = rest.shift() as string | undefined;
+  return { context, stack, extra: rest.filter((param) => param !== undefined) };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
 }

@@ -26,6 +26,7 @@ describe('AppConfig', () => {
     [{ PORT: 'abc' }, /PORT must be a port number/],
     [{ PORT: '70000' }, /PORT must be a port number/],
     [{ LOG_LEVEL: 'verbose' }, /LOG_LEVEL must be one of error, warn, info, debug/],
+    [{ LOG_FORMAT: 'text' }, /LOG_FORMAT must be json or pretty/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a postgres:\/\/ connection URL/],
     [{ GUPSHUP_API_BASE_URL: 'api.gupshup.io' }, /GUPSHUP_API_BASE_URL must be an http/],
     [{ DISPATCH_MAX_ATTEMPTS: '0' }, /DISPATCH_MAX_ATTEMPTS must be a whole number from 1 to 100/],

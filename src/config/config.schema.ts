@@ -46,6 +46,8 @@ export const configSchema = z.object({
     )
     .optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'info', 'debug'], { error: 'LOG_LEVEL must be one of error, warn, info, debug' }).default('info'),
+  /** Unset: pretty on a terminal, json otherwise (decided where the output stream is known). */
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'LOG_FORMAT must be json or pretty' }).optional(),
   GUPSHUP_RATE_LIMIT: count('GUPSHUP_RATE_LIMIT', 0, 100000).default(20),
   GUPSHUP_TIMEOUT_MS: count('GUPSHUP_TIMEOUT_MS', 100, 120000).default(10000),
   DISPATCH_MAX_ATTEMPTS: count('DISPATCH_MAX_ATTEMPTS', 1, 100).default(6),

@@ -1,17 +1,23 @@
 import { Global, Module } from '@nestjs/common';
 import { makeGaugeProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { HttpMetrics, httpRequestDurationProvider } from './http-metrics';
 import { MetricsController } from './metrics.controller';
 import { PROJECTION_LAG_EVENTS, PROJECTION_LAG_SECONDS, ProjectionMetrics, WHATSAPP_MESSAGES } from './projection-metrics';
+import { ScrapeTimeMetrics } from './scrape-time-metrics';
 
 /**
  * Prometheus at GET /metrics, global so that any module can register its own metrics with
- * makeCounterProvider & co. Default Node.js metrics are on.
+ * makeCounterProvider & co, and gauges read from the database at scrape time with
+ * ScrapeTimeMetrics. Default Node.js metrics are on; HttpMetrics is fed by the request hooks.
  */
 @Global()
 @Module({
   imports: [PrometheusModule.register({ global: true, path: '/metrics', controller: MetricsController, defaultMetrics: { enabled: true } })],
   providers: [
     ProjectionMetrics,
+    ScrapeTimeMetrics,
+    HttpMetrics,
+    httpRequestDurationProvider,
     makeGaugeProvider({
       name: PROJECTION_LAG_EVENTS,
       help: 'Events in the log that a subscription has not processed yet',
@@ -24,6 +30,6 @@ import { PROJECTION_LAG_EVENTS, PROJECTION_LAG_SECONDS, ProjectionMetrics, WHATS
     }),
     makeGaugeProvider({ name: WHATSAPP_MESSAGES, help: 'WhatsApp messages per current status, all apps', labelNames: ['status'] }),
   ],
-  exports: [ProjectionMetrics],
+  exports: [ProjectionMetrics, ScrapeTimeMetrics, HttpMetrics],
 })
 export class MetricsModule {}

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp } from '../../src/bootstrap';
+import type { LogDestination } from '../../src/common/logger';
 import { AppConfig } from '../../src/config/app-config';
 import { Database } from '../../src/database/database';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -28,6 +29,8 @@ export interface TestAppOptions {
   database?: TestDatabase;
   imports?: DynamicModule['imports'];
   logger?: LoggerService;
+  /** Where the service's own logger writes (LOG_FORMAT and LOG_LEVEL applied) instead of stdout. */
+  logDestination?: LogDestination;
 }
 
 /** The whole service on a real PostgreSQL database of its own, listening on a loopback port. */
@@ -44,7 +47,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATABASE_POOL_SIZE: '10',
     ...options.env,
   });
-  const app = await createApp(config, { imports: options.imports, logger: options.logger });
+  const app = await createApp(config, { imports: options.imports, logger: options.logger, logDestination: options.logDestination });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   return {

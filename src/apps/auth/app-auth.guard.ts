@@ -1,5 +1,6 @@
 import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { setRequestAppId } from '../../common/request-context';
 import { AppsService } from '../apps.service';
 import { AUTHENTICATED_APP, type RequestWithApp } from './current-app.decorator';
 
@@ -48,6 +49,7 @@ export class AppAuthGuard implements CanActivate {
       );
     }
     request[AUTHENTICATED_APP] = app;
+    setRequestAppId(app.id);
     return true;
   }
 }

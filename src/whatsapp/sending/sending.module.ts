@@ -4,6 +4,7 @@ import { UsersModule } from '../../users';
 import { ProviderCredentialsCache } from './dispatch/credentials-cache';
 import { DispatchJobSettlement } from './dispatch/dispatch-job-settlement.subscription';
 import { DispatchJobs } from './dispatch/dispatch-jobs';
+import { DispatchMetrics, dispatchMetricProviders } from './dispatch/dispatch-metrics';
 import { DispatchOperatorCommands } from './dispatch/dispatch-operator.commands';
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
 import { gupshupClientProvider } from './dispatch/gupshup-client.provider';
@@ -31,6 +32,8 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     ProviderCredentialsCache,
     OutcomeUnknownResolver,
     gupshupClientProvider,
+    DispatchMetrics,
+    ...dispatchMetricProviders,
     ...DispatchOperatorCommands,
   ],
   exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient],

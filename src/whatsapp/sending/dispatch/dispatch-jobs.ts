@@ -44,6 +44,7 @@ export interface ClaimedJob {
 export interface ExpiredJob {
   messageId: string;
   appId: string;
+  requestId: string;
   attempt: number;
   attemptStartedAt: Date;
 }
@@ -223,7 +224,7 @@ export class DispatchJobs {
    * The lease token stays, so that a worker still alive can yet record the real answer.
    */
   async parkExpired(tx: SqlExecutor, limit: number): Promise<ExpiredJob[]> {
-    const rows = await tx.query<{ message_id: string; app_id: string; attempts: number; attempt_started_at: Date }>(
+    const rows = await tx.query<{ message_id: string; app_id: string; request_id: string; attempts: number; attempt_started_at: Date }>(
       `WITH expired AS (
          SELECT message_id FROM whatsapp_dispatch_jobs
           WHERE state = 'in_flight' AND locked_until < now()
@@ -235,12 +236,13 @@ export class DispatchJobs {
               last_error = 'the lease ran out before the answer of attempt ' || (j.attempts + 1) || ' was recorded'
          FROM expired
         WHERE j.message_id = expired.message_id
-       RETURNING j.message_id, j.app_id, j.attempts, j.attempt_started_at`,
+       RETURNING j.message_id, j.app_id, j.request_id, j.attempts, j.attempt_started_at`,
       [limit],
     );
     return rows.map((row) => ({
       messageId: row.message_id,
       appId: row.app_id,
+      requestId: row.request_id,
       attempt: row.attempts + 1,
       attemptStartedAt: row.attempt_started_at,
     }));

@@ -1,11 +1,12 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type GupshupCredentials } from '../../../apps';
 import { CredentialCipher } from '../../../apps/providers/credential-cipher';
 import { AppConfig } from '../../../config/app-config';
 import { Database } from '../../../database/database';
-import { messageStreamId } from '../../domain';
+import { messageStreamId, WhatsAppDispatchFailed, WhatsAppMessageDiscarded } from '../../domain';
 import { GupshupClient } from '../../gupshup/gupshup-client';
 import {
   buildGupshupSendRequest,
@@ -18,6 +19,7 @@ import { appendToStreams } from '../../../event-store';
 import { AppRateLimiter } from './app-rate-limiter';
 import { ProviderCredentialsCache } from './credentials-cache';
 import { DispatchJobs, type ClaimedJob } from './dispatch-jobs';
+import { DispatchMetrics, gupshupCallLabel } from './dispatch-metrics';
 import { OutcomeRecorder } from './outcome-recorder';
 import { decideAttemptOutcome, discardBeforeCall, outcomeUnknownEvent, type AttemptDecision, type RetryPolicy } from './dispatch-outcome';
 
@@ -33,6 +35,21 @@ const PARK_BATCH = 100;
 const IDEMPOTENCY_CLEANUP_EVERY_MS = 60_000;
 /** Longest wait between two claims while they keep failing (the database is unreachable). */
 const MAX_ERROR_BACKOFF_MS = 5000;
+
+/** The ids every dispatch log line carries as fields; `requestId` is the notification request's. */
+function jobFields(job: { appId: string; messageId: string; requestId: string; attempt: number }) {
+  return { appId: job.appId, messageId: job.messageId, requestId: job.requestId, attempt: job.attempt };
+}
+
+/** The `code` label of a retry: what failed, without the message (`http_503`, `timeout`, `network`). */
+function failureCode(errorKind: string | undefined, httpStatus: number | undefined): string {
+  if (errorKind === 'http' && httpStatus !== undefined) return `http_${httpStatus}`;
+  return errorKind ?? 'unknown';
+}
+
+function formatDelay(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
+}
 
 /** Where the API_KEY of a request's `_config` is bound when encrypted: its app and request. */
 export function overrideApiKeyContext(appId: string, requestId: string): string {
@@ -113,6 +130,7 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     private readonly credentials: ProviderCredentialsCache,
     private readonly cipher: CredentialCipher,
     private readonly idempotencyKeys: IdempotencyKeys,
+    private readonly metrics: DispatchMetrics,
   ) {
     this.workerCount = config.get('DISPATCH_WORKERS');
     this.workersPerLimitedApp = Math.max(1, Math.floor(this.workerCount / 2));
@@ -227,21 +245,8 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
 
   /** Calls Gupshup for an app's claimed jobs, within the rate limit; each outcome's recording is pushed to `records`. */
   private async dispatchForApp(appId: string, jobs: ClaimedJob[], records: Promise<void>[]): Promise<void> {
-    let credentials: GupshupCredentials | null;
-    try {
-      credentials = await this.credentials.get(appId);
-    } catch (error) {
-      this.logger.error(`app ${appId}: cannot read the gupshup_whatsapp credentials (${(error as Error).message}); retrying its messages later`);
-      await this.releaseQuietly(jobs, CREDENTIALS_RETRY_MS);
-      return;
-    }
-    if (!credentials?.enabled) {
-      const reason =
-        'The gupshup_whatsapp provider was disabled (or removed) for this app after the message was queued; ' +
-        'enable it with PUT /v3/channels/whatsapp/providers/gupshup_whatsapp and send the notification again';
-      for (const job of jobs) records.push(this.record(job, discardBeforeCall(job, 'provider_not_enabled', reason, new Date()), job.attempt - 1));
-      return;
-    }
+    const credentials = await this.sendableCredentials(appId, jobs, records);
+    if (!credentials) return;
 
     const requests = new RequestBuilder(credentials, this.cipher);
     const calls: Promise<void>[] = [];
@@ -282,6 +287,34 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     await Promise.all(calls);
   }
 
+  /**
+   * Whether an app's claimed jobs can go to Gupshup now, decided once for all of them before any
+   * call: the app's credentials, when they can be. Otherwise (undefined) the jobs are already
+   * given back for later or discarded, each with its reason logged.
+   */
+  private async sendableCredentials(appId: string, jobs: ClaimedJob[], records: Promise<void>[]): Promise<GupshupCredentials | undefined> {
+    let credentials: GupshupCredentials | null;
+    try {
+      credentials = await this.credentials.get(appId);
+    } catch (error) {
+      this.logger.error({
+        message: `cannot read the app's gupshup_whatsapp credentials (${(error as Error).message}); its ${jobs.length} claimed messages are tried again in ${CREDENTIALS_RETRY_MS} ms`,
+        appId,
+        messages: jobs.length,
+      });
+      await this.releaseQuietly(jobs, CREDENTIALS_RETRY_MS);
+      return undefined;
+    }
+    if (!credentials?.enabled) {
+      const reason =
+        'The gupshup_whatsapp provider was disabled (or removed) for this app after the message was queued; ' +
+        'enable it with PUT /v3/channels/whatsapp/providers/gupshup_whatsapp and send the notification again';
+      for (const job of jobs) records.push(this.record(job, discardBeforeCall(job, 'provider_not_enabled', reason, new Date()), job.attempt - 1));
+      return undefined;
+    }
+    return credentials;
+  }
+
   /** Calls Gupshup for one job; resolves with the answer in hand, its recording pushed to `records`. */
   private async call(job: ClaimedJob, requests: RequestBuilder, records: Promise<void>[]): Promise<void> {
     let request: GupshupSendRequest;
@@ -292,11 +325,20 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
       records.push(this.record(job, discardBeforeCall(job, 'credentials_unreadable', reason, new Date()), job.attempt - 1));
       return;
     }
+    const started = performance.now();
     const outcome = await this.client.send(request);
+    const durationMs = performance.now() - started;
+    this.metrics.gupshupCall(outcome, durationMs / 1000);
     const decision = decideAttemptOutcome(job, outcome, this.policy, new Date());
-    if (outcome.outcome !== 'accepted') {
-      this.logger.debug(`message ${job.messageId}: attempt ${job.attempt} ${outcome.outcome}: ${outcome.message}`);
-    }
+    const answer = gupshupCallLabel(outcome);
+    this.logger.debug({
+      message: `attempt ${job.attempt}: Gupshup call ${answer} in ${Math.round(durationMs)} ms` + (outcome.outcome === 'accepted' ? '' : `: ${outcome.message}`),
+      ...jobFields(job),
+      gupshup: answer,
+      ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),
+      ...(outcome.outcome === 'accepted' ? { gupshupMessageId: outcome.messageId } : {}),
+      durationMs: Math.round(durationMs),
+    });
     records.push(this.record(job, decision));
   }
 
@@ -309,19 +351,72 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     for (let tries = 1; ; tries++) {
       try {
         const applied = await this.recorder.record(job, decision, attempts);
-        if (!applied) {
-          this.logger.warn(`message ${job.messageId}: attempt ${job.attempt} ended (${decision.job.state}) after its job was taken over; not recorded`);
+        if (applied) this.reportOutcome(job, decision);
+        else {
+          this.logger.warn({
+            message: `attempt ${job.attempt} ended (${decision.job.state}) after its job was taken over; not recorded`,
+            ...jobFields(job),
+            outcome: decision.job.state,
+          });
         }
         return;
       } catch (error) {
         if (tries >= RECORD_ATTEMPTS) {
-          this.logger.error(
-            `message ${job.messageId}: cannot record attempt ${job.attempt} (${decision.job.state}): ${(error as Error).message}; ` +
+          this.logger.error({
+            message:
+              `cannot record attempt ${job.attempt} (${decision.job.state}): ${(error as Error).message}; ` +
               'when its lease runs out it is parked as outcome_unknown',
-          );
+            ...jobFields(job),
+            outcome: decision.job.state,
+          });
           return;
         }
         await sleep(RECORD_RETRY_MS * 2 ** (tries - 1));
+      }
+    }
+  }
+
+  /**
+   * The line and the count of a recorded outcome: a send at debug level; a retry (with when it is
+   * due) or a discard once each, with the reason.
+   */
+  private reportOutcome(job: ClaimedJob, decision: AttemptDecision): void {
+    const outcome = decision.job;
+    const fields = { ...jobFields(job), maxAttempts: this.policy.maxAttempts };
+    const ofMax = `attempt ${job.attempt} of ${this.policy.maxAttempts}`;
+    const failed = decision.events.find((event) => event instanceof WhatsAppDispatchFailed)?.data;
+    const failure = failed ? { errorKind: failed.errorKind, ...(failed.httpStatus !== undefined ? { httpStatus: failed.httpStatus } : {}) } : {};
+    switch (outcome.state) {
+      case 'sent':
+        this.metrics.outcome('sent', 'accepted');
+        this.logger.debug({ message: `sent: ${ofMax} accepted by Gupshup as ${outcome.providerMessageId}`, ...fields, gupshupMessageId: outcome.providerMessageId });
+        return;
+      case 'pending': {
+        const retryInMs = Math.max(0, outcome.dueAt.getTime() - Date.now());
+        this.metrics.outcome('retry', failureCode(failed?.errorKind, failed?.httpStatus));
+        this.logger.warn({
+          message: `${ofMax} failed (${outcome.lastError}); next try at ${outcome.dueAt.toISOString()}, in ${formatDelay(retryInMs)}`,
+          ...fields,
+          reason: outcome.lastError,
+          ...failure,
+          nextAttemptAt: outcome.dueAt.toISOString(),
+          retryInMs,
+        });
+        return;
+      }
+      case 'discarded': {
+        const discarded = decision.events.find((event) => event instanceof WhatsAppMessageDiscarded)?.data;
+        const code = discarded?.code ?? 'discarded';
+        const reason = discarded?.reason ?? outcome.lastError;
+        this.metrics.outcome('discarded', code);
+        this.logger.warn({
+          message: `discarded (${code}) ${failed ? `after ${ofMax}` : `before calling Gupshup for ${ofMax}`}: ${reason}`,
+          ...fields,
+          code,
+          reason,
+          ...failure,
+        });
+        return;
       }
     }
   }
@@ -330,7 +425,11 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     try {
       await this.jobs.release(jobs, delayMs);
     } catch (error) {
-      this.logger.error(`cannot give back ${jobs.length} untried jobs (${(error as Error).message}); they are parked when their lease runs out`);
+      this.logger.error({
+        message: `cannot give back ${jobs.length} untried jobs (${(error as Error).message}); they are parked when their lease runs out`,
+        appId: jobs[0]?.appId,
+        messageIds: jobs.map((job) => job.messageId),
+      });
     }
   }
 
@@ -408,10 +507,15 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
       return expired;
     });
     for (const job of parked) {
-      this.logger.warn(
-        `message ${job.messageId} (app ${job.appId}): attempt ${job.attempt}, started ${job.attemptStartedAt.toISOString()}, ` +
-          'has no recorded answer and its lease ran out; parked as outcome_unknown and not sent again',
-      );
+      this.metrics.outcome('outcome_unknown', 'lease_expired');
+      this.logger.warn({
+        message:
+          `attempt ${job.attempt}, started ${job.attemptStartedAt.toISOString()}, has no recorded answer and its lease ran out; ` +
+          'parked as outcome_unknown and not sent again (npm run cli -- dispatch:unknown lists such messages)',
+        ...jobFields(job),
+        reason: 'the lease ran out before the answer was recorded',
+        attemptStartedAt: job.attemptStartedAt.toISOString(),
+      });
     }
     return parked.length;
   }

@@ -1,0 +1,160 @@
+import { ConsoleLogger, Logger } from '@nestjs/common';
+import { Writable } from 'node:stream';
+import { chooseLogFormat, createRootLogger, PinoLoggerService, redactUrl, type LogFormat } from './logger';
+import { runInRequestContext } from './request-context';
+
+// ESC [ ... m: an ANSI colour sequence.
+const ANSI_COLOUR = new RegExp(`${String.fromCharCode(0x1b)}\\[[0-9;]*m`);
+
+/** A destination that keeps what is written, presenting itself as a terminal or not. */
+function captureStream(isTTY: boolean): Writable & { isTTY: boolean; text(): string; firstWrite: Promise<void> } {
+  const chunks: string[] = [];
+  let written!: () => void;
+  const firstWrite = new Promise<void>((resolve) => (written = resolve));
+  const stream = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      chunks.push(String(chunk));
+      written();
+      done();
+    },
+  });
+  return Object.assign(stream, { isTTY, text: () => chunks.join(''), firstWrite });
+}
+
+/** Logs one warning through a logger made for `destination`, and returns what was written once it is. */
+async function writeOneLine(format: LogFormat | undefined, destination: ReturnType<typeof captureStream>): Promise<string> {
+  const service = new PinoLoggerService(createRootLogger({ level: 'info', format, destination }));
+  service.warn({ message: 'attempt 2 of 6 failed', messageId: 'm-1', attempt: 2 }, 'WhatsAppDispatcher');
+  // pino-pretty writes through a transform stream, a little later.
+  await destination.firstWrite;
+  return destination.text();
+}
+
+describe('log format', () => {
+  it.each([
+    [undefined, true, 'pretty'],
+    [undefined, false, 'json'],
+    ['json', true, 'json'],
+    ['json', false, 'json'],
+    ['pretty', true, 'pretty'],
+    ['pretty', false, 'pretty'],
+  ] as const)('LOG_FORMAT=%s on a terminal: %s gives %s', (configured, isTerminal, expected) => {
+    expect(chooseLogFormat(configured, isTerminal)).toBe(expected);
+  });
+
+  it('is one JSON object a line, without colour, when LOG_FORMAT is unset and the output is not a terminal', async () => {
+    const text = await writeOneLine(undefined, captureStream(false));
+    expect(text).not.toMatch(ANSI_COLOUR);
+    const lines = text.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({
+      level: 'warn',
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      context: 'WhatsAppDispatcher',
+      message: 'attempt 2 of 6 failed',
+      messageId: 'm-1',
+      attempt: 2,
+    });
+  });
+
+  it('is pretty and coloured when LOG_FORMAT is unset and the output is a terminal', async () => {
+    const text = await writeOneLine(undefined, captureStream(true));
+    expect(text).toMatch(ANSI_COLOUR);
+    expect(text).toContain('[WhatsAppDispatcher] attempt 2 of 6 failed');
+    expect(() => JSON.parse(text)).toThrow();
+  });
+
+  it('is pretty without colour when LOG_FORMAT=pretty writes to a file or a pipe', async () => {
+    const text = await writeOneLine('pretty', captureStream(false));
+    expect(text).not.toMatch(ANSI_COLOUR);
+    expect(text).toMatch(/WARN.*\[WhatsAppDispatcher\] attempt 2 of 6 failed.*"messageId":"m-1"/);
+    expect(text.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('is JSON on a terminal when LOG_FORMAT=json', async () => {
+    const text = await writeOneLine('json', captureStream(true));
+    expect(text).not.toMatch(ANSI_COLOUR);
+    expect(JSON.parse(text)).toMatchObject({ level: 'warn', message: 'attempt 2 of 6 failed' });
+  });
+});
+
+describe('PinoLoggerService', () => {
+  function jsonLogger(level: 'info' | 'debug' | 'warn' = 'debug') {
+    const destination = captureStream(false);
+    const service = new PinoLoggerService(createRootLogger({ level, format: 'json', destination }));
+    const lines = () =>
+      destination
+        .text()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    return { service, lines };
+  }
+
+  it('takes the context Nest passes last, a stack before it, and fields from a message object', () => {
+    const { service, lines } = jsonLogger();
+    service.log('plain', 'Main');
+    service.error('failed', 'Error: failed\n    at x (file.ts:1:2)', 'Dispatcher');
+    service.error('no stack', undefined, 'Dispatcher');
+    service.debug({ message: 'with fields', appId: 'a-1' }, 'Dispatcher');
+    service.verbose('verbose is debug', 'Nest');
+    expect(lines()).toEqual([
+      expect.objectContaining({ level: 'info', context: 'Main', message: 'plain' }),
+      expect.objectContaining({ level: 'error', context: 'Dispatcher', message: 'failed', stack: expect.stringContaining('at x') }),
+      expect.objectContaining({ level: 'error', context: 'Dispatcher', message: 'no stack' }),
+      expect.objectContaining({ level: 'debug', context: 'Dispatcher', message: 'with fields', appId: 'a-1' }),
+      expect.objectContaining({ level: 'debug', context: 'Nest', message: 'verbose is debug' }),
+    ]);
+  });
+
+  it('keeps to LOG_LEVEL', () => {
+    const { service, lines } = jsonLogger('warn');
+    service.log('info line');
+    service.debug('debug line');
+    service.warn('warn line');
+    expect(lines().map((line) => line.message)).toEqual(['warn line']);
+  });
+
+  it('names the request being handled, and its app once known, on every line', async () => {
+    const { service, lines } = jsonLogger();
+    Logger.overrideLogger(service);
+    try {
+      const context = { requestId: 'req-1' } as { requestId: string; appId?: string };
+      await runInRequestContext(context, async () => {
+        new Logger('Probe').log('before authentication');
+        context.appId = 'app-1';
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        new Logger('Probe').log({ message: 'after', messageId: 'm-1' });
+      });
+      service.log('outside', 'Probe');
+    } finally {
+      Logger.overrideLogger(new ConsoleLogger());
+    }
+    expect(lines()).toEqual([
+      expect.objectContaining({ requestId: 'req-1', message: 'before authentication', context: 'Probe' }),
+      expect.objectContaining({ requestId: 'req-1', appId: 'app-1', messageId: 'm-1', message: 'after' }),
+      expect.not.objectContaining({ requestId: expect.anything() }),
+    ]);
+  });
+
+  it('never writes secret fields', () => {
+    const { service, lines } = jsonLogger();
+    service.warn({ message: 'x', apikey: 'gs-secret', config: { API_KEY: 'k-secret' }, headers: { authorization: 'Bearer t', 'x-engagespot-api-secret': 's' } });
+    const [line] = lines();
+    expect(JSON.stringify(line)).not.toMatch(/gs-secret|k-secret|Bearer t|"s"/);
+  });
+});
+
+describe('redactUrl', () => {
+  it.each([
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp?token=abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp?token=[redacted]'],
+    ['/x?a=1&Token=abc&b=2', '/x?a=1&Token=[redacted]&b=2'],
+    ['/x?to%6Ben=abc', '/x?to%6Ben=[redacted]'],
+    ['/x?token', '/x?token=[redacted]'],
+    ['/x?tokens=1', '/x?tokens=1'],
+    ['/health', '/health'],
+  ])('%s → %s', (url, expected) => {
+    expect(redactUrl(url)).toBe(expected);
+  });
+});

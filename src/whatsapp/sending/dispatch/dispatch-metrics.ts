@@ -1,0 +1,102 @@
+import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit, type Provider } from '@nestjs/common';
+import { InjectMetric, makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import type { Counter, Gauge, Histogram } from 'prom-client';
+import { Database } from '../../../database/database';
+import { ScrapeTimeMetrics } from '../../../metrics/scrape-time-metrics';
+import type { GupshupSendOutcome } from '../../gupshup/gupshup-client';
+
+export const GUPSHUP_SEND_DURATION = 'gupshup_send_duration_seconds';
+export const DISPATCH_OUTCOMES = 'whatsapp_dispatch_outcomes_total';
+export const DISPATCH_JOBS = 'whatsapp_dispatch_jobs';
+export const DISPATCH_OLDEST_DUE = 'whatsapp_dispatch_oldest_due_seconds';
+
+/** How a call to Gupshup's send API ended, as the latency histogram labels it. */
+export type GupshupCallLabel = 'accepted' | 'rejected' | 'retryable' | 'timeout' | 'network_error';
+
+/**
+ * What became of an attempt once recorded: `sent`, `retry` (due again later), `discarded`, or
+ * `outcome_unknown` (its lease ran out with no answer recorded).
+ */
+export type DispatchOutcome = 'sent' | 'retry' | 'discarded' | 'outcome_unknown';
+
+/** The job states counted at scrape time: the work not finished yet. */
+const OPEN_STATES = ['pending', 'in_flight', 'outcome_unknown'] as const;
+
+export function gupshupCallLabel(outcome: GupshupSendOutcome): GupshupCallLabel {
+  if (outcome.outcome !== 'retryable') return outcome.outcome;
+  if (outcome.kind === 'timeout') return 'timeout';
+  return outcome.kind === 'network' ? 'network_error' : 'retryable';
+}
+
+export const dispatchMetricProviders: Provider[] = [
+  makeHistogramProvider({
+    name: GUPSHUP_SEND_DURATION,
+    help: "Calls to Gupshup's send API and how long they took, by outcome (accepted, rejected, retryable, timeout, network_error) and HTTP status (0: no answer)",
+    labelNames: ['outcome', 'status_code'],
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  }),
+  makeCounterProvider({
+    name: DISPATCH_OUTCOMES,
+    help: 'Dispatch attempts recorded, by outcome (sent, retry, discarded, outcome_unknown) and code (the discard code, or what failed)',
+    labelNames: ['outcome', 'code'],
+  }),
+  makeGaugeProvider({
+    name: DISPATCH_JOBS,
+    help: 'Dispatch jobs not finished, by state: pending (queued or waiting for a retry), in_flight, outcome_unknown',
+    labelNames: ['state'],
+  }),
+  makeGaugeProvider({
+    name: DISPATCH_OLDEST_DUE,
+    help: 'How long the oldest pending job has been due, in seconds (0 when none is due)',
+  }),
+];
+
+/** Dispatch metrics: Gupshup call latencies and recorded outcomes as they happen, job counts read at scrape time. */
+@Injectable()
+export class DispatchMetrics implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('DispatchMetrics');
+  private removeRefresh?: () => void;
+
+  constructor(
+    private readonly db: Database,
+    private readonly scrapeTime: ScrapeTimeMetrics,
+    @InjectMetric(GUPSHUP_SEND_DURATION) private readonly callDuration: Histogram<'outcome' | 'status_code'>,
+    @InjectMetric(DISPATCH_OUTCOMES) private readonly outcomes: Counter<'outcome' | 'code'>,
+    @InjectMetric(DISPATCH_JOBS) private readonly jobs: Gauge<'state'>,
+    @InjectMetric(DISPATCH_OLDEST_DUE) private readonly oldestDue: Gauge,
+  ) {}
+
+  onModuleInit(): void {
+    this.removeRefresh = this.scrapeTime.add(() => this.refreshJobCounts());
+  }
+
+  onModuleDestroy(): void {
+    this.removeRefresh?.();
+  }
+
+  gupshupCall(outcome: GupshupSendOutcome, seconds: number): void {
+    const statusCode = outcome.outcome === 'retryable' ? (outcome.httpStatus ?? 0) : outcome.httpStatus;
+    this.callDuration.observe({ outcome: gupshupCallLabel(outcome), status_code: String(statusCode) }, seconds);
+  }
+
+  outcome(outcome: DispatchOutcome, code: string, count = 1): void {
+    this.outcomes.inc({ outcome, code }, count);
+  }
+
+  /** Each state has a partial index of its own, so each count reads only the jobs in that state. */
+  private async refreshJobCounts(): Promise<void> {
+    try {
+      const [row] = await this.db.query<{ pending: string; in_flight: string; outcome_unknown: string; oldest_due_seconds: number | null }>(
+        `SELECT (SELECT count(*) FROM whatsapp_dispatch_jobs WHERE state = 'pending') AS pending,
+                (SELECT count(*) FROM whatsapp_dispatch_jobs WHERE state = 'in_flight') AS in_flight,
+                (SELECT count(*) FROM whatsapp_dispatch_jobs WHERE state = 'outcome_unknown') AS outcome_unknown,
+                (SELECT extract(epoch FROM now() - min(due_at))::float8 FROM whatsapp_dispatch_jobs
+                  WHERE state = 'pending' AND due_at <= now()) AS oldest_due_seconds`,
+      );
+      for (const state of OPEN_STATES) this.jobs.set({ state }, Number(row[state]));
+      this.oldestDue.set(Math.max(0, row.oldest_due_seconds ?? 0));
+    } catch (error) {
+      this.logger.warn(`dispatch job counts unavailable: ${(error as Error).message}`);
+    }
+  }
+}
