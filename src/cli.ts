@@ -20,7 +20,12 @@ async function main(): Promise<void> {
   }
   await CommandFactory.run(CliModule.forRoot(config), {
     logger: ['error', 'warn'],
+    // Usage lines name the command a user types, not this file.
+    helpConfiguration: { commandUsage: (command) => `npm run cli -- ${command.parent ? `${command.name()} ` : ''}${command.usage()}` },
     errorHandler: (error) => {
+      // Commander has written what there was to say (the help, or a usage error): only its exit code is left.
+      const { code, exitCode } = error as Error & { code?: string; exitCode?: number };
+      if (code?.startsWith('commander.') && typeof exitCode === 'number') process.exit(exitCode);
       console.error(error.message);
       process.exit(1);
     },

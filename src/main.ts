@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
 import { AppConfig, ConfigError } from './config/app-config';
+import { startupBanner, startupFacts } from './startup-banner';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
     });
   }
   await app.listen(config.get('PORT'), config.get('HOST'));
-  logger.log(`listening on http://${config.get('HOST')}:${config.get('PORT')} (callbacks: ${config.publicBaseUrl})`);
+  new Logger('Startup').log(startupBanner(startupFacts(app, config)));
 }
 
 main().catch((error: unknown) => {

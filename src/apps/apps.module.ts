@@ -5,6 +5,7 @@ import { AdminProvidersController } from './admin/admin-providers.controller';
 import { AdminToken } from './admin/admin-token';
 import { AdminGuard } from './admin/admin.guard';
 import { CreateAppCommand } from './admin/create-app.command';
+import { ListAppsCommand } from './admin/list-apps.command';
 import { AppsService } from './apps.service';
 import { AppApiGuard, AppAuthGuard } from './auth/app-auth.guard';
 import { CredentialCipher } from './providers/credential-cipher';
@@ -12,7 +13,7 @@ import { GupshupProviderConfigService } from './providers/gupshup-provider-confi
 import { GupshupProviderController } from './providers/gupshup-provider.controller';
 
 /**
- * Apps (tenants) and their credentials, the admin API and `apps:create` command, and each app's
+ * Apps (tenants) and their credentials, the admin API and `apps:create` and `apps:list` commands, and each app's
  * gupshup_whatsapp configuration. Global: every feature can inject AppsService,
  * GupshupProviderConfigService, AppAuthGuard and AdminGuard without importing this module; every /v3 route is
  * authenticated by the global AppApiGuard.
@@ -29,6 +30,7 @@ import { GupshupProviderController } from './providers/gupshup-provider.controll
     CredentialCipher,
     GupshupProviderConfigService,
     CreateAppCommand,
+    ListAppsCommand,
   ],
   exports: [AppsService, AppAuthGuard, AdminGuard, AdminToken, CredentialCipher, GupshupProviderConfigService],
 })

@@ -11,6 +11,11 @@ import { RevertMigrationCommand, RunMigrationsCommand } from './migrations.comma
 const EMBEDDED_SERVER = Symbol('embedded-postgres-server');
 const EMBEDDED_DATABASE = 'whatsapp_notify';
 
+/** Where the embedded PostgreSQL keeps its data. */
+export function embeddedDataDir(config: AppConfig): string {
+  return resolve(config.get('DATA_DIR'), 'postgres');
+}
+
 interface DatabaseHandles {
   dataSource: DataSource;
   embedded?: EmbeddedPostgresServer;
@@ -25,7 +30,7 @@ async function openDatabase(config: AppConfig): Promise<DatabaseHandles> {
   let url = config.get('DATABASE_URL');
   let embedded: EmbeddedPostgresServer | undefined;
   if (!url) {
-    const dataDir = resolve(config.get('DATA_DIR'), 'postgres');
+    const dataDir = embeddedDataDir(config);
     embedded = new EmbeddedPostgresServer({
       dataDir,
       port: config.get('EMBEDDED_POSTGRES_PORT'),

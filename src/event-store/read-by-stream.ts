@@ -36,6 +36,16 @@ export async function readLogHorizon(executor: SqlExecutor): Promise<LogHorizon>
   };
 }
 
+/** Events of these types (all when omitted) below a horizon's bound: what reading every stream up to it reads. */
+export async function countBelow(executor: SqlExecutor, below: string, types?: readonly string[]): Promise<number> {
+  const [row] = await executor.query<{ events: string }>(
+    `SELECT count(*) AS events FROM es_events e
+      WHERE e.transaction_id < $1::xid8 AND ($2::text[] IS NULL OR e.event_type = ANY ($2::text[]))`,
+    [below, types ?? null],
+  );
+  return Number(row.events);
+}
+
 export interface StreamChunkOptions {
   /** The horizon's transaction id bound: only events of the transactions below it are read. */
   below: string;

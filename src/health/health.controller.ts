@@ -1,26 +1,41 @@
-import { Controller, Get, HttpCode, HttpStatus, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, HttpStatus, Res, type OnModuleDestroy } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { Database } from '../database/database';
 import { SubscriptionManager, type SubscriptionLag } from '../event-store';
 
 export interface HealthReport {
-  status: 'ok' | 'error';
+  status: 'ok' | 'error' | 'shutting_down';
   database: 'up' | 'down';
   projectionLag: Record<string, SubscriptionLag>;
   error?: string;
 }
 
 @Controller('health')
-export class HealthController {
+export class HealthController implements OnModuleDestroy {
+  /**
+   * Set as the shutdown begins (Nest's first hook), while the dispatcher and the subscriptions
+   * drain and requests in flight finish: load balancers and orchestrators send new work elsewhere.
+   */
+  private shuttingDown = false;
+
   constructor(
     private readonly db: Database,
     private readonly subscriptions: SubscriptionManager,
   ) {}
 
-  /** 200 while the database answers; 503, with the reason, when it does not. */
+  onModuleDestroy(): void {
+    this.shuttingDown = true;
+  }
+
+  /** 200 while the database answers; 503, with the reason, when it does not or while the service shuts down. */
   @Get()
   @HttpCode(HttpStatus.OK)
   async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+    if (this.shuttingDown) {
+      reply.status(HttpStatus.SERVICE_UNAVAILABLE);
+      const database = await this.db.query('SELECT 1').then(() => 'up' as const, () => 'down' as const);
+      return { status: 'shutting_down', database, projectionLag: {}, error: 'the service is shutting down' };
+    }
     try {
       await this.db.query('SELECT 1');
       return { status: 'ok', database: 'up', projectionLag: await this.subscriptions.lag() };

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { adminAuth, appAuth } from './app-helpers';
 
 const run = promisify(execFile);
@@ -12,8 +13,12 @@ const ROOT = resolve(__dirname, '..', '..');
 
 /** `npm run cli -- ...args` in a child process, as a user would run it. */
 async function cli(databaseUrl: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({ DATABASE_URL: databaseUrl }, ...args);
+}
+
+async function cliWith(extraEnv: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'wa-cli-data-'));
-  const env = { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, ADMIN_TOKEN: '', SECRET_KEY: '' };
+  const env = { ...process.env, DATA_DIR: dataDir, ADMIN_TOKEN: '', SECRET_KEY: '', PUBLIC_BASE_URL: '', ...extraEnv };
   try {
     const { stdout, stderr } = await run('npm', ['run', 'cli', '--', ...args], { cwd: ROOT, env, timeout: 60_000 });
     return { code: 0, stdout, stderr };
@@ -36,9 +41,12 @@ describe('CLI: apps:create', () => {
   afterAll(() => t.close());
 
   it('prints the same JSON as POST /admin/apps, beside the running service, and the printed credentials authenticate', async () => {
-    const { code, stdout } = await cli(t.database.url, 'apps:create', 'Acme Corp');
+    const { code, stdout, stderr } = await cli(t.database.url, 'apps:create', 'Acme Corp');
     expect(code).toBe(0);
     const created = printedJson(stdout);
+    // PUBLIC_BASE_URL unset: the URL is built from HOST and PORT as the command sees them, and it says so.
+    expect(created.callbackUrl).toBe(`http://127.0.0.1:3000/api/v1/apps/${created.apiKey}/webhook/gupshup_whatsapp`);
+    expect(stderr).toContain('apps:create: PUBLIC_BASE_URL is unset, so callbackUrl assumes the service is reached at http://127.0.0.1:3000');
     expect(created).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name: 'Acme Corp',
@@ -62,5 +70,78 @@ describe('CLI: apps:create', () => {
     expect(stderr).toContain('apps:create: name must not be empty');
     expect(stdout).not.toContain('apiSecret');
     expect(await t.db.query('SELECT count(*)::int AS n FROM apps')).toEqual(before);
+  }, 90_000);
+});
+
+describe('CLI: apps:list', () => {
+  let t: TestApp;
+  beforeAll(async () => (t = await startTestApp()));
+  afterAll(() => t.close());
+
+  it('says there is no app yet, and how to create one', async () => {
+    const { code, stdout } = await cli(t.database.url, 'apps:list');
+    expect(code).toBe(0);
+    expect(stdout).toContain('No apps yet: create one with npm run cli -- apps:create NAME');
+  }, 90_000);
+
+  it('lists the apps as a table, oldest first, beside the running service, never a secret', async () => {
+    const first = (await request(t.url).post('/admin/apps').set(adminAuth).send({ name: 'First app' }).expect(201)).body;
+    const second = (await request(t.url).post('/admin/apps').set(adminAuth).send({ name: 'Second' }).expect(201)).body;
+    const { code, stdout } = await cli(t.database.url, 'apps:list');
+    expect(code).toBe(0);
+    const table = stdout.slice(stdout.indexOf('NAME')).trimEnd().split('\n');
+    expect(table).toHaveLength(3);
+    expect(table[0].split(/\s{2,}/)).toEqual(['NAME', 'API KEY', 'ID', 'CREATED']);
+    expect(table[1].split(/\s{2,}/)).toEqual(['First app', first.apiKey, first.id, first.createdAt]);
+    expect(table[2].split(/\s{2,}/)).toEqual(['Second', second.apiKey, second.id, second.createdAt]);
+    // Columns line up.
+    expect(table[1].indexOf(first.apiKey)).toBe(table[0].indexOf('API KEY'));
+    expect(stdout).not.toContain(first.apiSecret);
+    expect(stdout).not.toContain(second.apiSecret);
+  }, 90_000);
+
+  it("--json prints the same JSON as GET /admin/apps, callback URLs from PUBLIC_BASE_URL", async () => {
+    const env = { DATABASE_URL: t.database.url, PUBLIC_BASE_URL: 'https://notify.example.com' };
+    const { code, stdout, stderr } = await cliWith(env, 'apps:list', '--json');
+    expect(code).toBe(0);
+    const printed = printedJson(stdout) as unknown as { data: { apiKey: string; callbackUrl: string }[] };
+    const served = (await request(t.url).get('/admin/apps').set(adminAuth).expect(200)).body;
+    expect(printed.data.map((app) => ({ ...app, callbackUrl: undefined }))).toEqual(served.data.map((app: object) => ({ ...app, callbackUrl: undefined })));
+    for (const app of printed.data) expect(app.callbackUrl).toBe(`https://notify.example.com/api/v1/apps/${app.apiKey}/webhook/gupshup_whatsapp`);
+    expect(stderr).not.toContain('PUBLIC_BASE_URL is unset');
+  }, 90_000);
+});
+
+describe('CLI: help and usage errors', () => {
+  // Every command boots the service's modules, database included: a database of its own spares starting an embedded one.
+  let database: TestDatabase;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    env = { DATABASE_URL: database.url };
+  });
+  afterAll(() => database.drop());
+
+  it('--help lists every command under the command a user types, and exits 0 with nothing else said', async () => {
+    const { code, stdout, stderr } = await cliWith(env, '--help');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage: npm run cli -- [options] [command]');
+    for (const command of ['apps:create <name>', 'apps:list [options]', 'projections:rebuild [name]', 'migrations:run']) expect(stdout).toContain(command);
+    expect(stdout + stderr).not.toContain('(outputHelp)');
+    expect(stderr.trim()).toBe('');
+  }, 90_000);
+
+  it("a command's --help shows its usage and options", async () => {
+    const { code, stdout, stderr } = await cliWith(env, 'apps:list', '--help');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Usage: npm run cli -- apps:list [options]');
+    expect(stdout).toContain('--json');
+    expect(stdout + stderr).not.toContain('(outputHelp)');
+  }, 90_000);
+
+  it('an unknown command is named once, with a non-zero exit', async () => {
+    const { code, stderr } = await cliWith(env, 'apps:lst');
+    expect(code).not.toBe(0);
+    expect(stderr.match(/unknown command 'apps:lst'/g)).toHaveLength(1);
   }, 90_000);
 });

@@ -8,6 +8,7 @@ import { loadSecretKey } from '../../src/apps/providers/credential-cipher';
 import { readOrCreateSecretFile } from '../../src/apps/secret-file';
 import { createApp as createService } from '../../src/bootstrap';
 import { AppConfig } from '../../src/config/app-config';
+import { startupBanner, startupFacts } from '../../src/startup-banner';
 import { GupshupProviderConfigService } from '../../src/apps';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { appAuth, gupshupApiKey } from './app-helpers';
@@ -78,9 +79,9 @@ describe('Generated credential files', () => {
       const dataDir = tempDir();
       const embedded = AppConfig.fromEnv({ DATA_DIR: dataDir });
       const first = resolveAdminToken(embedded);
-      expect(first).toEqual({ kind: 'file', token: expect.stringMatching(/^[\w-]{43}$/), path: join(dataDir, 'admin.token') });
+      expect(first).toEqual({ kind: 'file', token: expect.stringMatching(/^[\w-]{43}$/), path: join(dataDir, 'admin.token'), created: true });
       expect(modeOf(join(dataDir, 'admin.token'))).toBe(0o600);
-      expect(resolveAdminToken(embedded)).toEqual(first);
+      expect(resolveAdminToken(embedded)).toEqual({ ...first, created: false });
     });
 
     it('is ADMIN_TOKEN when set, and disabled with an external database', () => {
@@ -94,52 +95,45 @@ describe('Generated credential files', () => {
   describe('a start with the embedded-database default and nothing configured', () => {
     const dataDir = tempDir();
     let database: TestDatabase;
-    const printed: string[] = [];
-    const originalWrite = process.stdout.write;
-    beforeAll(async () => {
-      database = await createTestDatabase();
-      process.stdout.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]) {
-        printed.push(String(chunk));
-        return (originalWrite as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
-      } as typeof process.stdout.write;
-    });
-    afterAll(async () => {
-      process.stdout.write = originalWrite;
-      await database.drop();
-    });
+    beforeAll(async () => (database = await createTestDatabase()));
+    afterAll(() => database.drop());
 
     /**
-     * The service as `npm start` runs it with no configuration at all, on a temporary data directory.
-     * The embedded PostgreSQL itself cannot be loaded inside Jest (it is an ES module), so the test
-     * database stands in for it and the config reports the embedded default.
+     * The service as `npm start` runs it with no configuration at all, on a temporary data directory,
+     * and the banner main.ts prints once it listens. The embedded PostgreSQL itself cannot be loaded
+     * inside Jest (it is an ES module), so the test database stands in for it and the config reports
+     * the embedded default.
      */
     async function start() {
       const config = AppConfig.fromEnv({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'error', SUBSCRIPTION_POLL_MS: '50', DISPATCH_POLL_MS: '50' });
       Object.defineProperty(config, 'usesEmbeddedDatabase', { get: () => true });
       const app = await createService(config);
-      const from = printed.length;
       await app.listen(0, '127.0.0.1');
       const url = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}`;
-      return { app, url, banner: () => printed.slice(from).join('') };
+      return { app, url, banner: startupBanner(startupFacts(app, config)) };
     }
 
-    it('prints where the generated admin token is kept, never the token, with the commands that create an app; keeps it and the secret key across restarts', async () => {
+    it('says where the generated admin token is kept, never the token, with the commands that create an app; keeps it and the secret key across restarts, and says it reused it', async () => {
       const first = await start();
       let apiKey: string;
       let apiSecret: string;
       const gupshupKey = gupshupApiKey('emb1');
+      const tokenPath = join(dataDir, 'admin.token');
       try {
-        const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-        const banner = first.banner();
+        const token = readFileSync(tokenPath, 'utf8').trim();
+        const banner = first.banner;
         expect(banner).not.toContain(token);
-        const tokenPath = join(dataDir, 'admin.token');
-        expect(banner).toContain(`kept in ${tokenPath}`);
-        const curl = `curl -X POST ${first.url}/admin/apps -H "Authorization: Bearer $(cat '${tokenPath}')" -H 'Content-Type: application/json' -d '{"name": "Acme"}'`;
+        expect(banner).toContain(`admin token:     generated now and kept in ${tokenPath} (mode 0600; not printed)`);
+        expect(banner).toContain(`whatsapp-notify is listening on ${first.url}`);
+        expect(banner).toContain(`${first.url}/docs`);
+        expect(banner).toContain(`embedded PostgreSQL on 127.0.0.1:${new URL(database.url).port}, data in ${join(dataDir, 'postgres')}`);
+        expect(banner).toContain('Gupshup API:     https://api.gupshup.io');
+        const curl = `curl -X POST ${first.url}/admin/apps -H "Authorization: Bearer $(cat ${tokenPath})" -H 'Content-Type: application/json' -d '{"name": "Acme"}'`;
         expect(banner).toContain(curl);
         // The printed header, as a shell expands it, carries the token.
-        const header = /-H ("Authorization: Bearer \$\(cat '[^']+'\)")/.exec(curl)![1];
+        const header = /-H ("Authorization: Bearer \$\(cat [^)]+\)")/.exec(curl)![1];
         expect(execFileSync('sh', ['-c', `printf '%s' ${header}`], { encoding: 'utf8' })).toBe(`Authorization: Bearer ${token}`);
-        expect(banner).toContain(`DATABASE_URL=${database.url} npm run cli -- apps:create Acme`);
+        expect(banner).toContain(`DATA_DIR=${dataDir} npm run cli -- apps:create Acme`);
         expect(modeOf(join(dataDir, 'secret.key'))).toBe(0o600);
 
         const created = await request(first.url).post('/admin/apps').set('Authorization', `Bearer ${token}`).send({ name: 'Acme' }).expect(201);
@@ -155,9 +149,9 @@ describe('Generated credential files', () => {
 
       const second = await start();
       try {
-        const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
-        expect(second.banner()).not.toContain(token);
-        expect(second.banner()).toContain(`kept in ${join(dataDir, 'admin.token')}`);
+        const token = readFileSync(tokenPath, 'utf8').trim();
+        expect(second.banner).not.toContain(token);
+        expect(second.banner).toContain(`admin token:     reused from ${tokenPath} (generated on an earlier start; not printed)`);
         await request(second.url).get('/admin/apps').set('Authorization', `Bearer ${token}`).expect(200);
         // The same secret.key: the stored Gupshup key still decrypts.
         const [{ id }] = (await request(second.url).get('/admin/apps').set('Authorization', `Bearer ${token}`)).body.data;

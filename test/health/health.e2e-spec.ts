@@ -1,5 +1,21 @@
+import { Injectable, Module, type BeforeApplicationShutdown } from '@nestjs/common';
 import request from 'supertest';
+import { eventually } from '../support/eventually';
 import { startTestApp, type TestApp } from '../support/test-app';
+
+/** Holds the shutdown in its drain phase (where the dispatcher and subscriptions finish) until released. */
+@Injectable()
+class HeldShutdown implements BeforeApplicationShutdown {
+  release!: () => void;
+  private readonly released = new Promise<void>((resolve) => (this.release = resolve));
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.released;
+  }
+}
+
+@Module({ providers: [HeldShutdown] })
+class HeldShutdownModule {}
 
 describe('GET /health', () => {
   let t: TestApp;
@@ -28,5 +44,26 @@ describe('GET /health', () => {
       await admin.end();
     }
     await request(t.url).get('/health').expect(200);
+  });
+});
+
+describe('GET /health while the service shuts down', () => {
+  it('answers 503 from the start of the shutdown, while the work in flight drains, and other routes still answer', async () => {
+    const t = await startTestApp({ imports: [HeldShutdownModule] });
+    try {
+      await request(t.url).get('/health').expect(200);
+      const closing = t.app.close();
+      const res = await eventually(async () => {
+        const answer = await request(t.url).get('/health');
+        return answer.status === 503 ? answer : undefined;
+      }, '/health to answer 503 once the shutdown began');
+      expect(res.body).toMatchObject({ status: 'shutting_down', database: 'up', error: 'the service is shutting down' });
+      await request(t.url).get('/metrics').expect(200);
+      t.app.get(HeldShutdown).release();
+      await closing;
+    } finally {
+      t.app.get(HeldShutdown).release();
+      await t.database.drop();
+    }
   });
 });

@@ -98,8 +98,15 @@ describe('projections:rebuild', () => {
     const { stdout } = await cli('projections:rebuild', 'message_status_view').finally(() =>
       rmSync(dataDir, { recursive: true, force: true }),
     );
-    const report = stdout.split('\n').find((line) => line.startsWith('{"projection"'));
+    const lines = stdout.split('\n');
+    const report = lines.find((line) => line.startsWith('{"projection"'));
     expect(JSON.parse(report ?? 'null')).toMatchObject({ projection: 'whatsapp_message_views', events: expect.any(Number) });
+    // Not a terminal: progress lines as it goes, before the report.
+    const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+    expect(at(/^whatsapp_message_views: reading \d+ events, stream by stream$/)).toBe(0);
+    expect(at(/^whatsapp_message_views: (\d+) of \1 events read \(100%\)$/)).toBeGreaterThan(0);
+    expect(at(/^whatsapp_message_views: every stream read; catching up with the events committed since the rebuild began$/)).toBeGreaterThan(at(/of \d+ events read/));
+    expect(lines.indexOf(report!)).toBeGreaterThan(at(/catching up/));
     await waitForProjections(t);
     expect(await snapshotViews(t.db)).toEqual(liveSnapshot);
   });

@@ -2,7 +2,7 @@ import type { PoolClient } from 'pg';
 import { preparedQuery, type Database, type SqlExecutor } from '../../database/database';
 import type { StoredEvent } from '../event';
 import { LOG_START, type LogPosition } from '../event-store';
-import { readLogHorizon, readStreamChunk, type StreamChunk } from '../read-by-stream';
+import { countBelow, readLogHorizon, readStreamChunk, type StreamChunk } from '../read-by-stream';
 import { lockSubscription, writeCheckpoint } from './checkpoint';
 import type { SubscriptionHandler } from './subscription';
 
@@ -44,6 +44,20 @@ export interface StreamRebuildResult {
   checkpoint: LogPosition;
 }
 
+export interface StreamRebuildProgress {
+  /** Events of the handler's types added so far. */
+  eventsRead: number;
+  /** Events of the handler's types below the horizon: eventsRead once every stream is read. */
+  eventsToRead: number;
+  chunks: number;
+}
+
+export interface StreamRebuildOptions {
+  chunkSize: number;
+  /** Called once before the first chunk and after each chunk is added; the events to read are counted only when it is given. */
+  onProgress?: (progress: StreamRebuildProgress) => void;
+}
+
 /**
  * Builds a subscription's output again from every event the log holds below a horizon, read
  * stream by stream in chunks of about `chunkSize` events (the next chunk is read on another
@@ -58,7 +72,7 @@ export interface StreamRebuildResult {
  * every reader of the log while it is open), and should the rebuild stop before it, the output
  * and the checkpoint are as they were.
  */
-export async function rebuildByStream(db: Database, handler: WholeStreamHandler, options: { chunkSize: number }): Promise<StreamRebuildResult> {
+export async function rebuildByStream(db: Database, handler: WholeStreamHandler, options: StreamRebuildOptions): Promise<StreamRebuildResult> {
   const name = handler.subscriptionName;
   return db.withClient(async (client) => {
     const session: SqlExecutor = { query: async (sql, params) => (await client.query(preparedQuery(sql, params))).rows };
@@ -67,6 +81,10 @@ export async function rebuildByStream(db: Database, handler: WholeStreamHandler,
     try {
       const read = (after: string | null) => readStreamChunk(db, after, { below: horizon.below, limit: options.chunkSize, types: handler.eventTypes });
       let chunks = 0;
+      let eventsRead = 0;
+      const onProgress = options.onProgress;
+      const eventsToRead = onProgress ? await countBelow(session, horizon.below, handler.eventTypes) : 0;
+      onProgress?.({ eventsRead, eventsToRead, chunks });
       let next: Promise<StreamChunk> | undefined = read(null);
       let written: Promise<void> = Promise.resolve();
       while (next) {
@@ -79,6 +97,8 @@ export async function rebuildByStream(db: Database, handler: WholeStreamHandler,
         await written;
         written = adding;
         chunks++;
+        eventsRead += chunk.events.length;
+        onProgress?.({ eventsRead, eventsToRead, chunks });
       }
       await written;
       const checkpoint = horizon.last ?? LOG_START;

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { Database } from '../../database/database';
-import { EventStore, rebuildByStream, SubscriptionRunner, type LogPosition } from '../../event-store';
+import { EventStore, rebuildByStream, SubscriptionRunner, type LogPosition, type StreamRebuildProgress } from '../../event-store';
 import { MessageViewsProjection } from './message-views.projection';
 
 export interface RebuildResult {
@@ -15,6 +15,13 @@ export interface RebuildResult {
   batches: number;
   seconds: number;
   eventsPerSecond: number;
+}
+
+/** Where a rebuild is: reading the log stream by stream, then the events committed since it began. */
+export type RebuildProgress = { projection: string } & ({ phase: 'streams'; progress: StreamRebuildProgress } | { phase: 'catching-up' });
+
+export interface RebuildOptions {
+  onProgress?: (progress: RebuildProgress) => void;
 }
 
 export class UnknownProjectionError extends Error {
@@ -68,20 +75,25 @@ export class ProjectionRebuilder {
    * Rebuilds the projection named (see find), or every one; resolves when each has processed
    * every event committed before its rebuild began, and every event readable after that.
    */
-  async rebuild(name?: string): Promise<RebuildResult[]> {
+  async rebuild(name?: string, options: RebuildOptions = {}): Promise<RebuildResult[]> {
     const targets = name === undefined ? this.projections : [this.find(name)];
     const results: RebuildResult[] = [];
-    for (const projection of targets) results.push(await this.rebuildOne(projection));
+    for (const projection of targets) results.push(await this.rebuildOne(projection, options));
     return results;
   }
 
-  private async rebuildOne(projection: MessageViewsProjection): Promise<RebuildResult> {
+  private async rebuildOne(projection: MessageViewsProjection, { onProgress }: RebuildOptions): Promise<RebuildResult> {
     const pollIntervalMs = this.config.get('SUBSCRIPTION_POLL_MS');
     const batchSize = this.config.get('PROJECTION_REBUILD_BATCH_SIZE');
     const started = performance.now();
     const target = await this.lastCommittedEvent();
-    const byStream = await rebuildByStream(this.db, projection, { chunkSize: batchSize });
+    const subscriptionName = projection.subscriptionName;
+    const byStream = await rebuildByStream(this.db, projection, {
+      chunkSize: batchSize,
+      onProgress: onProgress && ((progress) => onProgress({ projection: subscriptionName, phase: 'streams', progress })),
+    });
     let batches = byStream.chunks;
+    onProgress?.({ projection: subscriptionName, phase: 'catching-up' });
     const runner = new SubscriptionRunner(this.db, this.store, projection, { batchSize, pollIntervalMs });
     // Everything committed before the rebuild began, whatever holds it back for a while: the live
     // runner taking its turn, or an older transaction still open (the log is read only below the

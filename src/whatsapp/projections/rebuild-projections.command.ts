@@ -1,5 +1,6 @@
 import { Command, CommandRunner } from 'nest-commander';
 import { ProjectionRebuilder, UnknownProjectionError } from './projection-rebuilder';
+import { ProgressBarReporter, ProgressLineReporter, type RebuildProgressReporter } from './rebuild-progress';
 
 @Command({
   name: 'projections:rebuild',
@@ -13,14 +14,19 @@ export class RebuildProjectionsCommand extends CommandRunner {
   }
 
   /**
-   * Prints one JSON line per projection rebuilt: events replayed, time taken, rate. Failures set
-   * the exit code here (2: unknown name, 1: the rebuild failed): nest-commander only logs an error
-   * thrown by a command.
+   * Shows its progress as it goes (a bar on a terminal, lines otherwise), then prints one JSON
+   * line per projection rebuilt: events replayed, time taken, rate. Failures set the exit code
+   * here (2: unknown name, 1: the rebuild failed): nest-commander only logs an error thrown by a
+   * command.
    */
   async run([name]: string[]): Promise<void> {
+    const reporter: RebuildProgressReporter = process.stdout.isTTY ? new ProgressBarReporter(process.stdout) : new ProgressLineReporter(process.stdout);
     try {
-      for (const result of await this.rebuilder.rebuild(name)) process.stdout.write(`${JSON.stringify(result)}\n`);
+      const results = await this.rebuilder.rebuild(name, { onProgress: (progress) => reporter.update(progress) });
+      reporter.stop();
+      for (const result of results) process.stdout.write(`${JSON.stringify(result)}\n`);
     } catch (error) {
+      reporter.stop();
       process.stderr.write(`projections:rebuild: ${(error as Error).message}\n`);
       process.exitCode = error instanceof UnknownProjectionError ? 2 : 1;
     }
