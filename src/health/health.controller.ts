@@ -1,7 +1,9 @@
 import { Controller, Get, HttpCode, HttpStatus, Res } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Database } from '../database/database';
 import { SubscriptionManager, type SubscriptionLag } from '../event-store';
+import { healthReportSchema } from './health-report.dto';
 
 export interface HealthReport {
   status: 'ok' | 'error';
@@ -10,6 +12,7 @@ export interface HealthReport {
   error?: string;
 }
 
+@ApiTags('Operations')
 @Controller('health')
 export class HealthController {
   constructor(
@@ -20,6 +23,9 @@ export class HealthController {
   /** 200 while the database answers; 503, with the reason, when it does not. */
   @Get()
   @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Whether the service can do its work: the database answers; how far behind each projection is' })
+  @ApiResponse({ status: HttpStatus.OK, description: 'Healthy', standardSchema: healthReportSchema })
+  @ApiResponse({ status: HttpStatus.SERVICE_UNAVAILABLE, description: 'Not healthy: the database does not answer', standardSchema: healthReportSchema })
   async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     try {
       await this.db.query('SELECT 1');

@@ -1,8 +1,7 @@
-import { validate } from 'class-validator';
-import { plainToInstance } from 'class-transformer';
 import { Command, CommandRunner } from 'nest-commander';
+import { validateInputSync } from '../../common/validation';
 import { AppsService } from '../apps.service';
-import { CreateAppDto } from './create-app.dto';
+import { createAppBodySchema } from './create-app.dto';
 
 /** `npm run cli -- apps:create NAME`: prints the same JSON as POST /admin/apps. */
 @Command({
@@ -17,15 +16,14 @@ export class CreateAppCommand extends CommandRunner {
 
   /** Failures set a non-zero exit code here: nest-commander only logs an error thrown by a command. */
   async run([name]: string[]): Promise<void> {
-    const dto = plainToInstance(CreateAppDto, { name });
-    const errors = await validate(dto);
-    if (errors.length) {
-      process.stderr.write(`apps:create: ${errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ')}\n`);
+    const checked = validateInputSync(createAppBodySchema, { name }, { kind: 'body' });
+    if (!checked.ok) {
+      process.stderr.write(`apps:create: ${checked.problems.join('; ')}\n`);
       process.exitCode = 2;
       return;
     }
     try {
-      const app = await this.apps.create(dto.name, 'cli');
+      const app = await this.apps.create(checked.value.name, 'cli');
       process.stdout.write(`${JSON.stringify(app, null, 2)}\n`);
     } catch (error) {
       process.stderr.write(`apps:create: the app could not be created: ${(error as Error).message}\n`);
