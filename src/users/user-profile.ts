@@ -67,7 +67,8 @@ export const profilePatchSchema = z
       const problem = findJsonProblem(body[name], { maxDepth: PROFILE_LIMITS.maxDepth });
       if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: [name, ...problem.path], input: body[name] });
     }
-  })
+    // Also when phoneNumber or email is wrong: one answer lists every problem.
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) })
   .meta({
     description: `Profile fields: any JSON values, nested at most ${PROFILE_LIMITS.maxDepth} levels; null removes a field, fields not sent are kept. At most ${PROFILE_LIMITS.maxFields} fields and ${PROFILE_LIMITS.maxBytes} bytes in all`,
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { text } from '../../common/input-schemas';
+import { kindOf } from '../../common/validation';
 
 export const APP_NAME_MAX_LENGTH = 200;
 
@@ -11,7 +12,7 @@ export const createAppBodySchema = z.strictObject(
       example: 'Acme',
     }),
   },
-  { error: (issue) => (issue.code === 'invalid_type' ? `must be a JSON object {"name": "..."} (got ${issue.input === undefined ? 'no body' : typeof issue.input})` : undefined) },
+  { error: (issue) => (issue.code === 'invalid_type' ? `must be a JSON object {"name": "..."} (got ${issue.input === undefined ? 'no body' : kindOf(issue.input)})` : undefined) },
 );
 
 export type CreateAppBody = z.output<typeof createAppBodySchema>;

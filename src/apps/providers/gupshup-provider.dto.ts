@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { text } from '../../common/input-schemas';
+import { kindOf } from '../../common/validation';
 import { GUPSHUP_CHANNEL, GUPSHUP_PROVIDER } from './gupshup-config-rules';
 
 /** Each key is checked further by resolveGupshupConfig, which knows what is stored already. */
@@ -24,7 +25,7 @@ export const putGupshupProviderBodySchema = z.strictObject(
       .optional()
       .meta({ description: 'Keys not sent keep their stored values' }),
   },
-  { error: (issue) => (issue.code === 'invalid_type' ? `must be a JSON object {"enabled": true, "config": {...}} (got ${issue.input === undefined ? 'no body' : typeof issue.input})` : undefined) },
+  { error: (issue) => (issue.code === 'invalid_type' ? `must be a JSON object {"enabled": true, "config": {...}} (got ${issue.input === undefined ? 'no body' : kindOf(issue.input)})` : undefined) },
 );
 
 export type PutGupshupProviderBody = z.output<typeof putGupshupProviderBodySchema>;

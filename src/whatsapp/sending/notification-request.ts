@@ -109,7 +109,8 @@ export const notificationBodySchema = z.strictObject(
     sendAt: z
       .iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T09:00:00Z' })
       .superRefine((sendAt, ctx) => {
-        if (!isInSupportedRange(Date.parse(sendAt))) ctx.addIssue({ code: 'custom', message: 'must be a time between years 1 and 9999', input: sendAt });
+        const ms = Date.parse(sendAt);
+        if (!Number.isNaN(ms) && !isInSupportedRange(ms)) ctx.addIssue({ code: 'custom', message: 'must be a time between years 1 and 9999', input: sendAt });
       })
       .nullish()
       .meta({ description: 'In the future: the messages wait until then. In the past or absent: now' }),
@@ -138,11 +139,11 @@ const inlineUserSchema = z.looseObject({ identifier: requiredString('a string') 
  */
 export function parseNotificationRequest(input: unknown): NotificationRequest {
   const parsed = validateInputSync(notificationBodySchema, input, { kind: 'body' });
-  if (!parsed.ok) throw new InvalidNotificationError(parsed.problems);
+  const problems = parsed.ok ? [] : [...parsed.problems];
+  // Recipients are read from the input itself, so that one answer lists their problems with any other.
+  const recipients = collectRecipients(recipientLists(input), problems);
+  if (!parsed.ok) throw new InvalidNotificationError(problems);
   const body = parsed.value;
-  const problems: string[] = [];
-
-  const recipients = collectRecipients(body, problems);
   const override = pickGupshupOverride(body, problems);
   const message = body.notification.message ?? '';
   const text = message.trim() === '' ? body.notification.title : `${body.notification.title}\n\n${message}`;
@@ -167,12 +168,22 @@ export function parseNotificationRequest(input: unknown): NotificationRequest {
   };
 }
 
-function collectRecipients(body: Body, problems: string[]): RequestedRecipient[] {
-  const byIdentifier = new Map<string, RequestedRecipient>();
-  const lists: [string, unknown[] | undefined][] = [
-    ['sendTo.recipients', body.sendTo?.recipients],
-    ['recipients', body.recipients],
+/** The recipient lists of a body, where they are lists: anything else is the schema's to report. */
+function recipientLists(input: unknown): [string, unknown[] | undefined][] {
+  const body = isRecord(input) ? input : {};
+  const sendTo = isRecord(body.sendTo) ? body.sendTo : {};
+  return [
+    ['sendTo.recipients', Array.isArray(sendTo.recipients) ? sendTo.recipients : undefined],
+    ['recipients', Array.isArray(body.recipients) ? body.recipients : undefined],
   ];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function collectRecipients(lists: [string, unknown[] | undefined][], problems: string[]): RequestedRecipient[] {
+  const byIdentifier = new Map<string, RequestedRecipient>();
   for (const [path, list] of lists) {
     list?.forEach((entry, index) => {
       const recipient = parseRecipient(entry, `${path}[${index}]`, problems);
