@@ -70,6 +70,7 @@ export const profilePatchSchema = z
     // Also when phoneNumber or email is wrong: one answer lists every problem.
   }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) })
   .meta({
+    example: { phoneNumber: E164_EXAMPLE, email: 'ada@example.com', firstName: 'Ada' },
     description: `Profile fields: any JSON values, nested at most ${PROFILE_LIMITS.maxDepth} levels; null removes a field, fields not sent are kept. At most ${PROFILE_LIMITS.maxFields} fields and ${PROFILE_LIMITS.maxBytes} bytes in all`,
   });
 

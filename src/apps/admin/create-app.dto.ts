@@ -13,7 +13,7 @@ export const createAppBodySchema = z.strictObject(
     }),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? `must be a JSON object {"name": "..."} (got ${issue.input === undefined ? 'no body' : kindOf(issue.input)})` : undefined) },
-);
+).meta({ example: { name: 'Acme' } });
 
 export type CreateAppBody = z.output<typeof createAppBodySchema>;
 

@@ -26,7 +26,7 @@ export const putGupshupProviderBodySchema = z.strictObject(
       .meta({ description: 'Keys not sent keep their stored values' }),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? `must be a JSON object {"enabled": true, "config": {...}} (got ${issue.input === undefined ? 'no body' : kindOf(issue.input)})` : undefined) },
-);
+).meta({ example: { enabled: true, config: { API_KEY: 'your-gupshup-api-key', SOURCE: '917834811114', SRC_NAME: 'DemoAPI' } } });
 
 export type PutGupshupProviderBody = z.output<typeof putGupshupProviderBodySchema>;
 

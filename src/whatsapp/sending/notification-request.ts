@@ -127,7 +127,13 @@ export const notificationBodySchema = z.strictObject(
       }),
   },
   { error: whenNotAnObject('must be a JSON object') },
-);
+).meta({
+  example: {
+    notification: { title: 'Your order shipped', message: 'Track it at https://example.com/t/1234' },
+    sendTo: { recipients: ['user-1', { identifier: 'user-2', phoneNumber: '+14155550123' }] },
+    data: { orderId: '1234' },
+  },
+});
 
 type Body = z.output<typeof notificationBodySchema>;
 

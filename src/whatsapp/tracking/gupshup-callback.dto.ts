@@ -23,7 +23,16 @@ export const gupshupCallbackSchema = z
       })
       .meta({ title: 'v3 (Meta format)' }),
   ])
-  .meta({ description: 'The callback as Gupshup sends it: v2 or v3 format' });
+  .meta({
+    description: 'The callback as Gupshup sends it: v2 or v3 format',
+    example: {
+      app: 'DemoAPI',
+      timestamp: 1580546677791,
+      version: 2,
+      type: 'message-event',
+      payload: { id: '59f8db90-c37e-4408-90ab-cc54ef8246ad', type: 'enqueued', destination: '919985010102', payload: { whatsappMessageId: 'gBEGkYaYVSEEAgkD7bRi9syGnBk', type: 'session' } },
+    },
+  });
 
 /** The webhook's path key: any text; one no app has (or that could not be any app's) is answered 404. */
 export const webhookApiKeyParamSchema = z.string().meta({ description: "The app's API key: the URL is the credential (Gupshup signs nothing)" });
