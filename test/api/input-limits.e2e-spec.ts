@@ -83,7 +83,7 @@ describe('Input the service cannot store or walk: a 4xx naming the field, never 
       ['data over 64 KiB', { ...send, data: { blob: 'x'.repeat(70_000) } }, 'data is 70011 bytes as JSON: at most 65536 are allowed'],
       ['a sendAt in year 0', { ...send, sendAt: '0000-01-01T00:00:00Z' }, 'sendAt must be a time between years 1 and 9999'],
     ])('400 for %s', async (_what, body, ...fragments) => {
-      await expectRejectedSend(body, ...fragments);
+      await expectRejectedSend(body, ...(fragments as string[]));
     });
 
     it('accepts data nested exactly 32 levels deep', async () => {
@@ -194,7 +194,7 @@ describe('Input the service cannot store or walk: a 4xx naming the field, never 
         await request(t.url).post(`/api/v1/apps/${own.apiKey}/webhook/gupshup_whatsapp`).set('Content-Type', 'application/json').send(text).expect(200);
       }
       await request(t.url).post(`/api/v1/apps/${own.apiKey}/webhook/gupshup_whatsapp`).set('Content-Type', 'application/json').send('{"shallow": [1]}').expect(200);
-      const res = await request(t.url).get('/admin/parked-callbacks').query({ appId: own.id }).set(adminAuth).expect(200);
+      const res = await request(t.url).get('/admin/parked-callbacks').query({ appId: own.appId }).set(adminAuth).expect(200);
       expect(res.body.data.map((row: { body: unknown }) => row.body)).toEqual([{ shallow: [1] }, deepCallbacks[1], deepCallbacks[0]]);
       await request(t.url).get('/admin/parked-callbacks').set(adminAuth).expect(200);
     });
