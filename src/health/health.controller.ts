@@ -25,7 +25,7 @@ export class HealthController {
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Whether the service can do its work: the database answers; how far behind each projection is' })
   @ApiResponse({ status: HttpStatus.OK, description: 'Healthy', standardSchema: healthReportSchema })
-  @ApiResponse({ status: HttpStatus.SERVICE_UNAVAILABLE, description: 'Not healthy: the database does not answer', standardSchema: healthReportSchema })
+  @ApiResponse({ status: HttpStatus.SERVICE_UNAVAILABLE, description: 'Not healthy: the report says why', standardSchema: healthReportSchema })
   async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     try {
       await this.db.query('SELECT 1');
