@@ -52,6 +52,7 @@ export const profilePatchSchema = z
           : undefined,
     },
   )
+  // Run also when phoneNumber or email is wrong, so that one answer lists every problem.
   .superRefine((body, ctx) => {
     const names = Object.keys(body);
     if (names.length > PROFILE_LIMITS.maxFields) {
@@ -67,7 +68,6 @@ export const profilePatchSchema = z
       const problem = findJsonProblem(body[name], { maxDepth: PROFILE_LIMITS.maxDepth });
       if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: [name, ...problem.path], input: body[name] });
     }
-    // Also when phoneNumber or email is wrong: one answer lists every problem.
   }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) })
   .meta({
     example: { phoneNumber: E164_EXAMPLE, email: 'ada@example.com', firstName: 'Ada' },

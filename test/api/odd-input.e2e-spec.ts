@@ -6,8 +6,8 @@ import { createTenant, putUser, startSendingApp, startSimulator, type TestTenant
 import { TEST_ADMIN_TOKEN, type TestApp } from '../support/test-app';
 import { resolveSchema, type JsonSchema, type OpenApiDocument, type Operation } from './route-table';
 
-/** Random values tried per parameter, after the fixed odd ones; fixed seed, so a run can be repeated. */
-const RUNS_PER_PARAMETER = 6;
+/** Random values tried per parameter, after the few every parameter gets; fixed seed, so a run can be repeated. */
+const RUNS_PER_PARAMETER = 3;
 const SEED = 20260301;
 
 /** Stands in a body for a value too deep for JSON.stringify: replaced in the JSON text before sending. */
@@ -68,7 +68,7 @@ const ODD_TEXT = [
 
 const ODD_JSON: unknown[] = [
   ...ODD_TEXT,
-  'x'.repeat(200_000),
+  'x'.repeat(100_000),
   null,
   true,
   false,
@@ -272,16 +272,17 @@ describe('Odd input on every route and parameter: never a 5xx, always a JSON err
     }
   }
 
+  /** What every parameter gets, whatever the random draw: NUL, an unpaired surrogate, too much, too deep, out of range, the wrong type. */
   function fixedOddValues(target: Target): unknown[] {
     switch (target.location) {
       case 'path':
-        return [...ODD_TEXT.filter((text) => text !== '' && !/[\ud800-\udfff]/.test(text)).map(encodeSegment), ...ODD_PATH_SEGMENTS];
+        return ['%00', 'a%00b', '%ED%A0%80', '%C0%80', '%E0%A4%A', 'x'.repeat(3000), '..'];
       case 'query':
-        return [...ODD_TEXT, ['1', '2']];
+        return ['a\u0000b', 'x\ud800', 'x'.repeat(5000), '0000-01-01', '+275760-09-13T00:00:00Z', '-1', ['1', '2']];
       case 'header':
-        return ODD_HEADERS;
+        return ['', 'x'.repeat(8000), 'ÿþ', 'Bearer '];
       default:
-        return ODD_JSON;
+        return ['a\u0000b', 'x\ud800', 'x'.repeat(100_000), DEEP_MARK, null, [], { a: 1 }, 1e308, '0000-01-01T00:00:00Z'];
     }
   }
 
