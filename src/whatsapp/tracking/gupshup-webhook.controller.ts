@@ -39,7 +39,8 @@ export class GupshupWebhookController {
     summary: "Gupshup's delivery callbacks (v2 and v3 formats): set this URL as the Gupshup app's callback URL",
     description:
       'Status events (enqueued, sent, delivered, read, failed) become the message status; other kinds (user, billing, template events, inbound messages) are acknowledged and ignored. ' +
-      'A callback for a message not known yet is kept and applied when it is. A JSON body that is no readable callback is kept as invalid (GET /admin/parked-callbacks) and acknowledged.',
+      'A callback for a message not known yet is kept and applied when it is. A JSON body that is no readable callback is kept as invalid (GET /admin/parked-callbacks) and acknowledged. ' +
+      "Authentication: the app's API key in the path (Gupshup signs nothing); an unknown key is answered 404.",
   })
   @ApiConsumes('application/json', 'text/plain')
   @ApiBody({ description: 'The callback as Gupshup sends it (any content type: the body is read as JSON)', schema: requestBodySchema(gupshupCallbackSchema) })
