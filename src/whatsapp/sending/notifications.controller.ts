@@ -4,7 +4,7 @@ import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/
 import { CurrentApp, type AuthenticatedApp } from '../../apps';
 import { AppApi } from '../../apps/auth/app-api.decorator';
 import { ApiErrorResponses } from '../../common/openapi';
-import { MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency';
+import { IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY_LENGTH } from './idempotency';
 import { MAX_RECIPIENTS_PER_REQUEST, notificationBodyJsonSchema } from './notification-request';
 import { SendWhatsAppNotificationCommand, type SendNotificationBody, type SendNotificationResult } from './send-notification.command';
 import { sendNotificationResultSchema } from './send-notification.dto';
@@ -30,7 +30,7 @@ export class NotificationsController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    schema: { type: 'string', minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY_LENGTH, pattern: '^[\\x21-\\x7e]([\\x20-\\x7e]*[\\x21-\\x7e])?$' },
+    schema: { type: 'string', minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY_LENGTH, pattern: IDEMPOTENCY_KEY_PATTERN.source },
     description: `Same key and body within 24 h: the first response again, nothing sent twice. 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters (a UUID is a good choice).`,
   })
   @ApiBody({ schema: notificationBodyJsonSchema() })
