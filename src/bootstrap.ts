@@ -4,14 +4,16 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
 import { AppModule } from './app.module';
+import { ADMIN_SCHEME } from './apps/admin/admin-api.decorator';
+import { API_KEY_SCHEME, API_SECRET_SCHEME } from './apps/auth/app-api.decorator';
 import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { createRootLogger, PinoLoggerService, type LogDestination } from './common/logger';
+import { openApiSchemaConverter } from './common/openapi';
 import { RequestLogging } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { HttpMetrics } from './metrics/http-metrics';
-import { ADMIN_SCHEME, API_KEY_SCHEME, API_SECRET_SCHEME } from './whatsapp/queries/app-api.decorator';
 
 export interface CreateAppOptions {
   /** Replaces the service's logger (pino, after LOG_LEVEL and LOG_FORMAT) for Nest's lines and the access lines. */
@@ -50,14 +52,25 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.useGlobalFilters(new ErrorResponseFilter(app.getHttpAdapter(), config.get('BODY_LIMIT_BYTES')));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   // OpenAPI description of every controller, built on the first request: GET /docs (browsable), GET /docs-json.
+  // Requests and responses are described from the same zod schemas that check them.
   const openApi = new DocumentBuilder()
     .setTitle('WhatsApp notifications')
     .setDescription('Sends WhatsApp notifications through Gupshup and tracks every message to sent, delivered, seen or discarded.')
     .setVersion('0.1.0')
-    .addApiKey({ type: 'apiKey', in: 'header', name: API_KEY_HEADER, description: "The app's API key" }, API_KEY_SCHEME)
-    .addApiKey({ type: 'apiKey', in: 'header', name: API_SECRET_HEADER, description: "The app's API secret" }, API_SECRET_SCHEME)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN, for /admin' }, ADMIN_SCHEME)
+    .addApiKey({ type: 'apiKey', in: 'header', name: API_KEY_HEADER, description: "The app's API key (given when the app is created)" }, API_KEY_SCHEME)
+    .addApiKey({ type: 'apiKey', in: 'header', name: API_SECRET_HEADER, description: "The app's API secret (shown only when the app is created)" }, API_SECRET_SCHEME)
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'ADMIN_TOKEN',
+        description: 'Authorization: Bearer {ADMIN_TOKEN}: the ADMIN_TOKEN the service was started with (or the one it generated into DATA_DIR/admin.token)',
+      },
+      ADMIN_SCHEME,
+    )
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi), { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi, { standardSchemaConverter: openApiSchemaConverter }), {
+    jsonDocumentUrl: 'docs-json',
+  });
   return app;
 }

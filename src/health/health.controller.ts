@@ -1,7 +1,9 @@
 import { Controller, Get, HttpCode, HttpStatus, Res, type OnModuleDestroy } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Database } from '../database/database';
 import { SubscriptionManager, type SubscriptionLag } from '../event-store';
+import { healthReportSchema } from './health-report.dto';
 
 export interface HealthReport {
   status: 'ok' | 'error' | 'shutting_down';
@@ -10,6 +12,7 @@ export interface HealthReport {
   error?: string;
 }
 
+@ApiTags('Operations')
 @Controller('health')
 export class HealthController implements OnModuleDestroy {
   /**
@@ -30,6 +33,9 @@ export class HealthController implements OnModuleDestroy {
   /** 200 while the database answers; 503, with the reason, when it does not or while the service shuts down. */
   @Get()
   @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Whether the service can do its work: the database answers; how far behind each projection is' })
+  @ApiResponse({ status: HttpStatus.OK, description: 'Healthy', standardSchema: healthReportSchema })
+  @ApiResponse({ status: HttpStatus.SERVICE_UNAVAILABLE, description: 'Not healthy: the report says why', standardSchema: healthReportSchema })
   async health(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
     if (this.shuttingDown) {
       reply.status(HttpStatus.SERVICE_UNAVAILABLE);

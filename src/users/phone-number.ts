@@ -9,9 +9,14 @@ export function isE164(phone: unknown): phone is string {
   return typeof phone === 'string' && E164_PATTERN.test(phone);
 }
 
+/** What is wrong with a phone number, without the field's name: the rule, a valid example, and what was received. */
+export function e164Problem(received?: unknown): string {
+  if (received === undefined) return E164_RULE;
+  const shown = typeof received === 'string' ? JSON.stringify(received.length > 40 ? `${received.slice(0, 40)}...` : received) : typeof received;
+  return `${E164_RULE}; got ${shown}`;
+}
+
 /** The 400 message for a bad phone number: the rule, a valid example, and what was received. */
 export function e164ErrorMessage(field = 'phoneNumber', received?: unknown): string {
-  if (received === undefined) return `${field} ${E164_RULE}`;
-  const shown = typeof received === 'string' ? JSON.stringify(received.length > 40 ? `${received.slice(0, 40)}...` : received) : typeof received;
-  return `${field} ${E164_RULE}; got ${shown}`;
+  return `${field} ${e164Problem(received)}`;
 }

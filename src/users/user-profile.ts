@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { e164ErrorMessage, isE164 } from './phone-number';
+import { findJsonProblem, textProblem } from '../common/input-schemas';
+import { kindOf, validateInputSync, type InputLocation } from '../common/validation';
+import { E164_EXAMPLE, E164_RULE, e164Problem, isE164 } from './phone-number';
 
 /** Limits on what one user profile may hold: enough for any real profile, small enough to stay cheap. */
 export const PROFILE_LIMITS = {
@@ -20,87 +22,69 @@ export interface ProfilePatch {
   fields: Record<string, JsonValue>;
 }
 
-const UNPAIRED_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const PROFILE_EXAMPLE = '{"phoneNumber": "+919988776655", "email": "ada@example.com"}';
 
-/** No unpaired UTF-16 surrogate: the text can be written as UTF-8. */
-export function isWellFormedText(text: string): boolean {
-  return !UNPAIRED_SURROGATE.test(text);
-}
-
-/** Postgres jsonb refuses NUL characters and unpaired surrogates: reject them with a clear message instead of failing on insert. */
-function textProblem(text: string): string | null {
-  if (text.includes('\u0000')) return 'contains a NUL character';
-  if (!isWellFormedText(text)) return 'is not valid Unicode (an unpaired surrogate)';
-  return null;
-}
-
-/** Walks a value for depth and text problems; reports the first one, with its path. */
-function valueProblem(value: unknown, path: string, depth: number): string | null {
-  if (typeof value === 'string') {
-    const problem = textProblem(value);
-    return problem ? `${path} ${problem}` : null;
-  }
-  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path} must be a finite number`;
-  if (value === null || typeof value === 'boolean') return null;
-  if (typeof value !== 'object') return `${path} must be a JSON value`;
-  if (depth > PROFILE_LIMITS.maxDepth) return `${path} is nested too deeply: at most ${PROFILE_LIMITS.maxDepth} levels of objects and arrays`;
-  const entries = Array.isArray(value) ? value.map((item, index) => [String(index), item] as const) : Object.entries(value);
-  for (const [key, item] of entries) {
-    const keyProblem = textProblem(key);
-    if (keyProblem) return `${path} has a key that ${keyProblem}`;
-    const problem = valueProblem(item, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`, depth + 1);
-    if (problem) return problem;
-  }
-  return null;
-}
-
-const patchSchema = z
-  .object({
-    phoneNumber: z
-      .unknown()
-      .superRefine((value, ctx) => {
-        if (value !== null && !isE164(value)) ctx.addIssue({ code: 'custom', message: e164ErrorMessage('phoneNumber', value) });
-      })
-      .optional(),
-    email: z
-      .email({ error: 'email must be an email address, e.g. ada@example.com (or null to remove it)' })
-      .max(254, { error: 'email must be at most 254 characters' })
-      .nullable()
-      .optional(),
-  })
-  .catchall(z.unknown())
+/**
+ * The body of PUT /v3/users/{identifier}, and an inline user object of a send request: any
+ * profile fields, each a JSON value of bounded depth; phoneNumber and email have rules of their own.
+ */
+export const profilePatchSchema = z
+  .looseObject(
+    {
+      phoneNumber: z
+        .unknown()
+        .superRefine((value, ctx) => {
+          if (value !== null && !isE164(value)) ctx.addIssue({ code: 'custom', message: e164Problem(value), input: value });
+        })
+        .optional()
+        .meta({ type: 'string', nullable: true, example: E164_EXAMPLE, description: `The phone number; it ${E164_RULE}. null removes it` }),
+      email: z
+        .email({ error: 'must be an email address, e.g. ada@example.com (or null to remove it)' })
+        .max(254, { error: 'must be at most 254 characters' })
+        .nullable()
+        .optional(),
+      identifier: z.unknown().optional().meta({ type: 'string', description: 'If given, the identifier of the path; it is not stored as a field' }),
+    },
+    {
+      error: (issue) =>
+        issue.code === 'invalid_type'
+          ? `must be a JSON object of profile fields, e.g. ${PROFILE_EXAMPLE}; got ${issue.input === undefined ? 'no body' : kindOf(issue.input)}`
+          : undefined,
+    },
+  )
+  // Run also when phoneNumber or email is wrong, so that one answer lists every problem.
   .superRefine((body, ctx) => {
     const names = Object.keys(body);
     if (names.length > PROFILE_LIMITS.maxFields) {
-      ctx.addIssue({ code: 'custom', message: `a profile may have at most ${PROFILE_LIMITS.maxFields} fields; got ${names.length}` });
+      ctx.addIssue({ code: 'custom', message: `has ${names.length} fields: a profile may have at most ${PROFILE_LIMITS.maxFields} fields`, input: body });
       return;
     }
     for (const name of names) {
       if (name === 'phoneNumber' || name === 'email' || name === 'identifier') continue;
-      const nameProblem = textProblem(name);
-      if (name.length === 0 || name.length > PROFILE_LIMITS.maxFieldNameLength || nameProblem) {
-        ctx.addIssue({ code: 'custom', message: `field names must be 1 to ${PROFILE_LIMITS.maxFieldNameLength} characters of valid text` });
+      if (name.length === 0 || name.length > PROFILE_LIMITS.maxFieldNameLength || textProblem(name) !== null) {
+        ctx.addIssue({ code: 'custom', message: `has a field name that is not 1 to ${PROFILE_LIMITS.maxFieldNameLength} characters of valid text`, input: body });
         continue;
       }
-      const problem = valueProblem(body[name], name, 1);
-      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      const problem = findJsonProblem(body[name], { maxDepth: PROFILE_LIMITS.maxDepth });
+      if (problem) ctx.addIssue({ code: 'custom', message: problem.message, path: [name, ...problem.path], input: body[name] });
     }
+  }, { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) })
+  .meta({
+    example: { phoneNumber: E164_EXAMPLE, email: 'ada@example.com', firstName: 'Ada' },
+    description: `Profile fields: any JSON values, nested at most ${PROFILE_LIMITS.maxDepth} levels; null removes a field, fields not sent are kept. At most ${PROFILE_LIMITS.maxFields} fields and ${PROFILE_LIMITS.maxBytes} bytes in all`,
   });
 
 export class ProfileValidationError extends Error {}
 
 /**
  * Validates a PUT /v3/users/{identifier} body. `identifier` in the body, if any, must be the one
- * in the path; it is not stored as a profile field. Throws ProfileValidationError listing every problem.
+ * in the path; it is not stored as a profile field. Throws ProfileValidationError listing every
+ * problem, each named from `location` (the request's body, or a send request's user object).
  */
-export function parseProfilePatch(body: unknown, identifier: string): ProfilePatch {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ProfileValidationError(
-      `The request body must be a JSON object of profile fields, e.g. {"phoneNumber": "+919988776655", "email": "ada@example.com"}; got ${body === undefined ? 'no body' : Array.isArray(body) ? 'an array' : body === null ? 'null' : typeof body}`,
-    );
-  }
-  const parsed = patchSchema.safeParse(body);
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+export function parseProfilePatch(body: unknown, identifier: string, location: InputLocation = { kind: 'body' }): ProfilePatch {
+  const checked = validateInputSync(profilePatchSchema, body, location);
+  const problems = checked.ok ? [] : [...checked.problems];
+  if (!checked.ok && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new ProfileValidationError(problems.join('; '));
   const { identifier: bodyIdentifier, phoneNumber, ...fields } = body as Record<string, unknown>;
   if (bodyIdentifier !== undefined && bodyIdentifier !== identifier) {
     problems.push(`identifier in the body must be the one in the path ("${identifier}") or left out`);

@@ -92,7 +92,7 @@ describe('Provider: gupshup_whatsapp', () => {
       [{ API_KEY: '****1a2b' }, /config\.API_KEY looks masked/],
       [{ SRC_NAME: 'x'.repeat(201) }, /config\.SRC_NAME must be at most 200 characters/],
       [{ SRC_NAME: ['DemoAPI'] }, /config\.SRC_NAME must be a string/],
-      [{ REGION: 'eu' }, /property REGION should not exist/],
+      [{ REGION: 'eu' }, /config\.REGION is not a known field: allowed fields are API_KEY, SOURCE, SRC_NAME/],
     ])('rejects config %j with a 400 that says what to fix, and stores nothing', async (config, message) => {
       const full = { API_KEY: gupshupApiKey(), SOURCE: '917834811114', SRC_NAME: 'DemoAPI', ...config };
       const res = await put(app, { enabled: true, config: full }).expect(400);
@@ -105,7 +105,7 @@ describe('Provider: gupshup_whatsapp', () => {
       [{ config: { API_KEY: gupshupApiKey(), SOURCE: '917834811114', SRC_NAME: 'D' } }, /enabled is required/],
       [{ enabled: 'yes' }, /enabled must be true or false/],
       [{ enabled: true, config: 'API_KEY=x' }, /config must be an object/],
-      [{ enabled: true, provider: 'gupshup_whatsapp' }, /property provider should not exist/],
+      [{ enabled: true, provider: 'gupshup_whatsapp' }, /provider is not a known field: allowed fields are enabled, config/],
     ])('rejects the body %j with a 400', async (body, message) => {
       const res = await put(app, body).expect(400);
       expectErrorBody(res.body, 400);

@@ -68,7 +68,7 @@ describe('operations: /metrics and /docs', () => {
     expect(document.components.securitySchemes).toMatchObject({
       apiKey: { type: 'apiKey', in: 'header', name: 'X-ENGAGESPOT-API-KEY' },
       apiSecret: { type: 'apiKey', in: 'header', name: 'X-ENGAGESPOT-API-SECRET' },
-      bearer: { type: 'http', scheme: 'bearer' },
+      adminToken: { type: 'http', scheme: 'bearer', bearerFormat: 'ADMIN_TOKEN', description: expect.stringContaining('ADMIN_TOKEN') },
     });
     const described = Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, operations]) =>
       Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),

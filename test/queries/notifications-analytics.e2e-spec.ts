@@ -143,7 +143,7 @@ describe('GET /v3/notifications/{requestId} and GET /v3/analytics/whatsapp', () 
       [{ to: '2026-02-30' }, /to must be a date \(YYYY-MM-DD\) or an ISO 8601 time/],
       [{ from: '2026-06-03', to: '2026-06-01' }, /from must be the earlier day/],
       [{ from: '2025-01-01', to: '2026-06-01' }, /ask for at most 366 days/],
-      [{ app: 'other' }, /property app should not exist/],
+      [{ app: 'other' }, /app is not a known parameter: allowed parameters are from, to/],
     ])('rejects %j with a 400 that says what to fix', async (query, message) => {
       const response = await request(t.url).get('/v3/analytics/whatsapp').query(query).set(app.headers).expect(400);
       expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(message) });

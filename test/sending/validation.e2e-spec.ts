@@ -63,16 +63,18 @@ describe('POST /v3/notifications: rejected requests', () => {
   });
 
   it('400 naming unknown fields, at any level', async () => {
-    await expect400({ notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, priority: 'high' }, 'unknown field "priority"');
-    await expect400({ notification: { title: 'Hi', colour: 'red' }, sendTo: { recipients: ['valid-user'] } }, 'notification has unknown field "colour"');
+    await expect400(
+      { notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, priority: 'high' },
+      'priority is not a known field: allowed fields are notification, sendTo, recipients, data, sendAt, override',
+    );
+    await expect400({ notification: { title: 'Hi', colour: 'red' }, sendTo: { recipients: ['valid-user'] } }, 'notification.colour is not a known field: allowed fields are title, message');
     await expect400(
       { notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, override: { twilio_whatsapp: {} } },
-      'override has unknown field "twilio_whatsapp"',
+      'override.twilio_whatsapp is not a known field: allowed fields are gupshup_whatsapp, gushup_whatsapp',
     );
     await expect400(
       { notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, override: { gupshup_whatsapp: { _config: { APIKEY: 'x' } } } },
-      'override.gupshup_whatsapp._config has unknown field "APIKEY"',
-      'API_KEY, SOURCE, SRC_NAME',
+      'override.gupshup_whatsapp._config.APIKEY is not a known field: allowed fields are API_KEY, SOURCE, SRC_NAME',
     );
   });
 

@@ -179,7 +179,7 @@ describe('POST /api/v1/apps/:apiKey/webhook/gupshup_whatsapp: the HTTP contract'
       [{ state: 'lost' }, /state must be waiting or invalid/],
       [{ limit: '0' }, /limit must be a whole number from 1 to 500/],
       [{ cursor: 'abc' }, /cursor must be the nextCursor/],
-      [{ colour: 'red' }, /property colour should not exist/],
+      [{ colour: 'red' }, /colour is not a known parameter: allowed parameters are appId, state, limit, cursor/],
     ])('answers 400 for the query %j', async (query, message) => {
       const res = await request(t.url).get('/admin/parked-callbacks').query(query).set(adminAuth).expect(400);
       expectErrorBody(res.body, 400);

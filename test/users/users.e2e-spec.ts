@@ -119,7 +119,7 @@ describe('Users: PUT and GET /v3/users/{identifier}', () => {
     ])('rejects %s with a 400 stating the rule, on PUT and GET', async (_, identifier, detail) => {
       for (const res of [await put(identifier, { a: 1 }).expect(400), await get(identifier).expect(400)]) {
         expectErrorBody(res.body, 400);
-        expect(res.body.message).toContain('A user identifier must be 1 to 128 characters, without "/" or control characters');
+        expect(res.body.message).toContain('identifier must be 1 to 128 characters, without "/" or control characters');
         expect(res.body.message).toMatch(detail);
       }
     });
@@ -133,8 +133,8 @@ describe('Users: PUT and GET /v3/users/{identifier}', () => {
   describe('bodies', () => {
     it.each([
       ['an array', [1, 2], /must be a JSON object.*got an array/],
-      ['a string', '"text"', /must be a JSON object.*got string/],
-      ['a number', '42', /must be a JSON object.*got number/],
+      ['a string', '"text"', /must be a JSON object.*got a string/],
+      ['a number', '42', /must be a JSON object.*got a number/],
       ['null', 'null', /must be a JSON object.*got null/],
     ])('rejects %s with a 400', async (_, body, message) => {
       const res = await request(t.url)

@@ -1,21 +1,29 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponses } from '../../common/openapi';
 import { AppsService, type AppSummary, type CreatedApp } from '../apps.service';
-import { AdminGuard } from './admin.guard';
-import { CreateAppDto } from './create-app.dto';
+import { AdminApi } from './admin-api.decorator';
+import { appListSchema, createAppBodySchema, createdAppSchema, type CreateAppBody } from './create-app.dto';
 
+@ApiTags('Admin')
+@AdminApi()
 @Controller('admin/apps')
-@UseGuards(AdminGuard)
 export class AdminAppsController {
   constructor(private readonly apps: AppsService) {}
 
   /** The response is the only place the app's secret ever appears. */
   @Post()
   @HttpCode(HttpStatus.CREATED)
-  create(@Body() body: CreateAppDto): Promise<CreatedApp> {
+  @ApiOperation({ summary: 'Create an app (a tenant) with a fresh API key and secret' })
+  @ApiResponse({ status: HttpStatus.CREATED, description: 'The app, with its API secret: shown only here', standardSchema: createdAppSchema })
+  @ApiErrorResponses({ 400: 'The body is invalid; the message names every problem' })
+  create(@Body({ schema: createAppBodySchema }) body: CreateAppBody): Promise<CreatedApp> {
     return this.apps.create(body.name, 'admin-api');
   }
 
   @Get()
+  @ApiOperation({ summary: 'Every app, oldest first (no secrets)' })
+  @ApiResponse({ status: HttpStatus.OK, description: 'The apps', standardSchema: appListSchema })
   async list(): Promise<{ data: AppSummary[] }> {
     return { data: await this.apps.list() };
   }

@@ -1,25 +1,33 @@
-import { BadRequestException, Body, Controller, Get, NotFoundException, Param, ParseUUIDPipe, Put, UseGuards } from '@nestjs/common';
-import { PutGupshupProviderDto } from '../providers/gupshup-provider.dto';
+import { Body, Controller, Get, HttpStatus, NotFoundException, Param, Put } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponses } from '../../common/openapi';
+import { appIdParamSchema, gupshupProviderViewSchema, putGupshupProviderBodySchema, type PutGupshupProviderBody } from '../providers/gupshup-provider.dto';
 import { GupshupProviderConfigService, type GupshupProviderView } from '../providers/gupshup-provider-config.service';
-import { AdminGuard } from './admin.guard';
-
-const appIdPipe = new ParseUUIDPipe({
-  exceptionFactory: () => new BadRequestException('appId must be an app id (a UUID), as listed by GET /admin/apps'),
-});
+import { AdminApi } from './admin-api.decorator';
 
 /** An operator's view of any app's provider; changes made here are audited with the actor "admin". */
+@ApiTags('Admin')
+@AdminApi()
 @Controller('admin/apps/:appId/channels/whatsapp/providers/gupshup_whatsapp')
-@UseGuards(AdminGuard)
 export class AdminProvidersController {
   constructor(private readonly providers: GupshupProviderConfigService) {}
 
   @Put()
-  async configure(@Param('appId', appIdPipe) appId: string, @Body() body: PutGupshupProviderDto): Promise<GupshupProviderView> {
+  @ApiOperation({ summary: "Configure any app's gupshup_whatsapp provider, as the app itself would" })
+  @ApiResponse({ status: HttpStatus.OK, description: 'The configuration as stored, the API key masked', standardSchema: gupshupProviderViewSchema })
+  @ApiErrorResponses({ 400: 'The app id or the body is invalid; the message names every problem', 404: 'No app with this id' })
+  async configure(
+    @Param('appId', { schema: appIdParamSchema }) appId: string,
+    @Body({ schema: putGupshupProviderBodySchema }) body: PutGupshupProviderBody,
+  ): Promise<GupshupProviderView> {
     return this.providers.configure(await this.providers.appById(appId), body, { type: 'admin' });
   }
 
   @Get()
-  async get(@Param('appId', appIdPipe) appId: string): Promise<GupshupProviderView> {
+  @ApiOperation({ summary: "Any app's gupshup_whatsapp configuration, the API key masked" })
+  @ApiResponse({ status: HttpStatus.OK, description: 'The configuration', standardSchema: gupshupProviderViewSchema })
+  @ApiErrorResponses({ 400: 'The app id is not a UUID', 404: 'No app with this id, or its provider is not configured yet' })
+  async get(@Param('appId', { schema: appIdParamSchema }) appId: string): Promise<GupshupProviderView> {
     const view = await this.providers.view(await this.providers.appById(appId));
     if (!view) throw new NotFoundException(`App ${appId} has not configured the gupshup_whatsapp provider yet`);
     return view;

@@ -1,9 +1,8 @@
-import { validate } from 'class-validator';
-import { plainToInstance } from 'class-transformer';
 import { Command, CommandRunner } from 'nest-commander';
+import { validateInputSync } from '../../common/validation';
 import { AppConfig } from '../../config/app-config';
 import { AppsService } from '../apps.service';
-import { CreateAppDto } from './create-app.dto';
+import { createAppBodySchema } from './create-app.dto';
 
 /**
  * A command builds callback URLs from its own environment: with PUBLIC_BASE_URL unset it can only
@@ -34,15 +33,14 @@ export class CreateAppCommand extends CommandRunner {
 
   /** Failures set a non-zero exit code here: nest-commander only logs an error thrown by a command. */
   async run([name]: string[]): Promise<void> {
-    const dto = plainToInstance(CreateAppDto, { name });
-    const errors = await validate(dto);
-    if (errors.length) {
-      process.stderr.write(`apps:create: ${errors.flatMap((e) => Object.values(e.constraints ?? {})).join('; ')}\n`);
+    const checked = validateInputSync(createAppBodySchema, { name }, { kind: 'body' });
+    if (!checked.ok) {
+      process.stderr.write(`apps:create: ${checked.problems.join('; ')}\n`);
       process.exitCode = 2;
       return;
     }
     try {
-      const app = await this.apps.create(dto.name, 'cli');
+      const app = await this.apps.create(checked.value.name, 'cli');
       process.stdout.write(`${JSON.stringify(app, null, 2)}\n`);
       const assumption = callbackUrlAssumption('apps:create', this.config);
       if (assumption) process.stderr.write(assumption);

@@ -1,20 +1,31 @@
-import { Body, Controller, Get, NotFoundException, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpStatus, NotFoundException, Put } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiErrorResponses } from '../../common/openapi';
 import type { AuthenticatedApp } from '../apps.service';
+import { AppApi } from '../auth/app-api.decorator';
 import { CurrentApp } from '../auth/current-app.decorator';
-import { PutGupshupProviderDto } from './gupshup-provider.dto';
+import { gupshupProviderViewSchema, putGupshupProviderBodySchema, type PutGupshupProviderBody } from './gupshup-provider.dto';
 import { GupshupProviderConfigService, notConfiguredMessage, type GupshupProviderView } from './gupshup-provider-config.service';
 
 /** The app's own gupshup_whatsapp configuration; /v3 routes are authenticated by the app's key and secret. */
+@ApiTags('Provider')
+@AppApi()
 @Controller('v3/channels/whatsapp/providers/gupshup_whatsapp')
 export class GupshupProviderController {
   constructor(private readonly providers: GupshupProviderConfigService) {}
 
   @Put()
-  configure(@CurrentApp() app: AuthenticatedApp, @Body() body: PutGupshupProviderDto): Promise<GupshupProviderView> {
+  @ApiOperation({ summary: "Configure the app's gupshup_whatsapp provider: enable or disable it, set its credentials" })
+  @ApiResponse({ status: HttpStatus.OK, description: 'The configuration as stored, the API key masked', standardSchema: gupshupProviderViewSchema })
+  @ApiErrorResponses({ 400: 'The body is invalid, or enabling lacks a key; the message names every problem' })
+  configure(@CurrentApp() app: AuthenticatedApp, @Body({ schema: putGupshupProviderBodySchema }) body: PutGupshupProviderBody): Promise<GupshupProviderView> {
     return this.providers.configure(app, body, { type: 'app', appId: app.id });
   }
 
   @Get()
+  @ApiOperation({ summary: "The app's gupshup_whatsapp configuration, the API key masked" })
+  @ApiResponse({ status: HttpStatus.OK, description: 'The configuration', standardSchema: gupshupProviderViewSchema })
+  @ApiErrorResponses({ 404: 'Not configured yet' })
   async get(@CurrentApp() app: AuthenticatedApp): Promise<GupshupProviderView> {
     const view = await this.providers.view(app);
     if (!view) throw new NotFoundException(notConfiguredMessage());

@@ -1,79 +1,51 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { z } from 'zod';
 import { MESSAGE_STATUSES, PROVIDER_STATUSES, WHATSAPP_PROVIDER, type MessageStatus, type MessageView, type ProviderStatus } from '../domain';
 
-// API.md's message, as classes so that the OpenAPI description shows its exact shape.
+// API.md's message. The schemas document the answers; the types below are what the queries return.
 
-export class TimelineEntryResponse {
-  @ApiProperty({ enum: MESSAGE_STATUSES, description: "This service's status for the event" })
-  status!: MessageStatus;
+const messageStatus = z.enum(MESSAGE_STATUSES as [MessageStatus, ...MessageStatus[]]);
+const isoTime = z.iso.datetime();
 
-  @ApiPropertyOptional({ enum: PROVIDER_STATUSES, description: "Gupshup's own word; absent for this service's own events such as queued" })
-  providerStatus?: ProviderStatus;
+export const timelineEntrySchema = z
+  .object({
+    status: messageStatus.meta({ description: "This service's status for the event" }),
+    providerStatus: z
+      .enum(PROVIDER_STATUSES as [ProviderStatus, ...ProviderStatus[]])
+      .optional()
+      .meta({ description: "Gupshup's own word; absent for this service's own events such as queued" }),
+    at: isoTime.meta({ description: "When it happened: the provider's own timestamp for callbacks" }),
+    receivedAt: isoTime.meta({ description: 'When this service received it' }),
+    code: z.string().optional().meta({ example: '1002', description: 'Failure code, for failures' }),
+    reason: z.string().optional().meta({ example: 'Number does not exist on WhatsApp', description: 'Failure reason, for failures' }),
+  })
+  .meta({ id: 'TimelineEntry' });
 
-  @ApiProperty({ format: 'date-time', description: "When it happened: the provider's own timestamp for callbacks" })
-  at!: string;
+export const discardReasonSchema = z
+  .object({ code: z.string().meta({ example: '1002' }), reason: z.string().meta({ example: 'Number does not exist on WhatsApp' }) })
+  .meta({ id: 'DiscardReason' });
 
-  @ApiProperty({ format: 'date-time', description: 'When this service received it' })
-  receivedAt!: string;
+export const messageSchema = z
+  .object({
+    messageId: z.string().meta({ format: 'uuid' }),
+    requestId: z.string().nullable(),
+    recipient: z.string().nullable().meta({ description: 'The user identifier' }),
+    phoneNumber: z.string().nullable().meta({ example: '+919988776655' }),
+    provider: z.literal(WHATSAPP_PROVIDER),
+    providerMessageId: z.string().nullable().meta({ description: "Gupshup's messageId, once Gupshup accepted the message" }),
+    status: messageStatus,
+    queuedAt: isoTime.nullable(),
+    sentAt: isoTime.nullable(),
+    deliveredAt: isoTime.nullable(),
+    seenAt: isoTime.nullable(),
+    discardedAt: isoTime.nullable(),
+    discardReason: discardReasonSchema.nullable(),
+    timeline: z.array(timelineEntrySchema).meta({ description: 'One entry per distinct event, ordered by `at`' }),
+  })
+  .meta({ id: 'Message' });
 
-  @ApiPropertyOptional({ example: '1002', description: 'Failure code, for failures' })
-  code?: string;
-
-  @ApiPropertyOptional({ example: 'Number does not exist on WhatsApp', description: 'Failure reason, for failures' })
-  reason?: string;
-}
-
-export class DiscardReasonResponse {
-  @ApiProperty({ example: '1002' })
-  code!: string;
-
-  @ApiProperty({ example: 'Number does not exist on WhatsApp' })
-  reason!: string;
-}
-
-export class MessageResponse {
-  @ApiProperty()
-  messageId!: string;
-
-  @ApiProperty({ type: String, nullable: true })
-  requestId!: string | null;
-
-  @ApiProperty({ type: String, nullable: true, description: 'The user identifier' })
-  recipient!: string | null;
-
-  @ApiProperty({ type: String, nullable: true, example: '+919988776655' })
-  phoneNumber!: string | null;
-
-  @ApiProperty({ enum: [WHATSAPP_PROVIDER] })
-  provider!: typeof WHATSAPP_PROVIDER;
-
-  @ApiProperty({ type: String, nullable: true, description: "Gupshup's messageId, once Gupshup accepted the message" })
-  providerMessageId!: string | null;
-
-  @ApiProperty({ enum: MESSAGE_STATUSES })
-  status!: MessageStatus;
-
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
-  queuedAt!: string | null;
-
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
-  sentAt!: string | null;
-
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
-  deliveredAt!: string | null;
-
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
-  seenAt!: string | null;
-
-  @ApiProperty({ type: String, format: 'date-time', nullable: true })
-  discardedAt!: string | null;
-
-  @ApiProperty({ type: DiscardReasonResponse, nullable: true })
-  discardReason!: DiscardReasonResponse | null;
-
-  @ApiProperty({ type: [TimelineEntryResponse], description: 'One entry per distinct event, ordered by `at`' })
-  timeline!: TimelineEntryResponse[];
-}
+export type TimelineEntryResponse = z.output<typeof timelineEntrySchema>;
+export type DiscardReasonResponse = z.output<typeof discardReasonSchema>;
+export type MessageResponse = z.output<typeof messageSchema>;
 
 /** The public part of the domain's view: no app id, attempts or dispatch errors. */
 export function messageResponse(view: MessageView): MessageResponse {

@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { e164ErrorMessage, identifierError, isE164 } from '../../users';
+import { checkJson, isInSupportedRange, jsonObject, textProblem, type JsonLimits } from '../../common/input-schemas';
+import { requestBodySchema } from '../../common/openapi';
+import { validateInputSync } from '../../common/validation';
+import { identifierError, profilePatchSchema } from '../../users';
 import { InvalidNotificationError } from './errors';
 
 /** More recipients than this in one request is refused: split the list over several requests. */
@@ -38,50 +41,101 @@ export interface NotificationRequest {
   configOverride: GupshupConfigOverride | null;
 }
 
+/** `data` and the Gupshup override are stored with the request and put into events: bounded like any stored JSON. */
+export const STORED_JSON_LIMITS: JsonLimits = { maxDepth: 32, maxBytes: 64 * 1024 };
+
+/** An object's own message for a value that is no object; unknown fields are worded by the shared rules. */
+const whenNotAnObject = (message: string | ((input: unknown) => string)) => (issue: z.core.$ZodRawIssue) =>
+  issue.code === 'invalid_type' ? (typeof message === 'string' ? message : message(issue.input)) : undefined;
+
+/** Text that goes into events and to Gupshup: PostgreSQL refuses NUL and unpaired surrogates. */
+const storableText = (schema: z.ZodString, emptyAllowed = true) =>
+  schema.superRefine((text, ctx) => {
+    const problem = textProblem(text) ?? (!emptyAllowed && text.trim() === '' ? 'must not be empty' : null);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, input: text });
+  });
+
 const requiredString = (what: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be ${what}`) });
 
-const configValue = z.string({ error: 'must be a non-empty string' }).trim().min(1, 'must be a non-empty string');
+const configValue = storableText(z.string({ error: 'must be a non-empty string' }).trim().min(1, 'must be a non-empty string'));
 
 const configOverrideSchema = z.strictObject(
   { API_KEY: configValue.optional(), SOURCE: configValue.optional(), SRC_NAME: configValue.optional() },
-  { error: 'must be an object with any of API_KEY, SOURCE, SRC_NAME' },
+  { error: whenNotAnObject('must be an object with any of API_KEY, SOURCE, SRC_NAME') },
 );
 
-const gupshupOverrideSchema = z.looseObject(
-  { _config: configOverrideSchema.optional() },
-  { error: 'must be an object of Gupshup request fields (and an optional _config)' },
-);
+const gupshupOverrideSchema = z
+  .looseObject({ _config: configOverrideSchema.optional() }, { error: whenNotAnObject('must be an object of Gupshup request fields (and an optional _config)') })
+  .superRefine((override, ctx) => checkJson(override, STORED_JSON_LIMITS, ctx));
 
-const recipientListSchema = z.array(z.unknown(), { error: 'must be an array of user identifiers or user objects {"identifier", "phoneNumber", ...}' });
+/** What one entry of a recipient list may be, for the OpenAPI description. */
+const RECIPIENT_JSON_SCHEMA = {
+  oneOf: [
+    { type: 'string', description: 'A user identifier' },
+    {
+      type: 'object',
+      description: 'A user to create or update first: identifier, phoneNumber (E.164) and any profile fields',
+      properties: { identifier: { type: 'string' }, phoneNumber: { type: 'string', example: '+14155550123' } },
+      required: ['identifier'],
+      additionalProperties: true,
+    },
+  ],
+};
+
+const recipientListSchema = z
+  .array(z.unknown(), { error: 'must be an array of user identifiers or user objects {"identifier", "phoneNumber", ...}' })
+  .meta({ items: RECIPIENT_JSON_SCHEMA });
 
 /** The v3 body. Recipients are checked one by one afterwards, for messages that name the exact entry. */
-const bodySchema = z.strictObject(
+export const notificationBodySchema = z.strictObject(
   {
     notification: z.strictObject(
       {
-        title: requiredString('a string').refine((title) => title.trim() !== '', 'must not be empty'),
-        message: z.string({ error: 'must be a string' }).nullish(),
+        title: storableText(requiredString('a string'), false),
+        message: storableText(z.string({ error: 'must be a string' })).nullish(),
       },
-      { error: (issue) => (issue.input === undefined ? 'is required: {"title": "...", "message": "..."}' : 'must be an object {"title", "message"}') },
+      {
+        error: whenNotAnObject((input) => (input === undefined ? 'is required: {"title": "...", "message": "..."}' : 'must be an object {"title", "message"}')),
+      },
     ),
-    sendTo: z.strictObject({ recipients: recipientListSchema.optional() }, { error: 'must be an object {"recipients": [...]}' }).optional(),
-    recipients: recipientListSchema.optional(),
-    data: z.record(z.string(), z.unknown(), { error: 'must be an object' }).nullish(),
+    sendTo: z.strictObject({ recipients: recipientListSchema.optional() }, { error: whenNotAnObject('must be an object {"recipients": [...]}') }).optional(),
+    recipients: recipientListSchema.optional().meta({ description: 'The older place for recipients; merged with sendTo.recipients' }),
+    data: jsonObject(STORED_JSON_LIMITS)
+      .nullish()
+      .meta({
+        description: `Kept with the request: any JSON object, nested at most ${STORED_JSON_LIMITS.maxDepth} levels, at most ${STORED_JSON_LIMITS.maxBytes} bytes`,
+      }),
     sendAt: z
       .iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-12-01T09:00:00Z' })
-      .nullish(),
+      .superRefine((sendAt, ctx) => {
+        const ms = Date.parse(sendAt);
+        if (!Number.isNaN(ms) && !isInSupportedRange(ms)) ctx.addIssue({ code: 'custom', message: 'must be a time between years 1 and 9999', input: sendAt });
+      })
+      .nullish()
+      .meta({ description: 'In the future: the messages wait until then. In the past or absent: now' }),
     override: z
       .strictObject(
         { [GUPSHUP_OVERRIDE_KEY]: gupshupOverrideSchema.optional(), [GUPSHUP_OVERRIDE_ALIAS]: gupshupOverrideSchema.optional() },
-        { error: `must be an object such as {"${GUPSHUP_OVERRIDE_KEY}": {...}}` },
+        { error: whenNotAnObject(`must be an object such as {"${GUPSHUP_OVERRIDE_KEY}": {...}}`) },
       )
-      .nullish(),
+      .nullish()
+      .meta({
+        description:
+          `${GUPSHUP_OVERRIDE_KEY} (or its alias ${GUPSHUP_OVERRIDE_ALIAS}): _config replaces API_KEY, SOURCE or SRC_NAME for this request; ` +
+          `every other key goes into the Gupshup request as is. Nested at most ${STORED_JSON_LIMITS.maxDepth} levels, at most ${STORED_JSON_LIMITS.maxBytes} bytes`,
+      }),
   },
-  { error: 'the body must be a JSON object' },
-);
+  { error: whenNotAnObject('must be a JSON object') },
+).meta({
+  example: {
+    notification: { title: 'Your order shipped', message: 'Track it at https://example.com/t/1234' },
+    sendTo: { recipients: ['user-1', { identifier: 'user-2', phoneNumber: '+14155550123' }] },
+    data: { orderId: '1234' },
+  },
+});
 
-type Body = z.output<typeof bodySchema>;
+type Body = z.output<typeof notificationBodySchema>;
 
 const inlineUserSchema = z.looseObject({ identifier: requiredString('a string') });
 
@@ -90,12 +144,12 @@ const inlineUserSchema = z.looseObject({ identifier: requiredString('a string') 
  * each prefixed with its path (`sendTo.recipients[1].phoneNumber ...`).
  */
 export function parseNotificationRequest(input: unknown): NotificationRequest {
-  const parsed = bodySchema.safeParse(input);
-  if (!parsed.success) throw new InvalidNotificationError(parsed.error.issues.map((issue) => describeIssue(issue)));
-  const body = parsed.data;
-  const problems: string[] = [];
-
-  const recipients = collectRecipients(body, problems);
+  const parsed = validateInputSync(notificationBodySchema, input, { kind: 'body' });
+  const problems = parsed.ok ? [] : [...parsed.problems];
+  // Recipients are read from the input itself, so that one answer lists their problems with any other.
+  const recipients = collectRecipients(recipientLists(input), problems);
+  if (!parsed.ok) throw new InvalidNotificationError(problems);
+  const body = parsed.value;
   const override = pickGupshupOverride(body, problems);
   const message = body.notification.message ?? '';
   const text = message.trim() === '' ? body.notification.title : `${body.notification.title}\n\n${message}`;
@@ -120,12 +174,22 @@ export function parseNotificationRequest(input: unknown): NotificationRequest {
   };
 }
 
-function collectRecipients(body: Body, problems: string[]): RequestedRecipient[] {
-  const byIdentifier = new Map<string, RequestedRecipient>();
-  const lists: [string, unknown[] | undefined][] = [
-    ['sendTo.recipients', body.sendTo?.recipients],
-    ['recipients', body.recipients],
+/** The recipient lists of a body, where they are lists: anything else is the schema's to report. */
+function recipientLists(input: unknown): [string, unknown[] | undefined][] {
+  const body = isRecord(input) ? input : {};
+  const sendTo = isRecord(body.sendTo) ? body.sendTo : {};
+  return [
+    ['sendTo.recipients', Array.isArray(sendTo.recipients) ? sendTo.recipients : undefined],
+    ['recipients', Array.isArray(body.recipients) ? body.recipients : undefined],
   ];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function collectRecipients(lists: [string, unknown[] | undefined][], problems: string[]): RequestedRecipient[] {
+  const byIdentifier = new Map<string, RequestedRecipient>();
   for (const [path, list] of lists) {
     list?.forEach((entry, index) => {
       const recipient = parseRecipient(entry, `${path}[${index}]`, problems);
@@ -160,20 +224,21 @@ function parseRecipient(entry: unknown, path: string, problems: string[]): Reque
     problems.push(`${path} must be a user identifier (a string) or a user object {"identifier", "phoneNumber", ...}`);
     return undefined;
   }
-  const checked = inlineUserSchema.safeParse(entry);
-  if (!checked.success) {
-    problems.push(...checked.error.issues.map((issue) => describeIssue(issue, path)));
+  const checked = validateInputSync(inlineUserSchema, entry, { kind: 'value', name: path });
+  if (!checked.ok) {
+    problems.push(...checked.problems);
     return undefined;
   }
-  const { identifier, ...profile } = checked.data;
+  const { identifier, ...profile } = checked.value;
   const badIdentifier = identifierError(identifier);
   if (badIdentifier) {
     problems.push(`${path}.identifier: ${badIdentifier}`);
     return undefined;
   }
-  // The rest of the profile is checked by UsersService.upsert; the phone number here, to name the entry.
-  if (profile.phoneNumber !== undefined && profile.phoneNumber !== null && !isE164(profile.phoneNumber)) {
-    problems.push(e164ErrorMessage(`${path}.phoneNumber`, profile.phoneNumber));
+  // Checked here to name the entry (and to bound it before anything walks the body); UsersService checks it again.
+  const profileChecked = validateInputSync(profilePatchSchema, profile, { kind: 'value', name: path });
+  if (!profileChecked.ok) {
+    problems.push(...profileChecked.problems);
     return undefined;
   }
   return { identifier, profile };
@@ -191,68 +256,11 @@ function pickGupshupOverride(body: Body, problems: string[]): (Record<string, un
   return proper ?? alias ?? null;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, prefix = ''): string {
-  const path = formatPath(prefix, issue.path);
-  if (issue.code === 'unrecognized_keys') {
-    const where = path === '' ? 'the body' : path;
-    const names = issue.keys.map((key) => `"${key}"`).join(', ');
-    return `${where} has unknown field${issue.keys.length > 1 ? 's' : ''} ${names}; ${allowedFieldsHint(path)}`;
-  }
-  return path === '' ? issue.message : `${path} ${issue.message}`;
-}
-
-function allowedFieldsHint(path: string): string {
-  switch (path) {
-    case '':
-      return 'accepted fields are notification, sendTo, recipients, data, sendAt, override';
-    case 'notification':
-      return 'accepted fields are title and message';
-    case 'sendTo':
-      return 'accepted field is recipients';
-    case 'override':
-      return `accepted fields are ${GUPSHUP_OVERRIDE_KEY} and its alias ${GUPSHUP_OVERRIDE_ALIAS}`;
-    default:
-      return path.endsWith('_config') ? 'accepted fields are API_KEY, SOURCE, SRC_NAME' : 'remove them';
-  }
-}
-
-function formatPath(prefix: string, path: readonly PropertyKey[]): string {
-  let out = prefix;
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out;
-}
-
 function hasValue(record: Record<string, unknown>, key: string): boolean {
   return Object.hasOwn(record, key) && record[key] !== undefined && record[key] !== null;
 }
 
-/** What one entry of a recipient list may be, for the OpenAPI description. */
-const RECIPIENT_JSON_SCHEMA = {
-  oneOf: [
-    { type: 'string', description: 'A user identifier' },
-    {
-      type: 'object',
-      description: 'A user to create or update first: identifier, phoneNumber (E.164) and any profile fields',
-      properties: { identifier: { type: 'string' }, phoneNumber: { type: 'string', example: '+14155550123' } },
-      required: ['identifier'],
-      additionalProperties: true,
-    },
-  ],
-};
-
-/** The JSON schema of the body, for the OpenAPI description (OpenAPI 3.0 has no `$schema`). */
+/** The JSON schema of the body, for the OpenAPI description: the schema that checks it. */
 export function notificationBodyJsonSchema(): Record<string, unknown> {
-  const { $schema: _dialect, ...schema } = z.toJSONSchema(bodySchema, {
-    unrepresentable: 'any',
-    target: 'openapi-3.0',
-    override: ({ zodSchema, jsonSchema }) => {
-      if (zodSchema === recipientListSchema) jsonSchema.items = RECIPIENT_JSON_SCHEMA as typeof jsonSchema;
-      // The date-time format says it; zod's long pattern adds nothing for a reader.
-      if (jsonSchema.format === 'date-time') delete jsonSchema.pattern;
-    },
-  }) as Record<string, unknown>;
-  return schema;
+  return requestBodySchema(notificationBodySchema);
 }

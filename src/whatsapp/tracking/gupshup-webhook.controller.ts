@@ -1,20 +1,11 @@
 import { BadRequestException, Controller, HttpCode, HttpStatus, Logger, NotFoundException, Param, Post, Req, ServiceUnavailableException } from '@nestjs/common';
 import { RouteConfig } from '@nestjs/platform-fastify';
-import {
-  ApiBadRequestResponse,
-  ApiBody,
-  ApiConsumes,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiPayloadTooLargeResponse,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
+import { ApiErrorResponses, requestBodySchema } from '../../common/openapi';
 import { CallbackIngestionService, decodeCallbackBody } from './callback-ingestion.service';
 import { isTransientDatabaseError } from './database-errors';
+import { gupshupCallbackSchema, webhookApiKeyParamSchema } from './gupshup-callback.dto';
 import { TrackingMetrics } from './tracking.metrics';
 import { WebhookAppCache } from './webhook-app-cache';
 import { GUPSHUP_CALLBACK_ROUTE } from './webhook-body-parser';
@@ -48,18 +39,21 @@ export class GupshupWebhookController {
     summary: "Gupshup's delivery callbacks (v2 and v3 formats): set this URL as the Gupshup app's callback URL",
     description:
       'Status events (enqueued, sent, delivered, read, failed) become the message status; other kinds (user, billing, template events, inbound messages) are acknowledged and ignored. ' +
-      'A callback for a message not known yet is kept and applied when it is. A JSON body that is no readable callback is kept as invalid (GET /admin/parked-callbacks) and acknowledged.',
+      'A callback for a message not known yet is kept and applied when it is. A JSON body that is no readable callback is kept as invalid (GET /admin/parked-callbacks) and acknowledged. ' +
+      "Authentication: the app's API key in the path (Gupshup signs nothing); an unknown key is answered 404.",
   })
-  @ApiParam({ name: 'apiKey', description: "The app's API key: the URL is the credential (Gupshup signs nothing)" })
   @ApiConsumes('application/json', 'text/plain')
-  @ApiBody({ description: 'The callback as Gupshup sends it', schema: { type: 'object' } })
-  @ApiOkResponse({ description: 'Stored durably (or ignored); empty body' })
-  @ApiBadRequestResponse({ description: 'The body is not JSON' })
-  @ApiNotFoundResponse({ description: 'No app has this API key' })
-  @ApiPayloadTooLargeResponse({ description: 'Past WEBHOOK_BODY_LIMIT_BYTES' })
-  @ApiServiceUnavailableResponse({ description: 'The database cannot store it now; Gupshup retries' })
+  @ApiBody({ description: 'The callback as Gupshup sends it (any content type: the body is read as JSON)', schema: requestBodySchema(gupshupCallbackSchema) })
+  // An empty content map: the answer has no body, on purpose.
+  @ApiResponse({ status: HttpStatus.OK, description: 'Stored durably (or ignored): an empty body', content: {} })
+  @ApiErrorResponses({
+    400: 'The body is not JSON',
+    404: 'No app has this API key',
+    413: 'Past WEBHOOK_BODY_LIMIT_BYTES',
+    503: 'The database cannot store it now; Gupshup retries',
+  })
   @RouteConfig({ [GUPSHUP_CALLBACK_ROUTE]: true })
-  async receive(@Param('apiKey') apiKey: string, @Req() request: FastifyRequest): Promise<void> {
+  async receive(@Param('apiKey', { schema: webhookApiKeyParamSchema }) apiKey: string, @Req() request: FastifyRequest): Promise<void> {
     const receivedAt = new Date();
     const app = await this.findApp(apiKey);
     const decoded = decodeCallbackBody(request.body);

@@ -1,42 +1,61 @@
-import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { AdminGuard } from '../../apps/admin/admin.guard';
+import { Controller, Get, HttpStatus, Query } from '@nestjs/common';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { z } from 'zod';
+import { AdminApi } from '../../apps/admin/admin-api.decorator';
+import { wholeNumberParam } from '../../common/input-schemas';
+import { ApiErrorResponses } from '../../common/openapi';
 import { Database } from '../../database/database';
-import { listParkedCallbacks, type ParkedCallbackListing, type ParkedState } from './parked-callbacks';
-
-export class ListParkedCallbacksQuery {
-  /** Only this app's callbacks. */
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  appId?: string;
-
-  /** `waiting`: for a message not known (yet); `invalid`: a body that is no readable callback. */
-  @IsOptional()
-  @IsIn(['waiting', 'invalid'], { message: 'state must be waiting or invalid' })
-  state?: ParkedState;
-
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'limit must be a whole number from 1 to 500' })
-  @Min(1, { message: 'limit must be a whole number from 1 to 500' })
-  @Max(500, { message: 'limit must be a whole number from 1 to 500' })
-  limit?: number;
-
-  /** nextCursor of the previous page. */
-  @IsOptional()
-  @Matches(/^\d{1,18}$/, { message: 'cursor must be the nextCursor of a previous page' })
-  cursor?: string;
-}
+import { listParkedCallbacks, MAX_SHOWN_BODY_DEPTH, type ParkedCallbackListing } from './parked-callbacks';
 
 const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
+
+export const listParkedCallbacksQuerySchema = z.strictObject({
+  appId: z
+    .uuid({ error: 'must be an app id (a UUID), as listed by GET /admin/apps' })
+    .optional()
+    .meta({ description: "Only this app's callbacks" }),
+  state: z
+    .enum(['waiting', 'invalid'])
+    .optional()
+    .meta({ description: 'waiting: for a message not known (yet); invalid: a body that is no readable callback' }),
+  limit: wholeNumberParam(1, MAX_LIMIT).optional().meta({ description: `Rows per page; ${DEFAULT_LIMIT} when left out` }),
+  cursor: z
+    .string({ error: 'must be the nextCursor of a previous page' })
+    .regex(/^\d{1,18}$/, { error: 'must be the nextCursor of a previous page' })
+    .optional()
+    .meta({ description: 'The nextCursor of the previous page' }),
+});
+
+const parkedCallbackSchema = z
+  .object({
+    id: z.string(),
+    appId: z.string(),
+    state: z.enum(['waiting', 'invalid']),
+    format: z.string().nullable().meta({ description: 'v2 or v3, for a waiting report' }),
+    providerStatus: z.string().nullable(),
+    gupshupMessageId: z.string().nullable(),
+    whatsappMessageId: z.string().nullable(),
+    destination: z.string().nullable(),
+    problem: z.string().nullable().meta({ description: 'Why an invalid callback could not be read' }),
+    body: z.unknown().meta({
+      description: `The callback body as received: its JSON, or its text when it is not JSON or nests deeper than ${MAX_SHOWN_BODY_DEPTH} levels`,
+    }),
+    receivedAt: z.iso.datetime(),
+    parkedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'ParkedCallback' });
+
+const parkedCallbackPageSchema = z
+  .object({
+    data: z.array(parkedCallbackSchema).meta({ description: 'Newest first' }),
+    nextCursor: z.string().nullable().meta({ description: 'Pass it as `cursor` for the next page; null on the last page' }),
+  })
+  .meta({ id: 'ParkedCallbackPage' });
 
 @ApiTags('Admin')
-@ApiBearerAuth()
+@AdminApi()
 @Controller('admin/parked-callbacks')
-@UseGuards(AdminGuard)
 export class ParkedCallbacksController {
   constructor(private readonly db: Database) {}
 
@@ -47,8 +66,11 @@ export class ParkedCallbacksController {
       'waiting: a delivery report for a Gupshup or WhatsApp id no message of the app has (yet); it is applied by itself when the message is sent. ' +
       'invalid: a JSON body that is no Gupshup callback this service can read. Each row holds the body as received.',
   })
-  @ApiOkResponse({ description: '{"data": [...], "nextCursor": string | null}' })
-  async list(@Query() query: ListParkedCallbacksQuery): Promise<{ data: ParkedCallbackListing[]; nextCursor: string | null }> {
+  @ApiResponse({ status: HttpStatus.OK, description: 'A page of parked callbacks', standardSchema: parkedCallbackPageSchema })
+  @ApiErrorResponses({ 400: 'A parameter is invalid; the message says which and what it accepts' })
+  async list(
+    @Query({ schema: listParkedCallbacksQuerySchema }) query: z.output<typeof listParkedCallbacksQuerySchema>,
+  ): Promise<{ data: ParkedCallbackListing[]; nextCursor: string | null }> {
     const limit = query.limit ?? DEFAULT_LIMIT;
     const data = await listParkedCallbacks(this.db, { appId: query.appId, state: query.state, beforeId: query.cursor, limit });
     return { data, nextCursor: data.length === limit ? data[data.length - 1].id : null };

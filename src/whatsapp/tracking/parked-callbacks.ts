@@ -1,3 +1,4 @@
+import { exceedsJsonDepth } from '../../common/input-schemas';
 import type { SqlExecutor } from '../../database/database';
 import type { DeliveryReport } from '../gupshup/callback-parser';
 import { fromStoredReport, toStoredReport, type StoredReport } from './delivery-report';
@@ -188,11 +189,16 @@ export async function listParkedCallbacks(db: SqlExecutor, query: ParkedCallback
   }));
 }
 
-/** Every stored body was accepted as JSON; should one ever not parse, it is shown as text. */
+/** Deeper bodies are listed as their text: writing them out as JSON would take a call per level. */
+export const MAX_SHOWN_BODY_DEPTH = 64;
+
+/** A stored body as its JSON; as its text when it does not parse, or nests too deeply to be written back out safely. */
 function parseStoredBody(raw: string): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(raw);
+    parsed = JSON.parse(raw);
   } catch {
     return raw;
   }
+  return exceedsJsonDepth(parsed, MAX_SHOWN_BODY_DEPTH) ? raw : parsed;
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { AppsService, type AuthenticatedApp } from '../../apps/apps.service';
+import { isStorableText } from '../../common/input-schemas';
 
 /** A known key is trusted this long: apps are not deleted, so this only bounds a stale entry's life. */
 const KNOWN_TTL_MS = 30_000;
@@ -26,7 +27,8 @@ export class WebhookAppCache {
   constructor(private readonly apps: AppsService) {}
 
   async find(apiKey: string): Promise<AuthenticatedApp | null> {
-    if (apiKey.length === 0 || apiKey.length > MAX_API_KEY_LENGTH) return null;
+    // A key PostgreSQL cannot compare (NUL, unpaired surrogates) is no app's key: not a database failure.
+    if (apiKey.length === 0 || apiKey.length > MAX_API_KEY_LENGTH || !isStorableText(apiKey)) return null;
     const now = Date.now();
     const cached = this.entries.get(apiKey);
     if (cached && cached.expiresAt > now) return cached.app;

@@ -1,11 +1,12 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedApp } from '../../../apps/apps.service';
+import { AppApi } from '../../../apps/auth/app-api.decorator';
 import { CurrentApp } from '../../../apps/auth/current-app.decorator';
-import { AppApi } from '../app-api.decorator';
+import { ApiErrorResponses } from '../../../common/openapi';
 import { GetWhatsAppAnalyticsQuery } from './get-whatsapp-analytics.query';
-import { WhatsAppAnalyticsParams, WhatsAppAnalyticsResponse } from './whatsapp-analytics.dto';
+import { whatsAppAnalyticsQuerySchema, whatsAppAnalyticsSchema, type WhatsAppAnalyticsParams, type WhatsAppAnalyticsResponse } from './whatsapp-analytics.dto';
 
 @ApiTags('Analytics')
 @AppApi()
@@ -20,9 +21,12 @@ export class AnalyticsController {
       'A seen message counts as delivered too. Rates are fractions of sent (null when nothing was sent). ' +
       'A message whose failure is followed by proof of delivery counts as delivered, not discarded.',
   })
-  @ApiOkResponse({ type: WhatsAppAnalyticsResponse })
-  @ApiBadRequestResponse({ description: 'from/to not dates, in the wrong order, or more than 366 days apart' })
-  whatsapp(@CurrentApp() app: AuthenticatedApp, @Query() params: WhatsAppAnalyticsParams): Promise<WhatsAppAnalyticsResponse> {
+  @ApiResponse({ status: HttpStatus.OK, description: 'The statistics per day and in all', standardSchema: whatsAppAnalyticsSchema })
+  @ApiErrorResponses({ 400: 'from/to not dates, in the wrong order, or more than 366 days apart' })
+  whatsapp(
+    @CurrentApp() app: AuthenticatedApp,
+    @Query({ schema: whatsAppAnalyticsQuerySchema }) params: WhatsAppAnalyticsParams,
+  ): Promise<WhatsAppAnalyticsResponse> {
     return this.queries.execute(new GetWhatsAppAnalyticsQuery(app.id, params.from, params.to));
   }
 }

@@ -1,7 +1,7 @@
 import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { Database } from '../../../database/database';
-import { parseIsoTime } from '../iso-time';
+import { EARLIEST_TIME, parseIsoInstant } from '../../../common/input-schemas';
 import {
   DEFAULT_ANALYTICS_DAYS,
   MAX_ANALYTICS_DAYS,
@@ -61,7 +61,8 @@ export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAna
 /** Midnight UTC (ms) of the first and last day asked for, checked: in order, at most MAX_ANALYTICS_DAYS. */
 function dayRange({ from, to, now }: GetWhatsAppAnalyticsQuery): { fromDay: number; toDay: number } {
   const toDay = to === undefined ? startOfUtcDay(now.getTime()) : parseDay('to', to);
-  const fromDay = from === undefined ? toDay - (DEFAULT_ANALYTICS_DAYS - 1) * DAY_MS : parseDay('from', from);
+  // The default range never reaches before year 1, which PostgreSQL's dates do not have.
+  const fromDay = from === undefined ? Math.max(toDay - (DEFAULT_ANALYTICS_DAYS - 1) * DAY_MS, Date.parse(EARLIEST_TIME)) : parseDay('from', from);
   if (fromDay > toDay) {
     throw new BadRequestException(`from (${dayText(fromDay)}) is after to (${dayText(toDay)}): from must be the earlier day`);
   }
@@ -73,8 +74,8 @@ function dayRange({ from, to, now }: GetWhatsAppAnalyticsQuery): { fromDay: numb
 }
 
 function parseDay(name: string, text: string): number {
-  const ms = parseIsoTime(text);
-  if (Number.isNaN(ms)) throw new BadRequestException(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 time, e.g. 2026-03-01`);
+  const ms = parseIsoInstant(text);
+  if (Number.isNaN(ms)) throw new BadRequestException(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 time between years 1 and 9999, e.g. 2026-03-01`);
   return startOfUtcDay(ms);
 }
 

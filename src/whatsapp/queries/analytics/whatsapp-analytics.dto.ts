@@ -1,59 +1,52 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional } from 'class-validator';
+import { z } from 'zod';
+import { isoDateOrTimeParam } from '../../../common/input-schemas';
 
 export const DEFAULT_ANALYTICS_DAYS = 30;
 export const MAX_ANALYTICS_DAYS = 366;
 
-export class WhatsAppAnalyticsParams {
-  @ApiPropertyOptional({
-    example: '2026-03-01',
-    description: `First day (UTC), inclusive: a date, or a time whose UTC day is taken. Default: ${DEFAULT_ANALYTICS_DAYS - 1} days before to`,
+const DAY_RULE = 'a date (YYYY-MM-DD) or an ISO 8601 time, e.g. 2026-03-01';
+
+export const whatsAppAnalyticsQuerySchema = z.strictObject({
+  from: isoDateOrTimeParam(DAY_RULE)
+    .optional()
+    .meta({
+      example: '2026-03-01',
+      description: `First day (UTC), inclusive: a date, or a time whose UTC day is taken. Default: ${DEFAULT_ANALYTICS_DAYS - 1} days before to`,
+    }),
+  to: isoDateOrTimeParam(DAY_RULE).optional().meta({ example: '2026-03-30', description: 'Last day (UTC), inclusive. Default: today (UTC)' }),
+});
+
+export type WhatsAppAnalyticsParams = z.output<typeof whatsAppAnalyticsQuerySchema>;
+
+const count = z.number().int().min(0);
+const rate = (what: string) => z.number().nullable().meta({ example: 0.9412, description: `${what} / sent, rounded to 4 decimals; null when nothing was sent` });
+
+export const whatsAppStatsSchema = z
+  .object({
+    sent: count.meta({ description: 'Messages Gupshup accepted' }),
+    delivered: count.meta({ description: 'Messages delivered to the phone (seen ones included)' }),
+    seen: count.meta({ description: 'Messages read by the user' }),
+    discarded: count.meta({ description: 'Messages that will not be delivered' }),
+    deliveryRate: rate('delivered'),
+    seenRate: rate('seen'),
   })
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'from must be a date (YYYY-MM-DD) or an ISO 8601 time, e.g. 2026-03-01' })
-  from?: string;
+  .meta({ id: 'WhatsAppStats' });
 
-  @ApiPropertyOptional({ example: '2026-03-30', description: 'Last day (UTC), inclusive. Default: today (UTC)' })
-  @IsOptional()
-  @IsISO8601({ strict: true }, { message: 'to must be a date (YYYY-MM-DD) or an ISO 8601 time, e.g. 2026-03-30' })
-  to?: string;
-}
+export const whatsAppDailyStatsSchema = whatsAppStatsSchema.extend({ date: z.iso.date().meta({ description: 'The UTC day' }) }).meta({ id: 'WhatsAppDailyStats' });
 
-export class WhatsAppStatsResponse {
-  @ApiProperty({ description: 'Messages Gupshup accepted' }) sent!: number;
-  @ApiProperty({ description: 'Messages delivered to the phone (seen ones included)' }) delivered!: number;
-  @ApiProperty({ description: 'Messages read by the user' }) seen!: number;
-  @ApiProperty({ description: 'Messages that will not be delivered' }) discarded!: number;
-
-  @ApiProperty({
-    type: Number,
-    nullable: true,
-    example: 0.9412,
-    description: 'delivered / sent, rounded to 4 decimals; null when nothing was sent',
+export const whatsAppAnalyticsSchema = z
+  .object({
+    from: z.iso.date().meta({ example: '2026-03-01' }),
+    to: z.iso.date().meta({ example: '2026-03-30' }),
+    days: z.array(whatsAppDailyStatsSchema).meta({
+      description:
+        'Every day from `from` to `to`, oldest first. A message counts once per status it reached, on the UTC day it reached it, ' +
+        "so a day's rates compare that day's deliveries with that day's sends and can exceed 1 when messages sent earlier are delivered that day",
+    }),
+    totals: whatsAppStatsSchema.meta({ description: 'The sums over the whole range' }),
   })
-  deliveryRate!: number | null;
+  .meta({ id: 'WhatsAppAnalytics' });
 
-  @ApiProperty({ type: Number, nullable: true, example: 0.5, description: 'seen / sent, rounded to 4 decimals; null when nothing was sent' })
-  seenRate!: number | null;
-}
-
-export class WhatsAppDailyStatsResponse extends WhatsAppStatsResponse {
-  @ApiProperty({ example: '2026-03-01', description: 'The UTC day' })
-  date!: string;
-}
-
-export class WhatsAppAnalyticsResponse {
-  @ApiProperty({ example: '2026-03-01' }) from!: string;
-  @ApiProperty({ example: '2026-03-30' }) to!: string;
-
-  @ApiProperty({
-    type: [WhatsAppDailyStatsResponse],
-    description:
-      'Every day from `from` to `to`, oldest first. A message counts once per status it reached, on the UTC day it reached it, ' +
-      'so a day\'s rates compare that day\'s deliveries with that day\'s sends and can exceed 1 when messages sent earlier are delivered that day',
-  })
-  days!: WhatsAppDailyStatsResponse[];
-
-  @ApiProperty({ type: WhatsAppStatsResponse, description: 'The sums over the whole range' })
-  totals!: WhatsAppStatsResponse;
-}
+export type WhatsAppStatsResponse = z.output<typeof whatsAppStatsSchema>;
+export type WhatsAppDailyStatsResponse = z.output<typeof whatsAppDailyStatsSchema>;
+export type WhatsAppAnalyticsResponse = z.output<typeof whatsAppAnalyticsSchema>;

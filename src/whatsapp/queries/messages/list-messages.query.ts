@@ -2,7 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { Database } from '../../../database/database';
 import type { MessageStatus } from '../../domain';
-import { parseIsoTime } from '../iso-time';
+import { parseIsoInstant } from '../../../common/input-schemas';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
 import { DEFAULT_PAGE_SIZE, type MessagePage } from './list-messages.dto';
 import { decodeMessageCursor, encodeMessageCursor } from './message-cursor';
@@ -89,11 +89,11 @@ export class ListMessagesHandler implements IQueryHandler<ListMessagesQuery, Mes
   }
 }
 
-/** Milliseconds of an ISO 8601 time (UTC when it has no offset); week and ordinal dates are refused. */
+/** Milliseconds of an ISO 8601 time (UTC when it has no offset); week and ordinal dates, and years past 9999, are refused. */
 function parseTime(name: string, text: string): number {
-  const ms = parseIsoTime(text);
+  const ms = parseIsoInstant(text);
   if (Number.isNaN(ms)) {
-    throw new BadRequestException(`${name} must be a calendar date or time in ISO 8601, e.g. 2026-03-01 or 2026-03-01T10:00:00Z`);
+    throw new BadRequestException(`${name} must be a calendar date or time in ISO 8601 between years 1 and 9999, e.g. 2026-03-01 or 2026-03-01T10:00:00Z`);
   }
   return ms;
 }

@@ -1,4 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
+import { isInSupportedRange, isStorableText } from '../../../common/input-schemas';
 
 /** Where a page ended: the last message's (queued_at, message_id), the list's sort key. */
 export interface MessageCursor {
@@ -23,6 +24,9 @@ export function decodeMessageCursor(text: string): MessageCursor {
   }
   if (!Array.isArray(decoded) || decoded.length !== 2) throw invalid();
   const [queuedAt, messageId] = decoded as unknown[];
-  if (typeof queuedAt !== 'string' || typeof messageId !== 'string' || Number.isNaN(Date.parse(queuedAt))) throw invalid();
-  return { queuedAt: new Date(queuedAt).toISOString(), messageId };
+  if (typeof queuedAt !== 'string' || typeof messageId !== 'string' || !isStorableText(messageId)) throw invalid();
+  // A time PostgreSQL has no timestamp for (year 0, or far past 9999) cannot come from a page.
+  const ms = Date.parse(queuedAt);
+  if (!isInSupportedRange(ms)) throw invalid();
+  return { queuedAt: new Date(ms).toISOString(), messageId };
 }

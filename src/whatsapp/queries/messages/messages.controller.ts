@@ -1,12 +1,13 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Param, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBadRequestResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedApp } from '../../../apps/apps.service';
+import { AppApi } from '../../../apps/auth/app-api.decorator';
 import { CurrentApp } from '../../../apps/auth/current-app.decorator';
-import { AppApi } from '../app-api.decorator';
-import { MessageResponse } from '../message-response';
+import { ApiErrorResponses } from '../../../common/openapi';
+import { messageSchema, type MessageResponse } from '../message-response';
 import { GetMessageQuery } from './get-message.query';
-import { ListMessagesParams, MessagePage } from './list-messages.dto';
+import { idParamSchema, listMessagesQuerySchema, messagePageSchema, type ListMessagesParams, type MessagePage } from './list-messages.dto';
 import { ListMessagesQuery } from './list-messages.query';
 
 @ApiTags('Delivery tracking')
@@ -22,17 +23,17 @@ export class MessagesController {
       'Keyset-paginated: pass the nextCursor of a page as cursor to get the next one. from/to bound queuedAt, inclusive; ' +
       'a bare date as to includes that whole day, and a time without an offset is UTC.',
   })
-  @ApiOkResponse({ type: MessagePage })
-  @ApiBadRequestResponse({ description: 'A parameter is invalid; the message says which and what it accepts' })
-  list(@CurrentApp() app: AuthenticatedApp, @Query() params: ListMessagesParams): Promise<MessagePage> {
+  @ApiResponse({ status: HttpStatus.OK, description: 'A page of messages', standardSchema: messagePageSchema })
+  @ApiErrorResponses({ 400: 'A parameter is invalid; the message says which and what it accepts' })
+  list(@CurrentApp() app: AuthenticatedApp, @Query({ schema: listMessagesQuerySchema }) params: ListMessagesParams): Promise<MessagePage> {
     return this.queries.execute(new ListMessagesQuery(app.id, params));
   }
 
   @Get(':messageId')
   @ApiOperation({ summary: 'One message: its status, times and timeline' })
-  @ApiOkResponse({ type: MessageResponse })
-  @ApiNotFoundResponse({ description: 'No such message in this app' })
-  get(@CurrentApp() app: AuthenticatedApp, @Param('messageId') messageId: string): Promise<MessageResponse> {
+  @ApiResponse({ status: HttpStatus.OK, description: 'The message', standardSchema: messageSchema })
+  @ApiErrorResponses({ 400: 'The message id is not one this service could have given', 404: 'No such message in this app' })
+  get(@CurrentApp() app: AuthenticatedApp, @Param('messageId', { schema: idParamSchema('messageId returned by POST /v3/notifications') }) messageId: string): Promise<MessageResponse> {
     return this.queries.execute(new GetMessageQuery(app.id, messageId));
   }
 }

@@ -1,31 +1,25 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { MessageResponse } from '../message-response';
+import { z } from 'zod';
+import { messageSchema } from '../message-response';
 import { NOTIFICATION_MESSAGES_LIMIT } from './notification-limits';
 
-export class StatusCountsResponse {
-  @ApiProperty() queued!: number;
-  @ApiProperty() sent!: number;
-  @ApiProperty() delivered!: number;
-  @ApiProperty() seen!: number;
-  @ApiProperty() discarded!: number;
-}
+const count = z.number().int().min(0);
 
-export class NotificationResponse {
-  @ApiProperty()
-  requestId!: string;
+export const statusCountsSchema = z
+  .object({ queued: count, sent: count, delivered: count, seen: count, discarded: count })
+  .meta({ id: 'StatusCounts', description: 'Messages per current status; they add up to messageCount' });
 
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'When the send request was accepted' })
-  createdAt!: string | null;
-
-  @ApiProperty({ description: 'How many WhatsApp messages the request has (one per recipient)' })
-  messageCount!: number;
-
-  @ApiProperty({ type: StatusCountsResponse, description: 'Messages per current status; they add up to messageCount' })
-  counts!: StatusCountsResponse;
-
-  @ApiProperty({
-    type: [MessageResponse],
-    description: `The messages, oldest first; at most ${NOTIFICATION_MESSAGES_LIMIT} (for more, page through GET /v3/messages?requestId=...)`,
+export const notificationSchema = z
+  .object({
+    requestId: z.string().meta({ format: 'uuid' }),
+    createdAt: z.iso.datetime().nullable().meta({ description: 'When the send request was accepted' }),
+    messageCount: count.meta({ description: 'How many WhatsApp messages the request has (one per recipient)' }),
+    counts: statusCountsSchema,
+    messages: z.array(messageSchema).meta({
+      description: `The messages, oldest first; at most ${NOTIFICATION_MESSAGES_LIMIT} (for more, page through GET /v3/messages?requestId=...)`,
+    }),
   })
-  messages!: MessageResponse[];
-}
+  .meta({ id: 'Notification' });
+
+export type StatusCountsResponse = z.output<typeof statusCountsSchema>;
+
+export type NotificationResponse = z.output<typeof notificationSchema>;

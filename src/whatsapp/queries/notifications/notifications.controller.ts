@@ -1,11 +1,13 @@
-import { Controller, Get, Param } from '@nestjs/common';
+import { Controller, Get, HttpStatus, Param } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedApp } from '../../../apps/apps.service';
+import { AppApi } from '../../../apps/auth/app-api.decorator';
 import { CurrentApp } from '../../../apps/auth/current-app.decorator';
-import { AppApi } from '../app-api.decorator';
+import { ApiErrorResponses } from '../../../common/openapi';
+import { idParamSchema } from '../messages/list-messages.dto';
 import { GetNotificationQuery } from './get-notification.query';
-import { NotificationResponse } from './notification-response';
+import { notificationSchema, type NotificationResponse } from './notification-response';
 
 @ApiTags('Delivery tracking')
 @AppApi()
@@ -15,9 +17,9 @@ export class NotificationsController {
 
   @Get(':requestId')
   @ApiOperation({ summary: 'One send request: how many of its messages are at each status, and the messages' })
-  @ApiOkResponse({ type: NotificationResponse })
-  @ApiNotFoundResponse({ description: 'No such request in this app' })
-  get(@CurrentApp() app: AuthenticatedApp, @Param('requestId') requestId: string): Promise<NotificationResponse> {
+  @ApiResponse({ status: HttpStatus.OK, description: 'The send request', standardSchema: notificationSchema })
+  @ApiErrorResponses({ 400: 'The request id is not one this service could have given', 404: 'No such request in this app' })
+  get(@CurrentApp() app: AuthenticatedApp, @Param('requestId', { schema: idParamSchema('requestId returned by POST /v3/notifications') }) requestId: string): Promise<NotificationResponse> {
     return this.queries.execute(new GetNotificationQuery(app.id, requestId));
   }
 }
