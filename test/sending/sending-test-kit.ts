@@ -146,15 +146,16 @@ export async function startAnswerGate(target: string): Promise<AnswerGate> {
     res.end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const open = () => {
+    opened = true;
+    for (const resolve of waiting.splice(0)) resolve();
+  };
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     held: () => held,
-    open() {
-      opened = true;
-      for (const resolve of waiting.splice(0)) resolve();
-    },
+    open,
     async close() {
-      this.open();
+      open();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
+import { GIVE_UP_AFTER_MS } from '../support/eventually';
 import type { TestApp } from '../support/test-app';
 import { createTenant, eventually, startTrackingApp, webhookPath, type TrackingTenant } from './tracking-kit';
 
@@ -66,8 +67,8 @@ describe.each(['v2', 'v3'] as const)('send, then track through the simulator’s
       .expect(202);
     const messageIds = new Map<string, string>(sent.body.messages.map((m: { recipient: string; messageId: string }) => [m.recipient, m.messageId]));
 
-    await simulator.waitForMessages(users.length, 15_000);
-    await simulator.waitForIdle(15_000);
+    await simulator.waitForMessages(users.length, GIVE_UP_AFTER_MS);
+    await simulator.waitForIdle(GIVE_UP_AFTER_MS);
     expect(simulator.messages().flatMap((m) => m.callbacks).filter((c) => c.state !== 'delivered')).toEqual([]);
 
     for (const user of users) {
@@ -83,7 +84,6 @@ describe.each(['v2', 'v3'] as const)('send, then track through the simulator’s
           return res.status === 200 && res.body.status === user.expected && providerStatusesOf(res.body) === simulatedStatuses ? res.body : undefined;
         },
         `${user.id} to be ${user.expected} with every callback in its timeline`,
-        15_000,
       );
       expect(shown.providerMessageId).toBe(simulated.messageId);
       expect(providerStatusesOf(shown)).toBe(simulatedStatuses);
