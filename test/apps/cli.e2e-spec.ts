@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
+import { GIVE_UP_AFTER_MS } from '../support/eventually';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { adminAuth, appAuth } from './app-helpers';
 
@@ -12,16 +12,17 @@ const ROOT = resolve(__dirname, '..', '..');
 
 /** `npm run cli -- ...args` in a child process, as a user would run it. */
 async function cli(databaseUrl: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wa-cli-data-'));
+  const dataDir = makeTempDir('cli-data-');
   const env = { ...process.env, DATABASE_URL: databaseUrl, DATA_DIR: dataDir, ADMIN_TOKEN: '', SECRET_KEY: '' };
   try {
-    const { stdout, stderr } = await run('npm', ['run', 'cli', '--', ...args], { cwd: ROOT, env, timeout: 60_000 });
+    // The timeout only ends a command that hangs.
+    const { stdout, stderr } = await run('npm', ['run', 'cli', '--', ...args], { cwd: ROOT, env, timeout: GIVE_UP_AFTER_MS });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    removeTempDir(dataDir);
   }
 }
 
@@ -53,7 +54,7 @@ describe('CLI: apps:create', () => {
     expect(listed).toContainEqual(expect.objectContaining({ id: created.id, name: 'Acme Corp', apiKey: created.apiKey }));
     const events = await t.db.query<{ data: { via: string } }>('SELECT data FROM es_events WHERE stream_id = $1', [`app-${created.id}`]);
     expect(events.map((e) => e.data.via)).toEqual(['cli']);
-  }, 90_000);
+  });
 
   it('refuses an empty name with a clear message and a non-zero exit, creating nothing', async () => {
     const before = await t.db.query('SELECT count(*)::int AS n FROM apps');
@@ -62,5 +63,5 @@ describe('CLI: apps:create', () => {
     expect(stderr).toContain('apps:create: name must not be empty');
     expect(stdout).not.toContain('apiSecret');
     expect(await t.db.query('SELECT count(*)::int AS n FROM apps')).toEqual(before);
-  }, 90_000);
+  });
 });

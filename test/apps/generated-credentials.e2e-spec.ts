@@ -110,8 +110,8 @@ describe('Generated credential files', () => {
 
     /**
      * The service as `npm start` runs it with no configuration at all, on a temporary data directory.
-     * The embedded PostgreSQL itself cannot be loaded inside Jest (it is an ES module), so the test
-     * database stands in for it and the config reports the embedded default.
+     * The test database stands in for the embedded PostgreSQL (which has tests of its own, in
+     * test/database/embedded-postgres.e2e-spec.ts), and the config reports the embedded default.
      */
     async function start() {
       const config = AppConfig.fromEnv({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'error', SUBSCRIPTION_POLL_MS: '50', DISPATCH_POLL_MS: '50' });
@@ -165,6 +165,6 @@ describe('Generated credential files', () => {
       } finally {
         await second.app.close();
       }
-    }, 120_000);
+    });
   });
 });
