@@ -21,6 +21,15 @@ const EMBEDDED_SERVER_IN_USE = Symbol('embedded-postgres-in-use');
 @Module({ providers: [{ provide: EMBEDDED_SERVER_IN_USE, useValue: 'share' }], exports: [EMBEDDED_SERVER_IN_USE] })
 export class ShareRunningEmbeddedServerModule {}
 
+/** A second instance on one DATA_DIR is the operator's to fix, not a fault of the code: its one line says it all, without a stack. */
+export class DataDirInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirInUseError';
+    this.stack = `${this.name}: ${message}`;
+  }
+}
+
 interface DatabaseHandles {
   dataSource: DataSource;
   embedded?: EmbeddedPostgresServer;
@@ -42,16 +51,19 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
       whenInUse,
       log: (line) => logger.debug(line),
     });
-    try {
-      await embedded.start();
-    } catch (error) {
-      if (!(error instanceof EmbeddedPostgresInUseError)) throw error;
+    const inUse = await embedded.start().then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof EmbeddedPostgresInUseError) return error;
+        throw error;
+      },
+    );
+    if (inUse) {
       // Two instances on one embedded server: the second would lose its database when the first stops.
-      throw new Error(
+      throw new DataDirInUseError(
         `another instance is already running on DATA_DIR=${config.get('DATA_DIR')}` +
-          (error.port ? ` (its embedded PostgreSQL is on 127.0.0.1:${error.port})` : '') +
+          (inUse.port ? ` (its embedded PostgreSQL is on 127.0.0.1:${inUse.port})` : '') +
           ': stop it first, give this instance another DATA_DIR, or point every instance at one PostgreSQL server with DATABASE_URL',
-        { cause: error },
       );
     }
     await embedded.createDatabaseIfMissing(EMBEDDED_DATABASE);
