@@ -157,13 +157,15 @@ describe('two services on one DATA_DIR, with the embedded default', () => {
     jest.replaceProperty(EMBEDDED_POSTGRES_DEFAULTS, 'rootRuntimeDir', runtime);
     const config = AppConfig.fromEnv({ DATA_DIR: dataDir, ADMIN_TOKEN: TEST_ADMIN_TOKEN, SECRET_KEY: TEST_SECRET_KEY, LOG_LEVEL: 'error' });
     const admin = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
-    const first = await createApp(config);
+    // The refusal is asserted below; the services' own log lines would only be noise here.
+    const quiet = { log: () => undefined, error: () => undefined, warn: () => undefined };
+    const first = await createApp(config, { logger: quiet });
     let firstRunning = true;
     try {
       await first.listen(0, '127.0.0.1');
       const created = await request(first.getHttpServer()).post('/admin/apps').set(admin).send({ name: 'Kept' }).expect(201);
 
-      const refused = await createApp(config).then(
+      const refused = await createApp(config, { logger: quiet }).then(
         async (unexpected) => {
           await unexpected.close();
           return undefined;
@@ -177,7 +179,7 @@ describe('two services on one DATA_DIR, with the embedded default', () => {
 
       await first.close();
       firstRunning = false;
-      const second = await createApp(config);
+      const second = await createApp(config, { logger: quiet });
       try {
         await second.listen(0, '127.0.0.1');
         const listed = await request(second.getHttpServer()).get('/admin/apps').set(admin).expect(200);
