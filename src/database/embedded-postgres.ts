@@ -337,8 +337,6 @@ export class EmbeddedPostgresServer {
   private child?: ChildProcess;
   private lock?: DirectoryLock;
   private readonly stopOnExit = () => this.child?.kill('SIGINT');
-  /** True when another process's server is used: it is theirs to stop. */
-  private shared = false;
   private readonly log: (line: string) => void;
 
   constructor(private readonly options: EmbeddedPostgresOptions) {
@@ -400,8 +398,8 @@ export class EmbeddedPostgresServer {
     const cluster = existsSync(link) ? realpathSync(link) : undefined;
     const running = cluster ? runningServer(cluster) : undefined;
     if (this.options.whenInUse === 'share' && running?.port) {
+      // Another process's server: stop() leaves it running, there being no child or lock of ours.
       this.port = running.port;
-      this.shared = true;
       this.clusterDir = cluster;
       this.log(`using the PostgreSQL server another process runs on ${link} (port ${running.port})`);
       return this.url('postgres');
