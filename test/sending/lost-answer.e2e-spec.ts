@@ -75,6 +75,11 @@ describe('dispatch: an answer lost with its worker', () => {
     tenant = await createTenant(api, simulator);
   });
   afterEach(() => simulator.clearFailures());
+
+  /** What a lease running out leaves: an in-flight job whose lease ended a second ago. */
+  async function expireLease(messageId: string): Promise<void> {
+    await api.db.query(`UPDATE whatsapp_dispatch_jobs SET locked_until = now() - interval '1 second' WHERE message_id = $1 AND state = 'in_flight'`, [messageId]);
+  }
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
     if (childDataDir) removeTempDir(childDataDir);
@@ -91,7 +96,6 @@ describe('dispatch: an answer lost with its worker', () => {
       SECRET_KEY: TEST_SECRET_KEY,
       ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       DISPATCH_WORKERS: '1',
-      DISPATCH_LEASE_MS: '1000',
       GUPSHUP_TIMEOUT_MS: '30000',
       SUBSCRIPTIONS_ENABLED: 'false',
       LOG_LEVEL: 'warn',
@@ -108,9 +112,12 @@ describe('dispatch: an answer lost with its worker', () => {
     expect((await jobInState(api, messageId, 'in_flight')).attempts).toBe(0);
     child.kill('SIGKILL');
     await once(child, 'exit');
+    // Time passes: the dead worker's lease runs out (the lease is long, so that it could not run
+    // out while the process was alive, however slow the machine).
+    await expireLease(messageId);
 
-    // Another instance takes over: once the dead worker's lease has run out, it parks the job.
-    const successor = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '1000' } });
+    // Another instance takes over: it parks the job whose lease has run out.
+    const successor = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1' } });
     try {
       const parked = await jobInState(successor, messageId, 'outcome_unknown');
       expect(parked.lastError).toContain('lease ran out');
@@ -179,7 +186,7 @@ describe('dispatch: an answer lost with its worker', () => {
   });
 
   it('settles a parked job when another part of the service records the message as sent', async () => {
-    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '1000' } });
+    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1' } });
     try {
       await putUser(api, tenant, 'settle-1', { phoneNumber: '+919988779006' });
       const sendAt = new Date(Date.now() + 3600_000).toISOString();
@@ -205,7 +212,7 @@ describe('dispatch: an answer lost with its worker', () => {
   });
 
   it('lets an operator resend a parked message that Gupshup never got', async () => {
-    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '1000' } });
+    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1' } });
     try {
       await putUser(api, tenant, 'resend-1', { phoneNumber: '+919988779004' });
       // Scheduled an hour ahead, so that no worker takes it while it is made to look abandoned.
