@@ -18,7 +18,8 @@ describe.each(['v2', 'v3'] as const)('send, then track through the simulator’s
   let tenant: TrackingTenant;
 
   beforeAll(async () => {
-    simulator = createGupshupSimulator({ reorder: true, duplicates: true, eventTimeStepMs: 1000, callbackRetries: 0 });
+    // Callbacks are posted once each, and waited for as long as the service takes on a busy machine.
+    simulator = createGupshupSimulator({ reorder: true, duplicates: true, eventTimeStepMs: 1000, callbackRetries: 0, callbackTimeoutMs: 60_000 });
     await simulator.listen();
     t = await startTrackingApp({
       env: {
@@ -27,6 +28,9 @@ describe.each(['v2', 'v3'] as const)('send, then track through the simulator’s
         DISPATCH_WORKERS: '2',
         DISPATCH_POLL_MS: '20',
         GUPSHUP_RATE_LIMIT: '0',
+        // The simulator answers some sends only once their callbacks are in: on a busy machine that
+        // may take a while, and a timeout would send the message twice.
+        GUPSHUP_TIMEOUT_MS: '30000',
         GUPSHUP_API_BASE_URL: simulator.baseUrl!,
       },
     });
