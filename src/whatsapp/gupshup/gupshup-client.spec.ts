@@ -158,15 +158,18 @@ describe('GupshupClient against the simulator', () => {
   });
 
   it('gives up at its deadline on a slow answer, as a retryable timeout', async () => {
-    const impatient = new GupshupClient({ baseUrl: simulator.baseUrl!, timeoutMs: 150 });
-    // An answer that would come long after the deadline (the simulator drops it when it closes).
-    simulator.injectFailure({ delayMs: 600_000 });
-    expect(await impatient.send(textRequest())).toEqual({ outcome: 'retryable', kind: 'timeout', message: 'no answer from Gupshup within 150 ms' });
-    // It gave up before Gupshup answered: the request reached it, and is still unanswered.
-    const [request, ...others] = simulator.requests();
-    expect(others).toEqual([]);
-    expect(request.response).toBeUndefined();
-    await impatient.close();
+    // A simulator of its own: the abandoned request may reach it late, and must not take another test's failure.
+    const slow = createGupshupSimulator({ apps: [{ apiKey: API_KEY, source: '917834811114', srcName: 'DemoAPI' }] });
+    const impatient = new GupshupClient({ baseUrl: await slow.listen(), timeoutMs: 150 });
+    try {
+      // An answer ten minutes away (dropped when the simulator closes): that send() returns at all shows it did not wait.
+      slow.injectFailure({ delayMs: 600_000 });
+      expect(await impatient.send(textRequest())).toEqual({ outcome: 'retryable', kind: 'timeout', message: 'no answer from Gupshup within 150 ms' });
+      expect(slow.requests().filter((request) => request.response !== undefined)).toEqual([]);
+    } finally {
+      await impatient.close();
+      await slow.close();
+    }
   });
 
   it('reports a dropped connection as a retryable network error', async () => {
