@@ -19,7 +19,7 @@ const BACKOFF_MS = 20;
  * Gupshup's timeout: every request of this file waits that long for its answer, so that a
  * simulator slow on a busy machine is never taken for a timeout; the timeout case waits it out.
  */
-const TIMEOUT_MS = 5000;
+const TIMEOUT_MS = 10_000;
 
 /** How Gupshup's answers drive the message: retried, sent once, or discarded with the reason. */
 describe('dispatch: retries, rejections and scheduled sends', () => {
