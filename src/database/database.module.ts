@@ -66,7 +66,10 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
           ': stop it first, give this instance another DATA_DIR, or point every instance at one PostgreSQL server with DATABASE_URL',
       );
     }
-    await embedded.createDatabaseIfMissing(EMBEDDED_DATABASE);
+    await embedded.createDatabaseIfMissing(EMBEDDED_DATABASE).catch(async (error: unknown) => {
+      await embedded?.stop();
+      throw error;
+    });
     url = embedded.url(EMBEDDED_DATABASE);
     const kept = embedded.clusterDir && embedded.clusterDir !== dataDir ? `${dataDir}, which leads to ${embedded.clusterDir}` : dataDir;
     logger.log(`embedded PostgreSQL started on ${new URL(url).host}, data in ${kept}`);
