@@ -14,7 +14,8 @@ module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['reflect-metadata'],
-  testTimeout: 60000,
+  // Only a safety net for a test that hangs: tests wait on conditions (test/support/eventually.ts), never on time.
+  testTimeout: 180_000,
   // Each test file gets its own database, so files can run side by side on two cores.
   maxWorkers: 2,
 };

@@ -5,11 +5,30 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions } from './data-source-options';
 import { Database } from './database';
-import { EmbeddedPostgresServer } from './embedded-postgres';
+import { EmbeddedPostgresInUseError, EmbeddedPostgresServer } from './embedded-postgres';
 import { RevertMigrationCommand, RunMigrationsCommand } from './migrations.commands';
 
 const EMBEDDED_SERVER = Symbol('embedded-postgres-server');
 const EMBEDDED_DATABASE = 'whatsapp_notify';
+/** What to do when another process already runs DATA_DIR's embedded PostgreSQL; refuse unless provided. */
+const EMBEDDED_SERVER_IN_USE = Symbol('embedded-postgres-in-use');
+
+/**
+ * For short commands (the CLI): when a service is running on DATA_DIR, use its embedded
+ * PostgreSQL instead of refusing to start. Such a command must not outlive that service.
+ */
+@Global()
+@Module({ providers: [{ provide: EMBEDDED_SERVER_IN_USE, useValue: 'share' }], exports: [EMBEDDED_SERVER_IN_USE] })
+export class ShareRunningEmbeddedServerModule {}
+
+/** A second instance on one DATA_DIR is the operator's to fix, not a fault of the code: its one line says it all, without a stack. */
+export class DataDirInUseError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataDirInUseError';
+    this.stack = `${this.name}: ${message}`;
+  }
+}
 
 /** Where the embedded PostgreSQL keeps its data. */
 export function embeddedDataDir(config: AppConfig): string {
@@ -25,7 +44,7 @@ interface DatabaseHandles {
  * Connects to DATABASE_URL, or starts the embedded PostgreSQL when it is unset, then applies
  * pending migrations before anything else starts. Closes the pool, then the embedded server.
  */
-async function openDatabase(config: AppConfig): Promise<DatabaseHandles> {
+async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | undefined): Promise<DatabaseHandles> {
   const logger = new Logger('Database');
   let url = config.get('DATABASE_URL');
   let embedded: EmbeddedPostgresServer | undefined;
@@ -34,12 +53,31 @@ async function openDatabase(config: AppConfig): Promise<DatabaseHandles> {
     embedded = new EmbeddedPostgresServer({
       dataDir,
       port: config.get('EMBEDDED_POSTGRES_PORT'),
+      whenInUse,
       log: (line) => logger.debug(line),
     });
-    await embedded.start();
-    await embedded.createDatabaseIfMissing(EMBEDDED_DATABASE);
+    const inUse = await embedded.start().then(
+      () => undefined,
+      (error: unknown) => {
+        if (error instanceof EmbeddedPostgresInUseError) return error;
+        throw error;
+      },
+    );
+    if (inUse) {
+      // Two instances on one embedded server: the second would lose its database when the first stops.
+      throw new DataDirInUseError(
+        `another instance is already running on DATA_DIR=${config.get('DATA_DIR')}` +
+          (inUse.port ? ` (its embedded PostgreSQL is on 127.0.0.1:${inUse.port})` : '') +
+          ': stop it first, give this instance another DATA_DIR, or point every instance at one PostgreSQL server with DATABASE_URL',
+      );
+    }
+    await embedded.createDatabaseIfMissing(EMBEDDED_DATABASE).catch(async (error: unknown) => {
+      await embedded?.stop();
+      throw error;
+    });
     url = embedded.url(EMBEDDED_DATABASE);
-    logger.log(`embedded PostgreSQL started on ${new URL(url).host}, data in ${dataDir}`);
+    const kept = embedded.clusterDir && embedded.clusterDir !== dataDir ? `${dataDir}, which leads to ${embedded.clusterDir}` : dataDir;
+    logger.log(`embedded PostgreSQL started on ${new URL(url).host}, data in ${kept}`);
   }
   const dataSource = new DataSource(dataSourceOptions(url, config.get('DATABASE_POOL_SIZE')));
   try {
@@ -57,7 +95,7 @@ async function openDatabase(config: AppConfig): Promise<DatabaseHandles> {
 @Global()
 @Module({
   providers: [
-    { provide: EMBEDDED_SERVER, useFactory: openDatabase, inject: [AppConfig] },
+    { provide: EMBEDDED_SERVER, useFactory: openDatabase, inject: [AppConfig, { token: EMBEDDED_SERVER_IN_USE, optional: true }] },
     { provide: DataSource, useFactory: (h: DatabaseHandles) => h.dataSource, inject: [EMBEDDED_SERVER] },
     {
       provide: Database,

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
+import { GIVE_UP_AFTER_MS } from '../support/eventually';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { adminAuth, appAuth } from './app-helpers';
@@ -17,16 +17,17 @@ async function cli(databaseUrl: string, ...args: string[]): Promise<{ code: numb
 }
 
 async function cliWith(extraEnv: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'wa-cli-data-'));
+  const dataDir = makeTempDir('cli-data-');
   const env = { ...process.env, DATA_DIR: dataDir, ADMIN_TOKEN: '', SECRET_KEY: '', PUBLIC_BASE_URL: '', ...extraEnv };
   try {
-    const { stdout, stderr } = await run('npm', ['run', 'cli', '--', ...args], { cwd: ROOT, env, timeout: 60_000 });
+    // The timeout only ends a command that hangs.
+    const { stdout, stderr } = await run('npm', ['run', 'cli', '--', ...args], { cwd: ROOT, env, timeout: GIVE_UP_AFTER_MS });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   } finally {
-    rmSync(dataDir, { recursive: true, force: true });
+    removeTempDir(dataDir);
   }
 }
 
@@ -61,7 +62,7 @@ describe('CLI: apps:create', () => {
     expect(listed).toContainEqual(expect.objectContaining({ id: created.id, name: 'Acme Corp', apiKey: created.apiKey }));
     const events = await t.db.query<{ data: { via: string } }>('SELECT data FROM es_events WHERE stream_id = $1', [`app-${created.id}`]);
     expect(events.map((e) => e.data.via)).toEqual(['cli']);
-  }, 90_000);
+  });
 
   it('refuses an empty name with a clear message and a non-zero exit, creating nothing', async () => {
     const before = await t.db.query('SELECT count(*)::int AS n FROM apps');
@@ -70,7 +71,7 @@ describe('CLI: apps:create', () => {
     expect(stderr).toContain('apps:create: name must not be empty');
     expect(stdout).not.toContain('apiSecret');
     expect(await t.db.query('SELECT count(*)::int AS n FROM apps')).toEqual(before);
-  }, 90_000);
+  });
 });
 
 describe('CLI: apps:list', () => {
@@ -82,7 +83,7 @@ describe('CLI: apps:list', () => {
     const { code, stdout } = await cli(t.database.url, 'apps:list');
     expect(code).toBe(0);
     expect(stdout).toContain('No apps yet: create one with npm run cli -- apps:create NAME');
-  }, 90_000);
+  });
 
   it('lists the apps as a table, oldest first, beside the running service, never a secret', async () => {
     const first = (await request(t.url).post('/admin/apps').set(adminAuth).send({ name: 'First app' }).expect(201)).body;
@@ -98,7 +99,7 @@ describe('CLI: apps:list', () => {
     expect(table[1].indexOf(first.apiKey)).toBe(table[0].indexOf('API KEY'));
     expect(stdout).not.toContain(first.apiSecret);
     expect(stdout).not.toContain(second.apiSecret);
-  }, 90_000);
+  });
 
   it("--json prints the same JSON as GET /admin/apps, callback URLs from PUBLIC_BASE_URL", async () => {
     const env = { DATABASE_URL: t.database.url, PUBLIC_BASE_URL: 'https://notify.example.com' };
@@ -109,7 +110,7 @@ describe('CLI: apps:list', () => {
     expect(printed.data.map((app) => ({ ...app, callbackUrl: undefined }))).toEqual(served.data.map((app: object) => ({ ...app, callbackUrl: undefined })));
     for (const app of printed.data) expect(app.callbackUrl).toBe(`https://notify.example.com/api/v1/apps/${app.apiKey}/webhook/gupshup_whatsapp`);
     expect(stderr).not.toContain('PUBLIC_BASE_URL is unset');
-  }, 90_000);
+  });
 });
 
 describe('CLI: help and usage errors', () => {
@@ -129,7 +130,7 @@ describe('CLI: help and usage errors', () => {
     for (const command of ['apps:create <name>', 'apps:list [options]', 'projections:rebuild [name]', 'migrations:run']) expect(stdout).toContain(command);
     expect(stdout + stderr).not.toContain('(outputHelp)');
     expect(stderr.trim()).toBe('');
-  }, 90_000);
+  });
 
   it("a command's --help shows its usage and options", async () => {
     const { code, stdout, stderr } = await cliWith(env, 'apps:list', '--help');
@@ -137,11 +138,11 @@ describe('CLI: help and usage errors', () => {
     expect(stdout).toContain('Usage: npm run cli -- apps:list [options]');
     expect(stdout).toContain('--json');
     expect(stdout + stderr).not.toContain('(outputHelp)');
-  }, 90_000);
+  });
 
   it('an unknown command is named once, with a non-zero exit', async () => {
     const { code, stderr } = await cliWith(env, 'apps:lst');
     expect(code).not.toBe(0);
     expect(stderr.match(/unknown command 'apps:lst'/g)).toHaveLength(1);
-  }, 90_000);
+  });
 });

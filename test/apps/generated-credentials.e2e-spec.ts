@@ -100,9 +100,9 @@ describe('Generated credential files', () => {
 
     /**
      * The service as `npm start` runs it with no configuration at all, on a temporary data directory,
-     * and the banner main.ts prints once it listens. The embedded PostgreSQL itself cannot be loaded
-     * inside Jest (it is an ES module), so the test database stands in for it and the config reports
-     * the embedded default.
+     * and the banner main.ts prints once it listens. The test database stands in for the embedded
+     * PostgreSQL (which has tests of its own, in test/database/embedded-postgres.e2e-spec.ts), and
+     * the config reports the embedded default.
      */
     async function start() {
       const config = AppConfig.fromEnv({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'error', SUBSCRIPTION_POLL_MS: '50', DISPATCH_POLL_MS: '50' });
@@ -159,6 +159,6 @@ describe('Generated credential files', () => {
       } finally {
         await second.app.close();
       }
-    }, 120_000);
+    });
   });
 });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { GIVE_UP_AFTER_MS } from '../support/eventually';
 
 const root = join(__dirname, '..', '..');
 
@@ -8,7 +9,7 @@ function start(env: Record<string, string>) {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', ...env },
     encoding: 'utf8',
-    timeout: 30000,
+    timeout: GIVE_UP_AFTER_MS, // only ends a start that hangs
   });
 }
 

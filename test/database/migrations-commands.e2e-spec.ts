@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import { GIVE_UP_AFTER_MS } from '../support/eventually';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { TEST_SECRET_KEY } from '../support/test-app';
 
@@ -16,7 +17,7 @@ describe('npm run migration:run / migration:revert', () => {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', DATABASE_URL: database.url, SECRET_KEY: TEST_SECRET_KEY },
       encoding: 'utf8',
-      timeout: 60000,
+      timeout: GIVE_UP_AFTER_MS, // only ends a command that hangs
     });
 
   const names = async (sql: string) => {

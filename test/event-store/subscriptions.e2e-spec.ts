@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlExecutor } from '../../src/database/database';
 import { SubscriptionRunner, type RecordedEvent, type SubscriptionHandler } from '../../src/event-store';
+import { eventually } from '../support/eventually';
 import { createStoreFixture, type StoreFixture } from '../support/sql';
 import { CounterIncremented, CounterReset } from '../support/test-events';
 
@@ -215,9 +216,9 @@ describe('subscriptions', () => {
     runnerA.start();
     runnerB.start();
     try {
-      await waitFor(async () => a.batches + b.batches >= 6);
+      await eventually(() => (a.batches + b.batches >= 6 ? true : undefined), 'six batches between the two instances');
       await runnerA.stop(); // B carries on alone
-      await waitFor(async () => (await received(name)).length === (await allEventIds()).length);
+      await eventually(async () => ((await received(name)).length === (await allEventIds()).length ? true : undefined), 'B to process every event');
     } finally {
       await runnerA.stop();
       await runnerB.stop();
@@ -238,11 +239,3 @@ describe('subscriptions', () => {
     expect((await received(name)).map((x) => x.event_id)).toEqual(before);
   });
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 60000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

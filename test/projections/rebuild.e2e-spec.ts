@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EventStore } from '../../src/event-store';
@@ -13,6 +11,8 @@ import {
   UnknownProjectionError,
   type MessageStatusRow,
 } from '../../src/whatsapp/projections';
+import { GIVE_UP_AFTER_MS } from '../support/eventually';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { startTestApp, TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
 import { appendRandomWorkload } from './random-workload';
 import { snapshotViews, waitForProjections } from './whatsapp-test-data';
@@ -86,7 +86,7 @@ describe('projections:rebuild', () => {
   });
 
   it('npm run cli -- projections:rebuild, beside the running service, gives the same views', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'wa-cli-'));
+    const dataDir = makeTempDir('cli-');
     const env = {
       ...process.env,
       DATABASE_URL: t.database.url,
@@ -94,10 +94,9 @@ describe('projections:rebuild', () => {
       ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       SECRET_KEY: TEST_SECRET_KEY,
     };
-    const cli = (...args: string[]) => run(process.execPath, ['-r', '@swc-node/register', 'src/cli.ts', ...args], { cwd: ROOT, env, timeout: 60_000 });
-    const { stdout } = await cli('projections:rebuild', 'message_status_view').finally(() =>
-      rmSync(dataDir, { recursive: true, force: true }),
-    );
+    // The timeout only ends a command that hangs.
+    const cli = (...args: string[]) => run(process.execPath, ['-r', '@swc-node/register', 'src/cli.ts', ...args], { cwd: ROOT, env, timeout: GIVE_UP_AFTER_MS });
+    const { stdout } = await cli('projections:rebuild', 'message_status_view').finally(() => removeTempDir(dataDir));
     const lines = stdout.split('\n');
     const report = lines.find((line) => line.startsWith('{"projection"'));
     expect(JSON.parse(report ?? 'null')).toMatchObject({ projection: 'whatsapp_message_views', events: expect.any(Number) });

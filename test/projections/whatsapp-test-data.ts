@@ -15,6 +15,7 @@ import {
   type ProviderStatus,
 } from '../../src/whatsapp/domain';
 import { MESSAGE_VIEW_TABLES, MessageViewsProjection } from '../../src/whatsapp/projections';
+import { GIVE_UP_AFTER_MS } from '../support/eventually';
 import { TEST_ADMIN_TOKEN, type TestApp } from '../support/test-app';
 
 // Builders of WhatsApp events for one message at a time, with ids and times of the caller's choosing.
@@ -107,15 +108,15 @@ export async function appendRequest(store: EventStore, event: NotificationReques
   await store.append(notificationStreamId(event.data.requestId), [event as StoreEvent], { tx });
 }
 
-/** Waits, polling with a deadline, until the message views subscription has processed every committed event. */
-export async function waitForProjections(t: TestApp, timeoutMs = 30_000): Promise<void> {
+/** Waits, polling, until the message views subscription has processed every committed event. */
+export async function waitForProjections(t: TestApp, timeoutMs = GIVE_UP_AFTER_MS): Promise<void> {
   const manager = t.app.get(SubscriptionManager);
   const name = t.app.get(MessageViewsProjection).subscriptionName;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const lag = (await manager.lag())[name];
     if (lag && lag.eventsBehind === 0) return;
-    if (Date.now() > deadline) throw new Error(`projection ${name} still ${lag?.eventsBehind} events behind after ${timeoutMs} ms`);
+    if (Date.now() > deadline) throw new Error(`gave up: projection ${name} still ${lag?.eventsBehind} events behind after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -4,6 +4,7 @@ import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import request from 'supertest';
 import { EventStore } from '../../src/event-store';
 import { MessageViewsProjection } from '../../src/whatsapp/projections';
+import { eventually } from '../support/eventually';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { appendToMessage, build, newMessageIds, waitForProjections } from '../projections/whatsapp-test-data';
 
@@ -45,10 +46,10 @@ describe('operations: /metrics and /docs', () => {
       // The oldest unprocessed event gets older while the projector is held: poll until the gauge shows it.
       const gauge = (text: string, metric: string) =>
         Number(new RegExp(`^${metric}\\{subscription="${name}"\\} ([0-9.e+-]+)$`, 'm').exec(text)?.[1]);
-      const deadline = Date.now() + 10_000;
-      let text = '';
-      do text = (await request(t.url).get('/metrics').expect(200)).text;
-      while (gauge(text, 'projection_lag_seconds') === 0 && Date.now() < deadline);
+      const text = await eventually(async () => {
+        const metrics = (await request(t.url).get('/metrics').expect(200)).text;
+        return gauge(metrics, 'projection_lag_seconds') === 0 ? undefined : metrics;
+      }, 'projection_lag_seconds to show the held subscription');
       expect(gauge(text, 'projection_lag_events')).toBeGreaterThanOrEqual(1);
       expect(gauge(text, 'projection_lag_seconds')).toBeGreaterThan(0);
     } finally {

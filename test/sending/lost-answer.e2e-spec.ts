@@ -1,14 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import request from 'supertest';
 import { findFreePort } from '../../src/database/embedded-postgres';
 import { EventStore, type StoreEvent } from '../../src/event-store';
 import { messageStreamId, WhatsAppMessageSent } from '../../src/whatsapp/domain';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
+import { GIVE_UP_AFTER_MS } from '../support/eventually';
+import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import {
@@ -21,6 +21,7 @@ import {
   postNotification,
   putUser,
   requestsTo,
+  startAnswerGate,
   startSendingApp,
   startSimulator,
   type TestTenant,
@@ -29,11 +30,12 @@ import {
 const ROOT = resolve(__dirname, '..', '..');
 
 /** The service as its own process (`node src/main.ts`), so that it can be killed mid-call. */
-async function startServiceProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+async function startServiceProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string; dataDir: string }> {
   const port = await findFreePort();
+  const dataDir = makeTempDir('service-process-');
   const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: mkdtempSync(join(tmpdir(), 'wa-test-proc-')), ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -47,10 +49,10 @@ async function startServiceProcess(env: Record<string, string>): Promise<{ child
       return res?.status === 200 ? true : undefined;
     },
     'the service process to answer /health',
-    60_000,
+    GIVE_UP_AFTER_MS,
     100,
   );
-  return { child, url, output: () => output };
+  return { child, url, output: () => output, dataDir };
 }
 
 /**
@@ -63,6 +65,7 @@ describe('dispatch: an answer lost with its worker', () => {
   let api: TestApp;
   let tenant: TestTenant;
   let child: ChildProcess | undefined;
+  let childDataDir: string | undefined;
 
   beforeAll(async () => {
     simulator = await startSimulator();
@@ -72,8 +75,14 @@ describe('dispatch: an answer lost with its worker', () => {
     tenant = await createTenant(api, simulator);
   });
   afterEach(() => simulator.clearFailures());
+
+  /** What a lease running out leaves: an in-flight job whose lease ended a second ago. */
+  async function expireLease(messageId: string): Promise<void> {
+    await api.db.query(`UPDATE whatsapp_dispatch_jobs SET locked_until = now() - interval '1 second' WHERE message_id = $1 AND state = 'in_flight'`, [messageId]);
+  }
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill('SIGKILL');
+    if (childDataDir) removeTempDir(childDataDir);
     await api?.close();
     await database?.drop();
     await simulator?.close();
@@ -87,27 +96,30 @@ describe('dispatch: an answer lost with its worker', () => {
       SECRET_KEY: TEST_SECRET_KEY,
       ADMIN_TOKEN: TEST_ADMIN_TOKEN,
       DISPATCH_WORKERS: '1',
-      DISPATCH_LEASE_MS: '1000',
       GUPSHUP_TIMEOUT_MS: '30000',
       SUBSCRIPTIONS_ENABLED: 'false',
       LOG_LEVEL: 'warn',
     });
     child = service.child;
+    childDataDir = service.dataDir;
 
     // Gupshup takes the request but is slow to answer: the process is killed while it waits.
     simulator.injectFailure({ delayMs: 120_000, count: 1 });
     await putUser(api, tenant, 'lost-1', { phoneNumber: '+919988779001' });
     const res = await postNotification(api, tenant, { notification: { title: 'Lost answer' }, sendTo: { recipients: ['lost-1'] } }).expect(202);
     const messageId: string = res.body.messages[0].messageId;
-    await simulator.waitForRequests(1, 20_000);
+    await simulator.waitForRequests(1, GIVE_UP_AFTER_MS);
     expect((await jobInState(api, messageId, 'in_flight')).attempts).toBe(0);
     child.kill('SIGKILL');
     await once(child, 'exit');
+    // Time passes: the dead worker's lease runs out (the lease is long, so that it could not run
+    // out while the process was alive, however slow the machine).
+    await expireLease(messageId);
 
-    // Another instance takes over: once the dead worker's lease has run out, it parks the job.
-    const successor = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '1000' } });
+    // Another instance takes over: it parks the job whose lease has run out.
+    const successor = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1' } });
     try {
-      const parked = await jobInState(successor, messageId, 'outcome_unknown', 15_000);
+      const parked = await jobInState(successor, messageId, 'outcome_unknown');
       expect(parked.lastError).toContain('lease ran out');
       expect(await eventTypes(successor, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown']);
       const [, unknown] = await messageEvents(successor, messageId);
@@ -133,24 +145,27 @@ describe('dispatch: an answer lost with its worker', () => {
   });
 
   it('records the real answer when a live worker gets it after its lease ran out', async () => {
-    // The lease is shorter than Gupshup's answer: the job is parked, then the answer settles it.
+    // Gupshup's answer is held back until the lease has run out and the job is parked; then it settles it.
+    const gate = await startAnswerGate(simulator.baseUrl!);
     const slow = await startSendingApp(simulator, {
       database,
-      env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '300', GUPSHUP_TIMEOUT_MS: '10000' },
+      env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '300', GUPSHUP_TIMEOUT_MS: '120000', GUPSHUP_API_BASE_URL: gate.url },
     });
     try {
-      simulator.injectFailure({ delayMs: 1500, count: 1 });
       await putUser(api, tenant, 'late-1', { phoneNumber: '+919988779003' });
       const res = await postNotification(slow, tenant, { notification: { title: 'Late answer' }, sendTo: { recipients: ['late-1'] } }).expect(202);
       const messageId: string = res.body.messages[0].messageId;
 
-      await jobInState(slow, messageId, 'outcome_unknown', 5000);
-      const sent = await jobInState(slow, messageId, 'sent', 10_000);
+      await jobInState(slow, messageId, 'outcome_unknown');
+      await eventually(() => (gate.held() === 1 ? true : undefined), "Gupshup's answer to wait at the gate");
+      gate.open();
+      const sent = await jobInState(slow, messageId, 'sent');
       expect(sent.providerMessageId).toEqual(expect.any(String));
       expect(await eventTypes(slow, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppMessageSent']);
       expect(requestsTo(simulator, '919988779003')).toHaveLength(1);
     } finally {
       await slow.close();
+      await gate.close();
     }
   });
 
@@ -171,7 +186,7 @@ describe('dispatch: an answer lost with its worker', () => {
   });
 
   it('settles a parked job when another part of the service records the message as sent', async () => {
-    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '1000' } });
+    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1' } });
     try {
       await putUser(api, tenant, 'settle-1', { phoneNumber: '+919988779006' });
       const sendAt = new Date(Date.now() + 3600_000).toISOString();
@@ -197,7 +212,7 @@ describe('dispatch: an answer lost with its worker', () => {
   });
 
   it('lets an operator resend a parked message that Gupshup never got', async () => {
-    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '1000' } });
+    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1' } });
     try {
       await putUser(api, tenant, 'resend-1', { phoneNumber: '+919988779004' });
       // Scheduled an hour ahead, so that no worker takes it while it is made to look abandoned.

@@ -55,14 +55,11 @@ describe('dispatch: the per-app rate limit', () => {
     ]);
     expect([...a.body.messages, ...b.body.messages].every((m: { status: string }) => m.status === 'queued')).toBe(true);
 
-    const received = await eventually(
-      () => {
-        const requests = simulator.requests().filter((r) => r.headers.apikey === tenant.gupshupApiKey);
-        return requests.length >= MESSAGES ? requests : undefined;
-      },
-      `${MESSAGES} requests at Gupshup`,
-      20_000,
-    );
+    // Every message reaches Gupshup: the limit slows the sender down, it does not starve it.
+    const received = await eventually(() => {
+      const requests = simulator.requests().filter((r) => r.headers.apikey === tenant.gupshupApiKey);
+      return requests.length >= MESSAGES ? requests : undefined;
+    }, `${MESSAGES} requests at Gupshup`);
     const times = received.map((r) => Date.parse(r.receivedAt));
     const spanMs = Math.max(...times) - Math.min(...times);
     const busiest = busiestWindow(times, 1000);
@@ -73,24 +70,33 @@ describe('dispatch: the per-app rate limit', () => {
 
     expect(received).toHaveLength(MESSAGES);
     expect(busiest).toBeLessThanOrEqual(LIMIT_PER_SECOND);
-    // 40 messages at 10 a second: the first and the last are at least 3.9 s apart.
+    // 40 messages at 10 a second: the first and the last are at least 3.9 s apart. (How fast it
+    // goes otherwise is for the benchmarks: a busy machine only makes it slower.)
     expect(spanMs).toBeGreaterThanOrEqual(((MESSAGES - 1) * 1000) / LIMIT_PER_SECOND - 50);
-    // And the limit does not starve the sender either.
-    expect(spanMs).toBeLessThan(((MESSAGES - 1) * 1000) / LIMIT_PER_SECOND + 2500);
     process.stdout.write(`rate limit ${LIMIT_PER_SECOND}/s: ${MESSAGES} requests over ${spanMs} ms, busiest second ${busiest}\n`);
   });
 
-  it("limits each app on its own: one app's backlog does not slow another", async () => {
-    const backlog = Array.from({ length: 20 }, (_, i) => ({ identifier: `bl-${i}`, phoneNumber: `+9199887781${String(i).padStart(2, '0')}` }));
-    await postNotification(first, tenant, { notification: { title: 'Backlog' }, sendTo: { recipients: backlog } }).expect(202);
+  it("limits each app on its own: one app's backlog does not hold another's message back", async () => {
+    const BACKLOG = 30;
+    const backlog = Array.from({ length: BACKLOG }, (_, i) => ({ identifier: `bl-${i}`, phoneNumber: `+9199887781${String(i).padStart(2, '0')}` }));
+    const backlogDestinations = new Set(backlog.map((r) => r.phoneNumber.slice(1)));
     await putUser(first, other, 'urgent', { phoneNumber: '+919988778200' });
-    const sentAt = Date.now();
+    await postNotification(first, tenant, { notification: { title: 'Backlog' }, sendTo: { recipients: backlog } }).expect(202);
     await postNotification(second, other, { notification: { title: 'Urgent' }, sendTo: { recipients: ['urgent'] } }).expect(202);
+
     const [urgent] = await eventually(() => {
       const requests = simulator.requests().filter((r) => r.form.destination === '919988778200');
       return requests.length > 0 ? requests : undefined;
     }, 'the other app to be sent');
-    // Well before the first app's 2-second backlog drains.
-    expect(Date.parse(urgent.receivedAt) - sentAt).toBeLessThan(1000);
+    const backlogTimes = await eventually(() => {
+      const times = simulator
+        .requests()
+        .filter((r) => r.headers.apikey === tenant.gupshupApiKey && backlogDestinations.has(r.form.destination))
+        .map((r) => Date.parse(r.receivedAt));
+      return times.length >= BACKLOG ? times : undefined;
+    }, `the ${BACKLOG} messages of the backlog to be sent`);
+    // The backlog takes at least 2.9 s at 10 a second; the other app did not wait for its end.
+    expect(Math.max(...backlogTimes) - Math.min(...backlogTimes)).toBeGreaterThanOrEqual(((BACKLOG - 1) * 1000) / LIMIT_PER_SECOND - 50);
+    expect(Date.parse(urgent.receivedAt)).toBeLessThan(Math.max(...backlogTimes));
   });
 });

@@ -1,3 +1,5 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { EventStore } from '../../src/event-store';
 import { messageStreamId } from '../../src/whatsapp/domain';
@@ -11,13 +13,16 @@ import { eventually } from '../support/eventually';
 export const GUPSHUP_SOURCE = '917834811114';
 export const GUPSHUP_SRC_NAME = 'DemoAPI';
 
-/** Short delays everywhere, so that retries and polls take milliseconds. */
+/**
+ * Short delays everywhere, so that retries and polls take milliseconds. Gupshup's timeout is
+ * long: a simulator slow to answer on a busy machine must not turn into a timeout and a retry.
+ */
 export const FAST_DISPATCH_ENV: Record<string, string> = {
   DISPATCH_BACKOFF_MS: '20',
   DISPATCH_POLL_MS: '20',
   DISPATCH_WORKERS: '2',
   GUPSHUP_RATE_LIMIT: '0',
-  GUPSHUP_TIMEOUT_MS: '2000',
+  GUPSHUP_TIMEOUT_MS: '30000',
   LOG_LEVEL: 'error',
 };
 
@@ -83,15 +88,11 @@ export function job(t: TestApp, messageId: string): Promise<DispatchJobRow | und
 }
 
 /** Waits until the message's job is in `state` and returns it. */
-export function jobInState(t: TestApp, messageId: string, state: DispatchJobRow['state'], timeoutMs = 10_000): Promise<DispatchJobRow> {
-  return eventually(
-    async () => {
-      const row = await job(t, messageId);
-      return row?.state === state ? row : undefined;
-    },
-    `message ${messageId} to reach ${state}`,
-    timeoutMs,
-  );
+export function jobInState(t: TestApp, messageId: string, state: DispatchJobRow['state']): Promise<DispatchJobRow> {
+  return eventually(async () => {
+    const row = await job(t, messageId);
+    return row?.state === state ? row : undefined;
+  }, `message ${messageId} to reach ${state}`);
 }
 
 export async function messageEvents(t: TestApp, messageId: string) {
@@ -105,4 +106,58 @@ export async function eventTypes(t: TestApp, messageId: string): Promise<string[
 /** Send requests the simulator received for one destination (digits). */
 export function requestsTo(simulator: GupshupSimulator, destination: string): RecordedRequest[] {
   return simulator.requests().filter((recorded) => recorded.form.destination === destination);
+}
+
+/** A proxy to Gupshup (the simulator) that passes requests on at once but holds their answers until opened. */
+export interface AnswerGate {
+  url: string;
+  /** Answers Gupshup has given that wait at the gate. */
+  held(): number;
+  /** Lets every held answer through, and every later one at once. */
+  open(): void;
+  close(): Promise<void>;
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'host', 'upgrade']);
+
+function endToEndHeaders(headers: IncomingHttpHeaders | Headers): Record<string, string> {
+  const entries = headers instanceof Headers ? [...headers.entries()] : Object.entries(headers).map(([name, value]) => [name, String(value)]);
+  return Object.fromEntries(entries.filter(([name]) => !HOP_BY_HOP.has(name.toLowerCase())));
+}
+
+export async function startAnswerGate(target: string): Promise<AnswerGate> {
+  let opened = false;
+  const waiting: (() => void)[] = [];
+  let held = 0;
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const answer = await fetch(new URL(req.url ?? '/', target), {
+      method: req.method,
+      headers: endToEndHeaders(req.headers),
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    const body = Buffer.from(await answer.arrayBuffer());
+    if (!opened) {
+      held += 1;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+    res.writeHead(answer.status, endToEndHeaders(answer.headers));
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const open = () => {
+    opened = true;
+    for (const resolve of waiting.splice(0)) resolve();
+  };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held: () => held,
+    open,
+    async close() {
+      open();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
 }

@@ -1,10 +1,17 @@
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000, everyMs = 20): Promise<T> {
+/**
+ * How long eventually() polls before it gives up. It only keeps a broken test from hanging, with
+ * a message naming what never happened: far longer than any condition takes on a busy machine,
+ * and no test may rely on it to pass. Jest's own timeout (jest.config.js) is longer still.
+ */
+export const GIVE_UP_AFTER_MS = 90_000;
+
+/** Polls `check` until it returns a value other than undefined (or fails after `timeoutMs`, see GIVE_UP_AFTER_MS). */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = GIVE_UP_AFTER_MS, everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }

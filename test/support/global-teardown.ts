@@ -1,11 +1,11 @@
 import { rmSync } from 'node:fs';
-import type { EmbeddedTestServer } from './global-setup';
+import type { TestRun } from './global-setup';
 
 export default async function globalTeardown(): Promise<void> {
-  const holder = globalThis as { embeddedTestPostgres?: EmbeddedTestServer };
-  const embedded = holder.embeddedTestPostgres;
-  holder.embeddedTestPostgres = undefined;
-  if (!embedded) return;
-  await embedded.server.stop();
-  rmSync(embedded.dir, { recursive: true, force: true });
+  const holder = globalThis as { testRun?: TestRun };
+  const run = holder.testRun;
+  holder.testRun = undefined;
+  if (!run) return;
+  await run.server?.stop();
+  rmSync(run.dir, { recursive: true, force: true });
 }

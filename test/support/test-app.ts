@@ -1,12 +1,10 @@
 import type { DynamicModule, LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createApp } from '../../src/bootstrap';
 import type { LogDestination } from '../../src/common/logger';
 import { AppConfig } from '../../src/config/app-config';
 import { Database } from '../../src/database/database';
+import { makeTempDir, removeTempDir } from './temp-dirs';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -36,9 +34,10 @@ export interface TestAppOptions {
 /** The whole service on a real PostgreSQL database of its own, listening on a loopback port. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const database = options.database ?? (await createTestDatabase());
+  const dataDir = options.env?.DATA_DIR ? undefined : makeTempDir('data-');
   const config = AppConfig.fromEnv({
     DATABASE_URL: database.url,
-    DATA_DIR: mkdtempSync(join(tmpdir(), 'wa-test-data-')),
+    DATA_DIR: dataDir,
     ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     SECRET_KEY: TEST_SECRET_KEY,
     LOG_LEVEL: 'warn',
@@ -59,6 +58,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async close() {
       await app.close();
       if (!options.database) await database.drop();
+      if (dataDir) removeTempDir(dataDir);
     },
   };
 }

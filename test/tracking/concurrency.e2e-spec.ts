@@ -79,7 +79,7 @@ describe('many concurrent callbacks, with send results recorded at the same time
     expect((await metricValue(t, 'whatsapp_callback_batch_size_count')) - batchesBefore).toBeLessThan(callbacks.length / 2);
 
     // Once the tracking subscription has seen every send, nothing is left parked...
-    await eventually(async () => ((await parkedRows(t, tenant.id)).length === 0 ? true : undefined), 'every parked callback to be applied', 20_000);
+    await eventually(async () => ((await parkedRows(t, tenant.id)).length === 0 ? true : undefined), 'every parked callback to be applied');
     // ...and every message holds each of its four events exactly once.
     for (const { message } of messages) {
       const events = await deliveryEvents(t, message.messageId);

@@ -7,10 +7,13 @@ import { writeCallbackBatch, writeKnownCallbackBatch, type CallbackSubmission } 
 import type { LostDispatchSettler } from '../../src/whatsapp/tracking/dispatch-reconciliation';
 import { parkReports } from '../../src/whatsapp/tracking/parked-callbacks';
 import { providerLockKey } from '../../src/whatsapp/tracking/tracking-locks';
+import { mapConcurrently } from '../support/concurrency';
 import type { TestApp } from '../support/test-app';
 import { catchUp, createTenant, deliveryEvents, eventually, parkedRows, postCallback, queueMessage, startTrackingApp, type TrackingTenant } from './tracking-kit';
 
 const T0 = Date.UTC(2026, 0, 12, 9, 0, 0);
+/** The service's pool has 10 connections (test-app.ts); a raced pair of writes holds two at most. */
+const PAIRS_AT_ONCE = 4;
 
 /** The real database, with every statement sent through it written down. */
 class RecordingExecutor implements SqlExecutor {
@@ -38,18 +41,26 @@ function submission(appId: string, reports: DeliveryReport[], problems: string[]
 
 describe('a webhook batch whose every report names a known message', () => {
   let t: TestApp;
+  /** Each test's own app: what one leaves parked is no other's business. */
   let tenant: TrackingTenant;
-  beforeAll(async () => {
-    t = await startTrackingApp();
-    tenant = await createTenant(t);
-  });
+  beforeAll(async () => (t = await startTrackingApp()));
+  beforeEach(async () => (tenant = await createTenant(t)));
   afterAll(() => t.close());
 
-  async function sentMessage() {
-    const gupshupId = randomUUID();
-    const message = await queueMessage(t, tenant.id, { gupshupId });
+  /** Messages recorded as sent, which the tracking subscription has seen. */
+  async function sentMessages(count: number) {
+    const messages = await mapConcurrently(Array.from({ length: count }), PAIRS_AT_ONCE, async () => {
+      const gupshupId = randomUUID();
+      const message = await queueMessage(t, tenant.id, { gupshupId });
+      return { ...message, gupshupId, whatsappId: `wamid.known-${randomUUID()}` };
+    });
     await catchUp(t);
-    return { ...message, gupshupId, whatsappId: `wamid.known-${randomUUID()}` };
+    return messages;
+  }
+
+  async function sentMessage() {
+    const [message] = await sentMessages(1);
+    return message;
   }
 
   async function correlationsOf(whatsappId: string) {
@@ -117,19 +128,17 @@ describe('a webhook batch whose every report names a known message', () => {
   it('never strands a receipt without gsId parked while a batch teaches its WhatsApp id', async () => {
     const resolver = t.app.get(OutcomeUnknownResolver);
     const settle: LostDispatchSettler = (messageId, gupshupId, tx) => resolver.settleAsSent(messageId, gupshupId, tx);
-    const messages = await Promise.all(Array.from({ length: 150 }, () => sentMessage()));
+    const messages = await sentMessages(150);
     // For each message at the same moment: the one-statement path teaching its WhatsApp id, and the
-    // full path parking a receipt that carries only that id.
-    await Promise.all(
-      messages.map(async (m) => {
-        const teaching = submission(tenant.id, [report('delivered', { gupshup: m.gupshupId, whatsapp: m.whatsappId }, T0 + 1000)]);
-        const receipt = submission(tenant.id, [report('read', { whatsapp: m.whatsappId }, T0 + 3000)]);
-        await Promise.all([
-          writeKnownCallbackBatch(t.db, [teaching]).then((done) => done ?? t.db.transaction((tx) => writeCallbackBatch(tx, [teaching], settle))),
-          t.db.transaction((tx) => writeCallbackBatch(tx, [receipt], settle)),
-        ]);
-      }),
-    );
+    // full path parking a receipt that carries only that id. A few messages race at a time.
+    await mapConcurrently(messages, PAIRS_AT_ONCE, async (m) => {
+      const teaching = submission(tenant.id, [report('delivered', { gupshup: m.gupshupId, whatsapp: m.whatsappId }, T0 + 1000)]);
+      const receipt = submission(tenant.id, [report('read', { whatsapp: m.whatsappId }, T0 + 3000)]);
+      await Promise.all([
+        writeKnownCallbackBatch(t.db, [teaching]).then((done) => done ?? t.db.transaction((tx) => writeCallbackBatch(tx, [teaching], settle))),
+        t.db.transaction((tx) => writeCallbackBatch(tx, [receipt], settle)),
+      ]);
+    });
     expect(await parkedRows(t, tenant.id)).toEqual([]);
     for (const m of messages) {
       expect((await deliveryEvents(t, m.messageId)).map((event) => event.data.providerStatus).sort()).toEqual(['delivered', 'read']);
@@ -148,7 +157,11 @@ describe('a webhook batch whose every report names a known message', () => {
       ]);
       const teaching = writeKnownCallbackBatch(t.db, [submission(tenant.id, [report('delivered', { gupshup: m.gupshupId, whatsapp: m.whatsappId }, T0 + 1000)])]);
       await eventually(async () => {
-        const [row] = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`);
+        // This database's waiting advisory locks only: other test files share the server.
+        const [row] = await t.db.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks
+            WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
         return row.n > 0 ? true : undefined;
       }, 'the batch to wait for the lock');
       await parker.query('COMMIT');

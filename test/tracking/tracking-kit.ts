@@ -11,7 +11,7 @@ import {
 } from '../../src/whatsapp/domain';
 import { TRACKING_SUBSCRIPTION } from '../../src/whatsapp/tracking/tracking.subscription';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestAppOptions } from '../support/test-app';
-import { eventually } from '../support/eventually';
+import { eventually, GIVE_UP_AFTER_MS } from '../support/eventually';
 
 export const adminAuth = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
@@ -92,14 +92,14 @@ export async function recordSent(t: TestApp, message: TestMessage, gupshupId: st
  */
 export async function catchUp(t: TestApp, subscription?: string): Promise<void> {
   const manager = t.app.get(SubscriptionManager);
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + GIVE_UP_AFTER_MS;
   for (;;) {
     if (subscription) await manager.runner(subscription).catchUp();
     else await manager.catchUpAll();
     const lag = await manager.lag();
     const behind = Object.entries(lag).filter(([name, { eventsBehind }]) => eventsBehind > 0 && (!subscription || name === subscription));
     if (behind.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`subscriptions still behind after 15 s: ${behind.map(([name, l]) => `${name} ${l.eventsBehind}`).join(', ')}`);
+    if (Date.now() > deadline) throw new Error(`gave up: subscriptions still behind after ${GIVE_UP_AFTER_MS} ms: ${behind.map(([name, l]) => `${name} ${l.eventsBehind}`).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -403,7 +403,8 @@ describe('simulator callbacks', () => {
     const message = () => simulator.message(messageId)!;
     const pending = message().callbacks.map((callback) => callback.state);
     await simulator.close();
-    expect(Date.now() - before).toBeLessThan(2000);
+    // It did not wait out the callbacks' delay.
+    expect(Date.now() - before).toBeLessThan(60_000);
     expect(pending).toEqual(['pending', 'pending', 'pending', 'pending']);
     expect(message().callbacks.map((callback) => callback.state)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled']);
     expect(receiver.received()).toEqual([]);
