@@ -14,8 +14,6 @@ import { WebhookSigner } from './webhook-signing';
 
 /** The most deliveries one claim takes. */
 const MAX_CLAIM = 500;
-/** How long a claim outlives the attempt's timeout before another instance may take it over. */
-const LEASE_MARGIN_MS = 30_000;
 
 /**
  * Posts deliveries to customers' endpoints: claims due ones under a lease (up to
@@ -57,7 +55,9 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     this.endpointConcurrency = config.get('WEBHOOK_OUT_ENDPOINT_CONCURRENCY');
     this.pollMs = config.get('WEBHOOK_OUT_POLL_MS');
     const timeoutMs = config.get('WEBHOOK_OUT_TIMEOUT_MS');
-    this.leaseMs = timeoutMs + LEASE_MARGIN_MS;
+    // An attempt ends within the timeout and is recorded soon after; a claim still held well past
+    // that belongs to a process that died, and is taken over.
+    this.leaseMs = 2 * timeoutMs + 1000;
     this.schedule = { backoffMs: config.get('WEBHOOK_OUT_BACKOFF_MS'), maxBackoffMs: config.get('WEBHOOK_OUT_MAX_BACKOFF_MS') };
     this.disableAfterHours = config.get('WEBHOOK_OUT_DISABLE_AFTER_HOURS');
     this.http = new WebhookHttpClient({ timeoutMs, allowPrivate: config.get('WEBHOOK_OUT_ALLOW_PRIVATE'), connectionsPerOrigin: this.endpointConcurrency });
