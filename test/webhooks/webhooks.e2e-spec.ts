@@ -174,6 +174,9 @@ describe('status webhooks', () => {
       return undefined;
     }, 'the endpoint to be disabled');
     expect(disabled.disabledReason).toMatch(/no successful delivery/);
+    const metrics = await request(t.url).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/webhook_out_attempts_total\{outcome="retry",status_code="500"\} [1-9]/);
+    expect(metrics.text).toMatch(/webhook_out_endpoints_disabled_total [1-9]/);
 
     // Fixed and enabled again: a manual retry of the failed delivery goes through.
     healthy = true;

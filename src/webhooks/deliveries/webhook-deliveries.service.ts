@@ -38,7 +38,7 @@ function toView(row: DeliveryRow): DeliveryView {
 }
 
 function decodeCursor(cursor: string): string {
-  if (!/^\d{1,19}$/.test(cursor)) throw new BadRequestException('cursor is not valid: pass the nextCursor of the previous page unchanged, or leave it out');
+  if (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > 9223372036854775807n) throw new BadRequestException('cursor is not valid: pass the nextCursor of the previous page unchanged, or leave it out');
   return cursor;
 }
 
