@@ -77,7 +77,7 @@ export class Webhooks1764001000000 implements MigrationInterface {
         delivered_at       timestamptz,
         updated_at         timestamptz NOT NULL DEFAULT now()
       )`);
-    await db.query(`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at) WHERE state = 'pending'`);
+    await db.query(`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, due_at, seq) WHERE state = 'pending'`);
     await db.query(`CREATE INDEX webhook_deliveries_leased ON webhook_deliveries (locked_until) WHERE state = 'in_flight'`);
     // The order per message per endpoint: what is still ahead of a delivery.
     await db.query(

@@ -35,34 +35,36 @@ export interface DisabledEndpoint {
 }
 
 /*
- * A delivery can be claimed when it is due (or its lease ran out: the process that held it died),
- * its endpoint is enabled and below its concurrency limit, and no earlier delivery of the same
- * message to the same endpoint is still open: a message's deliveries arrive in order, and a
- * retried one holds back only those behind it. Claims are taken one at a time (the advisory
- * lock), so the in-flight counts they read are exact across instances.
+ * A delivery can be claimed when it is due, its endpoint is enabled and below its concurrency
+ * limit, and no earlier delivery of the same message to the same endpoint is still open: a
+ * message's deliveries arrive in order, and a retried one holds back only those behind it. Each
+ * endpoint is read on its own (its due deliveries in order, as many as it has free slots), so a
+ * busy or failing endpoint's backlog is never scanned for another's turn. Claims are taken one
+ * at a time (the advisory lock), so the in-flight counts they read are exact across instances.
  */
 const CLAIM_SQL = `
   WITH busy AS (
     SELECT endpoint_id, count(*)::int AS n FROM webhook_deliveries
-     WHERE state = 'in_flight' AND locked_until > now() GROUP BY endpoint_id),
-  candidates AS (
-    SELECT d.id, d.endpoint_id, d.due_at, d.seq FROM webhook_deliveries d
-      JOIN webhook_endpoints e ON e.id = d.endpoint_id AND e.enabled
-     WHERE ((d.state = 'pending' AND d.due_at <= now()) OR (d.state = 'in_flight' AND d.locked_until <= now()))
-       AND coalesce((SELECT n FROM busy WHERE busy.endpoint_id = d.endpoint_id), 0) < $2
-       AND (d.message_id IS NULL OR NOT EXISTS (
-             SELECT 1 FROM webhook_deliveries p
-              WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id AND p.seq < d.seq
-                AND p.state IN ('pending', 'in_flight')))
-     ORDER BY d.due_at, d.seq
-     LIMIT $1 * 4
-     FOR UPDATE OF d SKIP LOCKED),
-  ranked AS (
-    SELECT c.id, c.due_at, c.seq,
-           row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.due_at, c.seq) + coalesce(b.n, 0) AS slot
-      FROM candidates c LEFT JOIN busy b ON b.endpoint_id = c.endpoint_id),
+     WHERE state = 'in_flight' GROUP BY endpoint_id),
+  ready AS (
+    SELECT e.id, $2 - coalesce(b.n, 0) AS free
+      FROM webhook_endpoints e LEFT JOIN busy b ON b.endpoint_id = e.id
+     WHERE e.enabled AND coalesce(b.n, 0) < $2
+       AND EXISTS (SELECT 1 FROM webhook_deliveries q WHERE q.endpoint_id = e.id AND q.state = 'pending' AND q.due_at <= now())),
   chosen AS (
-    SELECT id FROM ranked WHERE slot <= $2 ORDER BY due_at, seq LIMIT $1)
+    SELECT c.id FROM ready r
+     CROSS JOIN LATERAL (
+       SELECT d.id, d.due_at, d.seq FROM webhook_deliveries d
+        WHERE d.endpoint_id = r.id AND d.state = 'pending' AND d.due_at <= now()
+          AND (d.message_id IS NULL OR NOT EXISTS (
+                SELECT 1 FROM webhook_deliveries p
+                 WHERE p.endpoint_id = d.endpoint_id AND p.message_id = d.message_id AND p.seq < d.seq
+                   AND p.state IN ('pending', 'in_flight')))
+        ORDER BY d.due_at, d.seq
+        LIMIT r.free
+        FOR UPDATE SKIP LOCKED) c
+     ORDER BY c.due_at, c.seq
+     LIMIT $1)
   UPDATE webhook_deliveries d
      SET state = 'in_flight', attempts = d.attempts + 1, lease_token = $3,
          locked_until = now() + make_interval(secs => $4::float8 / 1000), updated_at = now()
@@ -70,6 +72,20 @@ const CLAIM_SQL = `
    WHERE d.id = chosen.id AND e.id = d.endpoint_id
   RETURNING d.id, d.endpoint_id, d.app_id, d.message_id, d.event_type, d.body, d.attempts, d.give_up_at,
             d.change_recorded_at, e.url, e.secret_encrypted`;
+
+/*
+ * Claims whose lease ran out belong to a process that stopped mid-attempt: their attempt is
+ * logged without an outcome and they are due again at once (at least once: the endpoint may
+ * have received it).
+ */
+const TAKE_BACK_EXPIRED_SQL = `
+  WITH expired AS (
+    UPDATE webhook_deliveries SET state = 'pending', due_at = now(), lease_token = NULL, locked_until = NULL, updated_at = now()
+     WHERE state = 'in_flight' AND locked_until <= now()
+    RETURNING id, attempts, locked_until)
+  INSERT INTO webhook_delivery_attempts (delivery_id, attempt, at, status_code, duration_ms, error)
+  SELECT id, attempts, now(), NULL, 0, 'no outcome recorded: the sending process stopped during the attempt' FROM expired
+  ON CONFLICT DO NOTHING`;
 
 /** The deliveries' work queue: claims under a lease, and the outcome of each attempt. */
 @Injectable()
@@ -79,6 +95,7 @@ export class DeliveryQueue {
   async claim(options: { limit: number; endpointConcurrency: number; leaseMs: number; leaseToken: string }): Promise<ClaimedDelivery[]> {
     const rows = await this.db.transaction(async (tx) => {
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('webhook_deliveries'), 0)");
+      await tx.query(TAKE_BACK_EXPIRED_SQL);
       return tx.query<{
         id: string;
         endpoint_id: string;
