@@ -95,7 +95,6 @@ export class DeliveryQueue {
   async claim(options: { limit: number; endpointConcurrency: number; leaseMs: number; leaseToken: string }): Promise<ClaimedDelivery[]> {
     const rows = await this.db.transaction(async (tx) => {
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('webhook_deliveries'), 0)");
-      await tx.query(TAKE_BACK_EXPIRED_SQL);
       return tx.query<{
         id: string;
         endpoint_id: string;
@@ -126,54 +125,53 @@ export class DeliveryQueue {
     }));
   }
 
+  /** Makes the deliveries whose claim ran out due again (see TAKE_BACK_EXPIRED_SQL). */
+  async takeBackExpired(): Promise<void> {
+    await this.db.query(TAKE_BACK_EXPIRED_SQL);
+  }
+
   /**
-   * Records attempts in one transaction: each attempt's row, its delivery's new state (while the
+   * Records attempts: each attempt's row, its delivery's new state (while the
    * claim is still its own), and each endpoint's health. An endpoint that has not succeeded since
    * its first failure `disableAfterHours` ago is disabled; those are returned.
    */
   async record(results: readonly AttemptResult[], disableAfterHours: number): Promise<DisabledEndpoint[]> {
     if (results.length === 0) return [];
-    return this.db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO webhook_delivery_attempts (delivery_id, attempt, at, status_code, duration_ms, error)
-         SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamptz[], $4::int[], $5::int[], $6::text[])
-         ON CONFLICT DO NOTHING`,
-        [
-          results.map((r) => r.delivery.id),
-          results.map((r) => r.delivery.attempt),
-          results.map((r) => r.at),
-          results.map((r) => r.statusCode),
-          results.map((r) => Math.round(r.durationMs)),
-          results.map((r) => r.error),
-        ],
-      );
-      await tx.query(
-        `UPDATE webhook_deliveries d
+    const succeeded = [...new Set(results.filter((r) => r.state === 'delivered').map((r) => r.delivery.endpointId))].sort();
+    const failed = [...new Set(results.filter((r) => r.state !== 'delivered').map((r) => r.delivery.endpointId))].filter((id) => !succeeded.includes(id)).sort();
+    // One statement, so one round trip, for what every batch records; atomic as a statement is.
+    await this.db.query(
+      `WITH r AS (
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::timestamptz[], $5::int[], $6::int[], $7::text[], $8::text[], $9::timestamptz[])
+                AS r (id, lease_token, attempt, at, status_code, duration_ms, error, state, due_at)),
+       attempts AS (
+         INSERT INTO webhook_delivery_attempts (delivery_id, attempt, at, status_code, duration_ms, error)
+         SELECT id, attempt, at, status_code, duration_ms, error FROM r
+         ON CONFLICT DO NOTHING),
+       deliveries AS (
+         UPDATE webhook_deliveries d
             SET state = r.state, due_at = coalesce(r.due_at, d.due_at), lease_token = NULL, locked_until = NULL,
                 last_status_code = r.status_code, last_error = r.error,
                 delivered_at = CASE WHEN r.state = 'delivered' THEN now() ELSE d.delivered_at END, updated_at = now()
-           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int[], $6::text[])
-                AS r (id, lease_token, state, due_at, status_code, error)
-          WHERE d.id = r.id AND d.lease_token = r.lease_token AND d.state = 'in_flight'`,
-        [
-          results.map((r) => r.delivery.id),
-          results.map((r) => r.delivery.leaseToken),
-          results.map((r) => r.state),
-          results.map((r) => r.dueAt),
-          results.map((r) => r.statusCode),
-          results.map((r) => r.error),
-        ],
-      );
-      const succeeded = [...new Set(results.filter((r) => r.state === 'delivered').map((r) => r.delivery.endpointId))];
-      const failed = [...new Set(results.filter((r) => r.state !== 'delivered').map((r) => r.delivery.endpointId))].filter((id) => !succeeded.includes(id));
-      if (succeeded.length > 0) {
-        await tx.query(
-          'UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL WHERE id = ANY ($1::uuid[])',
-          [succeeded.sort()],
-        );
-      }
-      if (failed.length === 0) return [];
-      await tx.query('UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = ANY ($1::uuid[])', [failed.sort()]);
+           FROM r
+          WHERE d.id = r.id AND d.lease_token = r.lease_token AND d.state = 'in_flight')
+       UPDATE webhook_endpoints SET last_success_at = now(), failing_since = NULL WHERE id = ANY ($10::uuid[])`,
+      [
+        results.map((r) => r.delivery.id),
+        results.map((r) => r.delivery.leaseToken),
+        results.map((r) => r.delivery.attempt),
+        results.map((r) => r.at),
+        results.map((r) => r.statusCode),
+        results.map((r) => Math.round(r.durationMs)),
+        results.map((r) => r.error),
+        results.map((r) => r.state),
+        results.map((r) => r.dueAt),
+        succeeded,
+      ],
+    );
+    if (failed.length === 0) return [];
+    return this.db.transaction(async (tx) => {
+      await tx.query('UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = ANY ($1::uuid[])', [failed]);
       const disabled = await tx.query<{ id: string; app_id: string; failing_since: Date }>(
         `UPDATE webhook_endpoints
             SET enabled = false, disabled_reason = 'no successful delivery for ' || $2::text || ' hours', updated_at = now()

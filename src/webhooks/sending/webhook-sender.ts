@@ -43,6 +43,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
   private readonly results: AttemptResult[] = [];
   private flushing?: Promise<void>;
   private listener?: PoolClient;
+  private lastTakeBack = 0;
 
   constructor(
     private readonly db: Database,
@@ -96,6 +97,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     let failures = 0;
     while (this.running) {
       const capacity = this.concurrency - this.inFlight;
+      await this.takeBackExpired();
       let claimed: ClaimedDelivery[] = [];
       if (capacity > 0) {
         try {
@@ -117,6 +119,13 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
       // A full claim means more may be due at once; otherwise wait for a poke or the poll.
       if (claimed.length === 0 || claimed.length < Math.min(capacity, MAX_CLAIM)) await this.sleep(this.pollMs);
     }
+  }
+
+  /** Now and then, not on every claim: claims run out only when a process stopped. */
+  private async takeBackExpired(): Promise<void> {
+    if (Date.now() - this.lastTakeBack < Math.min(this.leaseMs / 2, 5000)) return;
+    this.lastTakeBack = Date.now();
+    await this.queue.takeBackExpired().catch((error: Error) => this.logger.warn(`taking back expired webhook claims failed: ${error.message}`));
   }
 
   private start(delivery: ClaimedDelivery): void {
