@@ -47,10 +47,12 @@ export async function publicHostProblem(url: URL): Promise<string | null> {
   const host = hostOf(url);
   if (isIP(host)) return isPublicAddress(host) ? null : `${host} is not a public address`;
   if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is not a public address`;
-  const addresses = await new Promise<LookupAddress[] | Error>((resolve) =>
-    dnsLookup(host, { all: true }, (error, found) => resolve(error ?? (found as LookupAddress[]))),
+  const answer = await new Promise<{ addresses: LookupAddress[] } | { error: NodeJS.ErrnoException }>((resolve) =>
+    dnsLookup(host, { all: true }, (error, found) => resolve(error ? { error } : { addresses: Array.isArray(found) ? found : [] })),
   );
-  if (addresses instanceof Error) return `${host} could not be resolved (${(addresses as NodeJS.ErrnoException).code ?? addresses.message})`;
+  if ('error' in answer) return `${host} could not be resolved (${answer.error.code ?? answer.error.message})`;
+  const { addresses } = answer;
+  if (addresses.length === 0) return `${host} could not be resolved`;
   const refused = addresses.find((entry) => !isPublicAddress(entry.address));
   return refused ? `${host} resolves to ${refused.address}, which is not a public address` : null;
 }
