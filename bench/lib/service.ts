@@ -63,11 +63,13 @@ export async function startProcess(
   args: string[],
   env: Record<string, string>,
   healthPath: string,
+  cwd = process.cwd(),
 ): Promise<RunningProcess> {
   const port = Number(env.PORT) || (await findFreePort());
   mkdirSync(LOG_DIR, { recursive: true });
   const log = createWriteStream(join(LOG_DIR, `${name}.log`));
   const child = spawn(process.execPath, [...profilerArgs(), ...args], {
+    cwd,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -91,8 +93,11 @@ function withSessionOptions(databaseUrl: string): string {
   return url.toString();
 }
 
-/** The built service (dist/src/main.js) on `databaseUrl`, answering on loopback once healthy. */
-export async function startService(databaseUrl: string, env: Record<string, string> = {}, name = 'service'): Promise<RunningProcess> {
+/**
+ * The built service (dist/src/main.js) on `databaseUrl`, answering on loopback once healthy; from
+ * `cwd`'s build when given (another commit's checkout, see lib/compare-build.ts).
+ */
+export async function startService(databaseUrl: string, env: Record<string, string> = {}, name = 'service', cwd?: string): Promise<RunningProcess> {
   return startProcess(
     name,
     ['dist/src/main.js'],
@@ -106,6 +111,7 @@ export async function startService(databaseUrl: string, env: Record<string, stri
       ...env,
     },
     '/health',
+    cwd,
   );
 }
 
