@@ -86,6 +86,8 @@ describe('ROLES: an API instance and a worker instance on one database', () => {
   let api: TestApp;
   let worker: WorkerProcess | undefined;
   let headers: Record<string, string>;
+  let gupshupAppId: string;
+  let callbackPath: string;
   const gupshupKey = 'gs-key-roles-1a2b';
 
   beforeAll(async () => {
@@ -102,7 +104,8 @@ describe('ROLES: an API instance and a worker instance on one database', () => {
       .expect(200);
     // The URL the API gives for Gupshup's console (token and all), on the port this test's service listens on.
     const given = new URL(provider.body.callbackUrl as string);
-    simulator.registerApp(gupshupKey, { source: SOURCE, srcName: SRC_NAME, callbackUrl: `${api.url}${given.pathname}${given.search}` });
+    callbackPath = `${given.pathname}${given.search}`;
+    gupshupAppId = simulator.registerApp(gupshupKey, { source: SOURCE, srcName: SRC_NAME, callbackUrl: `${api.url}${callbackPath}` }).appId;
     await request(api.url).put('/v3/users/delivers').set(headers).send({ phoneNumber: '+919900000016' }).expect(200); // simulator: delivered
     await request(api.url).put('/v3/users/reads').set(headers).send({ phoneNumber: '+919900000011' }).expect(200); // simulator: read
   });
@@ -145,7 +148,6 @@ describe('ROLES: an API instance and a worker instance on one database', () => {
     await worker.stop();
     worker = undefined;
     const sentFirst = simulator.messages().find((m) => m.destination === '919900000016')!;
-    const app = simulator.apps().find((a) => a.apiKey === gupshupKey)!;
     const readReceipt = buildCallbackBody(
       'v2',
       {
@@ -154,15 +156,14 @@ describe('ROLES: an API instance and a worker instance on one database', () => {
         destination: sentFirst.destination,
         appName: SRC_NAME,
         appSource: SOURCE,
-        appId: app.appId,
+        appId: gupshupAppId,
         kind: 'session',
       },
       // A minute after the simulator's own callbacks for it: later than its delivered receipt.
       { status: 'read', occurredAtMs: Date.now() + 60_000, omitGsId: false, v3FailedStyle: 'errors' },
     );
-    const target = new URL(app.callbackUrl!);
     await request(api.url)
-      .post(`${target.pathname}${target.search}`)
+      .post(callbackPath)
       .set('Content-Type', 'application/json')
       .send(JSON.stringify(readReceipt))
       .expect(200);
