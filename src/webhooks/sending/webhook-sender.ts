@@ -52,7 +52,8 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     private readonly metrics: WebhookMetrics,
     config: AppConfig,
   ) {
-    this.concurrency = config.get('WEBHOOK_OUT_CONCURRENCY');
+    // Posting to customers' systems is outbound work like dispatch: a process without that role sends none.
+    this.concurrency = config.runs('dispatch') ? config.get('WEBHOOK_OUT_CONCURRENCY') : 0;
     this.endpointConcurrency = config.get('WEBHOOK_OUT_ENDPOINT_CONCURRENCY');
     this.pollMs = config.get('WEBHOOK_OUT_POLL_MS');
     const timeoutMs = config.get('WEBHOOK_OUT_TIMEOUT_MS');
