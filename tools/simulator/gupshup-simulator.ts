@@ -50,6 +50,11 @@ export interface SimulatorSettings extends CallbackBehaviour {
   callbackTimeoutMs: number;
   callbackRetries: number;
   callbackRetryBackoffMs: number;
+  /**
+   * Ceiling of the doubling wait between callback retries; null: none. With many retries and a
+   * low ceiling, callbacks keep coming every so often through a long outage of the receiver.
+   */
+  callbackRetryMaxBackoffMs: number | null;
   v3FailedStyle: 'errors' | 'flat';
 }
 
@@ -139,6 +144,7 @@ const DEFAULT_SETTINGS: SimulatorSettings = {
   callbackTimeoutMs: 5000,
   callbackRetries: 3,
   callbackRetryBackoffMs: 100,
+  callbackRetryMaxBackoffMs: null,
   v3FailedStyle: 'errors',
 };
 
@@ -538,7 +544,12 @@ export class GupshupSimulator {
         const delivered = await this.sender.deliver(
           url,
           callback.body,
-          { timeoutMs: settings.callbackTimeoutMs, retries: settings.callbackRetries, backoffMs: settings.callbackRetryBackoffMs },
+          {
+            timeoutMs: settings.callbackTimeoutMs,
+            retries: settings.callbackRetries,
+            backoffMs: settings.callbackRetryBackoffMs,
+            maxBackoffMs: settings.callbackRetryMaxBackoffMs ?? undefined,
+          },
           stop,
           (attempt) => {
             callback.attempts.push(attempt);
