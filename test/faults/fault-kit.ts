@@ -191,12 +191,14 @@ export async function resendWhatGupshupNeverGot(
   return resent;
 }
 
+/** The states of the messages when none is `queued` any more (or could not be read); undefined otherwise. */
+export async function settledStates(serviceUrl: string, tenant: Tenant, messageIds: readonly string[], watch: StatusWatch): Promise<MessageState[] | undefined> {
+  const states = await getMessages(serviceUrl, tenant, messageIds);
+  for (const state of states) if (state) watch.observe(state);
+  return states.every((state) => state && state.status !== 'queued') ? (states as MessageState[]) : undefined;
+}
+
 /** Waits until every message has left `queued`; returns their states. */
-export async function allSettled(serviceUrl: string, tenant: Tenant, messageIds: readonly string[], watch: StatusWatch, what: string): Promise<MessageState[]> {
-  return eventually(async () => {
-    const states = await getMessages(serviceUrl, tenant, messageIds);
-    for (const state of states) if (state) watch.observe(state);
-    const open = states.filter((state) => !state || state.status === 'queued').length;
-    return open === 0 ? (states as MessageState[]) : undefined;
-  }, what);
+export function allSettled(serviceUrl: string, tenant: Tenant, messageIds: readonly string[], watch: StatusWatch, what: string): Promise<MessageState[]> {
+  return eventually(() => settledStates(serviceUrl, tenant, messageIds, watch), what);
 }

@@ -4,7 +4,7 @@
  * through its control API (HTTP under /__simulator, or the methods of the object returned here).
  */
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -188,6 +188,8 @@ export class GupshupSimulator {
     for (const { apiKey, ...app } of apps) this.registerApp(apiKey, app);
     this.initialApps = new Map(this.registeredApps);
     this.changes.setMaxListeners(0);
+    // Every callback waiting for its retry listens to it: hundreds during a long outage of the receiver.
+    setMaxListeners(0, this.stopping.signal);
     this.server = this.buildServer();
   }
 
