@@ -18,6 +18,8 @@ export interface ServiceProcess {
   child: ChildProcess;
   /** The end of what the process wrote (stdout and stderr). */
   output(): string;
+  /** Every line so far that matched one of the options' `watchFor` patterns. */
+  watched(): string[];
   /** kill -9: no shutdown hook runs, nothing in flight is finished. */
   kill(): Promise<void>;
   /** Ends the process (SIGKILL when it is still running) and removes its data directory. */
@@ -29,6 +31,8 @@ export interface ServiceProcessOptions {
   env: Record<string, string>;
   /** The port to listen on: a restart on the same port keeps the callback URLs it handed out valid. */
   port: number;
+  /** Lines to keep, however much is written after them (see watched()). */
+  watchFor?: RegExp[];
 }
 
 const running = new Set<ChildProcess>();
@@ -61,9 +65,16 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
   running.add(child);
   if (child.pid) exitWithParent(child.pid);
   let output = '';
+  let partialLine = '';
+  const watched: string[] = [];
   const keep = (chunk: Buffer) => {
-    output += chunk.toString('utf8');
+    const text = chunk.toString('utf8');
+    output += text;
     if (output.length > OUTPUT_KEPT * 2) output = output.slice(-OUTPUT_KEPT);
+    if (!options.watchFor?.length) return;
+    const lines = (partialLine + text).split('\n');
+    partialLine = lines.pop() ?? '';
+    for (const line of lines) if (options.watchFor.some((pattern) => pattern.test(line))) watched.push(line);
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
@@ -76,6 +87,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     pid: child.pid ?? 0,
     child,
     output: () => output.slice(-OUTPUT_KEPT),
+    watched: () => [...watched],
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
