@@ -2,11 +2,19 @@ import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
-import { eventually } from '../support/eventually';
+import { eventually, GIVE_UP_AFTER_MS } from '../support/eventually';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { TEST_ADMIN_TOKEN, TEST_SECRET_KEY } from '../support/test-app';
 
 const ROOT = resolve(__dirname, '..', '..');
+
+/**
+ * What a fault test waits for at most: a restart (a service compiled and started again, leases
+ * running out, callbacks retried) takes minutes on a 2-core machine busy with other runs. Only a
+ * safety net, as in eventually(); jest's timeout for these tests is longer still.
+ */
+export const RECOVERY_GIVE_UP_MS = GIVE_UP_AFTER_MS * 4;
+export const FAULT_TEST_TIMEOUT_MS = RECOVERY_GIVE_UP_MS * 3;
 
 /** Gupshup's sandbox pair from its docs. */
 export const GUPSHUP_SOURCE = '917834811114';
@@ -170,35 +178,57 @@ interface OutcomeUnknownRow {
  * What the dispatch policy leaves to an operator after a crash (docs/dispatch-policy.md): a
  * message claimed by a worker that died before its call left is parked as outcome_unknown, and
  * only an operator who knows Gupshup never got it sends it again. Here the operator asks the
- * simulator (Gupshup's own record of requests): every parked message it never received is resent
- * with `dispatch:resend`. A parked message that Gupshup did receive is left to the callbacks,
- * which settle it. Returns the ids resent.
+ * simulator (Gupshup's own record of requests): of the messages still `queued`, every one that
+ * the service lists as parked (`dispatch:unknown`) and that Gupshup never received is resent with
+ * `dispatch:resend`. A parked message that Gupshup did receive is left to its callbacks, which
+ * settle it. Returns the ids resent.
  */
 export async function resendWhatGupshupNeverGot(
   databaseUrl: string,
   tenant: Tenant,
   simulator: GupshupSimulator,
-  phoneOf: ReadonlyMap<string, string>,
+  queued: ReadonlyMap<string, string>,
 ): Promise<string[]> {
-  const parked = JSON.parse(await runCli(databaseUrl, ['dispatch:unknown', '--app', tenant.appId, '--limit', '10000'])) as OutcomeUnknownRow[];
+  const candidates = [...queued].filter(([, phone]) => sendRequestsTo(simulator, phone) === 0);
+  if (candidates.length === 0) return [];
+  const parked = new Set(
+    (JSON.parse(await runCli(databaseUrl, ['dispatch:unknown', '--app', tenant.appId, '--limit', '10000'])) as OutcomeUnknownRow[]).map((row) => row.messageId),
+  );
   const resent: string[] = [];
-  for (const { messageId } of parked) {
-    const phone = phoneOf.get(messageId);
-    if (!phone || sendRequestsTo(simulator, phone) > 0) continue;
+  for (const [messageId] of candidates) {
+    if (!parked.has(messageId)) continue; // not claimed yet, or not given up on yet
     await runCli(databaseUrl, ['dispatch:resend', messageId]);
     resent.push(messageId);
   }
   return resent;
 }
 
-/** The states of the messages when none is `queued` any more (or could not be read); undefined otherwise. */
-export async function settledStates(serviceUrl: string, tenant: Tenant, messageIds: readonly string[], watch: StatusWatch): Promise<MessageState[] | undefined> {
-  const states = await getMessages(serviceUrl, tenant, messageIds);
-  for (const state of states) if (state) watch.observe(state);
-  return states.every((state) => state && state.status !== 'queued') ? (states as MessageState[]) : undefined;
+/**
+ * Waits until no message is `queued` any more, acting as the operator above meanwhile; returns the
+ * messages' states and the ids resent.
+ */
+export async function settleAfterCrash(
+  serviceUrl: string,
+  databaseUrl: string,
+  tenant: Tenant,
+  simulator: GupshupSimulator,
+  phoneOf: ReadonlyMap<string, string>,
+  watch: StatusWatch,
+): Promise<{ states: MessageState[]; resent: string[] }> {
+  const resent: string[] = [];
+  const states = await eventually(
+    async () => {
+      const states = await getMessages(serviceUrl, tenant, [...phoneOf.keys()]);
+      for (const state of states) if (state) watch.observe(state);
+      const queued = new Map([...phoneOf].filter((_, i) => !states[i] || states[i].status === 'queued'));
+      if (queued.size === 0) return states as MessageState[];
+      resent.push(...(await resendWhatGupshupNeverGot(databaseUrl, tenant, simulator, queued)));
+      return undefined;
+    },
+    'every message to be sent, or resent by the operator',
+    RECOVERY_GIVE_UP_MS,
+    200,
+  );
+  return { states, resent };
 }
 
-/** Waits until every message has left `queued`; returns their states. */
-export function allSettled(serviceUrl: string, tenant: Tenant, messageIds: readonly string[], watch: StatusWatch, what: string): Promise<MessageState[]> {
-  return eventually(() => settledStates(serviceUrl, tenant, messageIds, watch), what);
-}

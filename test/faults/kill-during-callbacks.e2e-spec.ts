@@ -7,15 +7,17 @@ import {
   call,
   createTenant,
   getMessages,
+  FAULT_TEST_TIMEOUT_MS,
   higherStatus,
   phoneNumbers,
+  RECOVERY_GIVE_UP_MS,
   StatusWatch,
   statusOfProviderEvent,
   type MessageState,
   type Tenant,
 } from './fault-kit';
 
-const MESSAGES = 80;
+const MESSAGES = 60;
 const POSTERS = 16;
 
 interface Callback {
@@ -105,7 +107,7 @@ describe('faults: kill -9 of the service during a callback load', () => {
       const missing = callbacks.map((_, index) => index).filter((index) => !acknowledged.has(index));
       for (let i = 0; i < missing.length; i += POSTERS) await Promise.all(missing.slice(i, i + POSTERS).map(post));
       return acknowledged.size === callbacks.length ? true : undefined;
-    }, 'every callback to be acknowledged after the restart');
+    }, 'every callback to be acknowledged after the restart', RECOVERY_GIVE_UP_MS);
     expect(otherAnswers).toEqual([]);
 
     const expected = new Map<string, { status: string; events: string[] }>();
@@ -121,7 +123,7 @@ describe('faults: kill -9 of the service during a callback load', () => {
       for (const state of states) if (state) watch.observe(state);
       const done = states.every((state) => state && expected.get(state.messageId)!.events.every((event) => state.timeline.some((entry) => entry.providerStatus === event)));
       return done ? (states as MessageState[]) : undefined;
-    }, 'every callback to show in its message timeline');
+    }, 'every callback to show in its message timeline', RECOVERY_GIVE_UP_MS);
 
     for (const state of settled) {
       const { status, events } = expected.get(state.messageId)!;
@@ -131,7 +133,7 @@ describe('faults: kill -9 of the service during a callback load', () => {
       expect({ messageId: state.messageId, status: state.status }).toEqual({ messageId: state.messageId, status });
     }
     expect(watch.backwards).toEqual([]);
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 });
 
 function shuffle<T>(items: T[]): void {

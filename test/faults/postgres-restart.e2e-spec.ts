@@ -10,9 +10,10 @@ import {
   getMessages,
   PATIENT_CALLBACKS,
   phoneNumbers,
-  resendWhatGupshupNeverGot,
+  FAULT_TEST_TIMEOUT_MS,
+  RECOVERY_GIVE_UP_MS,
   sendRequestsTo,
-  settledStates,
+  settleAfterCrash,
   StatusWatch,
   type MessageState,
   type Tenant,
@@ -23,6 +24,8 @@ const SENDERS = 4;
 const LISTENING_AGAIN = /listening for appended events again/;
 /** Notifications accepted before the restart, and again after it, before the load stops. */
 const ACCEPTED_EACH_SIDE = 20;
+/** The Retry-After of the service's 503. */
+const RETRY_AFTER_MS = 1000;
 
 interface SendRequest {
   key: string;
@@ -74,11 +77,12 @@ describe('faults: PostgreSQL restart under load', () => {
     });
     const url = service.url;
     const tenant: Tenant = await createTenant(url, simulator, { callbacks: true });
-    const phones = phoneNumbers('91997300', 2000);
+    const phones = phoneNumbers('91997300', 1000);
     let nextPhone = 0;
 
     const phoneOf = new Map<string, string>();
     const refused: SendRequest[] = [];
+    let refusedCount = 0;
     const unexpected: string[] = [];
     const statuses = new Map<number, number>();
     let stop = false;
@@ -107,11 +111,20 @@ describe('faults: PostgreSQL restart under load', () => {
         body: { notification: { title: 'Restart', message: phoneNumber }, sendTo: { recipients: [{ identifier: `pg-${phoneNumber.slice(-5)}`, phoneNumber }] } },
       };
     };
+    // Each sender sends one notification after another; one refused is sent again after the
+    // Retry-After the 503 gives, with its Idempotency-Key, as a client should.
     const load = Promise.all(
       Array.from({ length: SENDERS }, async () => {
         while (!stop) {
           const request = newRequest();
-          if (!(await send(request))) refused.push(request);
+          while (!(await send(request))) {
+            refusedCount += 1;
+            if (stop) {
+              refused.push(request);
+              break;
+            }
+            await new Promise((resolve) => setTimeout(resolve, RETRY_AFTER_MS));
+          }
         }
       }),
     );
@@ -119,9 +132,9 @@ describe('faults: PostgreSQL restart under load', () => {
     await eventually(() => (phoneOf.size >= ACCEPTED_EACH_SIDE ? true : undefined), 'notifications to be accepted before the restart');
     await cluster.stop();
     await eventually(async () => ((await call(url, 'GET', '/health')).status === 503 ? true : undefined), '/health to say 503 while PostgreSQL is down');
-    await eventually(() => (refused.length > 0 ? true : undefined), 'a notification to be refused while PostgreSQL is down');
+    await eventually(() => (refusedCount > 0 ? true : undefined), 'a notification to be refused while PostgreSQL is down');
     await cluster.startServer();
-    await eventually(async () => ((await call(url, 'GET', '/health')).status === 200 ? true : undefined), '/health to be 200 again');
+    await eventually(async () => ((await call(url, 'GET', '/health')).status === 200 ? true : undefined), '/health to be 200 again', RECOVERY_GIVE_UP_MS);
     const acceptedAtRecovery = phoneOf.size;
     await eventually(() => (phoneOf.size >= acceptedAtRecovery + ACCEPTED_EACH_SIDE ? true : undefined), 'notifications to be accepted after the restart');
     stop = true;
@@ -134,21 +147,16 @@ describe('faults: PostgreSQL restart under load', () => {
       const waiting = refused.splice(0);
       for (const request of waiting) if (!(await send(request))) refused.push(request);
       return refused.length === 0 ? true : undefined;
-    }, 'every refused notification to be accepted when sent again');
+    }, 'every refused notification to be accepted when sent again', RECOVERY_GIVE_UP_MS);
     expect(unexpected).toEqual([]);
 
     const messageIds = [...phoneOf.keys()];
     const watch = new StatusWatch();
-    const resent: string[] = [];
-    await eventually(async () => {
-      const settled = await settledStates(url, tenant, messageIds, watch);
-      if (!settled) resent.push(...(await resendWhatGupshupNeverGot(databaseUrl, tenant, simulator, phoneOf)));
-      return settled;
-    }, 'every message to be sent, or resent by the operator');
+    await settleAfterCrash(url, databaseUrl, tenant, simulator, phoneOf, watch);
 
     // Every callback Gupshup got a 2xx for shows in its message's timeline, once; Gupshup posts
     // each message's callbacks one after the other, so waiting for it to be idle waits for all.
-    await simulator.waitForIdle(120_000);
+    await simulator.waitForIdle(RECOVERY_GIVE_UP_MS);
     const providerIds = new Map<string, string>();
     const final = await eventually(async () => {
       const states = await getMessages(url, tenant, messageIds);
@@ -162,7 +170,7 @@ describe('faults: PostgreSQL restart under load', () => {
           .filter((callback) => !byId.get(providerIds.get(message.messageId) ?? '')?.timeline.some((entry) => entry.providerStatus === callback.event)),
       );
       return missing.length === 0 ? byId : undefined;
-    }, 'every acknowledged callback to show in its timeline');
+    }, 'every acknowledged callback to show in its timeline', RECOVERY_GIVE_UP_MS);
 
     for (const message of simulator.messages()) {
       const state = final.get(providerIds.get(message.messageId) ?? '');
@@ -181,8 +189,8 @@ describe('faults: PostgreSQL restart under load', () => {
       const health = await call(url, 'GET', '/health');
       const lag = (health.body as { projectionLag?: Record<string, { eventsBehind: number }> }).projectionLag ?? {};
       return health.status === 200 && Object.values(lag).every((l) => l.eventsBehind === 0) ? true : undefined;
-    }, 'every subscription to catch up');
+    }, 'every subscription to catch up', RECOVERY_GIVE_UP_MS);
     expect(service.watched()).toEqual([expect.stringMatching(LISTENING_AGAIN)]);
     expect(service.child.exitCode).toBeNull();
-  });
+  }, FAULT_TEST_TIMEOUT_MS);
 });

@@ -105,7 +105,8 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
         return res?.status === 200 ? true : undefined;
       },
       'the service process to answer /health with 200',
-      GIVE_UP_AFTER_MS,
+      // Compiling and starting the whole service takes minutes on a machine loaded by other runs.
+      GIVE_UP_AFTER_MS * 4,
       100,
     );
   } catch (error) {
