@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Client } from 'pg';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { eventually, GIVE_UP_AFTER_MS } from '../support/eventually';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
@@ -170,8 +171,16 @@ export async function runCli(databaseUrl: string, args: string[]): Promise<strin
   }
 }
 
-interface OutcomeUnknownRow {
-  messageId: string;
+/** The messages of an app parked as outcome_unknown: what `npm run cli -- dispatch:unknown` lists, read the same way. */
+async function parkedMessageIds(databaseUrl: string, appId: string): Promise<Set<string>> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ message_id: string }>(`SELECT message_id FROM whatsapp_dispatch_jobs WHERE app_id = $1 AND state = 'outcome_unknown'`, [appId]);
+    return new Set(rows.map((row) => row.message_id));
+  } finally {
+    await client.end();
+  }
 }
 
 /**
@@ -179,9 +188,9 @@ interface OutcomeUnknownRow {
  * message claimed by a worker that died before its call left is parked as outcome_unknown, and
  * only an operator who knows Gupshup never got it sends it again. Here the operator asks the
  * simulator (Gupshup's own record of requests): of the messages still `queued`, every one that
- * the service lists as parked (`dispatch:unknown`) and that Gupshup never received is resent with
- * `dispatch:resend`. A parked message that Gupshup did receive is left to its callbacks, which
- * settle it. Returns the ids resent.
+ * is parked and that Gupshup never received is resent with `npm run cli -- dispatch:resend`. A
+ * parked message that Gupshup did receive is left to its callbacks, which settle it. Returns the
+ * ids resent.
  */
 export async function resendWhatGupshupNeverGot(
   databaseUrl: string,
@@ -191,9 +200,7 @@ export async function resendWhatGupshupNeverGot(
 ): Promise<string[]> {
   const candidates = [...queued].filter(([, phone]) => sendRequestsTo(simulator, phone) === 0);
   if (candidates.length === 0) return [];
-  const parked = new Set(
-    (JSON.parse(await runCli(databaseUrl, ['dispatch:unknown', '--app', tenant.appId, '--limit', '10000'])) as OutcomeUnknownRow[]).map((row) => row.messageId),
-  );
+  const parked = await parkedMessageIds(databaseUrl, tenant.appId);
   const resent: string[] = [];
   for (const [messageId] of candidates) {
     if (!parked.has(messageId)) continue; // not claimed yet, or not given up on yet
