@@ -106,7 +106,7 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
       },
       'the service process to answer /health with 200',
       // Compiling and starting the whole service takes minutes on a machine loaded by other runs.
-      GIVE_UP_AFTER_MS * 4,
+      Math.max(GIVE_UP_AFTER_MS, 240_000),
       100,
     );
   } catch (error) {
