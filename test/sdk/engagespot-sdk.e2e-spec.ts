@@ -125,6 +125,15 @@ describe('@engagespot/node 1.7 against the service', () => {
     expect(requestsTo(simulator, '919988776603')).toEqual([]);
   });
 
+  it('a deleted user is an unknown recipient for later sends', async () => {
+    await client.createOrUpdateUser('sdk-user-3', { phoneNumber: '+919988776604' });
+    await request(t.url).delete('/v3/users/sdk-user-3').set(tenant.headers).expect(204);
+    const answer = (await client.send({ notification: { title: 'Anyone there?' }, sendTo: { recipients: ['sdk-user-3'] } })) as unknown as {
+      messages: { status: string; discardReason?: { code: string } }[];
+    };
+    expect(answer.messages).toEqual([expect.objectContaining({ status: 'discarded', discardReason: expect.objectContaining({ code: 'unknown_recipient' }) })]);
+  });
+
   it('sendTo.topics: 422 saying topics are not supported', async () => {
     const error = await sdkError(client.send({ notification: { title: 'To a topic' }, sendTo: { topics: ['weekly-digest'] } }));
     expect(error).toEqual({ status: 422, message: expect.stringContaining('topics are not supported') });

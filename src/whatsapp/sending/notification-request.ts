@@ -124,7 +124,7 @@ const recipientListSchema = z
   .meta({ items: RECIPIENT_JSON_SCHEMA });
 
 const nameText = (what: string) =>
-  storableText(z.string({ error: `must be ${what} (a string)` }).trim().min(1, 'must not be empty').max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`));
+  storableText(z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be ${what} (a string)`) }).trim().min(1, 'must not be empty').max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`));
 
 const categorySchema = nameText('a category identifier').meta({ example: 'order-updates', description: 'Kept with the request; a filter of GET /v3/messages and of analytics' });
 
@@ -250,17 +250,17 @@ export function parseNotificationRequest(input: unknown): NotificationRequest {
   if (!parsed.ok) throw new InvalidNotificationError(problems);
   const body = parsed.value;
   const override = pickGupshupOverride(body, problems);
-  const category = pickOne(problems, 'category', [
+  const category = pickOne(problems, 'categories', [
     ['category', body.category],
     ['notification.category', body.notification.category],
   ]);
-  const template = pickOne(problems, 'template', [
+  const template = pickOne(problems, 'templates', [
     ['notification.templateIdentifier', body.notification.templateIdentifier],
     ['notification.templateId', body.notification.templateId === undefined ? undefined : String(body.notification.templateId)],
     ['notification.workflow.identifier', body.notification.workflow?.identifier],
     ['workflow.identifier', body.workflow?.identifier],
   ]);
-  const cancellationKey = pickOne(problems, 'cancellation key', [
+  const cancellationKey = pickOne(problems, 'cancellation keys', [
     ['notification.workflow.cancellationKey', body.notification.workflow?.cancellationKey],
     ['workflow.cancellationKey', body.workflow?.cancellationKey],
   ]);
@@ -305,11 +305,11 @@ function topicsOf(input: unknown): unknown[] {
 }
 
 /** The one value given for something that may be given in several places; different values are a problem. */
-function pickOne(problems: string[], what: string, places: [string, string | undefined][]): string | null {
+function pickOne(problems: string[], whatPlural: string, places: [string, string | undefined][]): string | null {
   const given = places.filter((place): place is [string, string] => place[1] !== undefined);
   if (given.length === 0) return null;
   if (given.some(([, value]) => value !== given[0][1])) {
-    problems.push(`${given.map(([path]) => path).join(' and ')} name different ${what}s (${given.map(([, value]) => JSON.stringify(value)).join(', ')}): give one`);
+    problems.push(`${given.map(([path]) => path).join(' and ')} name different ${whatPlural} (${given.map(([, value]) => JSON.stringify(value)).join(', ')}): give one`);
   }
   return given[0][1];
 }
