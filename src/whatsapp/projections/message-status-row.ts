@@ -102,27 +102,53 @@ export const MESSAGE_STATUS_COLUMNS = selectList(MESSAGE_STATUS_VIEW_COLUMNS);
 /** The columns the API shows, and nothing else: every extra column costs decoding on each row of each read. */
 export const MESSAGE_RESPONSE_COLUMN_LIST = selectList(RESPONSE_COLUMNS);
 
-/** The fields of the view that `columns` hold, read from a row of them. */
-function fieldsFromRow(columns: readonly ViewColumn[], row: Record<string, unknown>): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (const column of columns) if (column.field && column.read) fields[column.field] = column.read(row);
-  return fields;
+type RowReader = (row: Record<string, unknown>) => Record<string, unknown>;
+
+/**
+ * A function that reads the fields `columns` hold from a row into one object literal, built once
+ * from the list: every object it returns has the same shape, which keeps reading a row as cheap as
+ * the hand-written literal it replaces (building the object key by key was ten times slower).
+ * The keys are the view's own field names, from the list above, never input.
+ */
+function compileReader(columns: readonly ViewColumn[], extra: Record<string, unknown> = {}): RowReader {
+  const readers = columns.filter((column) => column.field && column.read);
+  const fields = readers.map((column, index) => `${JSON.stringify(column.field)}: read[${index}](row)`);
+  const constants = Object.keys(extra).map((key) => `${JSON.stringify(key)}: extra[${JSON.stringify(key)}]`);
+  const build = new Function('read', 'extra', `return (row) => ({ ${[...fields, ...constants].join(', ')} });`) as (
+    read: ((row: Record<string, unknown>) => unknown)[],
+    extra: Record<string, unknown>,
+  ) => RowReader;
+  return build(
+    readers.map((column) => column.read!),
+    extra,
+  );
 }
+
+/** The record a row is written from, built the same way (see compileReader). */
+function compileWriter(columns: readonly ViewColumn[]): (view: StoredMessageView, lastStreamPosition: number) => MessageStatusRecord {
+  const values = columns.map((column, index) => `${JSON.stringify(column.name)}: write[${index}](view, position)`);
+  const build = new Function('write', `return (view, position) => ({ ${values.join(', ')} });`) as (
+    write: ViewColumn['write'][],
+  ) => (view: StoredMessageView, lastStreamPosition: number) => MessageStatusRecord;
+  return build(columns.map((column) => column.write));
+}
+
+const readView = compileReader(MESSAGE_STATUS_VIEW_COLUMNS, { provider: WHATSAPP_PROVIDER });
+const readResponseFields = compileReader(RESPONSE_COLUMNS);
+const writeRecord = compileWriter(MESSAGE_STATUS_VIEW_COLUMNS);
 
 /** The domain's MessageView stored in a row, turned back into the same view. */
 export function messageViewFromRow(row: MessageStatusRow): MessageView {
-  return { ...fieldsFromRow(MESSAGE_STATUS_VIEW_COLUMNS, row), provider: WHATSAPP_PROVIDER } as unknown as MessageView;
+  return readView(row) as unknown as MessageView;
 }
 
 /** The fields of the view that the API shows, from a row of MESSAGE_RESPONSE_COLUMN_LIST. */
 export function responseFieldsFromRow(row: Record<string, unknown>): Partial<StoredMessageView> {
-  return fieldsFromRow(RESPONSE_COLUMNS, row);
+  return readResponseFields(row);
 }
 
 export function messageStatusRecord(view: StoredMessageView, lastStreamPosition: number): MessageStatusRecord {
-  const record: MessageStatusRecord = {};
-  for (const column of MESSAGE_STATUS_VIEW_COLUMNS) record[column.name] = column.write(view, lastStreamPosition);
-  return record;
+  return writeRecord(view, lastStreamPosition);
 }
 
 /**
