@@ -143,7 +143,7 @@ export async function ingestionBenchmark(postgres: BenchPostgres): Promise<void>
     notes.push(`${MESSAGES.toLocaleString('en-US')} sent messages (${loaded.events.toLocaleString('en-US')} events) loaded into the store; correlations and views caught up ${caughtUpMs} ms later`);
 
     const callbacks = callbackSequence(loaded.messages);
-    const path = `/api/v1/apps/${app.apiKey}/webhook/gupshup_whatsapp`;
+    const path = app.callbackPath;
     const acknowledged: Callback[] = [];
     const request = (index: number) => ({ method: 'POST' as const, path, headers: { 'content-type': 'application/json' }, body: callbacks[index % callbacks.length].body });
     // Warm-up on the last callbacks of the sequence (the main run starts from the first).

@@ -6,6 +6,8 @@ export interface BenchApp {
   apiSecret: string;
   /** Headers of the app API (X-ENGAGESPOT-API-KEY / -SECRET). */
   headers: Record<string, string>;
+  /** Path and query of the app's Gupshup callback URL (with its callback token). */
+  callbackPath: string;
 }
 
 async function call<T>(url: string, init: RequestInit & { expect: number }): Promise<T> {
@@ -17,15 +19,19 @@ async function call<T>(url: string, init: RequestInit & { expect: number }): Pro
 
 /** Creates an app through the admin API. */
 export async function createApp(serviceUrl: string, name: string): Promise<BenchApp> {
-  const created = await call<{ id: string; apiKey: string; apiSecret: string }>(`${serviceUrl}/admin/apps`, {
+  const created = await call<{ id: string; apiKey: string; apiSecret: string; callbackUrl: string }>(`${serviceUrl}/admin/apps`, {
     method: 'POST',
     headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name }),
     expect: 201,
   });
+  const callbackUrl = new URL(created.callbackUrl);
   return {
-    ...created,
+    id: created.id,
+    apiKey: created.apiKey,
+    apiSecret: created.apiSecret,
     headers: { 'x-engagespot-api-key': created.apiKey, 'x-engagespot-api-secret': created.apiSecret },
+    callbackPath: `${callbackUrl.pathname}${callbackUrl.search}`,
   };
 }
 
