@@ -74,7 +74,7 @@ export function startupBanner(facts: StartupFacts): string {
       ? `  database:        embedded PostgreSQL on ${database.host}:${database.port}, data in ${database.dataDir}`
       : `  database:        PostgreSQL at ${database.host}:${database.port}, database ${database.database} (DATABASE_URL)`,
     `  Gupshup API:     ${facts.gupshupApiBaseUrl}`,
-    `  callbacks:       ${facts.publicBaseUrl}/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp`,
+    `  callbacks:       ${facts.publicBaseUrl}/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp?token={callbackToken}`,
   ];
   const cli = `${facts.dataDir ? `DATA_DIR=${shellQuoted(facts.dataDir)} ` : ''}npm run cli -- apps:create Acme`;
   const createApp = (bearer: string) => [
