@@ -60,8 +60,19 @@ describe('CLI: apps:create', () => {
     await request(t.url).get('/v3/users/from-cli').set(appAuth({ apiKey: created.apiKey, apiSecret: 'wrong' })).expect(401);
     const listed = (await request(t.url).get('/admin/apps').set(adminAuth).expect(200)).body.data;
     expect(listed).toContainEqual(expect.objectContaining({ id: created.id, name: 'Acme Corp', apiKey: created.apiKey }));
-    const events = await t.db.query<{ data: { via: string } }>('SELECT data FROM es_events WHERE stream_id = $1', [`app-${created.id}`]);
-    expect(events.map((e) => e.data.via)).toEqual(['cli']);
+    const events = await t.db.query<{ event_type: string; data: { via?: string; reason?: string } }>(
+      'SELECT event_type, data FROM es_events WHERE stream_id = $1 ORDER BY stream_position',
+      [`app-${created.id}`],
+    );
+    expect(events.map((e) => [e.event_type, e.data.via ?? e.data.reason])).toEqual([
+      ['AppCreated', 'cli'],
+      ['CallbackTokenIssued', 'app_created'],
+    ]);
+    // The printed callback URL is the one the service accepts.
+    const { pathname, search } = new URL(created.callbackUrl);
+    const callback = { app: 'DemoAPI', timestamp: Date.now(), version: 2, type: 'user-event', payload: { phone: '919988776655', type: 'sandbox-start' } };
+    await request(t.url).post(`${pathname}${search}`).set('Content-Type', 'application/json').send(callback).expect(200);
+    await request(t.url).post(pathname).set('Content-Type', 'application/json').send(callback).expect(401);
   });
 
   it('refuses an empty name with a clear message and a non-zero exit, creating nothing', async () => {

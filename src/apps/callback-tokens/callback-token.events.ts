@@ -28,6 +28,8 @@ export type CallbackTokenRotatedData = {
   previousFingerprint: string | null;
   /** Until when the previous token is still accepted (CALLBACK_TOKEN_GRACE_HOURS after the rotation). */
   previousValidUntil: string | null;
+  /** `requested` through the API; `undecryptable` when the current token could no longer be decrypted (SECRET_KEY changed). */
+  reason: 'requested' | 'undecryptable';
   actor: CallbackTokenActor;
   at: string;
 };

@@ -3,7 +3,7 @@ import { AppConfig } from '../../config/app-config';
 import { Database, type SqlExecutor } from '../../database/database';
 import { EventStore } from '../../event-store/event-store';
 import { appStreamId } from '../app-events';
-import { CredentialCipher } from '../providers/credential-cipher';
+import { CredentialCipher, CredentialDecryptionError } from '../providers/credential-cipher';
 import { callbackTokenFingerprint, generateCallbackToken, hashCallbackToken, matchesOneOf } from './callback-token';
 import { CallbackTokenIssued, CallbackTokenRotated, LegacyCallbackUrlSet, type CallbackTokenActor } from './callback-token.events';
 import { CallbackTokenMetrics } from './callback-token.metrics';
@@ -94,28 +94,33 @@ export class CallbackTokenService implements OnApplicationBootstrap {
   async rotate(app: { id: string; apiKey: string }, actor: CallbackTokenActor): Promise<string> {
     const token = await this.db.transaction(async (tx) => {
       await this.lockApp(tx, app.id);
-      const [previous] = await tx.query<{ id: string; token_hash: Buffer; retired_at: Date }>(
-        'UPDATE app_callback_tokens SET retired_at = now() WHERE app_id = $1 AND retired_at IS NULL RETURNING id, token_hash, retired_at',
-        [app.id],
-      );
-      const issued = await this.insertToken(tx, app.id);
-      await this.store.append(appStreamId(app.id), [
-        new CallbackTokenRotated({
-          appId: app.id,
-          tokenId: issued.id,
-          fingerprint: issued.fingerprint,
-          previousTokenId: previous?.id ?? null,
-          previousFingerprint: previous ? callbackTokenFingerprint(previous.token_hash) : null,
-          previousValidUntil: previous ? new Date(previous.retired_at.getTime() + this.graceMs).toISOString() : null,
-          actor,
-          at: issued.createdAt.toISOString(),
-        }),
-      ], { tx });
-      return issued.token;
+      return this.rotateInTransaction(tx, app.id, actor, 'requested');
     });
     this.forget(app.id);
     this.logger.log({ message: 'callback token rotated', appId: app.id, graceHours: this.config.get('CALLBACK_TOKEN_GRACE_HOURS') });
     return this.callbackUrlWith(app.apiKey, token);
+  }
+
+  private async rotateInTransaction(tx: SqlExecutor, appId: string, actor: CallbackTokenActor, reason: 'requested' | 'undecryptable'): Promise<string> {
+    const [previous] = await tx.query<{ id: string; token_hash: Buffer; retired_at: Date }>(
+      'UPDATE app_callback_tokens SET retired_at = now() WHERE app_id = $1 AND retired_at IS NULL RETURNING id::text, token_hash, retired_at',
+      [appId],
+    );
+    const issued = await this.insertToken(tx, appId);
+    await this.store.append(appStreamId(appId), [
+      new CallbackTokenRotated({
+        appId,
+        tokenId: issued.id,
+        fingerprint: issued.fingerprint,
+        previousTokenId: previous?.id ?? null,
+        previousFingerprint: previous ? callbackTokenFingerprint(previous.token_hash) : null,
+        previousValidUntil: previous ? new Date(previous.retired_at.getTime() + this.graceMs).toISOString() : null,
+        reason,
+        actor,
+        at: issued.createdAt.toISOString(),
+      }),
+    ], { tx });
+    return issued.token;
   }
 
   /**
@@ -199,20 +204,45 @@ export class CallbackTokenService implements OnApplicationBootstrap {
     return state;
   }
 
-  /** The app's current token, decrypted; issued (with its event) when the app has none. */
+  /**
+   * The app's current token, decrypted; issued (with its event) when the app has none. A current
+   * token that no longer decrypts (SECRET_KEY changed) cannot be shown: it is rotated, and keeps
+   * working for the grace period, so that the callback URL can be set again at Gupshup.
+   */
   private async currentToken(tx: SqlExecutor, appId: string, reason: 'app_created' | 'backfill', actor: CallbackTokenActor = { type: 'system' }): Promise<string> {
-    const [current] = await tx.query<{ token_encrypted: string }>('SELECT token_encrypted FROM app_callback_tokens WHERE app_id = $1 AND retired_at IS NULL', [appId]);
-    if (current) return this.cipher.decrypt(current.token_encrypted, cipherContext(appId));
+    const current = await this.findCurrent(tx, appId);
+    if (current) return this.decryptOrRotate(tx, appId, current.token_encrypted);
     const issued = await this.insertToken(tx, appId, true);
     if (!issued) {
       // Another transaction issued it first (two instances starting at once): that one is the token.
-      const [winner] = await tx.query<{ token_encrypted: string }>('SELECT token_encrypted FROM app_callback_tokens WHERE app_id = $1 AND retired_at IS NULL', [appId]);
-      return this.cipher.decrypt(winner.token_encrypted, cipherContext(appId));
+      const winner = await this.findCurrent(tx, appId);
+      return this.decryptOrRotate(tx, appId, winner!.token_encrypted);
     }
     await this.store.append(appStreamId(appId), [
       new CallbackTokenIssued({ appId, tokenId: issued.id, fingerprint: issued.fingerprint, reason, actor, at: issued.createdAt.toISOString() }),
     ], { tx });
     return issued.token;
+  }
+
+  private async findCurrent(tx: SqlExecutor, appId: string): Promise<{ token_encrypted: string } | undefined> {
+    const [row] = await tx.query<{ token_encrypted: string }>('SELECT token_encrypted FROM app_callback_tokens WHERE app_id = $1 AND retired_at IS NULL', [appId]);
+    return row;
+  }
+
+  private async decryptOrRotate(tx: SqlExecutor, appId: string, encrypted: string): Promise<string> {
+    try {
+      return this.cipher.decrypt(encrypted, cipherContext(appId));
+    } catch (error) {
+      if (!(error instanceof CredentialDecryptionError)) throw error;
+      this.logger.warn({
+        message: `the callback token cannot be decrypted (${error.message}); a new one is issued: set the new callback URL at Gupshup, the old one works for CALLBACK_TOKEN_GRACE_HOURS`,
+        appId,
+      });
+      await this.lockApp(tx, appId);
+      const token = await this.rotateInTransaction(tx, appId, { type: 'system' }, 'undecryptable');
+      this.forget(appId);
+      return token;
+    }
   }
 
   private insertToken(tx: SqlExecutor, appId: string): Promise<IssuedToken>;
