@@ -48,6 +48,8 @@ export class CallbackTokenService implements OnApplicationBootstrap {
   private readonly logger = new Logger('CallbackTokens');
   private readonly states = new Map<string, AppTokenState>();
   private readonly loads = new Map<string, Promise<AppTokenState | null>>();
+  /** Counts `forget` calls: a load that began before one may have read the state before the change, and is not kept. */
+  private changes = 0;
   private readonly graceMs: number;
   private readonly cacheTtlMs: number;
 
@@ -142,7 +144,9 @@ export class CallbackTokenService implements OnApplicationBootstrap {
 
   /** Drops what this instance remembers of the app's tokens and settings. */
   forget(appId: string): void {
+    this.changes++;
     this.states.delete(appId);
+    this.loads.delete(appId);
   }
 
   /**
@@ -169,16 +173,18 @@ export class CallbackTokenService implements OnApplicationBootstrap {
 
   /** Concurrent loads of one app share one query. */
   private load(appId: string): Promise<AppTokenState | null> {
-    let load = this.loads.get(appId);
-    if (!load) {
-      load = this.query(appId).finally(() => this.loads.delete(appId));
-      this.loads.set(appId, load);
-    }
+    const pending = this.loads.get(appId);
+    if (pending) return pending;
+    const load: Promise<AppTokenState | null> = this.query(appId).finally(() => {
+      if (this.loads.get(appId) === load) this.loads.delete(appId);
+    });
+    this.loads.set(appId, load);
     return load;
   }
 
   private async query(appId: string): Promise<AppTokenState | null> {
     const loadedAt = Date.now();
+    const changesBefore = this.changes;
     const rows = await this.db.query<{ accept_legacy: boolean; token_hash: Buffer | null; retired_at: Date | null }>(
       `SELECT a.accept_legacy_callback_url AS accept_legacy, t.token_hash, t.retired_at
          FROM apps a
@@ -186,10 +192,7 @@ export class CallbackTokenService implements OnApplicationBootstrap {
         WHERE a.id = $1`,
       [appId, this.graceMs],
     );
-    if (rows.length === 0) {
-      this.states.delete(appId);
-      return null;
-    }
+    if (rows.length === 0) return null;
     const state: AppTokenState = {
       acceptLegacy: rows[0].accept_legacy,
       tokens: rows
@@ -197,6 +200,7 @@ export class CallbackTokenService implements OnApplicationBootstrap {
         .map((row) => ({ hash: row.token_hash!, validUntil: row.retired_at ? row.retired_at.getTime() + this.graceMs : Infinity })),
       loadedAt,
     };
+    if (this.changes !== changesBefore) return state;
     this.states.delete(appId);
     // Maps iterate in insertion order: the first entry is the one stored longest ago.
     if (this.states.size >= MAX_CACHED_APPS) this.states.delete(this.states.keys().next().value!);
