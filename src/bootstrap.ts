@@ -8,6 +8,7 @@ import { ADMIN_SCHEME } from './apps/admin/admin-api.decorator';
 import { API_KEY_SCHEME, API_SECRET_SCHEME } from './apps/auth/app-api.decorator';
 import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
 import { CALLBACK_TOKEN_SECURITY, callbackTokenSecurityScheme } from './apps/callback-tokens/callback-token.openapi';
+import { acceptEmptyJsonBody } from './common/empty-json-body';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { createRootLogger, PinoLoggerService, type LogDestination } from './common/logger';
 import { openApiSchemaConverter } from './common/openapi';
@@ -50,6 +51,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   if (!config.runs('api')) answerOperationsOnly(app, config);
   const httpMetrics = app.get(HttpMetrics);
   requestLogging.install(app.getHttpAdapter().getInstance(), (completed) => httpMetrics.observe(completed));
+  acceptEmptyJsonBody(app, config.get('BODY_LIMIT_BYTES'));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorResponseFilter(app.getHttpAdapter(), config.get('BODY_LIMIT_BYTES')));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

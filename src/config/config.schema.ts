@@ -14,7 +14,8 @@ const count = (name: string, min: number, max: number) =>
     .min(min, `${name} must be a whole number from ${min} to ${max}`)
     .max(max, `${name} must be a whole number from ${min} to ${max}`);
 
-const hours = (name: string, max: number) =>
+/** Hours from 0 up (0: at once), fractions allowed. */
+const hoursFromZero = (name: string, max: number) =>
   z.coerce
     .number({ error: `${name} must be a number of hours from 0 to ${max} (fractions allowed, e.g. 0.5)` })
     .min(0, `${name} must be a number of hours from 0 to ${max} (fractions allowed, e.g. 0.5)`)
@@ -24,6 +25,12 @@ const bool = (name: string) =>
   z
     .enum(['true', 'false', '1', '0'], { error: `${name} must be true or false` })
     .transform((v) => v === 'true' || v === '1');
+
+const hours = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a number of hours (fractions allowed), more than 0` })
+    .positive(`${name} must be a number of hours (fractions allowed), more than 0`)
+    .max(100000, `${name} must be at most 100000 hours`);
 
 const httpUrl = (name: string) =>
   z
@@ -94,11 +101,20 @@ export const configSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: count('DATABASE_CONNECT_TIMEOUT_MS', 100, 600000).default(5000),
   BODY_LIMIT_BYTES: count('BODY_LIMIT_BYTES', 1024, 50 * 1024 * 1024).default(1024 * 1024),
   WEBHOOK_BODY_LIMIT_BYTES: count('WEBHOOK_BODY_LIMIT_BYTES', 1024, 50 * 1024 * 1024).default(256 * 1024),
-  CALLBACK_TOKEN_GRACE_HOURS: hours('CALLBACK_TOKEN_GRACE_HOURS', 8760).default(24),
+  CALLBACK_TOKEN_GRACE_HOURS: hoursFromZero('CALLBACK_TOKEN_GRACE_HOURS', 8760).default(24),
   CALLBACK_TOKEN_CACHE_TTL_MS: count('CALLBACK_TOKEN_CACHE_TTL_MS', 0, 600000).default(5000),
   WEBHOOK_BATCH_MAX_WAIT_MS: count('WEBHOOK_BATCH_MAX_WAIT_MS', 0, 1000).default(2),
   WEBHOOK_BATCH_MAX_SIZE: count('WEBHOOK_BATCH_MAX_SIZE', 1, 10000).default(256),
   WEBHOOK_BATCH_CONCURRENCY: count('WEBHOOK_BATCH_CONCURRENCY', 1, 100).default(2),
+  WEBHOOK_OUT_TIMEOUT_MS: count('WEBHOOK_OUT_TIMEOUT_MS', 100, 600000).default(5000),
+  WEBHOOK_OUT_BACKOFF_MS: count('WEBHOOK_OUT_BACKOFF_MS', 0, 86400000).default(5000),
+  WEBHOOK_OUT_MAX_BACKOFF_MS: count('WEBHOOK_OUT_MAX_BACKOFF_MS', 0, 86400000).default(3600000),
+  WEBHOOK_OUT_RETRY_HOURS: hours('WEBHOOK_OUT_RETRY_HOURS').default(24),
+  WEBHOOK_OUT_DISABLE_AFTER_HOURS: hours('WEBHOOK_OUT_DISABLE_AFTER_HOURS').default(72),
+  WEBHOOK_OUT_ALLOW_PRIVATE: bool('WEBHOOK_OUT_ALLOW_PRIVATE').default(false),
+  WEBHOOK_OUT_CONCURRENCY: count('WEBHOOK_OUT_CONCURRENCY', 0, 4096).default(256),
+  WEBHOOK_OUT_ENDPOINT_CONCURRENCY: count('WEBHOOK_OUT_ENDPOINT_CONCURRENCY', 1, 1024).default(64),
+  WEBHOOK_OUT_POLL_MS: count('WEBHOOK_OUT_POLL_MS', 10, 60000).default(250),
   SHUTDOWN_TIMEOUT_MS: count('SHUTDOWN_TIMEOUT_MS', 0, 600000).default(10000),
 });
 
