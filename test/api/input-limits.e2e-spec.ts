@@ -191,9 +191,9 @@ describe('Input the service cannot store or walk: a 4xx naming the field, never 
       const own = await createTenant(t, simulator);
       const deepCallbacks = [deepArrayJson(5000), `{"payload":${deepArrayJson(100_000)}}`];
       for (const text of deepCallbacks) {
-        await request(t.url).post(`/api/v1/apps/${own.apiKey}/webhook/gupshup_whatsapp`).set('Content-Type', 'application/json').send(text).expect(200);
+        await request(t.url).post(own.callbackPath).set('Content-Type', 'application/json').send(text).expect(200);
       }
-      await request(t.url).post(`/api/v1/apps/${own.apiKey}/webhook/gupshup_whatsapp`).set('Content-Type', 'application/json').send('{"shallow": [1]}').expect(200);
+      await request(t.url).post(own.callbackPath).set('Content-Type', 'application/json').send('{"shallow": [1]}').expect(200);
       const res = await request(t.url).get('/admin/parked-callbacks').query({ appId: own.appId }).set(adminAuth).expect(200);
       expect(res.body.data.map((row: { body: unknown }) => row.body)).toEqual([{ shallow: [1] }, deepCallbacks[1], deepCallbacks[0]]);
       await request(t.url).get('/admin/parked-callbacks').set(adminAuth).expect(200);

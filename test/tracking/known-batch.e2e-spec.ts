@@ -36,7 +36,7 @@ function report(status: DeliveryReport['providerStatus'], ids: { gupshup?: strin
 }
 
 function submission(appId: string, reports: DeliveryReport[], problems: string[] = []): CallbackSubmission {
-  return { appId, receivedAt: new Date(T0 + 60_000), rawBody: '{}', reports, problems };
+  return { appId, receivedAt: new Date(T0 + 60_000), rawBody: '{}', authenticated: true, reports, problems };
 }
 
 describe('a webhook batch whose every report names a known message', () => {

@@ -30,6 +30,8 @@ export interface TrackingTenant {
   id: string;
   apiKey: string;
   apiSecret: string;
+  /** The `token` of the tenant's callback URL. */
+  callbackToken: string;
   headers: Record<string, string>;
 }
 
@@ -38,12 +40,19 @@ let tenants = 0;
 export async function createTenant(t: TestApp): Promise<TrackingTenant> {
   tenants += 1;
   const res = await request(t.url).post('/admin/apps').set(adminAuth).send({ name: `Tracking ${tenants}` }).expect(201);
-  const { id, apiKey, apiSecret } = res.body as { id: string; apiKey: string; apiSecret: string };
-  return { id, apiKey, apiSecret, headers: { 'X-ENGAGESPOT-API-KEY': apiKey, 'X-ENGAGESPOT-API-SECRET': apiSecret } };
+  const { id, apiKey, apiSecret, callbackUrl } = res.body as { id: string; apiKey: string; apiSecret: string; callbackUrl: string };
+  const callbackToken = new URL(callbackUrl).searchParams.get('token')!;
+  callbackTokens.set(apiKey, callbackToken);
+  return { id, apiKey, apiSecret, callbackToken, headers: { 'X-ENGAGESPOT-API-KEY': apiKey, 'X-ENGAGESPOT-API-SECRET': apiSecret } };
 }
 
+/** The callback token of each tenant created here, by API key, so that webhookPath builds the URL Gupshup is given. */
+const callbackTokens = new Map<string, string>();
+
+/** The webhook's path and query for an app: with its callback token when the app was created by createTenant. */
 export function webhookPath(apiKey: string): string {
-  return `/api/v1/apps/${encodeURIComponent(apiKey)}/webhook/gupshup_whatsapp`;
+  const token = callbackTokens.get(apiKey);
+  return `/api/v1/apps/${encodeURIComponent(apiKey)}/webhook/gupshup_whatsapp${token ? `?token=${token}` : ''}`;
 }
 
 /** Posts a callback as Gupshup does: JSON, application/json; charset=utf-8. */

@@ -15,6 +15,8 @@ export interface CallbackSubmission {
   receivedAt: Date;
   /** The body as received, kept with anything parked or invalid. */
   rawBody: string;
+  /** Came with the app's callback token: only then may it settle a dispatch whose outcome is unknown. */
+  authenticated: boolean;
   /** The delivery reports it holds, each checked by checkReport. */
   reports: DeliveryReport[];
   /** What could not be read in it; recorded once, as an invalid callback, when not empty. */
@@ -171,7 +173,8 @@ export async function writeCallbackBatch(tx: SqlExecutor, submissions: readonly 
 
   const toPark: ReportToPark[] = unknown.map((item) => ({ appId: item.appId, report: item.report, rawBody: item.rawBody, receivedAt: item.receivedAt }));
   await parkReports(tx, toPark);
-  const reconciliation = await reconcileLostDispatches(tx, toPark, held, settle);
+  const evidence = toPark.filter((_, position) => submissions[unknown[position].submission].authenticated);
+  const reconciliation = await reconcileLostDispatches(tx, evidence, held, settle);
   await recordInvalidCallbacks(
     tx,
     submissions

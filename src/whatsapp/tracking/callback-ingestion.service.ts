@@ -67,15 +67,17 @@ export class CallbackIngestionService implements BeforeApplicationShutdown {
   /**
    * Stores what a callback body says for this app. Resolves once it is committed; rejects when
    * it could not be stored (see isTransientDatabaseError for which failures are worth a retry).
+   * `authenticated`: the callback carried the app's token (not the legacy URL); only such a
+   * callback may settle a dispatch whose outcome is unknown.
    */
-  async ingest(appId: string, json: unknown, rawBody: string, receivedAt: Date): Promise<IngestionResult> {
+  async ingest(appId: string, json: unknown, rawBody: string, receivedAt: Date, authenticated: boolean): Promise<IngestionResult> {
     const parsed = parseGupshupCallback(json, receivedAt);
     const format = formatOf(json);
     if (parsed.kind === 'ignored') {
       this.metrics.callback(format, ignoredKind(parsed.what), 'ignored');
       return { kind: 'ignored', what: parsed.what };
     }
-    const submission = toSubmission(appId, parsed, rawBody, receivedAt);
+    const submission = toSubmission(appId, parsed, rawBody, receivedAt, authenticated);
     const result = await this.batcher.submit(submission);
     submission.reports.forEach((report, index) => this.metrics.callback(report.format, report.providerStatus, result.outcomes[index]));
     if (submission.problems.length > 0) this.metrics.callback(format, 'invalid', 'invalid');
@@ -109,8 +111,14 @@ export class CallbackIngestionService implements BeforeApplicationShutdown {
   }
 }
 
-function toSubmission(appId: string, parsed: Exclude<ParsedCallback, { kind: 'ignored' }>, rawBody: string, receivedAt: Date): CallbackSubmission {
-  if (parsed.kind === 'invalid') return { appId, receivedAt, rawBody, reports: [], problems: [parsed.message] };
+function toSubmission(
+  appId: string,
+  parsed: Exclude<ParsedCallback, { kind: 'ignored' }>,
+  rawBody: string,
+  receivedAt: Date,
+  authenticated: boolean,
+): CallbackSubmission {
+  if (parsed.kind === 'invalid') return { appId, receivedAt, rawBody, authenticated, reports: [], problems: [parsed.message] };
   const reports: DeliveryReport[] = [];
   const problems = [...(parsed.skipped ?? [])];
   for (const report of parsed.reports) {
@@ -118,7 +126,7 @@ function toSubmission(appId: string, parsed: Exclude<ParsedCallback, { kind: 'ig
     if (checked.ok) reports.push(checked.report);
     else problems.push(checked.problem);
   }
-  return { appId, receivedAt, rawBody, reports, problems };
+  return { appId, receivedAt, rawBody, authenticated, reports, problems };
 }
 
 function formatOf(json: unknown): CallbackFormatLabel {
