@@ -139,7 +139,7 @@ export async function ingestionBenchmark(postgres: BenchPostgres): Promise<void>
   try {
     const app = await createApp(service.url, 'Bench ingestion');
     const loaded = await loadRequests(databaseUrl, app.id, { requests: MESSAGES / 1000, perRequest: 1000, status: () => 'sent' });
-    const caughtUpMs = await waitForSubscriptions(databaseUrl, ['whatsapp_delivery_tracking', VIEWS_SUBSCRIPTION]);
+    const caughtUpMs = await waitForSubscriptions(databaseUrl, ['whatsapp_callback_translation', VIEWS_SUBSCRIPTION]);
     notes.push(`${MESSAGES.toLocaleString('en-US')} sent messages (${loaded.events.toLocaleString('en-US')} events) loaded into the store; correlations and views caught up ${caughtUpMs} ms later`);
 
     const callbacks = callbackSequence(loaded.messages);

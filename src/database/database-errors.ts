@@ -1,4 +1,4 @@
-import { isRetryableTransactionError } from '../../database/database';
+import { isRetryableTransactionError } from './database';
 
 /** SQLSTATE classes of a server that cannot serve: connection exception, insufficient resources, operator intervention. */
 const UNAVAILABLE_SQLSTATE_CLASSES = new Set(['08', '53', '57']);
