@@ -101,6 +101,8 @@ describe('reconciling a send whose answer was lost, from its callbacks', () => {
     expect((await sentEvents(t, message.messageId)).map((event) => event.data)).toEqual([
       { appId: tenant.id, messageId: message.messageId, providerMessageId: gupshupId, attempt: 1, sentAt: startedAt.toISOString() },
     ]);
+    // The job table follows the WhatsAppMessageSent the translator recorded.
+    await catchUp(t);
     expect(await jobState(t, message.messageId)).toBe('sent');
     expect(await parkedRows(t, tenant.id)).toEqual([]);
     expect(await metricValue(t, 'whatsapp_dispatches_reconciled_total')).toBe(reconciledBefore + 1);

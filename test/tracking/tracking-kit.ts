@@ -118,6 +118,11 @@ export async function catchUp(t: TestApp, subscription?: string): Promise<void> 
   }
 }
 
+/** Events of the log the translator has not read yet (the subscriptions run on their own). */
+export async function translatorBehind(t: TestApp): Promise<number> {
+  return (await t.app.get(SubscriptionManager).lag())[TRANSLATOR_SUBSCRIPTION].eventsBehind;
+}
+
 /** catchUp for the callback translator only. */
 export function catchUpTracking(t: TestApp): Promise<void> {
   return catchUp(t, TRANSLATOR_SUBSCRIPTION);
