@@ -115,7 +115,7 @@ describe('callbacks recorded raw, translated in one ordered place', () => {
     // A late read without gsId, found by the WhatsApp id the enqueued taught.
     await post(callback(b.ctx, 'v2', 'enqueued', 1000));
     await post(callback(b.ctx, 'v2', 'read', 30 * 60_000, true));
-    // A failure whose reason holds markup, and a delivered after it.
+    // A failure whose reason holds markup, then a delivered with a later time (it wins).
     await post(callback(c.ctx, 'v3', 'failed', 2000));
     await post(callback(c.ctx, 'v2', 'delivered', 4000));
     // A read without gsId that arrives before the enqueued teaching its WhatsApp id.
@@ -145,7 +145,7 @@ describe('callbacks recorded raw, translated in one ordered place', () => {
       Promise.all(messages.map(async ({ message }) => (await request(t.url).get(`/v3/messages/${message.messageId}`).set(tenant.headers).expect(200)).body));
     const liveShown = await shown();
     expect(liveEvents.length).toBeGreaterThan(10);
-    expect(liveShown.map((view: { status: string }) => view.status)).toEqual(['seen', 'seen', 'discarded', 'seen', 'delivered', 'seen']);
+    expect(liveShown.map((view: { status: string }) => view.status)).toEqual(['seen', 'seen', 'delivered', 'seen', 'delivered', 'seen']);
     expect(liveParked).toEqual([
       expect.objectContaining({ state: 'waiting', provider_status: 'delivered' }),
       expect.objectContaining({ state: 'invalid' }),
