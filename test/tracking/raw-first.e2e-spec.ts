@@ -215,13 +215,13 @@ describe('callbacks recorded raw, translated in one ordered place', () => {
       await postCallback(t, tenant.apiKey, callback(unknown, 'v2', 'delivered', 5000)).expect(200);
       await postCallback(t, tenant.apiKey, { not: 'a callback' }).expect(200);
       // One status applied, one unreadable: half of it took effect.
-      const mixed = {
-        object: 'whatsapp_business_account',
-        entry: [{ changes: [{ field: 'messages', value: { statuses: [
-          { gs_id: gupshupId, id: `wamid.${gupshupId}`, recipient_id: message.phoneNumber.slice(1), status: 'delivered', timestamp: String(Math.floor(T0 / 1000)) },
-          { recipient_id: message.phoneNumber.slice(1), status: 'read', timestamp: String(Math.floor(T0 / 1000)) },
-        ] } }] }],
-      };
+      const recipient = message.phoneNumber.slice(1);
+      const timestamp = String(Math.floor(T0 / 1000));
+      const statuses = [
+        { gs_id: gupshupId, id: `wamid.${gupshupId}`, recipient_id: recipient, status: 'delivered', timestamp },
+        { recipient_id: recipient, status: 'read', timestamp },
+      ];
+      const mixed = { object: 'whatsapp_business_account', entry: [{ changes: [{ field: 'messages', value: { statuses } }] }] };
       await postCallback(t, tenant.apiKey, mixed).expect(200);
       expect(await parkedRows(t, tenant.id)).toHaveLength(3);
       expect(await rawCallbacks(t, tenant.id)).toHaveLength(3);
