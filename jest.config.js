@@ -15,7 +15,7 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   setupFiles: ['reflect-metadata'],
   // Only a safety net for a test that hangs: tests wait on conditions (test/support/eventually.ts), never on time.
-  testTimeout: 180_000,
+  testTimeout: 600_000,
   // Each test file gets its own database, so files can run side by side on two cores.
   maxWorkers: 2,
 };

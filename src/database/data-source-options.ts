@@ -4,7 +4,7 @@ import type { DataSourceOptions } from 'typeorm';
 // Compiled code loads the compiled migrations; ts runners (tests, the CLI) load the sources.
 const migrationFiles = join(__dirname, '..', '..', 'migrations', `*${extname(__filename)}`);
 
-export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = 10, connectTimeoutMs = 5000): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -14,6 +14,6 @@ export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions
     synchronize: false,
     logging: ['error'],
     poolSize,
-    extra: { application_name: 'whatsapp-notify', connectionTimeoutMillis: 5000 },
+    extra: { application_name: 'whatsapp-notify', connectionTimeoutMillis: connectTimeoutMs },
   };
 }

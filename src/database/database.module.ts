@@ -79,7 +79,7 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
     const kept = embedded.clusterDir && embedded.clusterDir !== dataDir ? `${dataDir}, which leads to ${embedded.clusterDir}` : dataDir;
     logger.log(`embedded PostgreSQL started on ${new URL(url).host}, data in ${kept}`);
   }
-  const dataSource = new DataSource(dataSourceOptions(url, config.get('DATABASE_POOL_SIZE')));
+  const dataSource = new DataSource(dataSourceOptions(url, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS')));
   try {
     await dataSource.initialize();
     const applied = await dataSource.runMigrations({ transaction: 'each' });

@@ -3,7 +3,7 @@
  * a message naming what never happened: far longer than any condition takes on a busy machine,
  * and no test may rely on it to pass. Jest's own timeout (jest.config.js) is longer still.
  */
-export const GIVE_UP_AFTER_MS = 90_000;
+export const GIVE_UP_AFTER_MS = 240_000;
 
 /** Polls `check` until it returns a value other than undefined (or fails after `timeoutMs`, see GIVE_UP_AFTER_MS). */
 export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = GIVE_UP_AFTER_MS, everyMs = 20): Promise<T> {

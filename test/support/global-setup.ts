@@ -2,6 +2,7 @@ import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedPostgresServer } from '../../src/database/embedded-postgres';
+import { SLOW_MACHINE_ENV } from './slow-machine-env';
 
 export interface TestRun {
   /** Everything the run writes outside the project: the embedded server and every test's temporary directories. */
@@ -23,6 +24,8 @@ export default async function globalSetup(): Promise<void> {
   chmodSync(dir, 0o755);
   process.env.TEST_TEMP_ROOT = join(dir, 'tmp');
   mkdirSync(process.env.TEST_TEMP_ROOT);
+  // Service processes that tests spawn inherit these (test workers are forked after this).
+  for (const [name, value] of Object.entries(SLOW_MACHINE_ENV)) process.env[name] ??= value;
   const run: TestRun = { dir };
   (globalThis as { testRun?: TestRun }).testRun = run;
 

@@ -5,10 +5,12 @@ import type { LogDestination } from '../../src/common/logger';
 import { AppConfig } from '../../src/config/app-config';
 import { Database } from '../../src/database/database';
 import { makeTempDir, removeTempDir } from './temp-dirs';
+import { SLOW_MACHINE_ENV } from './slow-machine-env';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const TEST_SECRET_KEY = '0f'.repeat(32);
+
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -44,6 +46,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     SUBSCRIPTION_POLL_MS: '20',
     DISPATCH_POLL_MS: '20',
     DATABASE_POOL_SIZE: '10',
+    ...SLOW_MACHINE_ENV,
     ...options.env,
   });
   const app = await createApp(config, { imports: options.imports, logger: options.logger, logDestination: options.logDestination });

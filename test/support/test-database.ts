@@ -31,7 +31,7 @@ export async function createTestDatabase(options: { migrate?: boolean } = {}): P
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
   if (options.migrate !== false) {
-    const dataSource = new DataSource(dataSourceOptions(url.toString(), 2));
+    const dataSource = new DataSource(dataSourceOptions(url.toString(), 2, 120_000));
     await dataSource.initialize();
     try {
       await dataSource.runMigrations();
