@@ -46,6 +46,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger,
     abortOnError: false,
   });
+  if (!config.runs('api')) answerOperationsOnly(app, config);
   const httpMetrics = app.get(HttpMetrics);
   requestLogging.install(app.getHttpAdapter().getInstance(), (completed) => httpMetrics.observe(completed));
   app.useGlobalPipes(createValidationPipe());
@@ -73,4 +74,23 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     jsonDocumentUrl: 'docs-json',
   });
   return app;
+}
+
+/** What a process without the `api` role still answers: what orchestrators and Prometheus ask it. */
+const OPERATIONS_PATHS = new Set(['/health', '/metrics']);
+
+/**
+ * A worker (ROLES without `api`) still listens, so that its health and its dispatch and
+ * subscription metrics can be read, but takes no requests: callbacks and API calls answered
+ * here would be answered by a process that was not meant to carry them.
+ */
+function answerOperationsOnly(app: NestFastifyApplication, config: AppConfig): void {
+  const message = `This instance runs ${config.get('ROLES').join(' and ')} only (ROLES), not the HTTP API: only /health and /metrics answer here`;
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => {
+      if (OPERATIONS_PATHS.has(request.url.split('?', 1)[0])) return done();
+      void reply.code(404).header('content-type', 'application/json; charset=utf-8').send({ statusCode: 404, message, error: 'Not Found' });
+    });
 }

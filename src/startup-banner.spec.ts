@@ -34,6 +34,16 @@ describe('start-up banner', () => {
     expect(banner).toContain('callbacks:       https://notify.example.com/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp');
   });
 
+  it('says which roles run elsewhere, and that a worker has no HTTP API', () => {
+    expect(startupBanner({ ...base, roles: ['api'] })).toContain('roles:           api (ROLES): dispatch and subscriptions run elsewhere');
+    const worker = startupBanner({ ...base, roles: ['dispatch', 'subscriptions'] });
+    expect(worker.split('\n')[0]).toBe(
+      'whatsapp-notify is running dispatch and subscriptions (ROLES); no HTTP API here, only http://127.0.0.1:3000/health and http://127.0.0.1:3000/metrics',
+    );
+    expect(worker).not.toContain('/docs');
+    expect(startupBanner(base)).not.toContain('roles:');
+  });
+
   it('says the admin API is off, and how to create an app without it', () => {
     const banner = startupBanner(base);
     expect(banner).toContain('admin API:       off');

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { DataSource } from 'typeorm';
 import { AdminToken, type AdminTokenSource } from './apps/admin/admin-token';
 import { AppConfig } from './config/app-config';
+import { ROLES, type Role } from './config/config.schema';
 import { embeddedDataDir } from './database/database.module';
 
 export type DatabaseInUse =
@@ -21,6 +22,8 @@ export interface StartupFacts {
   adminToken: AdminTokenSource;
   /** DATA_DIR, when it is not the default ./.data: commands run beside the service need it too. */
   dataDir?: string;
+  /** ROLES, when this process does not run them all. */
+  roles?: Role[];
 }
 
 /** How to reach a server bound to `host` from the same machine. */
@@ -52,6 +55,7 @@ export function startupFacts(app: INestApplication, config: AppConfig): StartupF
     gupshupApiBaseUrl: config.get('GUPSHUP_API_BASE_URL'),
     adminToken: app.get(AdminToken).source,
     ...(dataDir === resolve('.data') ? {} : { dataDir }),
+    ...(config.get('ROLES').length === ROLES.length ? {} : { roles: config.get('ROLES') }),
   };
 }
 
@@ -66,16 +70,26 @@ function shellQuoted(value: string): string {
  */
 export function startupBanner(facts: StartupFacts): string {
   const { database, adminToken } = facts;
+  const databaseLine =
+    database.kind === 'embedded'
+      ? `  database:        embedded PostgreSQL on ${database.host}:${database.port}, data in ${database.dataDir}`
+      : `  database:        PostgreSQL at ${database.host}:${database.port}, database ${database.database} (DATABASE_URL)`;
+  if (facts.roles && !facts.roles.includes('api')) {
+    return [
+      `whatsapp-notify is running ${facts.roles.join(' and ')} (ROLES); no HTTP API here, only ${facts.url}/health and ${facts.url}/metrics`,
+      databaseLine,
+      `  Gupshup API:     ${facts.gupshupApiBaseUrl}`,
+    ].join('\n');
+  }
   const lines = [
     `whatsapp-notify is listening on ${facts.url}`,
     `  API docs:        ${facts.url}/docs (OpenAPI: ${facts.url}/docs-json)`,
     `  SDK baseUrl:     ${facts.url}/v3`,
-    database.kind === 'embedded'
-      ? `  database:        embedded PostgreSQL on ${database.host}:${database.port}, data in ${database.dataDir}`
-      : `  database:        PostgreSQL at ${database.host}:${database.port}, database ${database.database} (DATABASE_URL)`,
+    databaseLine,
     `  Gupshup API:     ${facts.gupshupApiBaseUrl}`,
     `  callbacks:       ${facts.publicBaseUrl}/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp`,
   ];
+  if (facts.roles) lines.push(`  roles:           ${facts.roles.join(', ')} (ROLES): ${ROLES.filter((role) => !facts.roles!.includes(role)).join(' and ')} run elsewhere`);
   const cli = `${facts.dataDir ? `DATA_DIR=${shellQuoted(facts.dataDir)} ` : ''}npm run cli -- apps:create Acme`;
   const createApp = (bearer: string) => [
     'Create an app, to get the API key and secret the /v3 API needs:',

@@ -29,9 +29,15 @@ export async function createApp(serviceUrl: string, name: string): Promise<Bench
   };
 }
 
-/** Enables the Gupshup provider for the app. */
-export async function enableGupshup(serviceUrl: string, app: BenchApp): Promise<void> {
-  await call(`${serviceUrl}/v3/channels/whatsapp/providers/gupshup_whatsapp`, {
+export interface GupshupProvider {
+  enabled: boolean;
+  /** Where Gupshup is to post the app's callbacks (with its token where the service gives one). */
+  callbackUrl: string;
+}
+
+/** Enables the Gupshup provider for the app (to send to the simulator, which accepts any key). */
+export async function enableGupshup(serviceUrl: string, app: BenchApp): Promise<GupshupProvider> {
+  return call<GupshupProvider>(`${serviceUrl}/v3/channels/whatsapp/providers/gupshup_whatsapp`, {
     method: 'PUT',
     headers: { ...app.headers, 'content-type': 'application/json' },
     body: JSON.stringify({ enabled: true, config: { API_KEY: 'bench-gupshup-key-0001', SOURCE: '917834811114', SRC_NAME: 'BenchApp' } }),
@@ -41,4 +47,15 @@ export async function enableGupshup(serviceUrl: string, app: BenchApp): Promise<
 
 export async function postJson<T>(url: string, headers: Record<string, string>, body: unknown, expect: number): Promise<T> {
   return call<T>(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body), expect });
+}
+
+/** The app's Gupshup provider as the service shows it, callback URL included. */
+export async function gupshupProvider(serviceUrl: string, app: BenchApp): Promise<GupshupProvider> {
+  return call<GupshupProvider>(`${serviceUrl}/v3/channels/whatsapp/providers/gupshup_whatsapp`, { headers: app.headers, expect: 200 });
+}
+
+export async function getJson<T>(url: string, headers: Record<string, string>): Promise<{ status: number; body: T | undefined }> {
+  const response = await fetch(url, { headers });
+  const text = await response.text();
+  return { status: response.status, body: text ? (JSON.parse(text) as T) : undefined };
 }

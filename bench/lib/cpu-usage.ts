@@ -15,11 +15,13 @@ export function processCpuSeconds(pid: number): number {
 }
 
 /**
- * CPU used by a set of processes between start() and stop(): the service, and the PostgreSQL
+ * CPU used by a set of processes between start() and stop(): the service's processes, and the PostgreSQL
  * backends serving one database (server and load generator share this machine's cores, so the
  * cost of each is the figure that survives a busy machine best).
  */
-export function cpuMeter(databaseUrl: string, servicePid: number) {
+export function cpuMeter(databaseUrl: string, servicePids: number | number[]) {
+  const pids = Array.isArray(servicePids) ? servicePids : [servicePids];
+  const serviceSeconds = () => pids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   const backendPids = async () =>
     (await pool.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()')).rows.map((r) => r.pid);
@@ -27,12 +29,12 @@ export function cpuMeter(databaseUrl: string, servicePid: number) {
   let startBackends = new Map<number, number>();
   return {
     async start() {
-      startService = processCpuSeconds(servicePid);
+      startService = serviceSeconds();
       startBackends = new Map((await backendPids()).map((pid) => [pid, processCpuSeconds(pid)]));
     },
     /** Seconds of CPU used since start() by the service and by the database's backends. */
     async stop(): Promise<{ service: number; database: number }> {
-      const service = processCpuSeconds(servicePid) - startService;
+      const service = serviceSeconds() - startService;
       let database = 0;
       for (const pid of new Set([...startBackends.keys(), ...(await backendPids())])) {
         database += Math.max(0, processCpuSeconds(pid) - (startBackends.get(pid) ?? 0));

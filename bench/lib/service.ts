@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFreePort } from '../../src/database/embedded-postgres';
@@ -63,11 +63,13 @@ export async function startProcess(
   args: string[],
   env: Record<string, string>,
   healthPath: string,
+  cwd = process.cwd(),
 ): Promise<RunningProcess> {
   const port = Number(env.PORT) || (await findFreePort());
   mkdirSync(LOG_DIR, { recursive: true });
   const log = createWriteStream(join(LOG_DIR, `${name}.log`));
   const child = spawn(process.execPath, [...profilerArgs(), ...args], {
+    cwd,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -91,9 +93,13 @@ function withSessionOptions(databaseUrl: string): string {
   return url.toString();
 }
 
-/** The built service (dist/src/main.js) on `databaseUrl`, answering on loopback once healthy. */
-export async function startService(databaseUrl: string, env: Record<string, string> = {}, name = 'service'): Promise<RunningProcess> {
-  return startProcess(
+/**
+ * The built service (dist/src/main.js) on `databaseUrl`, answering on loopback once healthy; from
+ * `cwd`'s build when given (another commit's checkout, see lib/compare-build.ts).
+ */
+export async function startService(databaseUrl: string, env: Record<string, string> = {}, name = 'service', cwd?: string): Promise<RunningProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'wa-bench-data-'));
+  const service = await startProcess(
     name,
     ['dist/src/main.js'],
     {
@@ -101,12 +107,20 @@ export async function startService(databaseUrl: string, env: Record<string, stri
       DATABASE_URL: withSessionOptions(databaseUrl),
       ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
       SECRET_KEY: BENCH_SECRET_KEY,
-      DATA_DIR: mkdtempSync(join(tmpdir(), 'wa-bench-data-')),
+      DATA_DIR: dataDir,
       LOG_LEVEL: 'warn',
       ...env,
     },
     '/health',
+    cwd,
   );
+  return {
+    ...service,
+    async stop() {
+      await service.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Runs a command of the built service's CLI (dist/src/cli.js) to its end; resolves with its stdout. */

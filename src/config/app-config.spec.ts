@@ -31,6 +31,8 @@ describe('AppConfig', () => {
     [{ GUPSHUP_API_BASE_URL: 'api.gupshup.io' }, /GUPSHUP_API_BASE_URL must be an http/],
     [{ DISPATCH_MAX_ATTEMPTS: '0' }, /DISPATCH_MAX_ATTEMPTS must be a whole number from 1 to 100/],
     [{ SECRET_KEY: 'short' }, /SECRET_KEY must be 32 bytes/],
+    [{ ROLES: 'api,workers' }, /ROLES must be a comma-separated list of api, dispatch, subscriptions \(unknown: workers\)/],
+    [{ ROLES: 'api,,dispatch' }, /ROLES must be a comma-separated list of api, dispatch, subscriptions/],
   ])('stops with one line naming the variable: %j', (env, message) => {
     let error: unknown;
     try {
@@ -41,6 +43,15 @@ describe('AppConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('runs every role unless ROLES names some', () => {
+    const all = AppConfig.fromEnv({});
+    expect(['api', 'dispatch', 'subscriptions'].map((role) => all.runs(role as 'api'))).toEqual([true, true, true]);
+    const worker = AppConfig.fromEnv({ ROLES: ' Subscriptions , dispatch,dispatch' });
+    expect(worker.get('ROLES')).toEqual(['dispatch', 'subscriptions']);
+    expect(worker.runs('api')).toBe(false);
+    expect(worker.runs('dispatch')).toBe(true);
   });
 
   it('never echoes a secret value back', () => {

@@ -1,4 +1,4 @@
-import { configSchema, type AppConfigValues } from './config.schema';
+import { configSchema, type AppConfigValues, type Role } from './config.schema';
 
 export class ConfigError extends Error {}
 
@@ -33,6 +33,11 @@ export class AppConfig {
   /** Where callback URLs point: PUBLIC_BASE_URL, else the bind address. */
   get publicBaseUrl(): string {
     return this.values.PUBLIC_BASE_URL ?? `http://${this.values.HOST}:${this.values.PORT}`;
+  }
+
+  /** Whether this process takes on that kind of work (ROLES). */
+  runs(role: Role): boolean {
+    return this.values.ROLES.includes(role);
   }
 
   get usesEmbeddedDatabase(): boolean {

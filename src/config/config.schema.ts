@@ -25,8 +25,31 @@ const httpUrl = (name: string) =>
     .refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), `${name} must be an http:// or https:// URL`)
     .transform((v) => v.replace(/\/+$/, ''));
 
+/** The kinds of work one process can take on; ROLES picks a subset, all of them by default. */
+export const ROLES = ['api', 'dispatch', 'subscriptions'] as const;
+export type Role = (typeof ROLES)[number];
+
+const rolesMessage = `ROLES must be a comma-separated list of ${ROLES.join(', ')}`;
+
+/** "api, dispatch" -> ['api', 'dispatch']; an unknown or missing role is refused by name. */
+const roles = z
+  .string()
+  .transform((value, context) => {
+    const named = value.split(',').map((role) => role.trim().toLowerCase());
+    const unknown = named.filter((role) => !(ROLES as readonly string[]).includes(role));
+    if (named.some((role) => role === '') || unknown.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        message: unknown.some((role) => role !== '') ? `${rolesMessage} (unknown: ${unknown.filter((role) => role !== '').join(', ')})` : rolesMessage,
+      });
+      return z.NEVER;
+    }
+    return ROLES.filter((role) => named.includes(role));
+  });
+
 /** Every variable the service reads, with its default. Unknown variables are ignored. */
 export const configSchema = z.object({
+  ROLES: roles.default([...ROLES]),
   PORT: port('PORT').default(3000),
   HOST: z.string().min(1, 'HOST must be a bind address such as 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
   DATABASE_URL: z

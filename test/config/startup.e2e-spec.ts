@@ -18,6 +18,7 @@ describe('start-up configuration check', () => {
     [{ PORT: 'eighty' }, 'PORT must be a port number'],
     [{ GUPSHUP_RATE_LIMIT: '-1' }, 'GUPSHUP_RATE_LIMIT must be a whole number from 0 to 100000'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of error, warn, info, debug'],
+    [{ ROLES: 'api,worker' }, 'ROLES must be a comma-separated list of api, dispatch, subscriptions (unknown: worker)'],
   ])('refuses %j with one line naming it, before touching any database', (env, expected) => {
     const result = start(env);
     expect(result.status).toBe(78);

@@ -40,7 +40,7 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
       if (!instance || !wrapper.metatype || !this.reflector.get(EVENT_STORE_SUBSCRIPTION, wrapper.metatype)) continue;
       this.register(instance);
     }
-    if (this.config.get('SUBSCRIPTIONS_ENABLED')) void this.startAll();
+    if (this.config.get('SUBSCRIPTIONS_ENABLED') && this.config.runs('subscriptions')) void this.startAll();
   }
 
   register(handler: SubscriptionHandler): SubscriptionRunner {

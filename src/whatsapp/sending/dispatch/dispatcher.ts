@@ -132,7 +132,8 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     private readonly idempotencyKeys: IdempotencyKeys,
     private readonly metrics: DispatchMetrics,
   ) {
-    this.workerCount = config.get('DISPATCH_WORKERS');
+    // A process whose ROLES leave out dispatch sends nothing; queued jobs wait for one that does.
+    this.workerCount = config.runs('dispatch') ? config.get('DISPATCH_WORKERS') : 0;
     this.workersPerLimitedApp = Math.max(1, Math.floor(this.workerCount / 2));
     this.batchSize = config.get('DISPATCH_BATCH_SIZE');
     this.pollMs = config.get('DISPATCH_POLL_MS');
