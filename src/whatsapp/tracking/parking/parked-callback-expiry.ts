@@ -29,7 +29,7 @@ export class ParkedCallbackExpiry implements OnApplicationBootstrap, OnApplicati
   ) {}
 
   onApplicationBootstrap(): void {
-    if (!this.config.get('SUBSCRIPTIONS_ENABLED')) return;
+    if (!this.config.get('SUBSCRIPTIONS_ENABLED') || !this.config.runs('subscriptions')) return;
     const tick = () => {
       this.running = this.expire().catch((error: Error) => this.logger.warn({ message: `expiry of parked callbacks failed: ${error.message}` }));
     };
