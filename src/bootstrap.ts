@@ -7,6 +7,7 @@ import { AppModule } from './app.module';
 import { ADMIN_SCHEME } from './apps/admin/admin-api.decorator';
 import { API_KEY_SCHEME, API_SECRET_SCHEME } from './apps/auth/app-api.decorator';
 import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
+import { acceptEmptyJsonBody } from './common/empty-json-body';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { createRootLogger, PinoLoggerService, type LogDestination } from './common/logger';
 import { openApiSchemaConverter } from './common/openapi';
@@ -49,6 +50,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   if (!config.runs('api')) answerOperationsOnly(app, config);
   const httpMetrics = app.get(HttpMetrics);
   requestLogging.install(app.getHttpAdapter().getInstance(), (completed) => httpMetrics.observe(completed));
+  acceptEmptyJsonBody(app, config.get('BODY_LIMIT_BYTES'));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorResponseFilter(app.getHttpAdapter(), config.get('BODY_LIMIT_BYTES')));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

@@ -1,5 +1,6 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter, type HttpServer } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
+import { isDatabaseUnavailable } from '../database/database-unavailable';
 import { StreamVersionConflictError } from '../event-store/errors';
 
 export interface ErrorBody {
@@ -22,7 +23,8 @@ function fastifyCode(exception: HttpException): string | undefined {
  * Gives every error response one shape, `{statusCode, message, error}`, whatever raised it: Nest
  * (unknown routes, validation), Fastify (malformed JSON, a body over the size limit, an
  * unsupported content type) or the application. Anything that is not an HttpException is a
- * server fault: it is logged in full and answered with a generic 500 that leaks nothing.
+ * server fault: it is logged in full and answered with a generic 500 that leaks nothing, except
+ * for the database being unreachable or going away, which is answered 503 with Retry-After.
  */
 @Catch()
 export class ErrorResponseFilter implements ExceptionFilter {
@@ -41,6 +43,7 @@ export class ErrorResponseFilter implements ExceptionFilter {
       this.httpAdapter.end(response);
       return;
     }
+    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE && !(exception instanceof HttpException)) this.httpAdapter.setHeader(response, 'Retry-After', '1');
     this.httpAdapter.reply(response, body, body.statusCode);
   }
 
@@ -50,6 +53,15 @@ export class ErrorResponseFilter implements ExceptionFilter {
         statusCode: HttpStatus.CONFLICT,
         message: 'The resource was changed by another request at the same time: retry the request',
         error: statusText(HttpStatus.CONFLICT),
+      };
+    }
+    if (!(exception instanceof HttpException) && isDatabaseUnavailable(exception)) {
+      // Worth sending again; should a commit have gone through unacknowledged, an Idempotency-Key makes that safe.
+      this.logger.warn(`database unavailable: ${exception instanceof Error ? exception.message : String(exception)}`);
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        message: 'The database is unavailable for a moment: send the request again shortly',
+        error: statusText(HttpStatus.SERVICE_UNAVAILABLE),
       };
     }
     if (!(exception instanceof HttpException)) {

@@ -23,3 +23,13 @@ export type UserProfileUpdatedData = {
 /** A user was created or their profile changed. Stream: `app_user-{appId}-{identifier}`. */
 @StoredEventType('UserProfileUpdated', 1)
 export class UserProfileUpdated extends StoreEvent<UserProfileUpdatedData> {}
+
+export type UserDeletedData = {
+  appId: string;
+  identifier: string;
+  at: string;
+};
+
+/** A user was deleted with its profile; sends to it are then discarded as unknown_recipient. Same stream. */
+@StoredEventType('UserDeleted', 1)
+export class UserDeleted extends StoreEvent<UserDeletedData> {}

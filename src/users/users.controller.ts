@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpStatus, NotFoundException, Param, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, Put } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AppApi } from '../apps/auth/app-api.decorator';
 import { CurrentApp } from '../apps/auth/current-app.decorator';
@@ -6,6 +6,9 @@ import type { AuthenticatedApp } from '../apps/apps.service';
 import { ApiErrorResponses } from '../common/openapi';
 import { identifierParamSchema, userSchema } from './user.dto';
 import { profilePatchSchema } from './user-profile';
+
+/** The body of PUT: the SDK's createOrUpdateUser(identifier) sends none. */
+const optionalProfilePatchSchema = profilePatchSchema.optional();
 import { UsersService, type User } from './users.service';
 
 /** The app's users; /v3 routes are authenticated by the app's key and secret. */
@@ -17,15 +20,30 @@ export class UsersController {
 
   /** Create or update. UsersService checks the profile again, for its other callers (inline users of a send request). */
   @Put(':identifier')
-  @ApiOperation({ summary: 'Create or update a user: fields sent replace the stored ones, null removes one, fields not sent are kept' })
+  @ApiOperation({
+    summary: 'Create or update a user: fields sent replace the stored ones, null removes one, fields not sent are kept',
+    description: 'The body may be left out: the user is then created with no profile (or left as it is).',
+  })
   @ApiResponse({ status: HttpStatus.OK, description: 'The user as stored', standardSchema: userSchema })
   @ApiErrorResponses({ 400: 'The identifier or the profile is invalid; the message names every problem' })
   upsert(
     @CurrentApp() app: AuthenticatedApp,
     @Param('identifier', { schema: identifierParamSchema }) identifier: string,
-    @Body({ schema: profilePatchSchema }) body: Record<string, unknown>,
+    @Body({ schema: optionalProfilePatchSchema }) body: Record<string, unknown> | undefined,
   ): Promise<User> {
-    return this.users.upsert(app.id, identifier, body);
+    return this.users.upsert(app.id, identifier, body ?? {});
+  }
+
+  @Delete(':identifier')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiOperation({
+    summary: 'Delete a user and its profile',
+    description: 'Later sends to it are discarded as unknown_recipient. A user that does not exist is already deleted: 204 as well.',
+  })
+  @ApiResponse({ status: HttpStatus.NO_CONTENT, description: 'Deleted' })
+  @ApiErrorResponses({ 400: 'The identifier is invalid' })
+  async delete(@CurrentApp() app: AuthenticatedApp, @Param('identifier', { schema: identifierParamSchema }) identifier: string): Promise<void> {
+    await this.users.delete(app.id, identifier);
   }
 
   @Get(':identifier')

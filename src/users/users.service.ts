@@ -2,7 +2,7 @@ import { BadRequestException, Injectable } from '@nestjs/common';
 import { isDeepStrictEqual } from 'node:util';
 import { Database, type SqlExecutor } from '../database/database';
 import { EventStore } from '../event-store/event-store';
-import { UserProfileUpdated, userStreamId } from './user-events';
+import { UserDeleted, UserProfileUpdated, userStreamId } from './user-events';
 import { identifierError } from './user-identifier';
 import { applyProfilePatch, parseProfilePatch, profileSizeError, ProfileValidationError, type JsonValue } from './user-profile';
 
@@ -92,6 +92,23 @@ export class UsersService {
       }
     };
     return tx ? work(tx) : this.db.transaction(work);
+  }
+
+  /**
+   * Deletes the user with its profile; the row and a UserDeleted event commit together. True when
+   * there was such a user; deleting one that does not exist changes nothing.
+   */
+  async delete(appId: string, identifier: string): Promise<boolean> {
+    if (identifierError(identifier)) return false;
+    return this.db.transaction(async (tx) => {
+      const [deleted] = await tx.query<{ deleted_at: Date }>(
+        'DELETE FROM users WHERE app_id = $1 AND identifier = $2 RETURNING now() AS deleted_at',
+        [appId, identifier],
+      );
+      if (!deleted) return false;
+      await this.store.append(userStreamId(appId, identifier), [new UserDeleted({ appId, identifier, at: deleted.deleted_at.toISOString() })], { tx });
+      return true;
+    });
   }
 
   /** The user, or null when the app has no user with this identifier (or the identifier is not a valid one). */

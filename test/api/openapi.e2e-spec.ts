@@ -115,7 +115,15 @@ describe('OpenAPI description (/docs-json)', () => {
       required: ['enabled'],
     });
     expect(bodyOf('/v3/users/{identifier}', 'put')).toMatchObject({ properties: { phoneNumber: { type: 'string' }, email: { format: 'email' } } });
-    expect(bodyOf('/v3/notifications', 'post')).toMatchObject({ properties: { notification: { required: ['title'] } }, required: ['notification'] });
+    // Every send parameter of @engagespot/node; the title is required only without a template, which the handler checks.
+    const notificationBody = bodyOf('/v3/notifications', 'post');
+    expect(notificationBody).toMatchObject({ required: ['notification'] });
+    expect(Object.keys((notificationBody?.properties as Record<string, { properties: object }>).notification.properties).sort()).toEqual(
+      ['category', 'content', 'data', 'icon', 'message', 'templateId', 'templateIdentifier', 'title', 'url', 'workflow'],
+    );
+    expect(Object.keys(notificationBody?.properties as object).sort()).toEqual(
+      ['category', 'data', 'notification', 'override', 'recipients', 'sendAt', 'sendTo', 'workflow'],
+    );
     const limit = document.paths['/v3/messages'].get.parameters?.find((p) => p.name === 'limit');
     expect(limit).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100 } });
   });

@@ -93,6 +93,10 @@ export async function appendRandomWorkload(db: Database, store: EventStore, opti
     const messages: MessageIds[] = [];
     for (let i = 0; i < size && plans.length < options.messages; i++) {
       const ids = newMessageIds(appId, requestId, `user-${Math.floor(random() * 20)}`);
+      // Categories and templates by request, without drawing from the seeded sequence: some requests
+      // name them, some name none, some were recorded before there were any.
+      const kind = requests.length % 4;
+      if (kind > 0) Object.assign(ids, { category: kind === 1 ? null : `category-${kind}`, template: kind === 3 ? 'order_update' : null });
       messages.push(ids);
       plans.push({ ids, appends: randomMessageAppends(random, ids, at(requestedAt, i)) });
     }

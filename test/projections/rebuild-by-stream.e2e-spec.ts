@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { EventStore, readLogHorizon, readStreamChunk, rebuildByStream, SubscriptionManager, type StoredEvent } from '../../src/event-store';
 import { MessageViewsProjection, MessageViewsRebuild, ProjectionRebuilder } from '../../src/whatsapp/projections';
+import { GIVE_UP_AFTER_MS } from '../support/eventually';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { appendRandomWorkload } from './random-workload';
 import { appendRequest, appendToMessage, at, build, newMessageIds, snapshotViews, waitForProjections, type MessageIds } from './whatsapp-test-data';
@@ -12,7 +13,7 @@ const VIEWS = 'whatsapp_message_views';
 async function liveFold(t: TestApp): Promise<Record<string, string[]>> {
   const runner = t.app.get(SubscriptionManager).runner(VIEWS);
   await runner.reset();
-  await runner.catchUp();
+  await runner.catchUp(GIVE_UP_AFTER_MS);
   return snapshotViews(t.db);
 }
 
@@ -62,7 +63,7 @@ describe('rebuild by stream: equal to the live fold', () => {
     const ids = newMessageIds('app-a', randomUUID());
     await appendRequest(t.app.get(EventStore), build.requested('app-a', ids.requestId, [ids], '2026-05-01T08:00:00.000Z'));
     await appendToMessage(t.app.get(EventStore), ids, [build.queued(ids, '2026-05-01T08:00:00.000Z')]);
-    await t.app.get(SubscriptionManager).runner(VIEWS).catchUp();
+    await t.app.get(SubscriptionManager).runner(VIEWS).catchUp(GIVE_UP_AFTER_MS);
     const live = await snapshotViews(t.db);
     expect(live.message_status_view).toHaveLength(1);
     expect(await liveFold(t)).toEqual(live);
@@ -148,7 +149,7 @@ describe('rebuild by stream beside the live runner', () => {
       seed: 77,
       startDay: '2026-06-01T00:00:00.000Z',
     });
-    await t.app.get(SubscriptionManager).runner(VIEWS).catchUp();
+    await t.app.get(SubscriptionManager).runner(VIEWS).catchUp(GIVE_UP_AFTER_MS);
     original = MessageViewsRebuild.prototype.add;
   });
   afterEach(() => jest.restoreAllMocks());
@@ -172,7 +173,7 @@ describe('rebuild by stream beside the live runner', () => {
         // Committed after the horizon was taken: not part of the rebuild. The runner, not locked
         // out yet, applies them to the old views; the swap takes them back out.
         await appendMore(1);
-        await runner.catchUp();
+        await runner.catchUp(GIVE_UP_AFTER_MS);
       }
       return original.call(this, events);
     });
@@ -222,7 +223,7 @@ describe('rebuild by stream beside the live runner', () => {
     expect(held.after).toBeGreaterThan(0);
     expect(result.events).toBe(held.below);
 
-    await runner.catchUp();
+    await runner.catchUp(GIVE_UP_AFTER_MS);
     expect((await checkpointOf(t)).events).toBe(await eventCount(t));
     const caughtUp = await snapshotViews(t.db);
     await expectViewsComplete(t);
@@ -281,7 +282,7 @@ describe('rebuild by stream beside the live runner', () => {
     })();
     await Promise.all([writers, runnerTurns]);
     expect((await rebuilds).length).toBeGreaterThan(0);
-    await runner.catchUp();
+    await runner.catchUp(GIVE_UP_AFTER_MS);
     const [row] = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM es_events');
     expect((await checkpointOf(t)).events).toBe(Number(row.n));
     const final = await snapshotViews(t.db);
@@ -290,7 +291,7 @@ describe('rebuild by stream beside the live runner', () => {
   });
 
   it('that fails half way leaves the views and the checkpoint as they were', async () => {
-    await t.app.get(SubscriptionManager).runner(VIEWS).catchUp();
+    await t.app.get(SubscriptionManager).runner(VIEWS).catchUp(GIVE_UP_AFTER_MS);
     const before = await snapshotViews(t.db, { withUpdatedAt: true });
     const live = await snapshotViews(t.db);
     const checkpoint = await checkpointOf(t);

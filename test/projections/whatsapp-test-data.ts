@@ -27,6 +27,9 @@ export interface MessageIds {
   recipient: string;
   phoneNumber: string | null;
   providerMessageId: string;
+  /** Left out of WhatsAppMessageQueued when undefined, as in events recorded before there were any. */
+  category?: string | null;
+  template?: string | null;
 }
 
 export function newMessageIds(appId: string, requestId: string, recipient = `user-${randomUUID().slice(0, 8)}`): MessageIds {
@@ -61,6 +64,8 @@ export const build = {
       phoneNumber: ids.phoneNumber,
       sendAt: queuedAt,
       queuedAt,
+      ...(ids.category !== undefined ? { category: ids.category } : {}),
+      ...(ids.template !== undefined ? { template: ids.template } : {}),
     });
   },
   sent(ids: MessageIds, sentAt: string, attempt = 1): WhatsAppMessageSent {

@@ -82,7 +82,7 @@ describe('operations: /metrics and /docs', () => {
     expect(routes.filter((route) => !described.includes(route))).toEqual([]);
     expect(document.paths['/v3/messages/{messageId}'].get.security).toEqual([{ apiKey: [], apiSecret: [] }]);
     expect(document.paths['/v3/messages'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
-      ['cursor', 'from', 'limit', 'recipient', 'requestId', 'status', 'to'],
+      ['category', 'cursor', 'from', 'limit', 'recipient', 'requestId', 'status', 'template', 'to'],
     );
   });
 });

@@ -40,10 +40,13 @@ describe('GET /v3/notifications/{requestId} and GET /v3/analytics/whatsapp', () 
       await waitForProjections(t);
 
       const first = (await request(t.url).get(`/v3/notifications/${requestId}`).set(app.headers).expect(200)).body;
-      expect(Object.keys(first).sort()).toEqual(['counts', 'createdAt', 'messageCount', 'messages', 'requestId']);
+      expect(Object.keys(first).sort()).toEqual(['category', 'counts', 'createdAt', 'messageCount', 'messages', 'notification', 'requestId']);
       expect(first).toMatchObject({
         requestId,
         createdAt: t0,
+        // Recorded as requests were before the whole notification was kept: its title and message.
+        category: null,
+        notification: { title: 'Your order shipped', message: 'Track it online' },
         messageCount: 3,
         counts: { queued: 3, sent: 0, delivered: 0, seen: 0, discarded: 0 },
       });

@@ -116,6 +116,20 @@ describe('POST /v3/notifications: the request Gupshup receives', () => {
     });
   });
 
+  it("reads the SDK's override.channel.whatsapp like override.gupshup_whatsapp, and ignores other channels' overrides", async () => {
+    await putUser(t, tenant, 'channel-user', { phoneNumber: '+919988776614' });
+    const { received } = await sendAndCapture(
+      {
+        notification: { title: 'Link', message: 'https://example.com' },
+        sendTo: { recipients: ['channel-user'] },
+        override: { channels: ['whatsapp', 'email'], channel: { whatsapp: { disablePreview: true }, email: { cc: ['abc@abc.com'] } } },
+      },
+      '919988776614',
+    );
+    expect(received.form).toMatchObject({ destination: '919988776614', disablePreview: 'true' });
+    expect(received.form).not.toHaveProperty('cc');
+  });
+
   it('uses _config API_KEY, SOURCE and SRC_NAME for this request only, and never records the key whole', async () => {
     simulator.registerApp('second-gupshup-account-key-7788', { source: '15550001111', srcName: 'OtherApp' });
     await putUser(t, tenant, 'config-user', { phoneNumber: '+919988776605' });

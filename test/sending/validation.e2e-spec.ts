@@ -65,12 +65,12 @@ describe('POST /v3/notifications: rejected requests', () => {
   it('400 naming unknown fields, at any level', async () => {
     await expect400(
       { notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, priority: 'high' },
-      'priority is not a known field: allowed fields are notification, sendTo, recipients, data, sendAt, override',
+      'priority is not a known field: allowed fields are notification, sendTo, recipients, category, workflow, data, sendAt, override',
     );
-    await expect400({ notification: { title: 'Hi', colour: 'red' }, sendTo: { recipients: ['valid-user'] } }, 'notification.colour is not a known field: allowed fields are title, message');
+    await expect400({ notification: { title: 'Hi', colour: 'red' }, sendTo: { recipients: ['valid-user'] } }, 'notification.colour is not a known field: allowed fields are title, message, url, icon, category, templateIdentifier, templateId, workflow, data, content');
     await expect400(
-      { notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, override: { twilio_whatsapp: {} } },
-      'override.twilio_whatsapp is not a known field: allowed fields are gupshup_whatsapp, gushup_whatsapp',
+      { notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, override: { whatsapp_cloud: {} } },
+      'override.whatsapp_cloud is not a known field: allowed fields are gupshup_whatsapp, gushup_whatsapp, channels, channel,',
     );
     await expect400(
       { notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, override: { gupshup_whatsapp: { _config: { APIKEY: 'x' } } } },
@@ -92,8 +92,41 @@ describe('POST /v3/notifications: rejected requests', () => {
     await expect400(['not', 'an', 'object'], 'the body must be a JSON object');
     await expect400(
       { notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, override: { gupshup_whatsapp: {}, gushup_whatsapp: {} } },
-      'either gupshup_whatsapp or its alias gushup_whatsapp',
+      'give one of gupshup_whatsapp, its alias gushup_whatsapp or channel.whatsapp, not gupshup_whatsapp and gushup_whatsapp',
     );
+    await expect400(
+      { notification: { title: 'Hi' }, sendTo: { recipients: ['valid-user'] }, override: { gupshup_whatsapp: {}, channel: { whatsapp: {} } } },
+      'not gupshup_whatsapp and channel.whatsapp',
+    );
+  });
+
+  it('400 for Engagespot fields given twice with different values, or of the wrong kind', async () => {
+    const base = { sendTo: { recipients: ['valid-user'] } };
+    await expect400({ ...base, notification: { title: 'Hi', category: 'a' }, category: 'b' }, 'category and notification.category name different categories ("b", "a")');
+    await expect400(
+      { ...base, notification: { templateIdentifier: 'x', workflow: { identifier: 'y' } } },
+      'notification.templateIdentifier and notification.workflow.identifier name different templates',
+    );
+    await expect400({ ...base, notification: { title: 'Hi' }, override: { channels: ['whatsapp', 'pigeon'] } }, 'override.channels[1] must be one of inApp, webPush');
+    await expect400({ ...base, notification: { title: 'Hi', workflow: { cancellationKey: 'k' } } }, 'notification.workflow.identifier is required');
+    await expect400({ ...base, notification: { title: 'Hi', templateId: 1.5 } }, 'notification.templateId must be a template id');
+    await expect400({ ...base, notification: { title: 'Hi', url: 42 } }, 'notification.url must be a string');
+    await expect400({ ...base, notification: { title: 'Hi' }, category: ' ' }, 'category must not be empty');
+  });
+
+  it('400 naming a template that is not registered, whichever field names it; a title is then not required', async () => {
+    const base = { sendTo: { recipients: ['valid-user'] } };
+    await expect400({ ...base, notification: { templateIdentifier: 'order_shipped' } }, 'unknown template "order_shipped"');
+    await expect400({ ...base, notification: { templateId: 1234 } }, 'unknown template "1234"');
+    await expect400({ ...base, notification: { title: 'Hi', workflow: { identifier: 'welcome', cancellationKey: 'k-1' } } }, 'unknown template "welcome"');
+    await expect400({ ...base, notification: { title: 'Hi' }, workflow: { identifier: 'top_level' } }, 'unknown template "top_level"');
+  });
+
+  it('422 for sendTo.topics, with or without recipients', async () => {
+    for (const sendTo of [{ topics: ['news'] }, { topics: ['news'], recipients: ['valid-user'] }]) {
+      const res = await postNotification(t, tenant, { notification: { title: 'Hi' }, sendTo }).expect(422);
+      expect(res.body.message).toContain('topics are not supported');
+    }
   });
 
   it('400 for an unusable Idempotency-Key', async () => {

@@ -147,11 +147,6 @@ describe('Users: PUT and GET /v3/users/{identifier}', () => {
       expect(res.body.message).toMatch(message);
     });
 
-    it('rejects a PUT without a body', async () => {
-      const res = await request(t.url).put('/v3/users/body-check').set(appAuth(app)).expect(400);
-      expect(res.body.message).toMatch(/must be a JSON object.*got no body/);
-    });
-
     it('rejects malformed JSON with a 400', async () => {
       const res = await request(t.url).put('/v3/users/body-check').set(appAuth(app)).set('Content-Type', 'application/json').send('{"a":').expect(400);
       expectErrorBody(res.body, 400);
@@ -205,6 +200,38 @@ describe('Users: PUT and GET /v3/users/{identifier}', () => {
     it('rejects an identifier in the body that differs from the path', async () => {
       const res = await put('path-id', { identifier: 'other' }).expect(400);
       expect(res.body.message).toMatch(/identifier in the body must be the one in the path/);
+    });
+  });
+
+  describe('without a body, and DELETE', () => {
+    it('PUT with no body creates the user with no profile, also with a JSON content type and nothing in it', async () => {
+      await request(t.url).put('/v3/users/no-body-1').set(appAuth(app)).expect(200, { identifier: 'no-body-1', phoneNumber: null });
+      await request(t.url)
+        .put('/v3/users/no-body-2')
+        .set({ ...appAuth(app), 'Content-Type': 'application/json' })
+        .expect(200, { identifier: 'no-body-2', phoneNumber: null });
+      // An existing user is left as it is.
+      await put('no-body-3', { plan: 'pro' }).expect(200);
+      await request(t.url).put('/v3/users/no-body-3').set(appAuth(app)).expect(200, { identifier: 'no-body-3', phoneNumber: null, plan: 'pro' });
+      expect(await userEvents('no-body-3')).toHaveLength(1);
+    });
+
+    it('DELETE answers 204, removes the user and records UserDeleted; a user that does not exist is already deleted', async () => {
+      await put('to-delete', { phoneNumber: '+919988776655', plan: 'pro' }).expect(200);
+      await request(t.url).delete('/v3/users/to-delete').set(appAuth(app)).expect(204);
+      await get('to-delete').expect(404);
+      expect((await userEvents('to-delete')).map((event) => event.event_type)).toEqual(['UserProfileUpdated', 'UserDeleted']);
+      await request(t.url).delete('/v3/users/to-delete').set(appAuth(app)).expect(204);
+      await request(t.url).delete('/v3/users/never-existed').set(appAuth(app)).expect(204);
+      expect(await userEvents('to-delete')).toHaveLength(2);
+      // Created again, it starts with no profile.
+      expect((await put('to-delete', { email: 'new@example.com' }).expect(200)).body).toEqual({ identifier: 'to-delete', phoneNumber: null, email: 'new@example.com' });
+    });
+
+    it("DELETE leaves another app's user of the same identifier", async () => {
+      await put('kept-elsewhere', { owner: 'B' }, other).expect(200);
+      await request(t.url).delete('/v3/users/kept-elsewhere').set(appAuth(app)).expect(204);
+      expect((await get('kept-elsewhere', other).expect(200)).body.owner).toBe('B');
     });
   });
 

@@ -21,6 +21,8 @@ export interface CallbackDeliveryOptions {
   retries: number;
   /** Wait before the first retry; doubles at each further retry. */
   backoffMs: number;
+  /** Ceiling of the doubling wait between attempts; none when undefined. */
+  maxBackoffMs?: number;
 }
 
 const RESPONSE_EXCERPT_LENGTH = 200;
@@ -41,7 +43,7 @@ export class CallbackSender {
       const record = await this.attempt(url, payload, attempt, options.timeoutMs, stop);
       onAttempt(record);
       if (record.status !== undefined && record.status >= 200 && record.status < 300) return true;
-      if (attempt <= options.retries) await pause(options.backoffMs * 2 ** (attempt - 1), stop);
+      if (attempt <= options.retries) await pause(Math.min(options.backoffMs * 2 ** Math.min(attempt - 1, 30), options.maxBackoffMs ?? Infinity), stop);
     }
     return false;
   }

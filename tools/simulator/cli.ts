@@ -44,6 +44,8 @@ Control API (JSON), under /__simulator:
   GET|POST|DELETE /failures         {status?, count?, body?, message?, delayMs?, dropConnection?}
   GET|DELETE /messages, GET /messages/:messageId   accepted messages and their callbacks
   GET|PATCH /settings, POST /reset
+    settings include callbackRetries (default 3), callbackRetryBackoffMs (100, doubled per retry)
+    and callbackRetryMaxBackoffMs (the doubling's ceiling, default none)
 `;
 
 export class CliUsageError extends Error {}

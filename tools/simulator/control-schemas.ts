@@ -66,8 +66,9 @@ export const settingsSchema = z.strictObject({
   successStatus: z.union([z.literal(200), z.literal(202)]).optional(),
   eventTimeStepMs: milliseconds.optional(),
   callbackTimeoutMs: z.number().int().min(1).max(120_000).optional(),
-  callbackRetries: z.number().int().min(0).max(20).optional(),
+  callbackRetries: z.number().int().min(0).max(1000).optional(),
   callbackRetryBackoffMs: milliseconds.optional(),
+  callbackRetryMaxBackoffMs: milliseconds.nullable().optional(),
   v3FailedStyle: z.enum(['errors', 'flat']).optional(),
 });
 export type SettingsPatch = z.input<typeof settingsSchema>;

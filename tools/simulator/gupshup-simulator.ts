@@ -4,7 +4,7 @@
  * through its control API (HTTP under /__simulator, or the methods of the object returned here).
  */
 import { randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
+import { EventEmitter, setMaxListeners } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -50,6 +50,11 @@ export interface SimulatorSettings extends CallbackBehaviour {
   callbackTimeoutMs: number;
   callbackRetries: number;
   callbackRetryBackoffMs: number;
+  /**
+   * Ceiling of the doubling wait between callback retries; null: none. With many retries and a
+   * low ceiling, callbacks keep coming every so often through a long outage of the receiver.
+   */
+  callbackRetryMaxBackoffMs: number | null;
   v3FailedStyle: 'errors' | 'flat';
 }
 
@@ -139,6 +144,7 @@ const DEFAULT_SETTINGS: SimulatorSettings = {
   callbackTimeoutMs: 5000,
   callbackRetries: 3,
   callbackRetryBackoffMs: 100,
+  callbackRetryMaxBackoffMs: null,
   v3FailedStyle: 'errors',
 };
 
@@ -182,6 +188,8 @@ export class GupshupSimulator {
     for (const { apiKey, ...app } of apps) this.registerApp(apiKey, app);
     this.initialApps = new Map(this.registeredApps);
     this.changes.setMaxListeners(0);
+    // Every callback waiting for its retry listens to it: hundreds during a long outage of the receiver.
+    setMaxListeners(0, this.stopping.signal);
     this.server = this.buildServer();
   }
 
@@ -538,7 +546,12 @@ export class GupshupSimulator {
         const delivered = await this.sender.deliver(
           url,
           callback.body,
-          { timeoutMs: settings.callbackTimeoutMs, retries: settings.callbackRetries, backoffMs: settings.callbackRetryBackoffMs },
+          {
+            timeoutMs: settings.callbackTimeoutMs,
+            retries: settings.callbackRetries,
+            backoffMs: settings.callbackRetryBackoffMs,
+            maxBackoffMs: settings.callbackRetryMaxBackoffMs ?? undefined,
+          },
           stop,
           (attempt) => {
             callback.attempts.push(attempt);

@@ -14,6 +14,8 @@ export interface SubscriptionLag {
 }
 
 const APPENDED_CHANNEL = 'es_events_appended';
+/** Longest wait between two attempts to LISTEN again after the connection was lost (a database restart). */
+const LISTEN_RETRY_MAX_MS = 2000;
 
 /**
  * Finds every provider marked @EventStoreSubscription(), runs each on a polling loop (woken early
@@ -23,7 +25,10 @@ const APPENDED_CHANNEL = 'es_events_appended';
 export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SubscriptionManager.name);
   private readonly runners = new Map<string, SubscriptionRunner>();
-  private listener?: PoolClient;
+  /** The LISTEN connection, and how to hand it back to the pool (once). */
+  private listener?: { client: PoolClient; release: (error?: Error) => void };
+  private listenTimer?: NodeJS.Timeout;
+  private listenAttempts = 0;
   private started = false;
 
   constructor(
@@ -93,27 +98,74 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await Promise.all([...this.runners.values()].map((runner) => runner.stop()));
     this.started = false;
+    clearTimeout(this.listenTimer);
+    this.listenTimer = undefined;
+    await Promise.all([...this.runners.values()].map((runner) => runner.stop()));
     const listener = this.listener;
     this.listener = undefined;
     if (listener) {
-      await listener.query(`UNLISTEN ${APPENDED_CHANNEL}`).catch(() => undefined);
+      await listener.client.query(`UNLISTEN ${APPENDED_CHANNEL}`).catch(() => undefined);
       listener.release();
     }
   }
 
   private async listen(): Promise<void> {
+    let client: PoolClient;
     try {
-      const client = await this.db.pool.connect();
-      client.on('notification', () => {
-        for (const runner of this.runners.values()) runner.poke();
-      });
-      client.on('error', (error) => this.logger.warn(`LISTEN connection lost, polling only: ${error.message}`));
-      await client.query(`LISTEN ${APPENDED_CHANNEL}`);
-      this.listener = client;
+      client = await this.db.pool.connect();
     } catch (error) {
-      this.logger.warn(`LISTEN unavailable, polling only: ${(error as Error).message}`);
+      this.logger.warn(`LISTEN unavailable (${(error as Error).message}): polling only until it is back`);
+      return this.listenAgainLater();
     }
+    let released = false;
+    // A dropped connection both fails the query in progress and emits 'error': it goes back once,
+    // with the error, so that the pool closes it instead of lending it again.
+    const release = (error?: Error) => {
+      if (released) return;
+      released = true;
+      if (this.listener?.client === client) this.listener = undefined;
+      client.release(error);
+    };
+    // Stays attached: a connection being closed may report more errors, and one unheard would be thrown.
+    const onError = (error: Error) => {
+      if (released) return;
+      if (this.listener?.client === client) this.logger.warn(`LISTEN connection lost (${error.message}): polling only until it is back`);
+      release(error);
+      this.listenAgainLater();
+    };
+    client.on('error', onError);
+    client.on('notification', () => this.pokeAll());
+    try {
+      await client.query(`LISTEN ${APPENDED_CHANNEL}`);
+    } catch (error) {
+      this.logger.warn(`LISTEN unavailable (${(error as Error).message}): polling only until it is back`);
+      release(error as Error);
+      return this.listenAgainLater();
+    }
+    if (!this.started) return release();
+    this.listener = { client, release };
+    if (this.listenAttempts > 0) {
+      this.logger.log('listening for appended events again');
+      // What was appended while nobody listened is read now, not at the next poll.
+      this.pokeAll();
+    }
+    this.listenAttempts = 0;
+  }
+
+  /** Tries LISTEN again after a delay that doubles up to LISTEN_RETRY_MAX_MS, while the subscriptions run. */
+  private listenAgainLater(): void {
+    if (!this.started || this.listenTimer || this.listener) return;
+    const delay = Math.min(LISTEN_RETRY_MAX_MS, 100 * 2 ** Math.min(this.listenAttempts, 10));
+    this.listenAttempts++;
+    this.listenTimer = setTimeout(() => {
+      this.listenTimer = undefined;
+      void this.listen();
+    }, delay);
+    this.listenTimer.unref();
+  }
+
+  private pokeAll(): void {
+    for (const runner of this.runners.values()) runner.poke();
   }
 }

@@ -29,6 +29,15 @@ export interface NotificationRequestedData {
   /** `override.gupshup_whatsapp` as requested (either spelling), if any. */
   override?: Record<string, unknown> | null;
   requestedAt: string;
+  // Absent from requests recorded before these were accepted: read as null.
+  /** `category` or `notification.category`. */
+  category?: string | null;
+  /** The template identifier the request named. */
+  template?: string | null;
+  /** `workflow.cancellationKey`. */
+  cancellationKey?: string | null;
+  /** The `notification` object as requested (url, icon, content, ...). */
+  notification?: Record<string, unknown>;
 }
 
 /** A send request was accepted. Stream: `whatsapp_notification-{requestId}`. */
@@ -46,6 +55,11 @@ export interface WhatsAppMessageQueuedData {
   /** When the message is due to go to Gupshup. */
   sendAt: string;
   queuedAt: string;
+  // Absent from messages queued before these were recorded: read as null.
+  /** The request's category. */
+  category?: string | null;
+  /** The template identifier the request named. */
+  template?: string | null;
 }
 
 /** The first event of every message stream. */

@@ -32,7 +32,7 @@ describe('message view', () => {
       [
         'messageId', 'requestId', 'recipient', 'phoneNumber', 'provider', 'providerMessageId', 'whatsappMessageId',
         'status', 'queuedAt', 'sentAt', 'deliveredAt', 'seenAt', 'discardedAt', 'discardReason', 'timeline',
-        'appId', 'attempts', 'lastError',
+        'category', 'template', 'appId', 'attempts', 'lastError',
       ].sort(),
     );
   });
@@ -51,6 +51,8 @@ describe('message view', () => {
       provider: 'gupshup_whatsapp',
       providerMessageId: null,
       whatsappMessageId: null,
+      category: null,
+      template: null,
       status: 'queued',
       queuedAt: QUEUED_AT,
       sentAt: null,

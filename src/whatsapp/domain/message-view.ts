@@ -64,6 +64,9 @@ export interface MessageView {
   readonly provider: typeof WHATSAPP_PROVIDER;
   readonly providerMessageId: string | null;
   readonly whatsappMessageId: string | null;
+  /** The request's category and template, from WhatsAppMessageQueued. */
+  readonly category: string | null;
+  readonly template: string | null;
   readonly status: MessageStatus;
   readonly queuedAt: string | null;
   readonly sentAt: string | null;
@@ -89,6 +92,8 @@ export function emptyMessageView(): MessageView {
     provider: WHATSAPP_PROVIDER,
     providerMessageId: null,
     whatsappMessageId: null,
+    category: null,
+    template: null,
     status: 'queued',
     queuedAt: null,
     sentAt: null,
@@ -139,8 +144,16 @@ export function foldMessageView(events: Iterable<StoreEvent<object>>): MessageVi
 /** Everything that is not read off the timeline: identities, ids, attempts, errors. */
 function applyFacts(view: MessageView, event: WhatsAppMessageEvent): MessageView {
   if (event instanceof WhatsAppMessageQueued) {
-    const { requestId, recipient, phoneNumber, queuedAt } = event.data;
-    return { ...view, requestId, recipient, phoneNumber, queuedAt: earliest(view.queuedAt, canonicalTime(queuedAt)) };
+    const { requestId, recipient, phoneNumber, queuedAt, category, template } = event.data;
+    return {
+      ...view,
+      requestId,
+      recipient,
+      phoneNumber,
+      category: category ?? null,
+      template: template ?? null,
+      queuedAt: earliest(view.queuedAt, canonicalTime(queuedAt)),
+    };
   }
   if (event instanceof WhatsAppMessageSent) {
     // Gupshup's answer to our own call is the authority on its id; callbacks only fill in until it is known.

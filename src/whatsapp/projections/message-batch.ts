@@ -33,8 +33,14 @@ export function groupByMessage<E extends StoredEvent>(
   for (const stored of events) {
     const event = instantiate(stored);
     if (event instanceof NotificationRequested) {
-      const { requestId, appId, requestedAt } = event.data;
-      counters.addRequest(requestId, { appId, requestedAt: storableTime(requestedAt) });
+      const { requestId, appId, requestedAt, category, notification, title, message } = event.data;
+      counters.addRequest(requestId, {
+        appId,
+        requestedAt: storableTime(requestedAt),
+        category: category ?? null,
+        // Requests recorded before the whole notification was kept: what they had of it.
+        notification: notification ?? { title, ...(message ? { message } : {}) },
+      });
     } else if (isMessageEvent(event)) {
       const message = byMessage.get(event.data.messageId);
       if (message) {

@@ -10,7 +10,7 @@ import {
 } from '../../event-store';
 import { applyAllToMessageView, emptyMessageView, MESSAGE_EVENTS, NotificationRequested, type MessageView } from '../domain';
 import { groupByMessage, messageRecordsJson, type MessageEvents, type ProjectedChange } from './message-batch';
-import { insertMessageStatusRecords, MESSAGE_STATUS_COLUMNS, messageViewFromRow, type MessageStatusRow } from './message-status-row';
+import { MESSAGE_STATUS_COLUMNS, messageViewFromRow, upsertMessageStatusRecords, type MessageStatusRow } from './message-status-row';
 import { MessageViewsRebuild } from './message-views.rebuild';
 import { ViewCounters } from './view-counters';
 
@@ -83,17 +83,7 @@ export class MessageViewsProjection implements WholeStreamHandler {
 
   private async writeMessages(changes: ProjectedChange[], tx: SqlExecutor): Promise<void> {
     if (changes.length === 0) return;
-    await tx.query(
-      `${insertMessageStatusRecords('message_status_view')}
-       ON CONFLICT (message_id) DO UPDATE SET
-         app_id = EXCLUDED.app_id, request_id = EXCLUDED.request_id, recipient = EXCLUDED.recipient,
-         phone_number = EXCLUDED.phone_number, provider_message_id = EXCLUDED.provider_message_id,
-         whatsapp_message_id = EXCLUDED.whatsapp_message_id, status = EXCLUDED.status, queued_at = EXCLUDED.queued_at,
-         sent_at = EXCLUDED.sent_at, delivered_at = EXCLUDED.delivered_at, seen_at = EXCLUDED.seen_at,
-         discarded_at = EXCLUDED.discarded_at, discard_code = EXCLUDED.discard_code,
-         discard_reason = EXCLUDED.discard_reason, timeline = EXCLUDED.timeline, attempts = EXCLUDED.attempts,
-         last_error = EXCLUDED.last_error, last_stream_position = EXCLUDED.last_stream_position, updated_at = now()
-       WHERE m.last_stream_position < EXCLUDED.last_stream_position`,
+    await tx.query(upsertMessageStatusRecords(),
       [messageRecordsJson(changes)],
     );
   }

@@ -14,6 +14,9 @@ import {
 export interface RequestFacts {
   appId: string;
   requestedAt: string | null;
+  category: string | null;
+  /** The `notification` object as requested. */
+  notification: Record<string, unknown> | null;
 }
 
 /**
@@ -44,7 +47,7 @@ export class ViewCounters {
   addRequest(requestId: string, facts: RequestFacts): void {
     const current = this.requests.get(requestId);
     if (!current || (facts.requestedAt !== null && (current.requestedAt === null || facts.requestedAt < current.requestedAt))) {
-      this.requests.set(requestId, { appId: current?.appId ?? facts.appId, requestedAt: facts.requestedAt });
+      this.requests.set(requestId, { ...facts, appId: current?.appId ?? facts.appId });
     }
   }
 
@@ -61,6 +64,8 @@ export class ViewCounters {
         request_id: key.requestId,
         app_id: key.appId,
         requested_at: null,
+        category: null,
+        notification: null,
         first_queued_at: this.firstQueuedAt.get(key.requestId) ?? null,
         ...Object.fromEntries(MESSAGE_STATUSES.map((status) => [status, counts[status]])),
         message_count: counts.messages,
@@ -68,12 +73,14 @@ export class ViewCounters {
     }
     for (const [requestId, facts] of this.requests) {
       const record = records.get(requestId);
-      if (record) record.requested_at = facts.requestedAt;
+      if (record) Object.assign(record, { requested_at: facts.requestedAt, category: facts.category, notification: facts.notification });
       else {
         records.set(requestId, {
           request_id: requestId,
           app_id: facts.appId,
           requested_at: facts.requestedAt,
+          category: facts.category,
+          notification: facts.notification,
           first_queued_at: null,
           ...Object.fromEntries(MESSAGE_STATUSES.map((status) => [status, 0])),
           message_count: 0,
@@ -84,14 +91,19 @@ export class ViewCounters {
     // least() skips nulls: each time is the earliest ever seen, whatever the batches were.
     await tx.query(
       `INSERT INTO notification_summary_view AS s (
-         request_id, app_id, requested_at, first_queued_at, queued, sent, delivered, seen, discarded, message_count, updated_at)
+         request_id, app_id, requested_at, first_queued_at, queued, sent, delivered, seen, discarded, message_count, category,
+         notification, updated_at)
        SELECT r.request_id, r.app_id, r.requested_at, r.first_queued_at, r.queued, r.sent, r.delivered, r.seen, r.discarded,
-              r.message_count, now()
+              r.message_count, r.category, r.notification, now()
          FROM json_to_recordset($1::json) AS r(
            request_id text, app_id text, requested_at timestamptz, first_queued_at timestamptz,
-           queued integer, sent integer, delivered integer, seen integer, discarded integer, message_count integer)
+           queued integer, sent integer, delivered integer, seen integer, discarded integer, message_count integer,
+           category text, notification json)
        ON CONFLICT (request_id) DO UPDATE SET
          requested_at = least(s.requested_at, EXCLUDED.requested_at),
+         -- Only the request's own event carries these: a message's batch leaves them as they are.
+         category = coalesce(EXCLUDED.category, s.category),
+         notification = coalesce(EXCLUDED.notification, s.notification),
          first_queued_at = least(s.first_queued_at, EXCLUDED.first_queued_at),
          queued = s.queued + EXCLUDED.queued, sent = s.sent + EXCLUDED.sent,
          delivered = s.delivered + EXCLUDED.delivered, seen = s.seen + EXCLUDED.seen,
@@ -101,7 +113,8 @@ export class ViewCounters {
        WHERE EXCLUDED.message_count <> 0 OR EXCLUDED.queued <> 0 OR EXCLUDED.sent <> 0 OR EXCLUDED.delivered <> 0
           OR EXCLUDED.seen <> 0 OR EXCLUDED.discarded <> 0
           OR s.requested_at IS DISTINCT FROM least(s.requested_at, EXCLUDED.requested_at)
-          OR s.first_queued_at IS DISTINCT FROM least(s.first_queued_at, EXCLUDED.first_queued_at)`,
+          OR s.first_queued_at IS DISTINCT FROM least(s.first_queued_at, EXCLUDED.first_queued_at)
+          OR (s.notification IS NULL AND EXCLUDED.notification IS NOT NULL)`,
       [JSON.stringify([...records.values()])],
     );
   }
@@ -109,12 +122,15 @@ export class ViewCounters {
   private async writeDailyStats(tx: SqlExecutor): Promise<void> {
     const deltas = this.dailyStats.changes(DAILY_METRICS);
     if (deltas.length === 0) return;
-    const records = JSON.stringify(deltas.map(({ key, counts }) => ({ app_id: key.appId, day: key.day, ...counts })));
+    const records = JSON.stringify(
+      deltas.map(({ key, counts }) => ({ app_id: key.appId, day: key.day, category: key.category, template: key.template, ...counts })),
+    );
     await tx.query(
-      `INSERT INTO whatsapp_daily_stats AS d (app_id, day, sent, delivered, seen, discarded)
-       SELECT r.app_id, r.day, r.sent, r.delivered, r.seen, r.discarded
-         FROM json_to_recordset($1::json) AS r(app_id text, day date, sent integer, delivered integer, seen integer, discarded integer)
-       ON CONFLICT (app_id, day) DO UPDATE SET
+      `INSERT INTO whatsapp_daily_stats AS d (app_id, day, category, template, sent, delivered, seen, discarded)
+       SELECT r.app_id, r.day, r.category, r.template, r.sent, r.delivered, r.seen, r.discarded
+         FROM json_to_recordset($1::json) AS r(
+           app_id text, day date, category text, template text, sent integer, delivered integer, seen integer, discarded integer)
+       ON CONFLICT (app_id, day, category, template) DO UPDATE SET
          sent = d.sent + EXCLUDED.sent, delivered = d.delivered + EXCLUDED.delivered,
          seen = d.seen + EXCLUDED.seen, discarded = d.discarded + EXCLUDED.discarded`,
       [records],
@@ -124,8 +140,8 @@ export class ViewCounters {
     if (deltas.some((delta) => delta.decreased)) {
       await tx.query(
         `DELETE FROM whatsapp_daily_stats d
-          USING json_to_recordset($1::json) AS r(app_id text, day date)
-          WHERE d.app_id = r.app_id AND d.day = r.day
+          USING json_to_recordset($1::json) AS r(app_id text, day date, category text, template text)
+          WHERE d.app_id = r.app_id AND d.day = r.day AND d.category = r.category AND d.template = r.template
             AND d.sent = 0 AND d.delivered = 0 AND d.seen = 0 AND d.discarded = 0`,
         [records],
       );

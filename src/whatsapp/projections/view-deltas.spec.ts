@@ -39,8 +39,8 @@ describe('deltas between the views before and after a batch', () => {
   it('moves the daily count from discarded to delivered, leaving sent alone', () => {
     const changes = dailyStatsDeltas([{ before, after }]).changes(DAILY_METRICS);
     expect(changes).toEqual([
-      { key: { appId: 'app-1', day: '2026-03-02' }, counts: { sent: 0, delivered: 0, seen: 0, discarded: -1 }, decreased: true },
-      { key: { appId: 'app-1', day: '2026-03-03' }, counts: { sent: 0, delivered: 1, seen: 0, discarded: 0 }, decreased: false },
+      { key: { appId: 'app-1', day: '2026-03-02', category: '', template: '' }, counts: { sent: 0, delivered: 0, seen: 0, discarded: -1 }, decreased: true },
+      { key: { appId: 'app-1', day: '2026-03-03', category: '', template: '' }, counts: { sent: 0, delivered: 1, seen: 0, discarded: 0 }, decreased: false },
     ]);
   });
 

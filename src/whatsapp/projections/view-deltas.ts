@@ -99,21 +99,28 @@ export function summaryDeltas(
 export interface DailyStatsKey {
   appId: string;
   day: string;
+  /** '' for none, as in the table's key. */
+  category: string;
+  template: string;
 }
 
-/** How each app's daily statistics change: the old view's contributions out, the new one's in. */
+function dailyStatsKey(view: MessageView, day: string): DailyStatsKey {
+  return { appId: view.appId, day, category: view.category ?? '', template: view.template ?? '' };
+}
+
+/** How each app's daily statistics (per category and template) change: the old view's contributions out, the new one's in. */
 export function dailyStatsDeltas(
   changes: Iterable<MessageChange>,
-  deltas = new CounterDeltas<DailyStatsKey, DailyMetric>((key) => `${key.appId}\u0000${key.day}`),
+  deltas = new CounterDeltas<DailyStatsKey, DailyMetric>((key) => JSON.stringify([key.appId, key.day, key.category, key.template])),
 ): CounterDeltas<DailyStatsKey, DailyMetric> {
   for (const { before, after } of changes) {
     if (before) {
       for (const [metric, day] of Object.entries(dailyContributions(before)) as [DailyMetric, string][]) {
-        deltas.add({ appId: before.appId, day }, metric, -1);
+        deltas.add(dailyStatsKey(before, day), metric, -1);
       }
     }
     for (const [metric, day] of Object.entries(dailyContributions(after)) as [DailyMetric, string][]) {
-      deltas.add({ appId: after.appId, day }, metric, 1);
+      deltas.add(dailyStatsKey(after, day), metric, 1);
     }
   }
   return deltas;

@@ -39,6 +39,8 @@ export const messageSchema = z
     seenAt: isoTime.nullable(),
     discardedAt: isoTime.nullable(),
     discardReason: discardReasonSchema.nullable(),
+    category: z.string().nullable().meta({ example: 'order-updates', description: "The request's category (category or notification.category)" }),
+    template: z.string().nullable().meta({ description: 'The WhatsApp template the request named, if any' }),
     timeline: z.array(timelineEntrySchema).meta({ description: 'One entry per distinct event, ordered by `at`' }),
   })
   .meta({ id: 'Message' });
@@ -47,8 +49,29 @@ export type TimelineEntryResponse = z.output<typeof timelineEntrySchema>;
 export type DiscardReasonResponse = z.output<typeof discardReasonSchema>;
 export type MessageResponse = z.output<typeof messageSchema>;
 
+/** The view's fields that the API shows. */
+export type MessageResponseFields = Pick<
+  MessageView,
+  | 'messageId'
+  | 'requestId'
+  | 'recipient'
+  | 'phoneNumber'
+  | 'provider'
+  | 'providerMessageId'
+  | 'status'
+  | 'queuedAt'
+  | 'sentAt'
+  | 'deliveredAt'
+  | 'seenAt'
+  | 'discardedAt'
+  | 'discardReason'
+  | 'category'
+  | 'template'
+  | 'timeline'
+>;
+
 /** The public part of the domain's view: no app id, attempts or dispatch errors. */
-export function messageResponse(view: MessageView): MessageResponse {
+export function messageResponse(view: MessageResponseFields): MessageResponse {
   return {
     messageId: view.messageId,
     requestId: view.requestId,
@@ -63,6 +86,8 @@ export function messageResponse(view: MessageView): MessageResponse {
     seenAt: view.seenAt,
     discardedAt: view.discardedAt,
     discardReason: view.discardReason ? { code: view.discardReason.code, reason: view.discardReason.reason } : null,
+    category: view.category,
+    template: view.template,
     timeline: view.timeline.map((entry) => ({ ...entry })),
   };
 }

@@ -1,48 +1,17 @@
 import { types, type CustomTypesConfig, type QueryResultRow } from 'pg';
 import type { Database } from '../../database/database';
-import { WHATSAPP_PROVIDER, type MessageStatus, type TimelineEntry } from '../domain';
-import type { MessageResponse } from './message-response';
+import { WHATSAPP_PROVIDER } from '../domain';
+import { MESSAGE_RESPONSE_COLUMN_LIST, responseFieldsFromRow } from '../projections/message-status-row';
+import { messageResponse, type MessageResponse, type MessageResponseFields } from './message-response';
 
 /**
  * The columns of message_status_view that the API shows, and nothing else (`m.` is the table
- * alias): every extra column costs decoding on each row of each read.
+ * alias), from the view's one list of columns.
  */
-export const MESSAGE_RESPONSE_COLUMNS = [
-  'message_id',
-  'request_id',
-  'recipient',
-  'phone_number',
-  'provider_message_id',
-  'status',
-  'queued_at',
-  'sent_at',
-  'delivered_at',
-  'seen_at',
-  'discarded_at',
-  'discard_code',
-  'discard_reason',
-  'timeline',
-]
-  .map((column) => `m.${column}`)
-  .join(', ');
+export const MESSAGE_RESPONSE_COLUMNS = MESSAGE_RESPONSE_COLUMN_LIST;
 
-/** A row of MESSAGE_RESPONSE_COLUMNS, its times already in the API's ISO 8601 form. */
-export interface MessageResponseRow {
-  message_id: string;
-  request_id: string | null;
-  recipient: string | null;
-  phone_number: string | null;
-  provider_message_id: string | null;
-  status: MessageStatus;
-  queued_at: string | null;
-  sent_at: string | null;
-  delivered_at: string | null;
-  seen_at: string | null;
-  discarded_at: string | null;
-  discard_code: string | null;
-  discard_reason: string | null;
-  timeline: TimelineEntry[];
-}
+/** A row of MESSAGE_RESPONSE_COLUMNS, its times already in the API's ISO 8601 form (see MESSAGE_ROW_TYPES). */
+export type MessageResponseRow = Record<string, unknown> & { message_id: string; queued_at: string | null };
 
 const TIMESTAMPTZ_OID = 1184;
 const parseTimestamptz = types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (text: string) => Date;
@@ -86,21 +55,5 @@ export async function queryMessageRows<R extends QueryResultRow>(db: Database, t
 
 /** The API's message from its row; the same object messageResponse() makes from the domain's view. */
 export function messageResponseFromRow(row: MessageResponseRow): MessageResponse {
-  return {
-    messageId: row.message_id,
-    requestId: row.request_id,
-    recipient: row.recipient,
-    phoneNumber: row.phone_number,
-    provider: WHATSAPP_PROVIDER,
-    providerMessageId: row.provider_message_id,
-    status: row.status,
-    queuedAt: row.queued_at,
-    sentAt: row.sent_at,
-    deliveredAt: row.delivered_at,
-    seenAt: row.seen_at,
-    discardedAt: row.discarded_at,
-    discardReason: row.discard_code === null ? null : { code: row.discard_code, reason: row.discard_reason ?? '' },
-    // Parsed from this row's json just now: nothing else holds these objects.
-    timeline: row.timeline,
-  };
+  return messageResponse({ ...responseFieldsFromRow(row), provider: WHATSAPP_PROVIDER } as MessageResponseFields);
 }

@@ -45,3 +45,19 @@ export class IdempotencyKeyConflictError extends ConflictException {
     this.name = 'IdempotencyKeyConflictError';
   }
 }
+
+/** `sendTo.topics` (422): this service keeps no topics; name the users in sendTo.recipients. */
+export class TopicsNotSupportedError extends UnprocessableEntityException {
+  constructor() {
+    super('sendTo.topics: topics are not supported by this service; list the user identifiers in sendTo.recipients instead');
+    this.name = 'TopicsNotSupportedError';
+  }
+}
+
+/** The request names a WhatsApp template that this app has not registered (400). */
+export class UnknownTemplateError extends InvalidNotificationError {
+  constructor(readonly templateIdentifier: string) {
+    super([`unknown template ${JSON.stringify(templateIdentifier)}: no WhatsApp template is registered under this identifier in this app`]);
+    this.name = 'UnknownTemplateError';
+  }
+}

@@ -3,7 +3,7 @@ import { checkJson, isInSupportedRange, jsonObject, textProblem, type JsonLimits
 import { requestBodySchema } from '../../common/openapi';
 import { validateInputSync } from '../../common/validation';
 import { identifierError, profilePatchSchema } from '../../users';
-import { InvalidNotificationError } from './errors';
+import { InvalidNotificationError, TopicsNotSupportedError } from './errors';
 
 /** More recipients than this in one request is refused: split the list over several requests. */
 export const MAX_RECIPIENTS_PER_REQUEST = 1000;
@@ -26,8 +26,34 @@ export interface RequestedRecipient {
   profile?: Record<string, unknown>;
 }
 
+/** The channels an Engagespot request may name in `override.channels` (the SDK's list). */
+export const ENGAGESPOT_CHANNELS = ['inApp', 'webPush', 'mobilePush', 'email', 'sms', 'whatsapp', 'slack', 'webhook', 'discord'] as const;
+
+/** Provider overrides the SDK's types allow besides Gupshup's: accepted, and ignored (this service sends WhatsApp through Gupshup only). */
+export const OTHER_PROVIDER_OVERRIDE_KEYS = [
+  'mailgun',
+  'sendgrid_email',
+  'ses',
+  'smtp_email',
+  'default_webpush',
+  'fcm',
+  'twilio_sms',
+  'textlocal_sms',
+  'gupshup_sms',
+  'twilio_whatsapp',
+  'plivo_sms',
+  'postmark_email',
+] as const;
+
+/** `override.channel` keys of the SDK besides whatsapp: accepted, and ignored. */
+const OTHER_CHANNEL_OVERRIDE_KEYS = ['email', 'sms', 'discord', 'mobilePush', 'webPush', 'slack', 'webhook', 'inApp'] as const;
+
+/** Longest category, template identifier or cancellation key accepted. */
+export const MAX_NAME_LENGTH = 256;
+
 /** A send request, validated and normalised: what the command handler works with. */
 export interface NotificationRequest {
+  /** Empty when the request names a template and no title. */
   title: string;
   message: string;
   /** The text of a plain message: the title, a blank line, the message (API.md). */
@@ -39,6 +65,16 @@ export interface NotificationRequest {
   /** `override.gupshup_whatsapp` (or its alias) without `_config`: goes into the Gupshup body as is. */
   gupshupOverride: Record<string, unknown> | null;
   configOverride: GupshupConfigOverride | null;
+  /** `category` or `notification.category`. */
+  category: string | null;
+  /** The template named by notification.templateIdentifier, templateId, workflow.identifier or a top-level workflow. */
+  template: string | null;
+  /** `workflow.cancellationKey`, kept with the request. */
+  cancellationKey: string | null;
+  /** The `notification` object as requested, kept with the request. */
+  notification: Record<string, unknown>;
+  /** False when `override.channels` leaves WhatsApp out: nothing is sent. */
+  sendsWhatsApp: boolean;
 }
 
 /** `data` and the Gupshup override are stored with the request and put into events: bounded like any stored JSON. */
@@ -87,20 +123,71 @@ const recipientListSchema = z
   .array(z.unknown(), { error: 'must be an array of user identifiers or user objects {"identifier", "phoneNumber", ...}' })
   .meta({ items: RECIPIENT_JSON_SCHEMA });
 
-/** The v3 body. Recipients are checked one by one afterwards, for messages that name the exact entry. */
+const nameText = (what: string) =>
+  storableText(z.string({ error: (issue) => (issue.input === undefined ? 'is required' : `must be ${what} (a string)`) }).trim().min(1, 'must not be empty').max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`));
+
+const categorySchema = nameText('a category identifier').meta({ example: 'order-updates', description: 'Kept with the request; a filter of GET /v3/messages and of analytics' });
+
+const workflowSchema = z
+  .strictObject(
+    {
+      identifier: nameText('a template identifier').meta({ description: 'The WhatsApp template registered under this identifier is sent' }),
+      cancellationKey: nameText('a cancellation key').optional().meta({ description: 'Kept with the request, for cancelling its messages' }),
+    },
+    { error: whenNotAnObject('must be an object {"identifier", "cancellationKey"}') },
+  )
+  .optional();
+
+/** Anything the SDK lets through that this service keeps but does not read: bounded like any stored JSON. */
+const keptJson = (description: string) => jsonObject(STORED_JSON_LIMITS).optional().meta({ description });
+
+const otherOverride = z.unknown().optional().meta({ description: 'Accepted and ignored: this service sends WhatsApp through Gupshup only' });
+
+const channelOverrideSchema = z
+  .strictObject(
+    {
+      whatsapp: gupshupOverrideSchema.optional().meta({ description: `Read like ${GUPSHUP_OVERRIDE_KEY}` }),
+      ...Object.fromEntries(OTHER_CHANNEL_OVERRIDE_KEYS.map((key) => [key, otherOverride])),
+    },
+    { error: whenNotAnObject('must be an object such as {"whatsapp": {...}}') },
+  )
+  .optional();
+
+/** The v3 body (every send parameter of @engagespot/node 1.7). Recipients are checked one by one afterwards, for messages that name the exact entry. */
 export const notificationBodySchema = z.strictObject(
   {
     notification: z.strictObject(
       {
-        title: storableText(requiredString('a string'), false),
+        title: storableText(requiredString('a string'), false).optional().meta({ description: 'Required unless a template is named' }),
         message: storableText(z.string({ error: 'must be a string' })).nullish(),
+        url: storableText(z.string({ error: 'must be a string' })).optional().meta({ description: 'Kept with the request' }),
+        icon: storableText(z.string({ error: 'must be a string' })).optional().meta({ description: 'Kept with the request' }),
+        category: categorySchema.optional(),
+        templateIdentifier: nameText('a template identifier').optional().meta({ description: 'The WhatsApp template registered under this identifier is sent' }),
+        templateId: z
+          .union([z.number().int().nonnegative(), nameText('a template id')], { error: 'must be a template id (a whole number or a string)' })
+          .optional()
+          .meta({ description: 'Read as text: the WhatsApp template registered under that identifier is sent' }),
+        workflow: workflowSchema,
+        data: keptJson('Merged under the top-level data (whose keys win)'),
+        content: keptJson('Per-channel content of Engagespot; kept with the request'),
       },
       {
         error: whenNotAnObject((input) => (input === undefined ? 'is required: {"title": "...", "message": "..."}' : 'must be an object {"title", "message"}')),
       },
     ),
-    sendTo: z.strictObject({ recipients: recipientListSchema.optional() }, { error: whenNotAnObject('must be an object {"recipients": [...]}') }).optional(),
+    sendTo: z
+      .strictObject(
+        {
+          recipients: recipientListSchema.optional(),
+          topics: z.array(z.unknown(), { error: 'must be an array of topic identifiers' }).optional().meta({ description: 'Not supported: a non-empty list is answered 422' }),
+        },
+        { error: whenNotAnObject('must be an object {"recipients": [...]}') },
+      )
+      .optional(),
     recipients: recipientListSchema.optional().meta({ description: 'The older place for recipients; merged with sendTo.recipients' }),
+    category: categorySchema.optional(),
+    workflow: workflowSchema.meta({ description: 'Read like notification.workflow' }),
     data: jsonObject(STORED_JSON_LIMITS)
       .nullish()
       .meta({
@@ -116,20 +203,31 @@ export const notificationBodySchema = z.strictObject(
       .meta({ description: 'In the future: the messages wait until then. In the past or absent: now' }),
     override: z
       .strictObject(
-        { [GUPSHUP_OVERRIDE_KEY]: gupshupOverrideSchema.optional(), [GUPSHUP_OVERRIDE_ALIAS]: gupshupOverrideSchema.optional() },
+        {
+          [GUPSHUP_OVERRIDE_KEY]: gupshupOverrideSchema.optional(),
+          [GUPSHUP_OVERRIDE_ALIAS]: gupshupOverrideSchema.optional(),
+          channels: z
+            .array(z.enum(ENGAGESPOT_CHANNELS, { error: `must be one of ${ENGAGESPOT_CHANNELS.join(', ')}` }), { error: 'must be an array of channel names' })
+            .optional()
+            .meta({ description: 'Without whatsapp, no WhatsApp message is sent (202 with messages: [])' }),
+          channel: channelOverrideSchema,
+          ...Object.fromEntries(OTHER_PROVIDER_OVERRIDE_KEYS.map((key) => [key, otherOverride])),
+        },
         { error: whenNotAnObject(`must be an object such as {"${GUPSHUP_OVERRIDE_KEY}": {...}}`) },
       )
       .nullish()
       .meta({
         description:
-          `${GUPSHUP_OVERRIDE_KEY} (or its alias ${GUPSHUP_OVERRIDE_ALIAS}): _config replaces API_KEY, SOURCE or SRC_NAME for this request; ` +
-          `every other key goes into the Gupshup request as is. Nested at most ${STORED_JSON_LIMITS.maxDepth} levels, at most ${STORED_JSON_LIMITS.maxBytes} bytes`,
+          `${GUPSHUP_OVERRIDE_KEY} (or its alias ${GUPSHUP_OVERRIDE_ALIAS}, or channel.whatsapp): _config replaces API_KEY, SOURCE or SRC_NAME for this request; ` +
+          `every other key goes into the Gupshup request as is. Nested at most ${STORED_JSON_LIMITS.maxDepth} levels, at most ${STORED_JSON_LIMITS.maxBytes} bytes. ` +
+          'Other providers\' overrides are accepted and ignored',
       }),
   },
   { error: whenNotAnObject('must be a JSON object') },
 ).meta({
   example: {
-    notification: { title: 'Your order shipped', message: 'Track it at https://example.com/t/1234' },
+    notification: { title: 'Your order shipped', message: 'Track it at https://example.com/t/1234', url: 'https://example.com/t/1234' },
+    category: 'order-updates',
     sendTo: { recipients: ['user-1', { identifier: 'user-2', phoneNumber: '+14155550123' }] },
     data: { orderId: '1234' },
   },
@@ -146,32 +244,74 @@ const inlineUserSchema = z.looseObject({ identifier: requiredString('a string') 
 export function parseNotificationRequest(input: unknown): NotificationRequest {
   const parsed = validateInputSync(notificationBodySchema, input, { kind: 'body' });
   const problems = parsed.ok ? [] : [...parsed.problems];
+  const topics = topicsOf(input);
   // Recipients are read from the input itself, so that one answer lists their problems with any other.
-  const recipients = collectRecipients(recipientLists(input), problems);
+  const recipients = collectRecipients(recipientLists(input), problems, topics.length > 0);
   if (!parsed.ok) throw new InvalidNotificationError(problems);
   const body = parsed.value;
   const override = pickGupshupOverride(body, problems);
+  const category = pickOne(problems, 'categories', [
+    ['category', body.category],
+    ['notification.category', body.notification.category],
+  ]);
+  const template = pickOne(problems, 'templates', [
+    ['notification.templateIdentifier', body.notification.templateIdentifier],
+    ['notification.templateId', body.notification.templateId === undefined ? undefined : String(body.notification.templateId)],
+    ['notification.workflow.identifier', body.notification.workflow?.identifier],
+    ['workflow.identifier', body.workflow?.identifier],
+  ]);
+  const cancellationKey = pickOne(problems, 'cancellation keys', [
+    ['notification.workflow.cancellationKey', body.notification.workflow?.cancellationKey],
+    ['workflow.cancellationKey', body.workflow?.cancellationKey],
+  ]);
+  const title = body.notification.title ?? '';
+  if (body.notification.title === undefined && template === null) {
+    problems.push('notification.title is required (unless the request names a template: notification.templateIdentifier, templateId or workflow.identifier)');
+  }
   const message = body.notification.message ?? '';
-  const text = message.trim() === '' ? body.notification.title : `${body.notification.title}\n\n${message}`;
-  const replacesText = override !== null && (hasValue(override, 'message') || hasValue(override, 'template'));
+  const text = message.trim() === '' ? title : `${title}\n\n${message}`;
+  const replacesText = template !== null || (override !== null && (hasValue(override, 'message') || hasValue(override, 'template')));
   if (!replacesText && text.length > MAX_TEXT_LENGTH) {
     problems.push(
       `notification.title and notification.message together must be at most ${MAX_TEXT_LENGTH} characters (WhatsApp's limit for a text message); got ${text.length}`,
     );
   }
   if (problems.length > 0) throw new InvalidNotificationError(problems);
+  if (topics.length > 0) throw new TopicsNotSupportedError();
 
   const { _config: configOverride, ...gupshupOverride } = override ?? {};
+  const channels = body.override?.channels;
   return {
-    title: body.notification.title,
+    title,
     message,
     text,
     recipients,
-    data: body.data ?? {},
+    data: { ...body.notification.data, ...body.data },
     sendAt: body.sendAt ? new Date(body.sendAt) : null,
     gupshupOverride: override === null ? null : gupshupOverride,
     configOverride: (configOverride as GupshupConfigOverride | undefined) ?? null,
+    category,
+    template,
+    cancellationKey,
+    notification: body.notification,
+    sendsWhatsApp: channels === undefined || channels.includes('whatsapp'),
   };
+}
+
+/** `sendTo.topics` when it is a list: anything else is the schema's to report. */
+function topicsOf(input: unknown): unknown[] {
+  const sendTo = isRecord(input) && isRecord(input.sendTo) ? input.sendTo : {};
+  return Array.isArray(sendTo.topics) ? sendTo.topics : [];
+}
+
+/** The one value given for something that may be given in several places; different values are a problem. */
+function pickOne(problems: string[], whatPlural: string, places: [string, string | undefined][]): string | null {
+  const given = places.filter((place): place is [string, string] => place[1] !== undefined);
+  if (given.length === 0) return null;
+  if (given.some(([, value]) => value !== given[0][1])) {
+    problems.push(`${given.map(([path]) => path).join(' and ')} name different ${whatPlural} (${given.map(([, value]) => JSON.stringify(value)).join(', ')}): give one`);
+  }
+  return given[0][1];
 }
 
 /** The recipient lists of a body, where they are lists: anything else is the schema's to report. */
@@ -188,7 +328,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function collectRecipients(lists: [string, unknown[] | undefined][], problems: string[]): RequestedRecipient[] {
+function collectRecipients(lists: [string, unknown[] | undefined][], problems: string[], topicsGiven: boolean): RequestedRecipient[] {
   const byIdentifier = new Map<string, RequestedRecipient>();
   for (const [path, list] of lists) {
     list?.forEach((entry, index) => {
@@ -200,7 +340,8 @@ function collectRecipients(lists: [string, unknown[] | undefined][], problems: s
       else if (recipient.profile) seen.profile = { ...seen.profile, ...recipient.profile };
     });
   }
-  if (problems.length === 0 && byIdentifier.size === 0) {
+  // A request to topics only is refused for the topics (422), not for its missing recipients.
+  if (problems.length === 0 && byIdentifier.size === 0 && !topicsGiven) {
     problems.push('at least one recipient is required: give user identifiers in sendTo.recipients (or the older top-level recipients)');
   }
   if (byIdentifier.size > MAX_RECIPIENTS_PER_REQUEST) {
@@ -247,13 +388,20 @@ function parseRecipient(entry: unknown, path: string, problems: string[]): Reque
 function pickGupshupOverride(body: Body, problems: string[]): (Record<string, unknown> & { _config?: GupshupConfigOverride }) | null {
   const override = body.override;
   if (!override) return null;
-  const proper = override[GUPSHUP_OVERRIDE_KEY];
-  const alias = override[GUPSHUP_OVERRIDE_ALIAS];
-  if (proper && alias) {
-    problems.push(`override: give either ${GUPSHUP_OVERRIDE_KEY} or its alias ${GUPSHUP_OVERRIDE_ALIAS}, not both`);
+  const given = (
+    [
+      [GUPSHUP_OVERRIDE_KEY, override[GUPSHUP_OVERRIDE_KEY]],
+      [GUPSHUP_OVERRIDE_ALIAS, override[GUPSHUP_OVERRIDE_ALIAS]],
+      ['channel.whatsapp', override.channel?.whatsapp],
+    ] as const
+  ).filter(([, value]) => value !== undefined && value !== null);
+  if (given.length > 1) {
+    problems.push(
+      `override: give one of ${GUPSHUP_OVERRIDE_KEY}, its alias ${GUPSHUP_OVERRIDE_ALIAS} or channel.whatsapp, not ${given.map(([key]) => key).join(' and ')}`,
+    );
     return null;
   }
-  return proper ?? alias ?? null;
+  return (given[0]?.[1] as (Record<string, unknown> & { _config?: GupshupConfigOverride }) | undefined) ?? null;
 }
 
 function hasValue(record: Record<string, unknown>, key: string): boolean {

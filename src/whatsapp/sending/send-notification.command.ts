@@ -9,16 +9,47 @@ export interface GupshupWhatsAppOverride {
   [gupshupField: string]: unknown;
 }
 
-/** Engagespot's v3 body of POST /v3/notifications (API.md "Sending"). */
+/** `workflow`: the template to send, and a key to cancel the request's messages by. */
+export interface NotificationWorkflow {
+  identifier: string;
+  cancellationKey?: string;
+}
+
+/** Engagespot's v3 body of POST /v3/notifications (API.md "Sending" and "Engagespot request fields"). */
 export interface SendNotificationBody {
-  notification: { title: string; message?: string };
-  sendTo?: { recipients?: NotificationRecipient[] };
+  notification: {
+    /** Required unless a template is named. */
+    title?: string;
+    message?: string;
+    url?: string;
+    icon?: string;
+    category?: string;
+    templateIdentifier?: string;
+    templateId?: number | string;
+    workflow?: NotificationWorkflow;
+    /** Merged under the top-level data. */
+    data?: Record<string, unknown>;
+    content?: Record<string, unknown>;
+  };
+  /** `topics` is answered 422: this service keeps no topics. */
+  sendTo?: { recipients?: NotificationRecipient[]; topics?: string[] };
   /** The older place for recipients; merged with sendTo.recipients. */
   recipients?: NotificationRecipient[];
+  category?: string;
+  workflow?: NotificationWorkflow;
   data?: Record<string, unknown>;
   /** ISO 8601 with a time zone; in the future the messages wait until then. */
   sendAt?: string;
-  override?: { gupshup_whatsapp?: GupshupWhatsAppOverride; gushup_whatsapp?: GupshupWhatsAppOverride };
+  override?: {
+    gupshup_whatsapp?: GupshupWhatsAppOverride;
+    gushup_whatsapp?: GupshupWhatsAppOverride;
+    /** Without whatsapp, no WhatsApp message is sent. */
+    channels?: string[];
+    /** `whatsapp` is read like gupshup_whatsapp; the other channels' overrides are ignored. */
+    channel?: { whatsapp?: GupshupWhatsAppOverride } & Record<string, unknown>;
+    /** Other providers' overrides are accepted and ignored. */
+    [provider: string]: unknown;
+  };
 }
 
 export interface DiscardReasonResult {

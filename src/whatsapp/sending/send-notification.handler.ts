@@ -15,7 +15,7 @@ import {
 import { appendToStreams } from '../../event-store';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
 import { overrideApiKeyContext, WhatsAppDispatcher } from './dispatch/dispatcher';
-import { InvalidNotificationError, ProviderNotEnabledError } from './errors';
+import { InvalidNotificationError, ProviderNotEnabledError, UnknownTemplateError } from './errors';
 import { bodyHash, checkIdempotencyKey, IdempotencyKeys } from './idempotency';
 import { parseNotificationRequest, type NotificationRequest, type RequestedRecipient } from './notification-request';
 import { SendWhatsAppNotificationCommand, type SendNotificationResult, type SentMessageResult } from './send-notification.command';
@@ -57,7 +57,10 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       if (earlier) return earlier.body;
     }
 
-    await this.checkProviderEnabled(appId);
+    if (request.sendsWhatsApp) {
+      if (request.template !== null) checkTemplate(appId, request.template);
+      await this.checkProviderEnabled(appId);
+    }
 
     const { result, dueNow } = await this.db.transaction(async (tx) => {
       if (key !== undefined) {
@@ -91,7 +94,10 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     const dueAt = scheduled ? request.sendAt! : now;
     const users = await this.resolveRecipients(tx, appId, request.recipients);
 
-    const planned = request.recipients.map((recipient, index) => planMessage(appId, requestId, recipient, users[index], dueAt, now));
+    // override.channels without whatsapp: the request is kept, and no message is made.
+    const planned = request.sendsWhatsApp
+      ? request.recipients.map((recipient, index) => planMessage(appId, requestId, request, recipient, users[index], dueAt, now))
+      : [];
     const requested = new NotificationRequested({
       appId,
       requestId,
@@ -100,9 +106,13 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       data: request.data,
       sendAt: request.sendAt ? request.sendAt.toISOString() : null,
       messageIds: planned.map((message) => message.result.messageId),
-      recipients: request.recipients.map((recipient) => recipient.identifier),
+      recipients: planned.map((message) => message.result.recipient),
       override: recordedOverride(request),
       requestedAt: now.toISOString(),
+      category: request.category,
+      template: request.template,
+      cancellationKey: request.cancellationKey,
+      notification: request.notification,
     });
     // Every new stream in one statement: a fan-out to a thousand users is one round trip, not a thousand.
     await appendToStreams(tx, [
@@ -153,7 +163,23 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
   }
 }
 
-function planMessage(appId: string, requestId: string, recipient: RequestedRecipient, user: User | null, dueAt: Date, now: Date): PlannedMessage {
+/**
+ * A template named by the request must be registered for the app. No template is registered yet,
+ * so every named one is unknown: the answer API.md gives when no such template exists.
+ */
+function checkTemplate(_appId: string, identifier: string): void {
+  throw new UnknownTemplateError(identifier);
+}
+
+function planMessage(
+  appId: string,
+  requestId: string,
+  request: NotificationRequest,
+  recipient: RequestedRecipient,
+  user: User | null,
+  dueAt: Date,
+  now: Date,
+): PlannedMessage {
   const messageId = randomUUID();
   const phoneNumber = user?.phoneNumber ?? null;
   const usable = isE164(phoneNumber);
@@ -165,6 +191,8 @@ function planMessage(appId: string, requestId: string, recipient: RequestedRecip
     phoneNumber: usable ? phoneNumber : null,
     sendAt: dueAt.toISOString(),
     queuedAt: now.toISOString(),
+    category: request.category,
+    template: request.template,
   });
   if (usable) {
     return {

@@ -19,7 +19,8 @@ export class AnalyticsController {
     summary: 'WhatsApp messages sent, delivered, seen and discarded per UTC day, with delivery and seen rates',
     description:
       'A seen message counts as delivered too. Rates are fractions of sent (null when nothing was sent). ' +
-      'A message whose failure is followed by proof of delivery counts as delivered, not discarded.',
+      'A message whose failure is followed by proof of delivery counts as delivered, not discarded. ' +
+      'category and template count only the messages of requests with that category or template; groupBy adds the totals of each.',
   })
   @ApiResponse({ status: HttpStatus.OK, description: 'The statistics per day and in all', standardSchema: whatsAppAnalyticsSchema })
   @ApiErrorResponses({ 400: 'from/to not dates, in the wrong order, or more than 366 days apart' })
@@ -27,6 +28,10 @@ export class AnalyticsController {
     @CurrentApp() app: AuthenticatedApp,
     @Query({ schema: whatsAppAnalyticsQuerySchema }) params: WhatsAppAnalyticsParams,
   ): Promise<WhatsAppAnalyticsResponse> {
-    return this.queries.execute(new GetWhatsAppAnalyticsQuery(app.id, params.from, params.to));
+    return this.queries.execute(new GetWhatsAppAnalyticsQuery(app.id, params.from, params.to, new Date(), {
+        category: params.category,
+        template: params.template,
+        groupBy: params.groupBy,
+      }));
   }
 }

@@ -12,6 +12,13 @@ import {
 
 const DAY_MS = 86_400_000;
 
+/** Which messages count, and how the totals are broken down. */
+export interface AnalyticsDimensions {
+  category?: string;
+  template?: string;
+  groupBy?: 'category' | 'template';
+}
+
 /** The app's WhatsApp statistics per UTC day over [from, to] (ISO dates or times; see the DTO for defaults). */
 export class GetWhatsAppAnalyticsQuery extends Query<WhatsAppAnalyticsResponse> {
   constructor(
@@ -20,6 +27,7 @@ export class GetWhatsAppAnalyticsQuery extends Query<WhatsAppAnalyticsResponse> 
     readonly to?: string,
     /** Today, for the defaults; a parameter so that the range is computed once per request. */
     readonly now: Date = new Date(),
+    readonly dimensions: AnalyticsDimensions = {},
   ) {
     super();
   }
@@ -27,6 +35,8 @@ export class GetWhatsAppAnalyticsQuery extends Query<WhatsAppAnalyticsResponse> 
 
 interface DailyRow {
   day: string;
+  /** The category or template grouped by ('' for none); '' when not grouped. */
+  value: string;
   sent: number;
   delivered: number;
   seen: number;
@@ -39,23 +49,66 @@ export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAna
 
   async execute(query: GetWhatsAppAnalyticsQuery): Promise<WhatsAppAnalyticsResponse> {
     const { fromDay, toDay } = dayRange(query);
+    const { category, template, groupBy } = query.dimensions;
+    const values: unknown[] = [query.appId, dayText(fromDay), dayText(toDay)];
+    const where = ['app_id = $1', 'day BETWEEN $2::date AND $3::date'];
+    // The table keeps '' for none; the filters name a category or template, never ''.
+    if (category !== undefined) where.push(`category = $${values.push(category)}`);
+    if (template !== undefined) where.push(`template = $${values.push(template)}`);
+    const value = groupBy === undefined ? `''` : groupBy;
     const rows = await this.db.query<DailyRow>(
-      `SELECT to_char(day, 'YYYY-MM-DD') AS day, sent, delivered, seen, discarded
-         FROM whatsapp_daily_stats WHERE app_id = $1 AND day BETWEEN $2::date AND $3::date`,
-      [query.appId, dayText(fromDay), dayText(toDay)],
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, ${value} AS value,
+              sum(sent)::integer AS sent, sum(delivered)::integer AS delivered, sum(seen)::integer AS seen, sum(discarded)::integer AS discarded
+         FROM whatsapp_daily_stats WHERE ${where.join(' AND ')}
+        GROUP BY 1, 2`,
+      values,
     );
-    const byDay = new Map(rows.map((row) => [row.day, row]));
+    const byDay = new Map<string, Counts>();
+    const byValue = new Map<string, Counts>();
+    for (const row of rows) {
+      addTo(byDay, row.day, row);
+      addTo(byValue, row.value, row);
+    }
     const days: WhatsAppDailyStatsResponse[] = [];
-    const totals = { sent: 0, delivered: 0, seen: 0, discarded: 0 };
+    const totals = zeroCounts();
     for (let day = fromDay; day <= toDay; day += DAY_MS) {
       const date = dayText(day);
-      const row = byDay.get(date);
-      const counts = { sent: row?.sent ?? 0, delivered: row?.delivered ?? 0, seen: row?.seen ?? 0, discarded: row?.discarded ?? 0 };
-      for (const key of Object.keys(totals) as (keyof typeof totals)[]) totals[key] += counts[key];
+      const counts = byDay.get(date) ?? zeroCounts();
+      addCounts(totals, counts);
       days.push({ date, ...withRates(counts) });
     }
-    return { from: dayText(fromDay), to: dayText(toDay), days, totals: withRates(totals) };
+    const response: WhatsAppAnalyticsResponse = { from: dayText(fromDay), to: dayText(toDay), days, totals: withRates(totals) };
+    if (groupBy !== undefined) {
+      response.breakdown = [...byValue]
+        .map(([name, counts]) => ({ value: name === '' ? null : name, ...withRates(counts) }))
+        .sort((a, b) => b.sent - a.sent || (a.value ?? '').localeCompare(b.value ?? ''));
+    }
+    return response;
   }
+}
+
+interface Counts {
+  sent: number;
+  delivered: number;
+  seen: number;
+  discarded: number;
+}
+
+function zeroCounts(): Counts {
+  return { sent: 0, delivered: 0, seen: 0, discarded: 0 };
+}
+
+function addCounts(into: Counts, counts: Counts): void {
+  into.sent += counts.sent;
+  into.delivered += counts.delivered;
+  into.seen += counts.seen;
+  into.discarded += counts.discarded;
+}
+
+function addTo(map: Map<string, Counts>, key: string, counts: Counts): void {
+  let entry = map.get(key);
+  if (!entry) map.set(key, (entry = zeroCounts()));
+  addCounts(entry, counts);
 }
 
 /** Midnight UTC (ms) of the first and last day asked for, checked: in order, at most MAX_ANALYTICS_DAYS. */

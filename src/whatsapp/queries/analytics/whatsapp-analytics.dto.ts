@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDateOrTimeParam } from '../../../common/input-schemas';
+import { isoDateOrTimeParam, text } from '../../../common/input-schemas';
 
 export const DEFAULT_ANALYTICS_DAYS = 30;
 export const MAX_ANALYTICS_DAYS = 366;
@@ -14,6 +14,14 @@ export const whatsAppAnalyticsQuerySchema = z.strictObject({
       description: `First day (UTC), inclusive: a date, or a time whose UTC day is taken. Default: ${DEFAULT_ANALYTICS_DAYS - 1} days before to`,
     }),
   to: isoDateOrTimeParam(DAY_RULE).optional().meta({ example: '2026-03-30', description: 'Last day (UTC), inclusive. Default: today (UTC)' }),
+  category: text({ max: 512, what: 'a category identifier (text)' })
+    .optional()
+    .meta({ example: 'order-updates', description: 'Only messages of requests with this category' }),
+  template: text({ max: 512, what: 'a template identifier (text)' }).optional().meta({ description: 'Only messages of requests that named this WhatsApp template' }),
+  groupBy: z
+    .enum(['category', 'template'], { error: 'must be category or template' })
+    .optional()
+    .meta({ description: 'Also break the totals down by category or by template (`breakdown`)' }),
 });
 
 export type WhatsAppAnalyticsParams = z.output<typeof whatsAppAnalyticsQuerySchema>;
@@ -44,6 +52,10 @@ export const whatsAppAnalyticsSchema = z
         "so a day's rates compare that day's deliveries with that day's sends and can exceed 1 when messages sent earlier are delivered that day",
     }),
     totals: whatsAppStatsSchema.meta({ description: 'The sums over the whole range' }),
+    breakdown: z
+      .array(whatsAppStatsSchema.extend({ value: z.string().nullable().meta({ description: 'The category or template; null for messages without one' }) }))
+      .optional()
+      .meta({ description: 'With groupBy: the totals of each category or template that had messages in the range, most sent first' }),
   })
   .meta({ id: 'WhatsAppAnalytics' });
 

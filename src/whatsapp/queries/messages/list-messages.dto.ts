@@ -18,6 +18,12 @@ export const listMessagesQuerySchema = z.strictObject({
   requestId: text({ max: MAX_FILTER_LENGTH, what: 'the requestId returned by POST /v3/notifications' })
     .optional()
     .meta({ description: 'Only messages of this send request (the requestId of POST /v3/notifications)' }),
+  category: text({ max: MAX_FILTER_LENGTH, what: 'a category identifier (text)' })
+    .optional()
+    .meta({ description: 'Only messages of requests with this category (category or notification.category)' }),
+  template: text({ max: MAX_FILTER_LENGTH, what: 'a template identifier (text)' })
+    .optional()
+    .meta({ description: 'Only messages of requests that named this WhatsApp template' }),
   from: isoDateOrTimeParam('an ISO 8601 date or time, e.g. 2026-03-01 or 2026-03-01T10:00:00Z')
     .optional()
     .meta({ description: 'Only messages queued at or after this time (ISO 8601; without an offset, UTC)' }),

@@ -14,6 +14,8 @@ export interface MessageFilters {
   status?: MessageStatus;
   recipient?: string;
   requestId?: string;
+  category?: string;
+  template?: string;
   /** ISO 8601, inclusive bounds on queuedAt; a bare date as `to` includes that whole day (UTC). */
   from?: string;
   to?: string;
@@ -53,6 +55,8 @@ export function listMessagesStatement(appId: string, filters: MessageFilters): L
   if (filters.status) where.push(`m.status = ${param(filters.status)}`);
   if (filters.recipient) where.push(`m.recipient = ${param(filters.recipient)}`);
   if (filters.requestId) where.push(`m.request_id = ${param(filters.requestId)}`);
+  if (filters.category) where.push(`m.category = ${param(filters.category)}`);
+  if (filters.template) where.push(`m.template = ${param(filters.template)}`);
   const from = filters.from === undefined ? undefined : parseTime('from', filters.from);
   // A bare date as `to` means the whole of that day (UTC).
   const to = filters.to === undefined ? undefined : parseTime('to', filters.to) + (DATE_ONLY.test(filters.to) ? DAY_MS - 1 : 0);

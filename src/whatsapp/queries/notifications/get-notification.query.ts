@@ -5,7 +5,6 @@ import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, typ
 import { NOTIFICATION_MESSAGES_LIMIT } from './notification-limits';
 import type { NotificationResponse } from './notification-response';
 
-
 /** One send request of the app with its messages; another app's request is not found. */
 export class GetNotificationQuery extends Query<NotificationResponse> {
   constructor(
@@ -19,6 +18,8 @@ export class GetNotificationQuery extends Query<NotificationResponse> {
 interface SummaryRow {
   request_id: string;
   created_at: Date | null;
+  category: string | null;
+  notification: Record<string, unknown> | null;
   queued: number;
   sent: number;
   delivered: number;
@@ -33,7 +34,7 @@ export class GetNotificationHandler implements IQueryHandler<GetNotificationQuer
 
   async execute({ appId, requestId }: GetNotificationQuery): Promise<NotificationResponse> {
     const [summary] = await this.db.query<SummaryRow>(
-      `SELECT request_id, created_at, queued, sent, delivered, seen, discarded, message_count
+      `SELECT request_id, created_at, category, notification, queued, sent, delivered, seen, discarded, message_count
          FROM notification_summary_view WHERE request_id = $1 AND app_id = $2`,
       [requestId, appId],
     );
@@ -53,6 +54,8 @@ export class GetNotificationHandler implements IQueryHandler<GetNotificationQuer
     return {
       requestId: summary.request_id,
       createdAt: summary.created_at?.toISOString() ?? null,
+      category: summary.category,
+      notification: summary.notification,
       messageCount: summary.message_count,
       counts: {
         queued: summary.queued,

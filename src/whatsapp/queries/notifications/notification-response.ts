@@ -12,6 +12,11 @@ export const notificationSchema = z
   .object({
     requestId: z.string().meta({ format: 'uuid' }),
     createdAt: z.iso.datetime().nullable().meta({ description: 'When the send request was accepted' }),
+    category: z.string().nullable().meta({ example: 'order-updates', description: 'category or notification.category, as requested' }),
+    notification: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .meta({ description: 'The notification object as requested (title, message, url, icon, content, ...); null until the request itself is read' }),
     messageCount: count.meta({ description: 'How many WhatsApp messages the request has (one per recipient)' }),
     counts: statusCountsSchema,
     messages: z.array(messageSchema).meta({
