@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- name ...] [--no-embedded]`: runs the benchmarks (all four by default) on
+ * `npm run bench [-- name ...] [--no-embedded]`: runs the benchmarks (all of them by default) on
  * DATABASE_URL's server, or on the embedded PostgreSQL when it is unset; with DATABASE_URL set,
  * the ingestion benchmark runs once more on the embedded default. Prints each figure beside its
  * target and baseline and rewrites the figures of bench/RESULTS.md.
@@ -11,12 +11,14 @@ import { writeResultsFile } from './lib/results-file';
 import { openBenchPostgres, type BenchPostgres } from './lib/postgres';
 import { projectionRebuildBenchmark } from './projection-rebuild';
 import { queriesBenchmark } from './queries';
+import { webhooksBenchmark } from './webhooks';
 
 const BENCHMARKS: Record<string, (postgres: BenchPostgres) => Promise<void>> = {
   ingestion: ingestionBenchmark,
   'projection-rebuild': projectionRebuildBenchmark,
   dispatch: dispatchBenchmark,
   queries: queriesBenchmark,
+  webhooks: webhooksBenchmark,
 };
 
 async function onServer(names: string[], embedded: boolean): Promise<void> {

@@ -12,6 +12,7 @@ import { ProjectionsModule } from './whatsapp/projections/projections.module';
 import { QueriesModule } from './whatsapp/queries/queries.module';
 import { WhatsAppSendingModule } from './whatsapp/sending/sending.module';
 import { DeliveryTrackingModule } from './whatsapp/tracking/tracking.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 @Module({})
 export class AppModule {
@@ -30,6 +31,7 @@ export class AppModule {
         QueriesModule,
         WhatsAppSendingModule,
         DeliveryTrackingModule,
+        WebhooksModule,
         MetricsModule,
         ...extraImports,
       ],

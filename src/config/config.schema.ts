@@ -19,6 +19,12 @@ const bool = (name: string) =>
     .enum(['true', 'false', '1', '0'], { error: `${name} must be true or false` })
     .transform((v) => v === 'true' || v === '1');
 
+const hours = (name: string) =>
+  z.coerce
+    .number({ error: `${name} must be a number of hours (fractions allowed), more than 0` })
+    .positive(`${name} must be a number of hours (fractions allowed), more than 0`)
+    .max(100000, `${name} must be at most 100000 hours`);
+
 const httpUrl = (name: string) =>
   z
     .string()
@@ -93,6 +99,15 @@ export const configSchema = z.object({
   WEBHOOK_BATCH_CONCURRENCY: count('WEBHOOK_BATCH_CONCURRENCY', 1, 100).default(2),
   RAW_CALLBACK_RETENTION_DAYS: count('RAW_CALLBACK_RETENTION_DAYS', 1, 3650).default(30),
   INVALID_CALLBACKS_PER_HOUR: count('INVALID_CALLBACKS_PER_HOUR', 0, 10_000_000).default(1000),
+  WEBHOOK_OUT_TIMEOUT_MS: count('WEBHOOK_OUT_TIMEOUT_MS', 100, 600000).default(5000),
+  WEBHOOK_OUT_BACKOFF_MS: count('WEBHOOK_OUT_BACKOFF_MS', 0, 86400000).default(5000),
+  WEBHOOK_OUT_MAX_BACKOFF_MS: count('WEBHOOK_OUT_MAX_BACKOFF_MS', 0, 86400000).default(3600000),
+  WEBHOOK_OUT_RETRY_HOURS: hours('WEBHOOK_OUT_RETRY_HOURS').default(24),
+  WEBHOOK_OUT_DISABLE_AFTER_HOURS: hours('WEBHOOK_OUT_DISABLE_AFTER_HOURS').default(72),
+  WEBHOOK_OUT_ALLOW_PRIVATE: bool('WEBHOOK_OUT_ALLOW_PRIVATE').default(false),
+  WEBHOOK_OUT_CONCURRENCY: count('WEBHOOK_OUT_CONCURRENCY', 0, 4096).default(256),
+  WEBHOOK_OUT_ENDPOINT_CONCURRENCY: count('WEBHOOK_OUT_ENDPOINT_CONCURRENCY', 1, 1024).default(64),
+  WEBHOOK_OUT_POLL_MS: count('WEBHOOK_OUT_POLL_MS', 10, 60000).default(250),
   SHUTDOWN_TIMEOUT_MS: count('SHUTDOWN_TIMEOUT_MS', 0, 600000).default(10000),
 });
 

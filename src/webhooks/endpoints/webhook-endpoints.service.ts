@@ -1,0 +1,160 @@
+import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { CredentialCipher } from '../../apps/providers/credential-cipher';
+import { AppConfig } from '../../config/app-config';
+import { Database, type SqlExecutor } from '../../database/database';
+import { publicHostProblem } from '../sending/public-address';
+import { newWebhookSecret } from '../sending/webhook-signing';
+import type { MessageEventType } from '../webhook-events';
+import type { CreateWebhookBody, UpdateWebhookBody, WebhookEndpointView, WebhookEndpointWithSecret } from './webhook-endpoint.dto';
+
+interface EndpointRow {
+  id: string;
+  app_id: string;
+  url: string;
+  events: MessageEventType[] | null;
+  description: string | null;
+  enabled: boolean;
+  disabled_reason: string | null;
+  failing_since: Date | null;
+  last_success_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = 'id, app_id, url, events, description, enabled, disabled_reason, failing_since, last_success_at, created_at, updated_at';
+export const MAX_ENDPOINTS_PER_APP = 20;
+
+/** The context a secret is encrypted under: a ciphertext copied to another endpoint does not decrypt. */
+export function secretContext(endpointId: string): string {
+  return `webhook-endpoint:${endpointId}`;
+}
+
+function toView(row: EndpointRow): WebhookEndpointView {
+  return {
+    id: row.id,
+    url: row.url,
+    events: row.events ?? [],
+    description: row.description,
+    enabled: row.enabled,
+    disabledReason: row.disabled_reason,
+    lastSuccessAt: row.last_success_at?.toISOString() ?? null,
+    failingSince: row.failing_since?.toISOString() ?? null,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+/** Customers' endpoints: one app's list, each with its filter and its secret (kept encrypted). */
+@Injectable()
+export class WebhookEndpoints {
+  private readonly logger = new Logger('WebhookEndpoints');
+
+  constructor(
+    private readonly db: Database,
+    private readonly cipher: CredentialCipher,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(appId: string, body: CreateWebhookBody): Promise<WebhookEndpointWithSecret> {
+    await this.checkUrl(body.url);
+    const id = randomUUID();
+    const secret = newWebhookSecret();
+    const row = await this.db.transaction(async (tx) => {
+      // One app's creations in turn, so that the limit holds under concurrent requests.
+      await tx.query("SELECT pg_advisory_xact_lock(hashtext('webhook_endpoints'), hashtext($1))", [appId]);
+      const [{ count }] = await tx.query<{ count: string }>('SELECT count(*) FROM webhook_endpoints WHERE app_id = $1', [appId]);
+      if (Number(count) >= MAX_ENDPOINTS_PER_APP) {
+        throw new BadRequestException(`an app can have at most ${MAX_ENDPOINTS_PER_APP} webhooks; delete one first`);
+      }
+      const [created] = await tx.query<EndpointRow>(
+        `INSERT INTO webhook_endpoints (id, app_id, url, events, description, secret_encrypted)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+        [id, appId, body.url, body.events?.length ? body.events : null, body.description ?? null, this.cipher.encrypt(secret, secretContext(id))],
+      );
+      return created;
+    });
+    this.logger.log({ message: 'webhook endpoint created', appId, endpointId: id });
+    return { ...toView(row), secret };
+  }
+
+  async list(appId: string): Promise<WebhookEndpointView[]> {
+    const rows = await this.db.query<EndpointRow>(`SELECT ${COLUMNS} FROM webhook_endpoints WHERE app_id = $1 ORDER BY created_at, id`, [appId]);
+    return rows.map(toView);
+  }
+
+  async get(appId: string, id: string): Promise<WebhookEndpointView> {
+    return toView(await this.row(this.db, appId, id));
+  }
+
+  async update(appId: string, id: string, body: UpdateWebhookBody): Promise<WebhookEndpointView> {
+    if (body.url !== undefined) await this.checkUrl(body.url);
+    const [row] = await this.db.query<EndpointRow>(
+      `UPDATE webhook_endpoints
+          SET url = coalesce($3, url),
+              events = CASE WHEN $4::boolean THEN $5::text[] ELSE events END,
+              description = CASE WHEN $6::boolean THEN $7 ELSE description END,
+              enabled = coalesce($8, enabled),
+              -- enabling again starts the failure clock afresh
+              disabled_reason = CASE WHEN $8 IS TRUE THEN NULL ELSE disabled_reason END,
+              failing_since = CASE WHEN $8 IS TRUE AND NOT enabled THEN NULL ELSE failing_since END,
+              updated_at = now()
+        WHERE app_id = $1 AND id = $2
+        RETURNING ${COLUMNS}`,
+      [
+        appId,
+        id,
+        body.url ?? null,
+        body.events !== undefined,
+        body.events?.length ? body.events : null,
+        body.description !== undefined,
+        body.description ?? null,
+        body.enabled ?? null,
+      ],
+    );
+    if (!row) throw notFound();
+    this.logger.log({ message: 'webhook endpoint updated', appId, endpointId: id, enabled: row.enabled });
+    return toView(row);
+  }
+
+  async remove(appId: string, id: string): Promise<void> {
+    const rows = await this.db.query('DELETE FROM webhook_endpoints WHERE app_id = $1 AND id = $2 RETURNING id', [appId, id]);
+    if (rows.length === 0) throw notFound();
+    this.logger.log({ message: 'webhook endpoint deleted', appId, endpointId: id });
+  }
+
+  async rotateSecret(appId: string, id: string): Promise<WebhookEndpointWithSecret> {
+    const secret = newWebhookSecret();
+    const [row] = await this.db.query<EndpointRow>(
+      `UPDATE webhook_endpoints SET secret_encrypted = $3, updated_at = now() WHERE app_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      [appId, id, this.cipher.encrypt(secret, secretContext(id))],
+    );
+    if (!row) throw notFound();
+    this.logger.log({ message: 'webhook secret rotated', appId, endpointId: id });
+    return { ...toView(row), secret };
+  }
+
+  /** The endpoint, or 404: an app sees only its own. */
+  async row(db: SqlExecutor, appId: string, id: string): Promise<EndpointRow> {
+    const [row] = await db.query<EndpointRow>(`SELECT ${COLUMNS} FROM webhook_endpoints WHERE app_id = $1 AND id = $2`, [appId, id]);
+    if (!row) throw notFound();
+    return row;
+  }
+
+  /** https on a public address, unless WEBHOOK_OUT_ALLOW_PRIVATE; checked again on every connection. */
+  private async checkUrl(text: string): Promise<void> {
+    if (this.config.get('WEBHOOK_OUT_ALLOW_PRIVATE')) return;
+    const url = new URL(text);
+    if (url.protocol !== 'https:') {
+      throw new BadRequestException('url must be an https:// URL (http:// is accepted only when WEBHOOK_OUT_ALLOW_PRIVATE=true)');
+    }
+    const problem = await publicHostProblem(url);
+    if (problem) {
+      throw new BadRequestException(`url must point to a public address: ${problem} (private addresses are accepted only when WEBHOOK_OUT_ALLOW_PRIVATE=true)`);
+    }
+  }
+}
+
+export function notFound(): NotFoundException {
+  return new NotFoundException('No such webhook in this app: list them with GET /v3/webhooks');
+}

@@ -1,0 +1,258 @@
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { PoolClient } from 'pg';
+import { CredentialCipher } from '../../apps/providers/credential-cipher';
+import { AppConfig } from '../../config/app-config';
+import { Database } from '../../database/database';
+import { DELIVERIES_CHANNEL } from '../deliveries/delivery-records';
+import { DeliveryQueue, type AttemptResult, type ClaimedDelivery } from '../deliveries/delivery-queue';
+import { secretContext } from '../endpoints/webhook-endpoints.service';
+import { retryDelayMs, type RetrySchedule } from './retry-schedule';
+import { WebhookHttpClient } from './webhook-http-client';
+import { WebhookMetrics } from './webhook-metrics';
+import { WebhookSigner } from './webhook-signing';
+
+/** The most deliveries one claim takes. */
+const MAX_CLAIM = 500;
+
+/**
+ * Posts deliveries to customers' endpoints: claims due ones under a lease (up to
+ * WEBHOOK_OUT_CONCURRENCY in flight in this process, WEBHOOK_OUT_ENDPOINT_CONCURRENCY per endpoint
+ * across all), signs and posts each, and records the attempts in batches. A slow endpoint holds
+ * only its own slots, so the others go on. A process that dies leaves its claims to run out;
+ * they are claimed again and sent again (at least once).
+ */
+@Injectable()
+export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('WebhookSender');
+  private readonly concurrency: number;
+  private readonly endpointConcurrency: number;
+  private readonly pollMs: number;
+  private readonly leaseMs: number;
+  private readonly schedule: RetrySchedule;
+  private readonly disableAfterHours: number;
+  private readonly http: WebhookHttpClient;
+  private readonly signers = new Map<string, { encrypted: string; signer: WebhookSigner }>();
+  private readonly leaseToken = randomUUID();
+  private running = false;
+  private loop?: Promise<void>;
+  private wake?: () => void;
+  private poked = false;
+  private inFlight = 0;
+  private readonly sends = new Set<Promise<void>>();
+  private readonly results: AttemptResult[] = [];
+  private flushing?: Promise<void>;
+  private listener?: PoolClient;
+  private lastTakeBack = 0;
+
+  constructor(
+    private readonly db: Database,
+    private readonly queue: DeliveryQueue,
+    private readonly cipher: CredentialCipher,
+    private readonly metrics: WebhookMetrics,
+    config: AppConfig,
+  ) {
+    // Posting to customers' systems is outbound work like dispatch: a process without that role sends none.
+    this.concurrency = config.runs('dispatch') ? config.get('WEBHOOK_OUT_CONCURRENCY') : 0;
+    this.endpointConcurrency = config.get('WEBHOOK_OUT_ENDPOINT_CONCURRENCY');
+    this.pollMs = config.get('WEBHOOK_OUT_POLL_MS');
+    const timeoutMs = config.get('WEBHOOK_OUT_TIMEOUT_MS');
+    // An attempt ends within the timeout and is recorded soon after; a claim still held well past
+    // that belongs to a process that died, and is taken over.
+    this.leaseMs = 2 * timeoutMs + 1000;
+    this.schedule = { backoffMs: config.get('WEBHOOK_OUT_BACKOFF_MS'), maxBackoffMs: config.get('WEBHOOK_OUT_MAX_BACKOFF_MS') };
+    this.disableAfterHours = config.get('WEBHOOK_OUT_DISABLE_AFTER_HOURS');
+    this.http = new WebhookHttpClient({ timeoutMs, allowPrivate: config.get('WEBHOOK_OUT_ALLOW_PRIVATE'), connectionsPerOrigin: this.endpointConcurrency });
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.concurrency === 0) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    // Attempts under way end within the timeout; their outcomes are recorded before the pool closes.
+    await Promise.allSettled([...this.sends]);
+    await this.flush();
+    await this.http.close();
+    const listener = this.listener;
+    this.listener = undefined;
+    if (listener) {
+      await listener.query(`UNLISTEN ${DELIVERIES_CHANNEL}`).catch(() => undefined);
+      listener.release();
+    }
+  }
+
+  /** Wakes the loop now (new deliveries, a freed slot). */
+  poke(): void {
+    if (this.wake) this.wake();
+    else this.poked = true;
+  }
+
+  private async run(): Promise<void> {
+    await this.listen();
+    let failures = 0;
+    while (this.running) {
+      const capacity = this.concurrency - this.inFlight;
+      await this.takeBackExpired();
+      let claimed: ClaimedDelivery[] = [];
+      if (capacity > 0) {
+        try {
+          claimed = await this.queue.claim({
+            limit: Math.min(capacity, MAX_CLAIM),
+            endpointConcurrency: this.endpointConcurrency,
+            leaseMs: this.leaseMs,
+            leaseToken: this.leaseToken,
+          });
+          failures = 0;
+        } catch (error) {
+          failures++;
+          this.logger.error({ message: `claiming webhook deliveries failed (${failures} in a row): ${(error as Error).message}`, failures });
+          await this.sleep(Math.min(30_000, this.pollMs * 2 ** Math.min(failures, 10)));
+          continue;
+        }
+      }
+      for (const delivery of claimed) this.start(delivery);
+      // A full claim means more may be due at once; otherwise wait for a poke or the poll.
+      if (claimed.length === 0 || claimed.length < Math.min(capacity, MAX_CLAIM)) await this.sleep(this.pollMs);
+    }
+  }
+
+  /** Now and then, not on every claim: claims run out only when a process stopped. */
+  private async takeBackExpired(): Promise<void> {
+    if (Date.now() - this.lastTakeBack < Math.min(this.leaseMs / 2, 5000)) return;
+    this.lastTakeBack = Date.now();
+    await this.queue.takeBackExpired().catch((error: Error) => this.logger.warn(`taking back expired webhook claims failed: ${error.message}`));
+  }
+
+  private start(delivery: ClaimedDelivery): void {
+    this.inFlight++;
+    const send = this.attempt(delivery)
+      .catch((error: Error) => this.logger.error({ message: `webhook attempt failed unexpectedly: ${error.message}`, deliveryId: delivery.id }))
+      .finally(() => this.sends.delete(send));
+    this.sends.add(send);
+  }
+
+  private async attempt(delivery: ClaimedDelivery): Promise<void> {
+    const at = new Date();
+    let outcome;
+    try {
+      const headers = this.signer(delivery).sign(delivery.id, at, delivery.body);
+      outcome = await this.http.post(delivery.url, delivery.body, { ...headers });
+    } catch (error) {
+      outcome = { ok: false, statusCode: null, durationMs: 0, error: `could not sign the delivery: ${(error as Error).message}` };
+    }
+    let result: AttemptResult;
+    if (outcome.ok) {
+      result = { delivery, at, durationMs: outcome.durationMs, statusCode: outcome.statusCode, error: null, state: 'delivered', dueAt: null };
+    } else {
+      const dueAt = new Date(Date.now() + retryDelayMs(this.schedule, delivery.attempt));
+      const giveUp = dueAt.getTime() >= delivery.giveUpAt.getTime();
+      result = { delivery, at, durationMs: outcome.durationMs, statusCode: outcome.statusCode, error: outcome.error, state: giveUp ? 'failed' : 'pending', dueAt: giveUp ? null : dueAt };
+    }
+    this.results.push(result);
+    await this.flush();
+  }
+
+  /** Records every attempt that ended, in one transaction per round; one round at a time. */
+  private flush(): Promise<void> {
+    if (!this.flushing) {
+      this.flushing = this.flushRounds().finally(() => (this.flushing = undefined));
+      return this.flushing;
+    }
+    // A round is under way: the next one picks this result up.
+    return this.flushing.then(() => (this.results.length > 0 ? this.flush() : undefined));
+  }
+
+  private async flushRounds(): Promise<void> {
+    while (this.results.length > 0) {
+      const batch = this.results.splice(0, this.results.length);
+      try {
+        const disabled = await this.queue.record(batch, this.disableAfterHours);
+        this.report(batch);
+        for (const endpoint of disabled) {
+          this.metrics.endpointDisabled();
+          this.logger.error({
+            message: `webhook endpoint disabled: no successful delivery since ${endpoint.failingSince.toISOString()} (WEBHOOK_OUT_DISABLE_AFTER_HOURS=${this.disableAfterHours})`,
+            appId: endpoint.appId,
+            endpointId: endpoint.id,
+          });
+        }
+      } catch (error) {
+        // The claims run out and the deliveries are tried again: at least once.
+        this.logger.error({ message: `recording ${batch.length} webhook attempts failed: ${(error as Error).message}`, attempts: batch.length });
+      } finally {
+        this.inFlight -= batch.length;
+        this.poke();
+      }
+    }
+  }
+
+  private report(batch: readonly AttemptResult[]): void {
+    const now = Date.now();
+    for (const result of batch) {
+      const { delivery } = result;
+      const outcome = result.state === 'delivered' ? 'delivered' : result.state === 'failed' ? 'failed' : 'retry';
+      this.metrics.attempt(outcome, result.statusCode, result.durationMs / 1000);
+      const fields = {
+        appId: delivery.appId,
+        endpointId: delivery.endpointId,
+        deliveryId: delivery.id,
+        messageId: delivery.messageId ?? undefined,
+        eventType: delivery.eventType,
+        attempt: delivery.attempt,
+        statusCode: result.statusCode,
+        durationMs: result.durationMs,
+      };
+      if (outcome === 'delivered') {
+        this.metrics.delivered((now - delivery.changeRecordedAt.getTime()) / 1000);
+        this.logger.debug({ message: 'webhook delivered', ...fields });
+      } else if (outcome === 'retry') {
+        this.logger.warn({ message: `webhook attempt failed, retrying at ${result.dueAt!.toISOString()}: ${result.error}`, ...fields, nextAttemptAt: result.dueAt!.toISOString() });
+      } else {
+        this.logger.error({ message: `webhook delivery failed for good after ${delivery.attempt} attempts: ${result.error}`, ...fields });
+      }
+    }
+  }
+
+  private signer(delivery: ClaimedDelivery): WebhookSigner {
+    const cached = this.signers.get(delivery.endpointId);
+    if (cached && cached.encrypted === delivery.secretEncrypted) return cached.signer;
+    const signer = new WebhookSigner(this.cipher.decrypt(delivery.secretEncrypted, secretContext(delivery.endpointId)));
+    this.signers.set(delivery.endpointId, { encrypted: delivery.secretEncrypted, signer });
+    return signer;
+  }
+
+  private async listen(): Promise<void> {
+    try {
+      const client = await this.db.pool.connect();
+      client.on('notification', () => this.poke());
+      client.on('error', (error) => this.logger.warn(`LISTEN connection lost, polling only: ${error.message}`));
+      await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
+      this.listener = client;
+    } catch (error) {
+      this.logger.warn(`LISTEN unavailable, polling only: ${(error as Error).message}`);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (!this.running) return Promise.resolve();
+    if (this.poked) {
+      this.poked = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+}

@@ -1,0 +1,211 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../../config/app-config';
+import type { SqlExecutor } from '../../database/database';
+import { EventStoreSubscription, eventTypeOf, toStoreEvent, type RecordedEvent, type SubscriptionHandler } from '../../event-store';
+import {
+  DeliveryStatusChanged,
+  MESSAGE_EVENTS,
+  statusEvidence,
+  strongerStatus,
+  WhatsAppMessageDiscarded,
+  WhatsAppMessageQueued,
+  WhatsAppMessageSent,
+  type MessageStatus,
+} from '../../whatsapp/domain';
+import { enabledEndpoints, insertDeliveries, wants, type NewDelivery } from '../deliveries/delivery-records';
+import { messageEventType } from '../webhook-events';
+import { statusChangeBody, type StatusChangeData } from './status-change-payload';
+
+export const STATUS_CHANGE_SUBSCRIPTION = 'webhooks_status_changes';
+
+interface MessageState {
+  messageId: string;
+  appId: string;
+  requestId: string | null;
+  recipient: string | null;
+  phoneNumber: string | null;
+  status: MessageStatus | null;
+  providerMessageId: string | null;
+  discardReason: { code: string; reason: string } | null;
+}
+
+interface StateRow {
+  message_id: string;
+  app_id: string;
+  request_id: string | null;
+  recipient: string | null;
+  phone_number: string | null;
+  status: MessageStatus;
+  provider_message_id: string | null;
+  discard_reason: { code: string; reason: string } | null;
+}
+
+interface StatusChange {
+  appId: string;
+  messageId: string;
+  type: string;
+  at: string;
+  body: string;
+  recordedAt: Date;
+}
+
+/** The time an event gives for the status it is evidence of. */
+function eventTime(event: object, recordedAt: Date): string {
+  if (event instanceof WhatsAppMessageQueued) return event.data.queuedAt;
+  if (event instanceof WhatsAppMessageSent) return event.data.sentAt;
+  if (event instanceof DeliveryStatusChanged) return event.data.occurredAt;
+  if (event instanceof WhatsAppMessageDiscarded) return event.data.discardedAt;
+  return recordedAt.toISOString();
+}
+
+/**
+ * Turns each rise of a message's status into one delivery per endpoint of its app that wants it,
+ * in the transaction that moves this subscription's checkpoint: a rise is recorded once, and
+ * never lost. It keeps each message's status as the rules of the domain decide it, so a callback
+ * that does not raise it (a repeat, a late `sent`) makes no delivery; every rise is also kept for
+ * replay.
+ */
+@Injectable()
+@EventStoreSubscription()
+export class StatusChangeSubscription implements SubscriptionHandler {
+  readonly subscriptionName = STATUS_CHANGE_SUBSCRIPTION;
+  readonly eventTypes = MESSAGE_EVENTS.map((eventClass) => eventTypeOf(eventClass).type);
+
+  constructor(private readonly config: AppConfig) {}
+
+  async handle(recorded: RecordedEvent[], tx: SqlExecutor): Promise<void> {
+    const events = recorded.map((each) => ({ event: toStoreEvent(each), recordedAt: each.createdAt }));
+    const messageIds = [...new Set(events.map(({ event }) => (event.data as { messageId: string }).messageId))];
+    const states = await this.loadStates(tx, messageIds);
+    const touched = new Set<MessageState>();
+    const changes: StatusChange[] = [];
+
+    for (const { event, recordedAt } of events) {
+      const data = event.data as { appId: string; messageId: string };
+      let state = states.get(data.messageId);
+      if (!state) {
+        state = { messageId: data.messageId, appId: data.appId, requestId: null, recipient: null, phoneNumber: null, status: null, providerMessageId: null, discardReason: null };
+        states.set(data.messageId, state);
+      }
+      if (event instanceof WhatsAppMessageQueued) {
+        state.requestId = event.data.requestId;
+        state.recipient = event.data.recipient;
+        state.phoneNumber = event.data.phoneNumber;
+      } else if (event instanceof WhatsAppMessageSent) {
+        state.providerMessageId = event.data.providerMessageId;
+      } else if (event instanceof DeliveryStatusChanged) {
+        state.providerMessageId ??= event.data.providerMessageId ?? null;
+      }
+      touched.add(state);
+      const evidence = statusEvidence(event);
+      if (!evidence) continue;
+      const next = state.status ? strongerStatus(state.status, evidence) : evidence;
+      if (next === state.status) continue;
+      if (next === 'discarded') {
+        if (event instanceof WhatsAppMessageDiscarded) state.discardReason = { code: event.data.code, reason: event.data.reason };
+        else if (event instanceof DeliveryStatusChanged) state.discardReason = { code: event.data.code ?? 'unknown', reason: event.data.reason ?? 'failed' };
+      }
+      const previous = state.status;
+      state.status = next;
+      const type = messageEventType(next);
+      const change: StatusChangeData = {
+        messageId: state.messageId,
+        requestId: state.requestId,
+        recipient: state.recipient,
+        phoneNumber: state.phoneNumber,
+        status: next,
+        previousStatus: previous,
+        providerMessageId: state.providerMessageId,
+        at: new Date(eventTime(event, recordedAt)).toISOString(),
+        discardReason: next === 'discarded' ? state.discardReason : null,
+        category: null,
+        template: null,
+      };
+      changes.push({ appId: state.appId, messageId: state.messageId, type, at: change.at, body: statusChangeBody(type, change), recordedAt });
+    }
+
+    await this.saveStates(tx, [...touched]);
+    if (changes.length === 0) return;
+    await tx.query(
+      `INSERT INTO webhook_status_changes (app_id, message_id, event_type, at, body, recorded_at)
+       SELECT c.app_id, c.message_id, c.event_type, c.at, c.body, c.recorded_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::timestamptz[])
+              WITH ORDINALITY AS c (app_id, message_id, event_type, at, body, recorded_at, n)
+        ORDER BY c.n`,
+      [
+        changes.map((c) => c.appId),
+        changes.map((c) => c.messageId),
+        changes.map((c) => c.type),
+        changes.map((c) => c.at),
+        changes.map((c) => c.body),
+        changes.map((c) => c.recordedAt),
+      ],
+    );
+    const endpoints = await enabledEndpoints(tx, [...new Set(changes.map((c) => c.appId))]);
+    if (endpoints.length === 0) return;
+    const deliveries: NewDelivery[] = [];
+    for (const change of changes) {
+      for (const endpoint of endpoints) {
+        if (endpoint.appId !== change.appId || !wants(endpoint, change.type)) continue;
+        deliveries.push({
+          id: randomUUID(),
+          endpointId: endpoint.id,
+          appId: change.appId,
+          messageId: change.messageId,
+          eventType: change.type,
+          body: change.body,
+          changeRecordedAt: change.recordedAt,
+        });
+      }
+    }
+    await insertDeliveries(tx, deliveries, this.config.get('WEBHOOK_OUT_RETRY_HOURS'));
+  }
+
+  async reset(tx: SqlExecutor): Promise<void> {
+    // Deliveries already made stay; only what decides the next ones starts again.
+    await tx.query('DELETE FROM webhook_message_states');
+    await tx.query('DELETE FROM webhook_status_changes');
+  }
+
+  private async loadStates(tx: SqlExecutor, messageIds: string[]): Promise<Map<string, MessageState>> {
+    const rows = await tx.query<StateRow>('SELECT * FROM webhook_message_states WHERE message_id = ANY ($1::text[])', [messageIds]);
+    return new Map(
+      rows.map((row) => [
+        row.message_id,
+        {
+          messageId: row.message_id,
+          appId: row.app_id,
+          requestId: row.request_id,
+          recipient: row.recipient,
+          phoneNumber: row.phone_number,
+          status: row.status,
+          providerMessageId: row.provider_message_id,
+          discardReason: row.discard_reason,
+        },
+      ]),
+    );
+  }
+
+  private async saveStates(tx: SqlExecutor, states: MessageState[]): Promise<void> {
+    const known = states.filter((state) => state.status !== null);
+    if (known.length === 0) return;
+    await tx.query(
+      `INSERT INTO webhook_message_states (message_id, app_id, request_id, recipient, phone_number, status, provider_message_id, discard_reason)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+       ON CONFLICT (message_id) DO UPDATE SET request_id = EXCLUDED.request_id, recipient = EXCLUDED.recipient,
+         phone_number = EXCLUDED.phone_number, status = EXCLUDED.status, provider_message_id = EXCLUDED.provider_message_id,
+         discard_reason = EXCLUDED.discard_reason`,
+      [
+        known.map((s) => s.messageId),
+        known.map((s) => s.appId),
+        known.map((s) => s.requestId),
+        known.map((s) => s.recipient),
+        known.map((s) => s.phoneNumber),
+        known.map((s) => s.status),
+        known.map((s) => s.providerMessageId),
+        known.map((s) => (s.discardReason ? JSON.stringify(s.discardReason) : null)),
+      ],
+    );
+  }
+}

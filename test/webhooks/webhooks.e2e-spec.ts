@@ -1,0 +1,264 @@
+import request from 'supertest';
+import { SubscriptionManager } from '../../src/event-store';
+import { STATUS_CHANGE_SUBSCRIPTION } from '../../src/webhooks/status-changes/status-change.subscription';
+import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
+import { createTenant, eventTypes, eventually, putUser, startSendingApp, startSimulator, type TestTenant } from '../sending/sending-test-kit';
+import type { TestApp } from '../support/test-app';
+import { webhookPath } from '../tracking/tracking-kit';
+import { createEndpoint, deliveriesOf, gate, verifies, WebhookReceiver } from './webhook-kit';
+
+/**
+ * Status webhooks end to end: messages sent through the service to the Gupshup simulator, whose
+ * callbacks raise their statuses, and a customer's system on loopback receiving the deliveries.
+ */
+describe('status webhooks', () => {
+  let simulator: GupshupSimulator;
+  let t: TestApp;
+  let receiver: WebhookReceiver;
+  let tenants = 0;
+
+  beforeAll(async () => {
+    simulator = await startSimulator();
+    receiver = new WebhookReceiver();
+    await receiver.listen();
+    t = await startSendingApp(simulator, {
+      env: {
+        WEBHOOK_OUT_ALLOW_PRIVATE: 'true',
+        WEBHOOK_OUT_BACKOFF_MS: '50',
+        WEBHOOK_OUT_MAX_BACKOFF_MS: '200',
+        WEBHOOK_OUT_POLL_MS: '20',
+        WEBHOOK_OUT_TIMEOUT_MS: '15000',
+        WEBHOOK_OUT_ENDPOINT_CONCURRENCY: '8',
+        // A delivery failing for 20 s is given up; an endpoint failing for 30 s is disabled.
+        WEBHOOK_OUT_RETRY_HOURS: String(20 / 3600),
+        WEBHOOK_OUT_DISABLE_AFTER_HOURS: String(30 / 3600),
+      },
+    });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await receiver?.close();
+    await simulator?.close();
+  });
+
+  /** An app whose Gupshup (the simulator) posts its callbacks back to the service, in order. */
+  async function tenant(): Promise<TestTenant> {
+    const created = await createTenant(t, simulator);
+    simulator.registerApp(created.gupshupApiKey, { source: '917834811114', srcName: 'DemoAPI', callbackUrl: `${t.url}${webhookPath(created.apiKey)}` });
+    tenants++;
+    return created;
+  }
+
+  async function send(app: TestTenant, phoneNumber: string): Promise<string> {
+    const user = `user-${tenants}-${phoneNumber.slice(-4)}`;
+    await putUser(t, app, user, { phoneNumber });
+    const res = await request(t.url)
+      .post('/v3/notifications')
+      .set(app.headers)
+      .send({ notification: { title: 'Order shipped', message: 'Track it' }, sendTo: { recipients: [user] } })
+      .expect(202);
+    return (res.body as { messages: { messageId: string }[] }).messages[0].messageId;
+  }
+
+  it('creates, lists, changes and deletes endpoints; the secret is shown only on creation and rotation', async () => {
+    const app = await tenant();
+    const created = await createEndpoint(t, app.headers, { url: `${receiver.url}/crud`, events: ['message.delivered'], description: 'CRM' });
+    expect(created).toMatchObject({ url: `${receiver.url}/crud`, events: ['message.delivered'], description: 'CRM', enabled: true });
+    expect(created.secret).toMatch(/^whsec_[A-Za-z0-9+/=]{40,}$/);
+
+    const listed = await request(t.url).get('/v3/webhooks').set(app.headers).expect(200);
+    expect(listed.body.data).toHaveLength(1);
+    expect(JSON.stringify(listed.body)).not.toContain(created.secret.slice(6));
+    const one = await request(t.url).get(`/v3/webhooks/${created.id}`).set(app.headers).expect(200);
+    expect(one.body.secret).toBeUndefined();
+
+    const patched = await request(t.url).patch(`/v3/webhooks/${created.id}`).set(app.headers).send({ events: [], enabled: false }).expect(200);
+    expect(patched.body).toMatchObject({ events: [], enabled: false });
+
+    const rotated = await request(t.url).post(`/v3/webhooks/${created.id}/rotate-secret`).set(app.headers).expect(200);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    expect(rotated.body.secret).not.toBe(created.secret);
+
+    // Another app sees none of it.
+    const other = await tenant();
+    await request(t.url).get(`/v3/webhooks/${created.id}`).set(other.headers).expect(404);
+    await request(t.url).delete(`/v3/webhooks/${created.id}`).set(other.headers).expect(404);
+
+    await request(t.url).delete(`/v3/webhooks/${created.id}`).set(app.headers).expect(204);
+    await request(t.url).get(`/v3/webhooks/${created.id}`).set(app.headers).expect(404);
+  });
+
+  it('answers bad input with a 400 naming the field', async () => {
+    const app = await tenant();
+    const cases: [unknown, RegExp][] = [
+      [{}, /url/],
+      [{ url: 'not a url' }, /url.*https:\/\//],
+      [{ url: 'ftp://example.com/x' }, /url/],
+      [{ url: 'https://example.com/x', events: ['message.read'] }, /events.*message\.queued/],
+      [{ url: 'https://example.com/x', extra: 1 }, /extra/],
+    ];
+    for (const [body, message] of cases) {
+      const res = await request(t.url).post('/v3/webhooks').set(app.headers).send(body as object).expect(400);
+      expect(res.body.message).toMatch(message);
+    }
+    await request(t.url).get('/v3/webhooks/not-a-uuid').set(app.headers).expect(400);
+    const listed = await request(t.url).get('/v3/webhooks').set(app.headers).expect(200);
+    expect(listed.body.data).toEqual([]);
+  });
+
+  it('delivers queued → sent → delivered → seen, signed, in order while an earlier delivery is retried; a non-rising callback adds nothing', async () => {
+    const app = await tenant();
+    const endpoint = await createEndpoint(t, app.headers, { url: `${receiver.url}/ordered` });
+    // The first attempt of the first delivery fails: everything after it must wait for its retry.
+    receiver.on('/ordered', (received, nth) => ({ status: received.payload.type === 'message.queued' && nth === 1 ? 503 : 200 }));
+
+    const messageId = await send(app, '+919900000041'); // ends in 1: the simulator reports it read
+    const acknowledged = await eventually(() => {
+      const list = receiver.acknowledged('/ordered').filter((each) => each.payload.data.messageId === messageId);
+      return list.length >= 4 ? list : undefined;
+    }, 'the four status changes to be acknowledged');
+
+    expect(acknowledged.map((each) => each.payload.type)).toEqual(['message.queued', 'message.sent', 'message.delivered', 'message.seen']);
+    expect(acknowledged.map((each) => each.payload.data.previousStatus)).toEqual([null, 'queued', 'sent', 'delivered']);
+    for (const each of acknowledged) expect(verifies(endpoint.secret, each)).toBe(true);
+    expect(verifies(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, acknowledged[0])).toBe(false);
+    expect(acknowledged[3].payload.data).toMatchObject({ messageId, status: 'seen', phoneNumber: '+919900000041', providerMessageId: expect.any(String) });
+
+    // The retried delivery kept its webhook-id, and its attempts are listed.
+    const queuedAttempts = receiver.at('/ordered').filter((each) => each.payload.type === 'message.queued' && each.payload.data.messageId === messageId);
+    expect(queuedAttempts.map((each) => each.answeredWith)).toEqual([503, 200]);
+    expect(new Set(queuedAttempts.map((each) => each.headers['webhook-id'])).size).toBe(1);
+    const listed = await deliveriesOf(t, app.headers, endpoint.id, { messageId });
+    const queued = listed.find((each) => each.type === 'message.queued')!;
+    expect(queued.status).toBe('delivered');
+    expect(queued.attempts.map((attempt) => attempt.statusCode)).toEqual([503, 200]);
+
+    // A late copy of `delivered` (another provider time, so a new event) does not raise `seen`.
+    const delivered = simulator
+      .messages()
+      .flatMap((m) => m.callbacks)
+      .find((c) => c.event === 'delivered' && JSON.stringify(c.body).includes(simulator.messages().find((m) => m.destination === '919900000041')!.messageId))!;
+    const late = structuredClone(delivered.body) as { timestamp: number; payload: { payload: { ts: number } } };
+    late.timestamp += 2000;
+    late.payload.payload.ts += 2;
+    const before = (await eventTypes(t, messageId)).length;
+    await request(t.url).post(webhookPath(app.apiKey)).set('Content-Type', 'application/json').send(JSON.stringify(late)).expect(200);
+    await eventually(async () => ((await eventTypes(t, messageId)).length > before ? true : undefined), 'the late callback to be recorded');
+    await t.app.get(SubscriptionManager).runner(STATUS_CHANGE_SUBSCRIPTION).catchUp();
+    expect(await deliveriesOf(t, app.headers, endpoint.id, { messageId })).toHaveLength(4);
+  });
+
+  it('retries a failing endpoint with backoff, lists its attempts, gives up, disables it, and delivers again once fixed', async () => {
+    const app = await tenant();
+    const endpoint = await createEndpoint(t, app.headers, { url: `${receiver.url}/failing` });
+    let healthy = false;
+    receiver.on('/failing', () => ({ status: healthy ? 200 : 500 }));
+
+    const test = await request(t.url).post(`/v3/webhooks/${endpoint.id}/test`).set(app.headers).expect(202);
+    const deliveryId = test.body.deliveryId as string;
+    const failed = await eventually(async () => {
+      const [delivery] = (await deliveriesOf(t, app.headers, endpoint.id)).filter((each) => each.id === deliveryId);
+      return delivery?.status === 'failed' ? delivery : undefined;
+    }, 'the test delivery to be given up');
+    expect(failed.attempts.length).toBeGreaterThanOrEqual(3);
+    expect(failed.attempts.every((attempt) => attempt.statusCode === 500 && attempt.error?.startsWith('HTTP 500'))).toBe(true);
+    // Backoff: the gaps between attempts grow (with jitter, each at least half its step).
+    const times = failed.attempts.map((attempt) => Date.parse(attempt.at));
+    expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(25 * (failed.attempts.length - 1));
+
+    // Still failing past WEBHOOK_OUT_DISABLE_AFTER_HOURS: disabled.
+    const disabled = await eventually(async () => {
+      await request(t.url).post(`/v3/webhooks/${endpoint.id}/test`).set(app.headers).expect(202);
+      const res = await request(t.url).get(`/v3/webhooks/${endpoint.id}`).set(app.headers).expect(200);
+      if (!res.body.enabled) return res.body as { disabledReason: string };
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return undefined;
+    }, 'the endpoint to be disabled');
+    expect(disabled.disabledReason).toMatch(/no successful delivery/);
+    const metrics = await request(t.url).get('/metrics').expect(200);
+    expect(metrics.text).toMatch(/webhook_out_attempts_total\{outcome="retry",status_code="500"\} [1-9]/);
+    expect(metrics.text).toMatch(/webhook_out_endpoints_disabled_total [1-9]/);
+
+    // Fixed and enabled again: a manual retry of the failed delivery goes through.
+    healthy = true;
+    await request(t.url).patch(`/v3/webhooks/${endpoint.id}`).set(app.headers).send({ enabled: true }).expect(200);
+    await request(t.url).post(`/v3/webhooks/${endpoint.id}/deliveries/${deliveryId}/retry`).set(app.headers).expect(202);
+    await eventually(async () => {
+      const [delivery] = (await deliveriesOf(t, app.headers, endpoint.id)).filter((each) => each.id === deliveryId);
+      return delivery?.status === 'delivered' ? delivery : undefined;
+    }, 'the retried delivery to go through');
+    const tests = receiver.acknowledged('/failing').filter((each) => each.payload.type === 'webhook.test');
+    expect(verifies(endpoint.secret, tests[0])).toBe(true);
+  });
+
+  it('does not let a slow endpoint delay another', async () => {
+    const app = await tenant();
+    const slow = await createEndpoint(t, app.headers, { url: `${receiver.url}/slow` });
+    const fast = await createEndpoint(t, app.headers, { url: `${receiver.url}/fast` });
+    const held = gate();
+    receiver.on('/slow', () => ({ status: 200, hold: held.promise }));
+    try {
+      for (let i = 0; i < 40; i++) await request(t.url).post(`/v3/webhooks/${slow.id}/test`).set(app.headers).expect(202);
+      await eventually(() => (receiver.at('/slow').length >= 1 ? true : undefined), 'the slow endpoint to be called');
+      await request(t.url).post(`/v3/webhooks/${fast.id}/test`).set(app.headers).expect(202);
+      // The fast endpoint's delivery arrives while the slow endpoint still holds its answers.
+      await eventually(() => (receiver.acknowledged('/fast').length === 1 ? true : undefined), 'the fast endpoint to get its delivery');
+      expect(receiver.acknowledged('/slow')).toHaveLength(0);
+      // The slow endpoint never has more requests open than its concurrency limit.
+      expect(receiver.at('/slow').length).toBe(8);
+    } finally {
+      held.open();
+    }
+    await eventually(
+      () => (new Set(receiver.acknowledged('/slow').map((each) => each.headers['webhook-id'])).size === 40 ? true : undefined),
+      'the slow endpoint to get every delivery',
+    );
+  });
+
+  it('replays every status change since a time, in order, as new deliveries', async () => {
+    const app = await tenant();
+    const endpoint = await createEndpoint(t, app.headers, { url: `${receiver.url}/replay`, events: ['message.sent', 'message.delivered'] });
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const messageId = await send(app, '+919900000056'); // ends in 6: delivered
+    const first = await eventually(() => {
+      const list = receiver.acknowledged('/replay').filter((each) => each.payload.data.messageId === messageId);
+      return list.length >= 2 ? list : undefined;
+    }, 'sent and delivered');
+    expect(first.map((each) => each.payload.type)).toEqual(['message.sent', 'message.delivered']);
+
+    const res = await request(t.url).post(`/v3/webhooks/${endpoint.id}/replay`).set(app.headers).send({ from }).expect(202);
+    expect(res.body).toEqual({ queued: 2 });
+    const all = await eventually(() => {
+      const list = receiver.acknowledged('/replay').filter((each) => each.payload.data.messageId === messageId);
+      return list.length >= 4 ? list : undefined;
+    }, 'the replayed deliveries');
+    expect(all.map((each) => each.payload.type)).toEqual(['message.sent', 'message.delivered', 'message.sent', 'message.delivered']);
+    expect(all[2].body).toBe(all[0].body);
+    expect(all[2].headers['webhook-id']).not.toBe(all[0].headers['webhook-id']);
+
+    await request(t.url).post(`/v3/webhooks/${endpoint.id}/replay`).set(app.headers).send({ from: 'yesterday' }).expect(400);
+  });
+});
+
+describe('status webhooks: addresses', () => {
+  let t: TestApp;
+  let simulator: GupshupSimulator;
+
+  beforeAll(async () => {
+    simulator = await startSimulator();
+    t = await startSendingApp(simulator, { env: { WEBHOOK_OUT_CONCURRENCY: '0' } });
+  });
+  afterAll(async () => {
+    await t?.close();
+    await simulator?.close();
+  });
+
+  it('accepts only https on public addresses unless WEBHOOK_OUT_ALLOW_PRIVATE=true', async () => {
+    const app = await createTenant(t, simulator);
+    for (const url of ['http://example.com/hook', 'https://127.0.0.1/hook', 'https://10.1.2.3/hook', 'https://[::1]/hook', 'https://localhost/hook', 'https://169.254.169.254/latest']) {
+      const res = await request(t.url).post('/v3/webhooks').set(app.headers).send({ url }).expect(400);
+      expect(res.body.message).toMatch(/^url must/);
+    }
+    await createEndpoint(t, app.headers, { url: 'https://93.184.215.14/hook' });
+  });
+});
