@@ -37,7 +37,9 @@ export class Webhooks1764001000000 implements MigrationInterface {
         phone_number        text,
         status              text NOT NULL,
         provider_message_id text,
-        discard_reason      jsonb
+        discard_reason      jsonb,
+        category            text,
+        template            text
       )`);
 
     await db.query(`

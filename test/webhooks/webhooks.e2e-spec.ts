@@ -49,13 +49,13 @@ describe('status webhooks', () => {
     return created;
   }
 
-  async function send(app: TestTenant, phoneNumber: string): Promise<string> {
+  async function send(app: TestTenant, phoneNumber: string, category?: string): Promise<string> {
     const user = `user-${tenants}-${phoneNumber.slice(-4)}`;
     await putUser(t, app, user, { phoneNumber });
     const res = await request(t.url)
       .post('/v3/notifications')
       .set(app.headers)
-      .send({ notification: { title: 'Order shipped', message: 'Track it' }, sendTo: { recipients: [user] } })
+      .send({ notification: { title: 'Order shipped', message: 'Track it' }, sendTo: { recipients: [user] }, ...(category ? { category } : {}) })
       .expect(202);
     return (res.body as { messages: { messageId: string }[] }).messages[0].messageId;
   }
@@ -112,7 +112,7 @@ describe('status webhooks', () => {
     // The first attempt of the first delivery fails: everything after it must wait for its retry.
     receiver.on('/ordered', (received, nth) => ({ status: received.payload.type === 'message.queued' && nth === 1 ? 503 : 200 }));
 
-    const messageId = await send(app, '+919900000041'); // ends in 1: the simulator reports it read
+    const messageId = await send(app, '+919900000041', 'shipping'); // ends in 1: the simulator reports it read
     const acknowledged = await eventually(() => {
       const list = receiver.acknowledged('/ordered').filter((each) => each.payload.data.messageId === messageId);
       return list.length >= 4 ? list : undefined;
@@ -122,7 +122,14 @@ describe('status webhooks', () => {
     expect(acknowledged.map((each) => each.payload.data.previousStatus)).toEqual([null, 'queued', 'sent', 'delivered']);
     for (const each of acknowledged) expect(verifies(endpoint.secret, each)).toBe(true);
     expect(verifies(`whsec_${Buffer.alloc(32, 7).toString('base64')}`, acknowledged[0])).toBe(false);
-    expect(acknowledged[3].payload.data).toMatchObject({ messageId, status: 'seen', phoneNumber: '+919900000041', providerMessageId: expect.any(String) });
+    expect(acknowledged[3].payload.data).toMatchObject({
+      messageId,
+      status: 'seen',
+      phoneNumber: '+919900000041',
+      providerMessageId: expect.any(String),
+      category: 'shipping',
+      template: null,
+    });
 
     // The retried delivery kept its webhook-id, and its attempts are listed.
     const queuedAttempts = receiver.at('/ordered').filter((each) => each.payload.type === 'message.queued' && each.payload.data.messageId === messageId);

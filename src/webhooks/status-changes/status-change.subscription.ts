@@ -28,6 +28,8 @@ interface MessageState {
   status: MessageStatus | null;
   providerMessageId: string | null;
   discardReason: { code: string; reason: string } | null;
+  category: string | null;
+  template: string | null;
 }
 
 interface StateRow {
@@ -39,6 +41,8 @@ interface StateRow {
   status: MessageStatus;
   provider_message_id: string | null;
   discard_reason: { code: string; reason: string } | null;
+  category: string | null;
+  template: string | null;
 }
 
 interface StatusChange {
@@ -85,13 +89,15 @@ export class StatusChangeSubscription implements SubscriptionHandler {
       const data = event.data as { appId: string; messageId: string };
       let state = states.get(data.messageId);
       if (!state) {
-        state = { messageId: data.messageId, appId: data.appId, requestId: null, recipient: null, phoneNumber: null, status: null, providerMessageId: null, discardReason: null };
+        state = { messageId: data.messageId, appId: data.appId, requestId: null, recipient: null, phoneNumber: null, status: null, providerMessageId: null, discardReason: null, category: null, template: null };
         states.set(data.messageId, state);
       }
       if (event instanceof WhatsAppMessageQueued) {
         state.requestId = event.data.requestId;
         state.recipient = event.data.recipient;
         state.phoneNumber = event.data.phoneNumber;
+        state.category = event.data.category ?? null;
+        state.template = event.data.template ?? null;
       } else if (event instanceof WhatsAppMessageSent) {
         state.providerMessageId = event.data.providerMessageId;
       } else if (event instanceof DeliveryStatusChanged) {
@@ -119,8 +125,8 @@ export class StatusChangeSubscription implements SubscriptionHandler {
         providerMessageId: state.providerMessageId,
         at: new Date(eventTime(event, recordedAt)).toISOString(),
         discardReason: next === 'discarded' ? state.discardReason : null,
-        category: null,
-        template: null,
+        category: state.category,
+        template: state.template,
       };
       changes.push({ appId: state.appId, messageId: state.messageId, type, at: change.at, body: statusChangeBody(type, change), recordedAt });
     }
@@ -182,6 +188,8 @@ export class StatusChangeSubscription implements SubscriptionHandler {
           status: row.status,
           providerMessageId: row.provider_message_id,
           discardReason: row.discard_reason,
+          category: row.category,
+          template: row.template,
         },
       ]),
     );
@@ -191,11 +199,11 @@ export class StatusChangeSubscription implements SubscriptionHandler {
     const known = states.filter((state) => state.status !== null);
     if (known.length === 0) return;
     await tx.query(
-      `INSERT INTO webhook_message_states (message_id, app_id, request_id, recipient, phone_number, status, provider_message_id, discard_reason)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[])
+      `INSERT INTO webhook_message_states (message_id, app_id, request_id, recipient, phone_number, status, provider_message_id, discard_reason, category, template)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::text[], $10::text[])
        ON CONFLICT (message_id) DO UPDATE SET request_id = EXCLUDED.request_id, recipient = EXCLUDED.recipient,
          phone_number = EXCLUDED.phone_number, status = EXCLUDED.status, provider_message_id = EXCLUDED.provider_message_id,
-         discard_reason = EXCLUDED.discard_reason`,
+         discard_reason = EXCLUDED.discard_reason, category = EXCLUDED.category, template = EXCLUDED.template`,
       [
         known.map((s) => s.messageId),
         known.map((s) => s.appId),
@@ -205,6 +213,8 @@ export class StatusChangeSubscription implements SubscriptionHandler {
         known.map((s) => s.status),
         known.map((s) => s.providerMessageId),
         known.map((s) => (s.discardReason ? JSON.stringify(s.discardReason) : null)),
+        known.map((s) => s.category),
+        known.map((s) => s.template),
       ],
     );
   }
