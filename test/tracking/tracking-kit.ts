@@ -9,7 +9,7 @@ import {
   WhatsAppMessageSent,
   type MessageView,
 } from '../../src/whatsapp/domain';
-import { TRACKING_SUBSCRIPTION } from '../../src/whatsapp/tracking/tracking.subscription';
+import { TRANSLATOR_SUBSCRIPTION } from '../../src/whatsapp/tracking/translating/callback-translator.subscription';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestAppOptions } from '../support/test-app';
 import { eventually, GIVE_UP_AFTER_MS } from '../support/eventually';
 
@@ -55,13 +55,27 @@ export function webhookPath(apiKey: string): string {
   return `/api/v1/apps/${encodeURIComponent(apiKey)}/webhook/gupshup_whatsapp${token ? `?token=${token}` : ''}`;
 }
 
-/** Posts a callback as Gupshup does: JSON, application/json; charset=utf-8. */
-export function postCallback(t: TestApp, apiKey: string, body: unknown, contentType = 'application/json; charset=utf-8') {
+/** Posts a callback as Gupshup does: JSON, application/json; charset=utf-8. Only the webhook answers: nothing is translated. */
+export function postRawCallback(t: TestApp, apiKey: string, body: unknown, contentType = 'application/json; charset=utf-8') {
   return request(t.url)
     .post(webhookPath(apiKey))
     .set('Content-Type', contentType)
     .set('User-Agent', 'Gupshup-Callback/1.0')
     .send(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/**
+ * postRawCallback, then, once the webhook has answered as expected, the translator run up to the
+ * end of the log: what the callback says has then taken effect (or was parked).
+ */
+export function postCallback(t: TestApp, apiKey: string, body: unknown, contentType?: string) {
+  return {
+    async expect(status: number) {
+      const res = await postRawCallback(t, apiKey, body, contentType).expect(status);
+      await catchUpTracking(t);
+      return res;
+    },
+  };
 }
 
 export interface TestMessage {
@@ -113,9 +127,14 @@ export async function catchUp(t: TestApp, subscription?: string): Promise<void> 
   }
 }
 
-/** catchUp for the tracking subscription only. */
+/** Events of the log the translator has not read yet (the subscriptions run on their own). */
+export async function translatorBehind(t: TestApp): Promise<number> {
+  return (await t.app.get(SubscriptionManager).lag())[TRANSLATOR_SUBSCRIPTION].eventsBehind;
+}
+
+/** catchUp for the callback translator only. */
 export function catchUpTracking(t: TestApp): Promise<void> {
-  return catchUp(t, TRACKING_SUBSCRIPTION);
+  return catchUp(t, TRANSLATOR_SUBSCRIPTION);
 }
 
 export async function streamEvents(t: TestApp, messageId: string): Promise<StoreEvent<object>[]> {

@@ -1,10 +1,10 @@
-import { Controller, Get, HttpStatus, Query } from '@nestjs/common';
+import { Controller, Get, Header, HttpStatus, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { AdminApi } from '../../apps/admin/admin-api.decorator';
-import { wholeNumberParam } from '../../common/input-schemas';
-import { ApiErrorResponses } from '../../common/openapi';
-import { Database } from '../../database/database';
+import { AdminApi } from '../../../apps/admin/admin-api.decorator';
+import { wholeNumberParam } from '../../../common/input-schemas';
+import { ApiErrorResponses } from '../../../common/openapi';
+import { Database } from '../../../database/database';
 import { listParkedCallbacks, MAX_SHOWN_BODY_DEPTH, type ParkedCallbackListing } from './parked-callbacks';
 
 const DEFAULT_LIMIT = 50;
@@ -60,11 +60,14 @@ export class ParkedCallbacksController {
   constructor(private readonly db: Database) {}
 
   @Get()
+  // Bodies are whatever a sender posted: shown as JSON data, never to be sniffed into markup.
+  @Header('X-Content-Type-Options', 'nosniff')
   @ApiOperation({
     summary: 'Gupshup callbacks kept without being applied, newest first',
     description:
       'waiting: a delivery report for a Gupshup or WhatsApp id no message of the app has (yet); it is applied by itself when the message is sent. ' +
-      'invalid: a JSON body that is no Gupshup callback this service can read. Each row holds the body as received.',
+      'invalid: a JSON body that is no Gupshup callback this service can read. Each row holds the body as received, as JSON data (served with X-Content-Type-Options: nosniff; never render it as markup). ' +
+      'Rows older than RAW_CALLBACK_RETENTION_DAYS are removed.',
   })
   @ApiResponse({ status: HttpStatus.OK, description: 'A page of parked callbacks', standardSchema: parkedCallbackPageSchema })
   @ApiErrorResponses({ 400: 'A parameter is invalid; the message says which and what it accepts' })

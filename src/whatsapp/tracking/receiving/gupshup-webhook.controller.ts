@@ -14,13 +14,16 @@ import {
 import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiBody, ApiConsumes, ApiOperation, ApiResponse, ApiSecurity, ApiTags } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
-import { CallbackTokenService, type CallbackVerdict } from '../../apps';
-import { CALLBACK_TOKEN_SECURITY } from '../../apps/callback-tokens/callback-token.openapi';
-import { ApiErrorResponses, requestBodySchema } from '../../common/openapi';
-import { CallbackIngestionService, decodeCallbackBody } from './callback-ingestion.service';
-import { isTransientDatabaseError } from './database-errors';
+import { CallbackTokenService, type CallbackVerdict } from '../../../apps';
+import { CALLBACK_TOKEN_SECURITY } from '../../../apps/callback-tokens/callback-token.openapi';
+import { AppConfig } from '../../../config/app-config';
+import { ApiErrorResponses, requestBodySchema } from '../../../common/openapi';
+import { isTransientDatabaseError } from '../../../database/database-errors';
+import { TrackingMetrics } from '../tracking.metrics';
+import { callbackShape, decodeCallbackBody } from './callback-body';
 import { gupshupCallbackSchema, webhookApiKeyParamSchema } from './gupshup-callback.dto';
-import { TrackingMetrics } from './tracking.metrics';
+import { InvalidCallbackBudget } from './invalid-callback-budget';
+import { RawCallbackRecorder } from './raw-callback-recorder';
 import { WebhookAppCache } from './webhook-app-cache';
 import { GUPSHUP_CALLBACK_ROUTE } from './webhook-body-parser';
 
@@ -30,23 +33,29 @@ function keyHint(apiKey: string): string {
 }
 
 /**
- * Where Gupshup posts delivery callbacks (v2 and v3 formats). The API key in the path is the
- * credential. 200 with an empty body once what the callback says is committed; 404 for an
- * unknown key; 400 for a body that is not JSON; 413 past the webhook's body limit. A JSON body
- * that is no callback we can read is kept as "invalid" (GET /admin/parked-callbacks) and answered
- * 200, since Gupshup would only send it again. 503 when the database cannot store it now.
+ * Where Gupshup posts delivery callbacks (v2 and v3 formats): the first step of tracking. It finds
+ * the app by the key in the path, checks the callback token, records the body as it came (a GupshupCallbackReceived event,
+ * group-committed) and answers 200 once that is committed; what the callback means is worked out
+ * later, in log order, by the translator (../translating). 404 for an unknown key; 401 without the
+ * right token; 400 for a body
+ * that is not JSON; 413 past the webhook's body limit; 503 when the database cannot store it now.
  */
 @ApiTags('Delivery tracking')
 @Controller('api/v1/apps/:apiKey/webhook')
 export class GupshupWebhookController {
   private readonly logger = new Logger('DeliveryTracking');
 
+  private readonly invalidBudget: InvalidCallbackBudget;
+
   constructor(
     private readonly apps: WebhookAppCache,
-    private readonly ingestion: CallbackIngestionService,
+    private readonly recorder: RawCallbackRecorder,
     private readonly metrics: TrackingMetrics,
     private readonly callbackTokens: CallbackTokenService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.invalidBudget = new InvalidCallbackBudget(config.get('INVALID_CALLBACKS_PER_HOUR'));
+  }
 
   @Post('gupshup_whatsapp')
   @HttpCode(HttpStatus.OK)
@@ -54,7 +63,8 @@ export class GupshupWebhookController {
     summary: "Gupshup's delivery callbacks (v2 and v3 formats): set this URL as the Gupshup app's callback URL",
     description:
       'Status events (enqueued, sent, delivered, read, failed) become the message status; other kinds (user, billing, template events, inbound messages) are acknowledged and ignored. ' +
-      'A callback for a message not known yet is kept and applied when it is. A JSON body that is no readable callback is kept as invalid (GET /admin/parked-callbacks) and acknowledged. ' +
+      'The body is recorded as it came and acknowledged once durable; it takes effect moments later. A callback for a message not known yet is kept and applied when it is. ' +
+      'A JSON body that is no readable callback is kept as invalid (GET /admin/parked-callbacks) and acknowledged; past INVALID_CALLBACKS_PER_HOUR for the app, such bodies are acknowledged and only counted. ' +
       "Authentication: the app's callback token in the `token` query parameter (Gupshup signs nothing; the API key in the path names the app and is no credential). " +
       'An unknown key is answered 404; a missing or wrong token 401, and nothing is stored (unless the app accepts the legacy URL without token).',
   })
@@ -62,7 +72,7 @@ export class GupshupWebhookController {
   @ApiConsumes('application/json', 'text/plain')
   @ApiBody({ description: 'The callback as Gupshup sends it (any content type: the body is read as JSON)', schema: requestBodySchema(gupshupCallbackSchema) })
   // An empty content map: the answer has no body, on purpose.
-  @ApiResponse({ status: HttpStatus.OK, description: 'Stored durably (or ignored): an empty body', content: {} })
+  @ApiResponse({ status: HttpStatus.OK, description: 'Recorded durably (or, past the junk budget, only counted): an empty body', content: {} })
   @ApiErrorResponses({
     400: 'The body is not JSON',
     401: 'The token is missing or wrong: nothing was stored',
@@ -74,17 +84,20 @@ export class GupshupWebhookController {
   async receive(@Param('apiKey', { schema: webhookApiKeyParamSchema }) apiKey: string, @Req() request: FastifyRequest): Promise<void> {
     const receivedAt = new Date();
     const app = await this.findApp(apiKey);
-    const verdict = await this.authenticate(app.id, request);
+    // A callback on the legacy token-less URL is recorded, but may not settle an unknown dispatch outcome.
+    const authenticated = (await this.authenticate(app.id, request)) === 'authenticated';
     const decoded = decodeCallbackBody(request.body);
     if (!decoded.ok) throw new BadRequestException(decoded.problem);
+    if (callbackShape(decoded.json) === 'unknown' && !this.invalidBudget.take(app.id)) {
+      this.metrics.callback('unknown', 'invalid', 'dropped');
+      return;
+    }
     try {
-      await this.ingestion.ingest(app.id, decoded.json, decoded.text, receivedAt, verdict === 'authenticated');
+      await this.recorder.record({ appId: app.id, receivedAt, authenticated, text: decoded.text });
     } catch (error) {
-      if (isTransientDatabaseError(error)) {
-        this.logger.warn(`callback for app key ${keyHint(apiKey)} not stored, answered 503: ${(error as Error).message}`);
-        throw new ServiceUnavailableException('The callback could not be stored right now (database unavailable); send it again later');
-      }
-      await this.keepUnstorable(app.id, apiKey, decoded.text, receivedAt, error);
+      const transient = isTransientDatabaseError(error);
+      this.logger.warn({ message: 'callback not recorded, answered 503', appId: app.id, transient, error: (error as Error).message });
+      throw new ServiceUnavailableException('The callback could not be stored right now (database unavailable); send it again later');
     }
   }
 
@@ -118,15 +131,5 @@ export class GupshupWebhookController {
       );
     }
     return verdict;
-  }
-
-  private async keepUnstorable(appId: string, apiKey: string, rawBody: string, receivedAt: Date, error: unknown): Promise<void> {
-    this.logger.error(`callback for app key ${keyHint(apiKey)} could not be stored as delivery reports; keeping it as invalid: ${(error as Error).message}`);
-    try {
-      await this.ingestion.recordUnstorable(appId, rawBody, receivedAt, `could not be stored: ${(error as Error).message}`);
-    } catch (fallbackError) {
-      this.logger.error(`callback for app key ${keyHint(apiKey)} could not be kept either, answered 503: ${(fallbackError as Error).message}`);
-      throw new ServiceUnavailableException('The callback could not be stored right now; send it again later');
-    }
   }
 }
