@@ -23,6 +23,9 @@ export class RawCallbacks1764000800001 implements MigrationInterface {
         ADD COLUMN part_index        integer,
         ADD COLUMN unapplied_parts   integer,
         ADD COLUMN authenticated     boolean NOT NULL DEFAULT false`);
+    // 'ignored': a callback of a kind not tracked, kept only until RAW_CALLBACK_RETENTION_DAYS.
+    await db.query(`ALTER TABLE parked_callbacks DROP CONSTRAINT parked_callbacks_state_check`);
+    await db.query(`ALTER TABLE parked_callbacks ADD CONSTRAINT parked_callbacks_state_check CHECK (state IN ('waiting', 'invalid', 'ignored'))`);
     await db.query(`CREATE UNIQUE INDEX parked_callbacks_part ON parked_callbacks (callback_event_id, part_index)`);
     await db.query(`CREATE INDEX parked_callbacks_received_at ON parked_callbacks (received_at)`);
     await db.query(`DELETE FROM es_subscriptions WHERE name = 'whatsapp_delivery_tracking'`);
@@ -33,7 +36,9 @@ export class RawCallbacks1764000800001 implements MigrationInterface {
     await db.query(`
       UPDATE parked_callbacks p SET raw_body = coalesce(e.data->>'bodyText', (e.data->'body')::text)
         FROM es_events e WHERE e.event_id = p.callback_event_id AND p.raw_body IS NULL`);
-    await db.query(`DELETE FROM parked_callbacks WHERE raw_body IS NULL`);
+    await db.query(`DELETE FROM parked_callbacks WHERE raw_body IS NULL OR state = 'ignored'`);
+    await db.query(`ALTER TABLE parked_callbacks DROP CONSTRAINT parked_callbacks_state_check`);
+    await db.query(`ALTER TABLE parked_callbacks ADD CONSTRAINT parked_callbacks_state_check CHECK (state IN ('waiting', 'invalid'))`);
     await db.query(`DROP INDEX parked_callbacks_received_at`);
     await db.query(`DROP INDEX parked_callbacks_part`);
     await db.query(`

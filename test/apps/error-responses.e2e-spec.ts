@@ -36,7 +36,7 @@ describe('Error responses: one shape everywhere', () => {
   it('404 for an unknown route', async () => {
     const res = await request(t.url).get('/no/such/route').expect(404);
     expect(res.body).toEqual({ statusCode: 404, message: 'Cannot GET /no/such/route', error: 'Not Found' });
-    expectErrorBody((await request(t.url).delete('/v3/users/x').expect(404)).body, 404);
+    expectErrorBody((await request(t.url).patch('/v3/users/x').expect(404)).body, 404);
   });
 
   it('400 for malformed JSON', async () => {

@@ -282,13 +282,14 @@ describe('callback tokens: only the callback URL with its token is a credential'
     // On the legacy URL the callback is kept, but it names no message: the dispatch stays unsettled.
     const forgedId = randomUUID();
     await postTo(t, barePath(tenant), enqueued(forgedId)).expect(200);
+    await catchUp(t);
     expect(await jobState()).toBe('outcome_unknown');
     expect(await parkedRows(t, tenant.id)).toEqual([expect.objectContaining({ state: 'waiting', gupshup_message_id: forgedId })]);
 
     // The same report on the URL with the token settles it.
     await postTo(t, `${barePath(tenant)}?token=${tenant.callbackToken}`, enqueued(forgedId)).expect(200);
-    expect(await jobState()).toBe('sent');
     await catchUp(t);
+    expect(await jobState()).toBe('sent');
     const shown = (await request(t.url).get(`/v3/messages/${messageId}`).set(tenant.headers).expect(200)).body;
     expect(shown).toMatchObject({ status: 'sent', providerMessageId: forgedId });
   });

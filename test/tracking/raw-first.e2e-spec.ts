@@ -6,6 +6,7 @@ import { ParkedCallbackExpiry } from '../../src/whatsapp/tracking/parking/parked
 import { TRANSLATOR_SUBSCRIPTION } from '../../src/whatsapp/tracking/translating/callback-translator.subscription';
 import { Retranslation } from '../../src/whatsapp/tracking/translating/retranslate.command';
 import { buildCallbackBody, type CallbackMessageContext } from '../../tools/simulator/callback-payloads';
+import { callbackFixtureBody } from '../fixtures/gupshup';
 import { snapshotViews } from '../projections/whatsapp-test-data';
 import type { TestApp } from '../support/test-app';
 import {
@@ -185,7 +186,8 @@ describe('callbacks recorded raw, translated in one ordered place', () => {
   it('answers junk past the hourly budget with 200, counts it, and stores none of it', async () => {
     const tenant = await createTenant(t);
     const droppedBefore = await metricValue(t, 'whatsapp_callbacks_received_total', { outcome: 'dropped' });
-    for (let i = 0; i < 5; i++) await postCallback(t, tenant.apiKey, { junk: 'x'.repeat(1000), i }).expect(200);
+    // A `type` alone does not make a Gupshup callback: v2 has an object `payload` too.
+    for (let i = 0; i < 5; i++) await postCallback(t, tenant.apiKey, i % 2 ? { type: 'message-event', junk: 'x'.repeat(1000), i } : { junk: 'x'.repeat(1000), i }).expect(200);
     expect(await rawCallbacks(t, tenant.id)).toHaveLength(3);
     expect((await parkedRows(t, tenant.id)).map((row) => row.state)).toEqual(['invalid', 'invalid', 'invalid']);
     expect(await metricValue(t, 'whatsapp_callbacks_received_total', { outcome: 'dropped' })).toBe(droppedBefore + 2);
@@ -223,15 +225,21 @@ describe('callbacks recorded raw, translated in one ordered place', () => {
       ];
       const mixed = { object: 'whatsapp_business_account', entry: [{ changes: [{ field: 'messages', value: { statuses } }] }] };
       await postCallback(t, tenant.apiKey, mixed).expect(200);
+      // A kind not tracked is kept for the retention period too, then goes.
+      await postCallback(t, tenant.apiKey, callbackFixtureBody('v2-user-event-opted-in')).expect(200);
+      await catchUp(t);
       expect(await parkedRows(t, tenant.id)).toHaveLength(3);
-      expect(await rawCallbacks(t, tenant.id)).toHaveLength(3);
+      const ignored = () => t.db.query(`SELECT problem FROM parked_callbacks WHERE app_id = $1 AND state = 'ignored'`, [tenant.id]);
+      expect(await ignored()).toHaveLength(1);
+      expect(await rawCallbacks(t, tenant.id)).toHaveLength(4);
       const expiredBefore = await metricValue(t, 'whatsapp_parked_callbacks_expired_total');
 
       const expiry = t.app.get(ParkedCallbackExpiry);
       expect(await expiry.expire(new Date(Date.now() + 29 * DAY_MS))).toEqual({ rows: 0, rawCallbacks: 0 });
       const expired = await expiry.expire(new Date(Date.now() + 31 * DAY_MS));
-      expect(expired.rows).toBeGreaterThanOrEqual(3);
+      expect(expired.rows).toBeGreaterThanOrEqual(4);
       expect(await parkedRows(t, tenant.id)).toEqual([]);
+      expect(await ignored()).toEqual([]);
       const left = await rawCallbacks(t, tenant.id);
       expect(left.map((row) => row.data.body)).toEqual([mixed]);
       expect(await metricValue(t, 'whatsapp_parked_callbacks_expired_total')).toBeGreaterThanOrEqual(expiredBefore + 3);

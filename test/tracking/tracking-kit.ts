@@ -152,7 +152,7 @@ export async function messageView(t: TestApp, messageId: string): Promise<Messag
 
 export async function parkedRows(t: TestApp, appId: string) {
   return t.db.query<{ state: string; gupshup_message_id: string | null; whatsapp_message_id: string | null; provider_status: string | null }>(
-    'SELECT state, gupshup_message_id, whatsapp_message_id, provider_status FROM parked_callbacks WHERE app_id = $1 ORDER BY id',
+    `SELECT state, gupshup_message_id, whatsapp_message_id, provider_status FROM parked_callbacks WHERE app_id = $1 AND state <> 'ignored' ORDER BY id`,
     [appId],
   );
 }

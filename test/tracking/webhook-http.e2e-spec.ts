@@ -179,7 +179,7 @@ describe('POST /api/v1/apps/:apiKey/webhook/gupshup_whatsapp: the HTTP contract'
     });
 
     it.each([
-      [{ state: 'lost' }, /state must be waiting or invalid/],
+      [{ state: 'lost' }, /state must be one of waiting, invalid, ignored/],
       [{ limit: '0' }, /limit must be a whole number from 1 to 500/],
       [{ cursor: 'abc' }, /cursor must be the nextCursor/],
       [{ colour: 'red' }, /colour is not a known parameter: allowed parameters are appId, state, limit, cursor/],

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
 import { Database } from '../../../database/database';
 import { deleteStreams } from '../../../event-store/delete-streams';
@@ -17,9 +17,10 @@ const BATCH = 5000;
  * of them was applied, their raw events. Runs hourly in the process that runs the subscriptions.
  */
 @Injectable()
-export class ParkedCallbackExpiry implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ParkedCallbackExpiry implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('DeliveryTracking');
   private timer?: NodeJS.Timeout;
+  private firstRun?: NodeJS.Timeout;
   private running?: Promise<unknown>;
 
   constructor(
@@ -35,11 +36,14 @@ export class ParkedCallbackExpiry implements OnApplicationBootstrap, OnApplicati
     };
     this.timer = setInterval(tick, EVERY_MS);
     this.timer.unref();
-    setTimeout(tick, 10_000).unref();
+    this.firstRun = setTimeout(tick, 10_000);
+    this.firstRun.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
+  // Before the shutdown hooks, so that no run starts once the database pool is closing.
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    clearTimeout(this.firstRun);
     await this.running;
   }
 

@@ -16,9 +16,12 @@ export const listParkedCallbacksQuerySchema = z.strictObject({
     .optional()
     .meta({ description: "Only this app's callbacks" }),
   state: z
-    .enum(['waiting', 'invalid'])
+    .enum(['waiting', 'invalid', 'ignored'])
     .optional()
-    .meta({ description: 'waiting: for a message not known (yet); invalid: a body that is no readable callback' }),
+    .meta({
+      description:
+        'waiting: for a message not known (yet); invalid: a body that is no readable callback; ignored: a callback of a kind not tracked (listed only when asked for)',
+    }),
   limit: wholeNumberParam(1, MAX_LIMIT).optional().meta({ description: `Rows per page; ${DEFAULT_LIMIT} when left out` }),
   cursor: z
     .string({ error: 'must be the nextCursor of a previous page' })
@@ -31,7 +34,7 @@ const parkedCallbackSchema = z
   .object({
     id: z.string(),
     appId: z.string(),
-    state: z.enum(['waiting', 'invalid']),
+    state: z.enum(['waiting', 'invalid', 'ignored']),
     format: z.string().nullable().meta({ description: 'v2 or v3, for a waiting report' }),
     providerStatus: z.string().nullable(),
     gupshupMessageId: z.string().nullable(),

@@ -9,7 +9,8 @@ import { fromStoredReport, toStoredReport, type StoredReport } from '../translat
  * what waited longer than RAW_CALLBACK_RETENTION_DAYS.
  */
 
-export type ParkedState = 'waiting' | 'invalid';
+/** waiting: for its message; invalid: unreadable; ignored: a kind not tracked, kept only for the retention period. */
+export type ParkedState = 'waiting' | 'invalid' | 'ignored';
 
 /** Where a parked row came from: one part of one recorded callback. */
 export interface CallbackPart {
@@ -29,9 +30,11 @@ export interface ReportToPark extends CallbackPart {
   report: DeliveryReport;
 }
 
-/** A JSON body that is not a Gupshup callback we can read, or a part of one. */
+/** A JSON body that is not a Gupshup callback we can read (or a part of one), or one of a kind not tracked. */
 export interface InvalidCallback extends CallbackPart {
   problem: string;
+  /** Default `invalid`. */
+  state?: 'invalid' | 'ignored';
 }
 
 export interface ParkedReport {
@@ -76,9 +79,9 @@ export async function recordInvalidCallbacks(tx: SqlExecutor, invalid: readonly 
   if (invalid.length === 0) return;
   await tx.query(
     `INSERT INTO parked_callbacks (app_id, state, problem, received_at, callback_event_id, part_index, unapplied_parts, authenticated)
-     SELECT app_id, 'invalid', problem, received_at, event_id, part_index, parts, authenticated
-       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::int[], $6::int[], $7::boolean[])
-         AS i(app_id, problem, received_at, event_id, part_index, parts, authenticated)
+     SELECT app_id, state, problem, received_at, event_id, part_index, parts, authenticated
+       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::int[], $6::int[], $7::boolean[], $8::text[])
+         AS i(app_id, problem, received_at, event_id, part_index, parts, authenticated, state)
      ON CONFLICT (callback_event_id, part_index) DO NOTHING`,
     [
       invalid.map((i) => i.appId),
@@ -88,6 +91,7 @@ export async function recordInvalidCallbacks(tx: SqlExecutor, invalid: readonly 
       invalid.map((i) => i.partIndex),
       invalid.map((i) => i.unappliedParts),
       invalid.map((i) => i.authenticated),
+      invalid.map((i) => i.state ?? 'invalid'),
     ],
   );
 }
@@ -142,7 +146,7 @@ export async function takeParkedByWhatsappIds(tx: SqlExecutor, keys: readonly { 
 
 export async function countParkedByState(db: SqlExecutor): Promise<Record<ParkedState, number>> {
   const rows = await db.query<{ state: ParkedState; count: string }>('SELECT state, count(*) AS count FROM parked_callbacks GROUP BY state');
-  const counts: Record<ParkedState, number> = { waiting: 0, invalid: 0 };
+  const counts: Record<ParkedState, number> = { waiting: 0, invalid: 0, ignored: 0 };
   for (const row of rows) counts[row.state] = Number(row.count);
   return counts;
 }
@@ -192,7 +196,7 @@ export async function listParkedCallbacks(db: SqlExecutor, query: ParkedCallback
             coalesce(p.raw_body, e.data->>'bodyText', (e.data->'body')::text) AS raw_body, p.received_at, p.parked_at
        FROM parked_callbacks p
        LEFT JOIN es_events e ON e.event_id = p.callback_event_id
-      WHERE ($1::text IS NULL OR p.app_id = $1) AND ($2::text IS NULL OR p.state = $2) AND ($3::bigint IS NULL OR p.id < $3)
+      WHERE ($1::text IS NULL OR p.app_id = $1) AND (p.state = $2 OR ($2::text IS NULL AND p.state <> 'ignored')) AND ($3::bigint IS NULL OR p.id < $3)
       ORDER BY p.id DESC
       LIMIT $4`,
     [query.appId ?? null, query.state ?? null, query.beforeId ?? null, query.limit],

@@ -24,6 +24,6 @@ export function callbackShape(json: unknown): CallbackShape {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'unknown';
   const body = json as Record<string, unknown>;
   if (body.object === 'whatsapp_business_account') return 'v3';
-  if (typeof body.type === 'string') return 'v2';
+  if (typeof body.type === 'string' && typeof body.payload === 'object' && body.payload !== null && !Array.isArray(body.payload)) return 'v2';
   return 'unknown';
 }

@@ -2,7 +2,16 @@ import type { SqlExecutor } from '../../../database/database';
 import { appendToStreams, type StoreEvent, type StreamAppend } from '../../../event-store';
 import { messageStreamId, type DeliveryStatusChanged, type WhatsAppMessageSent } from '../../domain';
 import { parseGupshupCallback, type DeliveryReport } from '../../gupshup/callback-parser';
-import { parkReports, recordInvalidCallbacks, takeParkedByGupshupIds, takeParkedByWhatsappIds, type ParkedReport, type ReportToPark } from '../parking/parked-callbacks';
+import {
+  parkReports,
+  recordInvalidCallbacks,
+  takeParkedByGupshupIds,
+  takeParkedByWhatsappIds,
+  type InvalidCallback,
+  type ParkedReport,
+  type ReportToPark,
+} from '../parking/parked-callbacks';
+import { callbackShape } from '../receiving/callback-body';
 import { recordedBody, type GupshupCallbackReceivedData } from '../receiving/gupshup-callback-received.event';
 import type { CallbackFormatLabel, CallbackOutcome } from '../tracking.metrics';
 import { correlationKeyString, findCorrelations, registerCorrelations, type ProviderKey } from './correlations';
@@ -47,14 +56,6 @@ function lookupKey(appId: string, report: DeliveryReport): ProviderKey {
     : { appId, kind: 'whatsapp', providerId: report.whatsappMessageId! };
 }
 
-function formatOf(json: unknown): CallbackFormatLabel {
-  if (typeof json !== 'object' || json === null) return 'unknown';
-  const body = json as Record<string, unknown>;
-  if (body.object === 'whatsapp_business_account') return 'v3';
-  if (typeof body.type === 'string') return 'v2';
-  return 'unknown';
-}
-
 /** The kind named by the parser's description of an ignored callback, e.g. "v2 user-event sandbox-start" → user-event. */
 function ignoredKind(what: string): string {
   const words = what.split(/[ ,]+/);
@@ -80,7 +81,7 @@ function ignoredKind(what: string): string {
 export async function translateBatch(tx: SqlExecutor, inputs: readonly TranslatorInput[]): Promise<TranslationResult> {
   const result: TranslationResult = { outcomes: [], appended: [], unparked: 0, reconciled: [] };
   const items: ReportItem[] = [];
-  const invalid: Parameters<typeof recordInvalidCallbacks>[1][number][] = [];
+  const invalid: InvalidCallback[] = [];
   const sent: { appId: string; messageId: string; gupshupMessageId: string }[] = [];
   const lost: UnresolvedDispatch[] = [];
 
@@ -187,16 +188,18 @@ function readCallback(
   eventId: string,
   data: GupshupCallbackReceivedData,
   items: ReportItem[],
-  invalid: Parameters<typeof recordInvalidCallbacks>[1][number][],
+  invalid: InvalidCallback[],
   result: TranslationResult,
 ): void {
   const body = recordedBody(data);
   const receivedAt = new Date(data.receivedAt);
-  const format = formatOf(body);
+  const format: CallbackFormatLabel = callbackShape(body);
   const parsed = parseGupshupCallback(body, receivedAt);
   const part = { appId: data.appId, callbackEventId: eventId, authenticated: data.authenticated, receivedAt };
   if (parsed.kind === 'ignored') {
     result.outcomes.push({ format, kind: ignoredKind(parsed.what), outcome: 'ignored', appId: data.appId, callbackEventId: eventId });
+    // Kept only for the retention period, like what could not be applied.
+    invalid.push({ ...part, partIndex: -1, unappliedParts: 1, problem: parsed.what, state: 'ignored' });
     return;
   }
   const problems: string[] = parsed.kind === 'invalid' ? [parsed.message] : [...(parsed.skipped ?? [])];
