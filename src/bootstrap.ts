@@ -7,6 +7,7 @@ import { AppModule } from './app.module';
 import { ADMIN_SCHEME } from './apps/admin/admin-api.decorator';
 import { API_KEY_SCHEME, API_SECRET_SCHEME } from './apps/auth/app-api.decorator';
 import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
+import { CALLBACK_TOKEN_SECURITY, callbackTokenSecurityScheme } from './apps/callback-tokens/callback-token.openapi';
 import { acceptEmptyJsonBody } from './common/empty-json-body';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { createRootLogger, PinoLoggerService, type LogDestination } from './common/logger';
@@ -71,6 +72,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       },
       ADMIN_SCHEME,
     )
+    .addApiKey(callbackTokenSecurityScheme, CALLBACK_TOKEN_SECURITY)
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi, { standardSchemaConverter: openApiSchemaConverter }), {
     jsonDocumentUrl: 'docs-json',

@@ -31,7 +31,7 @@ describe('start-up banner', () => {
     expect(banner).toContain('API docs:        http://127.0.0.1:3000/docs');
     expect(banner).toContain('SDK baseUrl:     http://127.0.0.1:3000/v3');
     expect(banner).toContain('Gupshup API:     http://127.0.0.1:4010');
-    expect(banner).toContain('callbacks:       https://notify.example.com/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp');
+    expect(banner).toContain('callbacks:       https://notify.example.com/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp?token={callbackToken}');
   });
 
   it('says which roles run elsewhere, and that a worker has no HTTP API', () => {

@@ -87,7 +87,7 @@ export function startupBanner(facts: StartupFacts): string {
     `  SDK baseUrl:     ${facts.url}/v3`,
     databaseLine,
     `  Gupshup API:     ${facts.gupshupApiBaseUrl}`,
-    `  callbacks:       ${facts.publicBaseUrl}/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp`,
+    `  callbacks:       ${facts.publicBaseUrl}/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp?token={callbackToken}`,
   ];
   if (facts.roles) lines.push(`  roles:           ${facts.roles.join(', ')} (ROLES): ${ROLES.filter((role) => !facts.roles!.includes(role)).join(' and ')} run elsewhere`);
   const cli = `${facts.dataDir ? `DATA_DIR=${shellQuoted(facts.dataDir)} ` : ''}npm run cli -- apps:create Acme`;

@@ -8,13 +8,15 @@ import { CreateAppCommand } from './admin/create-app.command';
 import { ListAppsCommand } from './admin/list-apps.command';
 import { AppsService } from './apps.service';
 import { AppApiGuard, AppAuthGuard } from './auth/app-auth.guard';
+import { CallbackTokenMetrics, callbackTokenMetricProviders } from './callback-tokens/callback-token.metrics';
+import { CallbackTokenService } from './callback-tokens/callback-token.service';
 import { CredentialCipher } from './providers/credential-cipher';
 import { GupshupProviderConfigService } from './providers/gupshup-provider-config.service';
 import { GupshupProviderController } from './providers/gupshup-provider.controller';
 
 /**
- * Apps (tenants) and their credentials, the admin API and `apps:create` and `apps:list` commands, and each app's
- * gupshup_whatsapp configuration. Global: every feature can inject AppsService,
+ * Apps (tenants) and their credentials, the admin API and `apps:create` and `apps:list` commands, each app's
+ * gupshup_whatsapp configuration and its callback tokens. Global: every feature can inject AppsService,
  * GupshupProviderConfigService, AppAuthGuard and AdminGuard without importing this module; every /v3 route is
  * authenticated by the global AppApiGuard.
  */
@@ -31,7 +33,10 @@ import { GupshupProviderController } from './providers/gupshup-provider.controll
     GupshupProviderConfigService,
     CreateAppCommand,
     ListAppsCommand,
+    CallbackTokenService,
+    CallbackTokenMetrics,
+    ...callbackTokenMetricProviders,
   ],
-  exports: [AppsService, AppAuthGuard, AdminGuard, AdminToken, CredentialCipher, GupshupProviderConfigService],
+  exports: [AppsService, AppAuthGuard, AdminGuard, AdminToken, CredentialCipher, GupshupProviderConfigService, CallbackTokenService],
 })
 export class AppsModule {}

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { AppConfig } from '../config/app-config';
 import { Database, type SqlExecutor } from '../database/database';
 import { EventStore } from '../event-store/event-store';
 import { generateApiKey, generateApiSecret, hashSecret, verifySecret } from './app-credentials';
 import { AppCreated, appStreamId } from './app-events';
 import { VerifiedCredentialsCache } from './auth/verified-credentials-cache';
+import { CallbackTokenService } from './callback-tokens/callback-token.service';
 
 /** The app a request authenticated as. */
 export interface AuthenticatedApp {
@@ -14,8 +14,8 @@ export interface AuthenticatedApp {
   apiKey: string;
 }
 
+/** An app as listed: no secret, so no callback URL (it holds the callback token). */
 export interface AppSummary extends AuthenticatedApp {
-  callbackUrl: string;
   createdAt: string;
 }
 
@@ -49,17 +49,12 @@ export class AppsService {
   constructor(
     private readonly db: Database,
     private readonly store: EventStore,
-    private readonly config: AppConfig,
+    private readonly callbackTokens: CallbackTokenService,
   ) {}
 
-  /** Where Gupshup must send this app's delivery callbacks. */
-  callbackUrl(apiKey: string): string {
-    return `${this.config.publicBaseUrl}/api/v1/apps/${encodeURIComponent(apiKey)}/webhook/gupshup_whatsapp`;
-  }
-
   /**
-   * Creates an app with a fresh API key and secret. The row and its AppCreated event commit
-   * together; only a scrypt hash of the secret is stored.
+   * Creates an app with a fresh API key and secret and its first callback token. The row, its
+   * token and their events commit together; only a scrypt hash of the secret is stored.
    */
   async create(name: string, via: 'admin-api' | 'cli' = 'admin-api'): Promise<CreatedApp> {
     const apiSecret = generateApiSecret();
@@ -68,7 +63,7 @@ export class AppsService {
       const id = randomUUID();
       const apiKey = generateApiKey();
       try {
-        const createdAt = await this.db.transaction(async (tx) => {
+        const { createdAt, callbackToken } = await this.db.transaction(async (tx) => {
           const [row] = await tx.query<{ created_at: Date }>(
             'INSERT INTO apps (id, name, api_key, secret_hash) VALUES ($1, $2, $3, $4) RETURNING created_at',
             [id, name, apiKey, secretHash],
@@ -78,9 +73,10 @@ export class AppsService {
             expectedVersion: 'no_stream',
             tx,
           });
-          return createdAt;
+          const callbackToken = await this.callbackTokens.issueFirst(tx, id, via === 'cli' ? { type: 'system' } : { type: 'admin' });
+          return { createdAt, callbackToken };
         });
-        return { id, name, apiKey, apiSecret, callbackUrl: this.callbackUrl(apiKey), createdAt };
+        return { id, name, apiKey, apiSecret, callbackUrl: this.callbackTokens.callbackUrlWith(apiKey, callbackToken), createdAt };
       } catch (error) {
         // 192 random bits make a clash practically impossible; should one happen, draw again.
         if ((error as { code?: string }).code !== UNIQUE_VIOLATION || attempt >= 3) throw error;
@@ -90,7 +86,7 @@ export class AppsService {
 
   async list(): Promise<AppSummary[]> {
     const rows = await this.db.query<AppRow>('SELECT id, name, api_key, created_at FROM apps ORDER BY created_at, id');
-    return rows.map((row) => ({ ...toApp(row), callbackUrl: this.callbackUrl(row.api_key), createdAt: row.created_at.toISOString() }));
+    return rows.map((row) => ({ ...toApp(row), createdAt: row.created_at.toISOString() }));
   }
 
   async findByApiKey(apiKey: string, tx?: SqlExecutor): Promise<AuthenticatedApp | null> {

@@ -12,3 +12,5 @@ export {
   type GupshupCredentials,
   type GupshupProviderView,
 } from './providers/gupshup-provider-config.service';
+export { CallbackTokenService, webhookPath, type CallbackVerdict } from './callback-tokens/callback-token.service';
+export { CallbackTokenIssued, CallbackTokenRotated, LegacyCallbackUrlSet } from './callback-tokens/callback-token.events';

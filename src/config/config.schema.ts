@@ -14,6 +14,13 @@ const count = (name: string, min: number, max: number) =>
     .min(min, `${name} must be a whole number from ${min} to ${max}`)
     .max(max, `${name} must be a whole number from ${min} to ${max}`);
 
+/** Hours from 0 up (0: at once), fractions allowed. */
+const hoursFromZero = (name: string, max: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number of hours from 0 to ${max} (fractions allowed, e.g. 0.5)` })
+    .min(0, `${name} must be a number of hours from 0 to ${max} (fractions allowed, e.g. 0.5)`)
+    .max(max, `${name} must be a number of hours from 0 to ${max} (fractions allowed, e.g. 0.5)`);
+
 const bool = (name: string) =>
   z
     .enum(['true', 'false', '1', '0'], { error: `${name} must be true or false` })
@@ -94,9 +101,13 @@ export const configSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_MS: count('DATABASE_CONNECT_TIMEOUT_MS', 100, 600000).default(5000),
   BODY_LIMIT_BYTES: count('BODY_LIMIT_BYTES', 1024, 50 * 1024 * 1024).default(1024 * 1024),
   WEBHOOK_BODY_LIMIT_BYTES: count('WEBHOOK_BODY_LIMIT_BYTES', 1024, 50 * 1024 * 1024).default(256 * 1024),
+  CALLBACK_TOKEN_GRACE_HOURS: hoursFromZero('CALLBACK_TOKEN_GRACE_HOURS', 8760).default(24),
+  CALLBACK_TOKEN_CACHE_TTL_MS: count('CALLBACK_TOKEN_CACHE_TTL_MS', 0, 600000).default(5000),
   WEBHOOK_BATCH_MAX_WAIT_MS: count('WEBHOOK_BATCH_MAX_WAIT_MS', 0, 1000).default(2),
   WEBHOOK_BATCH_MAX_SIZE: count('WEBHOOK_BATCH_MAX_SIZE', 1, 10000).default(256),
   WEBHOOK_BATCH_CONCURRENCY: count('WEBHOOK_BATCH_CONCURRENCY', 1, 100).default(2),
+  RAW_CALLBACK_RETENTION_DAYS: count('RAW_CALLBACK_RETENTION_DAYS', 1, 3650).default(30),
+  INVALID_CALLBACKS_PER_HOUR: count('INVALID_CALLBACKS_PER_HOUR', 0, 10_000_000).default(1000),
   WEBHOOK_OUT_TIMEOUT_MS: count('WEBHOOK_OUT_TIMEOUT_MS', 100, 600000).default(5000),
   WEBHOOK_OUT_BACKOFF_MS: count('WEBHOOK_OUT_BACKOFF_MS', 0, 86400000).default(5000),
   WEBHOOK_OUT_MAX_BACKOFF_MS: count('WEBHOOK_OUT_MAX_BACKOFF_MS', 0, 86400000).default(3600000),

@@ -1,4 +1,6 @@
+export * from './append-new-streams';
 export * from './append-to-streams';
+export * from './delete-streams';
 export * from './errors';
 export * from './event';
 export * from './event-store';

@@ -5,6 +5,7 @@ import { InvalidNotificationError } from '../../src/whatsapp/sending/errors';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { adminAuth, expectErrorBody } from '../apps/app-helpers';
 import { createTenant, postNotification, putUser, startSendingApp, startSimulator, type TestTenant } from '../sending/sending-test-kit';
+import { eventually } from '../support/eventually';
 import type { TestApp } from '../support/test-app';
 
 /** `[[[ ... ]]]` nested `depth` levels, as JSON text: no JavaScript value is built, so no test code recurses. */
@@ -191,10 +192,14 @@ describe('Input the service cannot store or walk: a 4xx naming the field, never 
       const own = await createTenant(t, simulator);
       const deepCallbacks = [deepArrayJson(5000), `{"payload":${deepArrayJson(100_000)}}`];
       for (const text of deepCallbacks) {
-        await request(t.url).post(`/api/v1/apps/${own.apiKey}/webhook/gupshup_whatsapp`).set('Content-Type', 'application/json').send(text).expect(200);
+        await request(t.url).post(own.callbackPath).set('Content-Type', 'application/json').send(text).expect(200);
       }
-      await request(t.url).post(`/api/v1/apps/${own.apiKey}/webhook/gupshup_whatsapp`).set('Content-Type', 'application/json').send('{"shallow": [1]}').expect(200);
-      const res = await request(t.url).get('/admin/parked-callbacks').query({ appId: own.appId }).set(adminAuth).expect(200);
+      await request(t.url).post(own.callbackPath).set('Content-Type', 'application/json').send('{"shallow": [1]}').expect(200);
+      // Kept once the translator has read them.
+      const res = await eventually(async () => {
+        const page = await request(t.url).get('/admin/parked-callbacks').query({ appId: own.appId }).set(adminAuth).expect(200);
+        return page.body.data.length === 3 ? page : undefined;
+      }, 'the three callbacks to be kept as invalid');
       expect(res.body.data.map((row: { body: unknown }) => row.body)).toEqual([{ shallow: [1] }, deepCallbacks[1], deepCallbacks[0]]);
       await request(t.url).get('/admin/parked-callbacks').set(adminAuth).expect(200);
     });

@@ -8,14 +8,14 @@ describe('Admin API: apps', () => {
   afterAll(() => t.close());
 
   describe('POST /admin/apps', () => {
-    it('creates an app: 201 with id, name, URL-safe API key, long secret and callback URL', async () => {
+    it('creates an app: 201 with id, name, URL-safe API key, long secret and callback URL with its token', async () => {
       const res = await request(t.url).post('/admin/apps').set(adminAuth).send({ name: 'Acme' }).expect(201);
       expect(res.body).toEqual({
         id: expect.stringMatching(/^[0-9a-f-]{36}$/),
         name: 'Acme',
         apiKey: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/),
         apiSecret: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
-        callbackUrl: `https://notify.example.com/api/v1/apps/${res.body.apiKey}/webhook/gupshup_whatsapp`,
+        callbackUrl: expect.stringMatching(new RegExp(`^https://notify\\.example\\.com/api/v1/apps/${res.body.apiKey}/webhook/gupshup_whatsapp\\?token=[\\w-]{43}$`)),
         createdAt: expect.any(String),
       });
     });
@@ -36,7 +36,10 @@ describe('Admin API: apps', () => {
         'SELECT event_type, data FROM es_events WHERE stream_id = $1',
         [`app-${app.id}`],
       );
-      expect(events).toEqual([{ event_type: 'AppCreated', data: expect.objectContaining({ appId: app.id, name: 'Hashed', apiKey: app.apiKey, via: 'admin-api' }) }]);
+      expect(events).toEqual([
+        { event_type: 'AppCreated', data: expect.objectContaining({ appId: app.id, name: 'Hashed', apiKey: app.apiKey, via: 'admin-api' }) },
+        { event_type: 'CallbackTokenIssued', data: expect.objectContaining({ appId: app.id, reason: 'app_created', fingerprint: expect.stringMatching(/^sha256:[0-9a-f]{12}$/) }) },
+      ]);
       expect(JSON.stringify(events)).not.toContain(app.apiSecret);
     });
 
@@ -100,16 +103,17 @@ describe('Admin API: apps', () => {
   });
 
   describe('GET /admin/apps', () => {
-    it('lists every app with its key and callback URL, never a secret or its hash', async () => {
+    it('lists every app with its key, never a secret, its hash or a callback token', async () => {
       const a = await createApp(t, 'Listed A');
       const b = await createApp(t, 'Listed B');
       const res = await request(t.url).get('/admin/apps').set(adminAuth).expect(200);
       const listed = res.body.data as Array<Record<string, unknown>>;
       for (const app of [a, b]) {
-        expect(listed).toContainEqual({ id: app.id, name: app.name, apiKey: app.apiKey, callbackUrl: app.callbackUrl, createdAt: expect.any(String) });
+        expect(listed).toContainEqual({ id: app.id, name: app.name, apiKey: app.apiKey, createdAt: expect.any(String) });
         expect(res.text).not.toContain(app.apiSecret);
+        expect(res.text).not.toContain(new URL(app.callbackUrl).searchParams.get('token'));
       }
-      expect(res.text).not.toMatch(/secret|scrypt/i);
+      expect(res.text).not.toMatch(/secret|scrypt|token/i);
     });
   });
 });

@@ -46,22 +46,33 @@ describe('CLI: apps:create', () => {
     expect(code).toBe(0);
     const created = printedJson(stdout);
     // PUBLIC_BASE_URL unset: the URL is built from HOST and PORT as the command sees them, and it says so.
-    expect(created.callbackUrl).toBe(`http://127.0.0.1:3000/api/v1/apps/${created.apiKey}/webhook/gupshup_whatsapp`);
+    expect(created.callbackUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:3000/api/v1/apps/${created.apiKey}/webhook/gupshup_whatsapp\\?token=[\\w-]{43}$`));
     expect(stderr).toContain('apps:create: PUBLIC_BASE_URL is unset, so callbackUrl assumes the service is reached at http://127.0.0.1:3000');
     expect(created).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name: 'Acme Corp',
       apiKey: expect.stringMatching(/^[\w-]{32}$/),
       apiSecret: expect.stringMatching(/^[\w-]{43}$/),
-      callbackUrl: expect.stringMatching(new RegExp(`/api/v1/apps/${created.apiKey}/webhook/gupshup_whatsapp$`)),
+      callbackUrl: expect.stringMatching(new RegExp(`/api/v1/apps/${created.apiKey}/webhook/gupshup_whatsapp\\?token=[\\w-]{43}$`)),
       createdAt: expect.any(String),
     });
     await request(t.url).put('/v3/users/from-cli').set(appAuth({ apiKey: created.apiKey, apiSecret: created.apiSecret })).send({ phoneNumber: '+919988776655' }).expect(200);
     await request(t.url).get('/v3/users/from-cli').set(appAuth({ apiKey: created.apiKey, apiSecret: 'wrong' })).expect(401);
     const listed = (await request(t.url).get('/admin/apps').set(adminAuth).expect(200)).body.data;
     expect(listed).toContainEqual(expect.objectContaining({ id: created.id, name: 'Acme Corp', apiKey: created.apiKey }));
-    const events = await t.db.query<{ data: { via: string } }>('SELECT data FROM es_events WHERE stream_id = $1', [`app-${created.id}`]);
-    expect(events.map((e) => e.data.via)).toEqual(['cli']);
+    const events = await t.db.query<{ event_type: string; data: { via?: string; reason?: string } }>(
+      'SELECT event_type, data FROM es_events WHERE stream_id = $1 ORDER BY stream_position',
+      [`app-${created.id}`],
+    );
+    expect(events.map((e) => [e.event_type, e.data.via ?? e.data.reason])).toEqual([
+      ['AppCreated', 'cli'],
+      ['CallbackTokenIssued', 'app_created'],
+    ]);
+    // The printed callback URL is the one the service accepts.
+    const { pathname, search } = new URL(created.callbackUrl);
+    const callback = { app: 'DemoAPI', timestamp: Date.now(), version: 2, type: 'user-event', payload: { phone: '919988776655', type: 'sandbox-start' } };
+    await request(t.url).post(`${pathname}${search}`).set('Content-Type', 'application/json').send(callback).expect(200);
+    await request(t.url).post(pathname).set('Content-Type', 'application/json').send(callback).expect(401);
   });
 
   it('refuses an empty name with a clear message and a non-zero exit, creating nothing', async () => {
@@ -101,14 +112,15 @@ describe('CLI: apps:list', () => {
     expect(stdout).not.toContain(second.apiSecret);
   });
 
-  it("--json prints the same JSON as GET /admin/apps, callback URLs from PUBLIC_BASE_URL", async () => {
+  it('--json prints the same JSON as GET /admin/apps, without callback URLs (they hold the callback token)', async () => {
     const env = { DATABASE_URL: t.database.url, PUBLIC_BASE_URL: 'https://notify.example.com' };
     const { code, stdout, stderr } = await cliWith(env, 'apps:list', '--json');
     expect(code).toBe(0);
-    const printed = printedJson(stdout) as unknown as { data: { apiKey: string; callbackUrl: string }[] };
+    const printed = printedJson(stdout) as unknown as { data: { apiKey: string; callbackUrl?: string }[] };
     const served = (await request(t.url).get('/admin/apps').set(adminAuth).expect(200)).body;
-    expect(printed.data.map((app) => ({ ...app, callbackUrl: undefined }))).toEqual(served.data.map((app: object) => ({ ...app, callbackUrl: undefined })));
-    for (const app of printed.data) expect(app.callbackUrl).toBe(`https://notify.example.com/api/v1/apps/${app.apiKey}/webhook/gupshup_whatsapp`);
+    expect(printed.data.length).toBeGreaterThan(0);
+    expect(printed).toEqual(served);
+    for (const app of printed.data) expect(app.callbackUrl).toBeUndefined();
     expect(stderr).not.toContain('PUBLIC_BASE_URL is unset');
   });
 });

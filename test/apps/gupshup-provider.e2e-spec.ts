@@ -38,7 +38,8 @@ describe('Provider: gupshup_whatsapp', () => {
       channel: 'whatsapp',
       enabled: true,
       config: { API_KEY: '****1a2b', SOURCE: '917834811114', SRC_NAME: 'DemoAPI' },
-      callbackUrl: `https://notify.example.com/api/v1/apps/${app.apiKey}/webhook/gupshup_whatsapp`,
+      callbackUrl: app.callbackUrl,
+      acceptLegacyCallbackUrl: false,
       updatedAt: expect.any(String),
     });
     expect((await get(app).expect(200)).body).toEqual(res.body);

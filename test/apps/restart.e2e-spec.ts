@@ -42,5 +42,20 @@ describe('Restart', () => {
     const res = await request(t.url).put(PATH).set(appAuth(app)).send({ enabled: true, config: { API_KEY: apiKey } }).expect(200);
     expect(res.body.config).toEqual({ API_KEY: '****n3w1', SOURCE: '917834811114', SRC_NAME: 'Renamed' });
     expect(await providers.getCredentials(app.id)).toEqual({ enabled: true, apiKey, source: '917834811114', srcName: 'Renamed' });
+
+    // The callback token, encrypted under the old key, cannot be shown again: a new one is issued,
+    // and the old URL keeps working for the grace period, so that Gupshup can be told the new one.
+    expect(res.body.callbackUrl).not.toBe(app.callbackUrl);
+    expect((await request(t.url).get(PATH).set(appAuth(app)).expect(200)).body.callbackUrl).toBe(res.body.callbackUrl);
+    const callback = { app: 'DemoAPI', timestamp: Date.now(), version: 2, type: 'user-event', payload: { phone: '919988776655', type: 'sandbox-start' } };
+    for (const url of [app.callbackUrl, res.body.callbackUrl]) {
+      const { pathname, search } = new URL(url);
+      await request(t.url).post(`${pathname}${search}`).set('Content-Type', 'application/json').send(callback).expect(200);
+    }
+    const [rotation] = await t.db.query<{ data: Record<string, unknown> }>(
+      `SELECT data FROM es_events WHERE stream_id = $1 AND event_type = 'CallbackTokenRotated'`,
+      [`app-${app.id}`],
+    );
+    expect(rotation.data).toMatchObject({ reason: 'undecryptable', actor: { type: 'system' } });
   });
 });

@@ -33,6 +33,8 @@ export interface TestTenant {
   /** The Gupshup API key configured for the app (registered on the simulator). */
   gupshupApiKey: string;
   headers: Record<string, string>;
+  /** Path and query of the app's callback URL (with its callback token). */
+  callbackPath: string;
 }
 
 export async function startSimulator(): Promise<GupshupSimulator> {
@@ -56,7 +58,8 @@ export async function createTenant(t: TestApp, simulator: GupshupSimulator, opti
     .set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`)
     .send({ name: `Acme ${tenantCount}` })
     .expect(201);
-  const { id: appId, apiKey, apiSecret } = created.body as { id: string; apiKey: string; apiSecret: string };
+  const { id: appId, apiKey, apiSecret, callbackUrl } = created.body as { id: string; apiKey: string; apiSecret: string; callbackUrl: string };
+  const callbackPath = `${new URL(callbackUrl).pathname}${new URL(callbackUrl).search}`;
   const headers = { 'X-ENGAGESPOT-API-KEY': apiKey, 'X-ENGAGESPOT-API-SECRET': apiSecret };
   const gupshupApiKey = `gs-key-${appId.slice(0, 8)}-${tenantCount}`;
   simulator.registerApp(gupshupApiKey, { source: GUPSHUP_SOURCE, srcName: GUPSHUP_SRC_NAME });
@@ -67,7 +70,7 @@ export async function createTenant(t: TestApp, simulator: GupshupSimulator, opti
       .send({ enabled: true, config: { API_KEY: gupshupApiKey, SOURCE: GUPSHUP_SOURCE, SRC_NAME: GUPSHUP_SRC_NAME } })
       .expect(200);
   }
-  return { appId, apiKey, apiSecret, gupshupApiKey, headers };
+  return { appId, apiKey, apiSecret, gupshupApiKey, headers, callbackPath };
 }
 
 export async function putUser(t: TestApp, tenant: TestTenant, identifier: string, profile: Record<string, unknown>): Promise<void> {

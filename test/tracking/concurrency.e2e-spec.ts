@@ -3,7 +3,7 @@ import { Pool } from 'undici';
 import type { CallbackFormat, ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
 import { buildCallbackBody } from '../../tools/simulator/callback-payloads';
 import type { TestApp } from '../support/test-app';
-import { createTenant, deliveryEvents, eventually, metricValue, parkedRows, queueMessage, recordSent, startTrackingApp, webhookPath, type TestMessage } from './tracking-kit';
+import { createTenant, deliveryEvents, eventually, metricValue, parkedRows, queueMessage, recordSent, startTrackingApp, translatorBehind, webhookPath, type TestMessage } from './tracking-kit';
 
 const MESSAGES = 100;
 const CONNECTIONS = 32;
@@ -78,8 +78,8 @@ describe('many concurrent callbacks, with send results recorded at the same time
     // Group commit: far fewer transactions than callbacks.
     expect((await metricValue(t, 'whatsapp_callback_batch_size_count')) - batchesBefore).toBeLessThan(callbacks.length / 2);
 
-    // Once the tracking subscription has seen every send, nothing is left parked...
-    await eventually(async () => ((await parkedRows(t, tenant.id)).length === 0 ? true : undefined), 'every parked callback to be applied');
+    // Once the translator has read every callback and every send, nothing is left parked...
+    await eventually(async () => ((await translatorBehind(t)) === 0 && (await parkedRows(t, tenant.id)).length === 0 ? true : undefined), 'every parked callback to be applied');
     // ...and every message holds each of its four events exactly once.
     for (const { message } of messages) {
       const events = await deliveryEvents(t, message.messageId);

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
+import { appendNewStreams } from '../../src/event-store';
 import { WhatsAppMessageSent } from '../../src/whatsapp/domain';
+import { GupshupCallbackReceived, rawCallbackStreamId } from '../../src/whatsapp/tracking/receiving/gupshup-callback-received.event';
 import { DispatchJobs, WhatsAppDispatcher } from '../../src/whatsapp/sending';
 import type { ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
 import { buildCallbackBody, type CallbackMessageContext } from '../../tools/simulator/callback-payloads';
@@ -101,6 +103,8 @@ describe('reconciling a send whose answer was lost, from its callbacks', () => {
     expect((await sentEvents(t, message.messageId)).map((event) => event.data)).toEqual([
       { appId: tenant.id, messageId: message.messageId, providerMessageId: gupshupId, attempt: 1, sentAt: startedAt.toISOString() },
     ]);
+    // The job table follows the WhatsAppMessageSent the translator recorded.
+    await catchUp(t);
     expect(await jobState(t, message.messageId)).toBe('sent');
     expect(await parkedRows(t, tenant.id)).toEqual([]);
     expect(await metricValue(t, 'whatsapp_dispatches_reconciled_total')).toBe(reconciledBefore + 1);
@@ -157,6 +161,27 @@ describe('reconciling a send whose answer was lost, from its callbacks', () => {
     await catchUp(t);
     expect(await sentEvents(t, message.messageId)).toEqual([]);
     expect(await parkedRows(t, tenant.id)).toHaveLength(2);
+  });
+
+  it('takes only authenticated callbacks as evidence: an unauthenticated enqueued for the phone stays parked', async () => {
+    const tenant = await sendingTenant(t);
+    const startedAt = new Date(Date.now() - 10_000);
+    const message = await lostDispatch(t, tenant, newPhone(), startedAt);
+    await catchUp(t);
+    // As the webhook records a callback that did not prove it comes from Gupshup.
+    const eventId = randomUUID();
+    const data = { appId: tenant.id, receivedAt: new Date().toISOString(), authenticated: false, body: callbackFor(message, randomUUID(), 'enqueued', startedAt.getTime() + 3000) };
+    await appendNewStreams(t.db, GupshupCallbackReceived, [{ streamId: rawCallbackStreamId(eventId), eventId, dataJson: JSON.stringify(data) }]);
+    await catchUp(t);
+    expect(await sentEvents(t, message.messageId)).toEqual([]);
+    expect(await jobState(t, message.messageId)).toBe('outcome_unknown');
+    expect(await parkedRows(t, tenant.id)).toEqual([expect.objectContaining({ state: 'waiting', provider_status: 'enqueued' })]);
+
+    // The same report, authenticated, settles it.
+    await postCallback(t, tenant.apiKey, callbackFor(message, randomUUID(), 'enqueued', startedAt.getTime() + 4000)).expect(200);
+    await catchUp(t);
+    expect(await sentEvents(t, message.messageId)).toHaveLength(1);
+    expect(await jobState(t, message.messageId)).toBe('sent');
   });
 
   it('does not cross apps, nor take callbacks from long after the attempt', async () => {

@@ -9,7 +9,7 @@ import {
   WhatsAppMessageSent,
   type MessageView,
 } from '../../src/whatsapp/domain';
-import { TRACKING_SUBSCRIPTION } from '../../src/whatsapp/tracking/tracking.subscription';
+import { TRANSLATOR_SUBSCRIPTION } from '../../src/whatsapp/tracking/translating/callback-translator.subscription';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestAppOptions } from '../support/test-app';
 import { eventually, GIVE_UP_AFTER_MS } from '../support/eventually';
 
@@ -30,6 +30,8 @@ export interface TrackingTenant {
   id: string;
   apiKey: string;
   apiSecret: string;
+  /** The `token` of the tenant's callback URL. */
+  callbackToken: string;
   headers: Record<string, string>;
 }
 
@@ -38,21 +40,42 @@ let tenants = 0;
 export async function createTenant(t: TestApp): Promise<TrackingTenant> {
   tenants += 1;
   const res = await request(t.url).post('/admin/apps').set(adminAuth).send({ name: `Tracking ${tenants}` }).expect(201);
-  const { id, apiKey, apiSecret } = res.body as { id: string; apiKey: string; apiSecret: string };
-  return { id, apiKey, apiSecret, headers: { 'X-ENGAGESPOT-API-KEY': apiKey, 'X-ENGAGESPOT-API-SECRET': apiSecret } };
+  const { id, apiKey, apiSecret, callbackUrl } = res.body as { id: string; apiKey: string; apiSecret: string; callbackUrl: string };
+  const callbackToken = new URL(callbackUrl).searchParams.get('token')!;
+  callbackTokens.set(apiKey, callbackToken);
+  return { id, apiKey, apiSecret, callbackToken, headers: { 'X-ENGAGESPOT-API-KEY': apiKey, 'X-ENGAGESPOT-API-SECRET': apiSecret } };
 }
 
+/** The callback token of each tenant created here, by API key, so that webhookPath builds the URL Gupshup is given. */
+const callbackTokens = new Map<string, string>();
+
+/** The webhook's path and query for an app: with its callback token when the app was created by createTenant. */
 export function webhookPath(apiKey: string): string {
-  return `/api/v1/apps/${encodeURIComponent(apiKey)}/webhook/gupshup_whatsapp`;
+  const token = callbackTokens.get(apiKey);
+  return `/api/v1/apps/${encodeURIComponent(apiKey)}/webhook/gupshup_whatsapp${token ? `?token=${token}` : ''}`;
 }
 
-/** Posts a callback as Gupshup does: JSON, application/json; charset=utf-8. */
-export function postCallback(t: TestApp, apiKey: string, body: unknown, contentType = 'application/json; charset=utf-8') {
+/** Posts a callback as Gupshup does: JSON, application/json; charset=utf-8. Only the webhook answers: nothing is translated. */
+export function postRawCallback(t: TestApp, apiKey: string, body: unknown, contentType = 'application/json; charset=utf-8') {
   return request(t.url)
     .post(webhookPath(apiKey))
     .set('Content-Type', contentType)
     .set('User-Agent', 'Gupshup-Callback/1.0')
     .send(typeof body === 'string' ? body : JSON.stringify(body));
+}
+
+/**
+ * postRawCallback, then, once the webhook has answered as expected, the translator run up to the
+ * end of the log: what the callback says has then taken effect (or was parked).
+ */
+export function postCallback(t: TestApp, apiKey: string, body: unknown, contentType?: string) {
+  return {
+    async expect(status: number) {
+      const res = await postRawCallback(t, apiKey, body, contentType).expect(status);
+      await catchUpTracking(t);
+      return res;
+    },
+  };
 }
 
 export interface TestMessage {
@@ -104,9 +127,14 @@ export async function catchUp(t: TestApp, subscription?: string): Promise<void> 
   }
 }
 
-/** catchUp for the tracking subscription only. */
+/** Events of the log the translator has not read yet (the subscriptions run on their own). */
+export async function translatorBehind(t: TestApp): Promise<number> {
+  return (await t.app.get(SubscriptionManager).lag())[TRANSLATOR_SUBSCRIPTION].eventsBehind;
+}
+
+/** catchUp for the callback translator only. */
 export function catchUpTracking(t: TestApp): Promise<void> {
-  return catchUp(t, TRACKING_SUBSCRIPTION);
+  return catchUp(t, TRANSLATOR_SUBSCRIPTION);
 }
 
 export async function streamEvents(t: TestApp, messageId: string): Promise<StoreEvent<object>[]> {
@@ -124,7 +152,7 @@ export async function messageView(t: TestApp, messageId: string): Promise<Messag
 
 export async function parkedRows(t: TestApp, appId: string) {
   return t.db.query<{ state: string; gupshup_message_id: string | null; whatsapp_message_id: string | null; provider_status: string | null }>(
-    'SELECT state, gupshup_message_id, whatsapp_message_id, provider_status FROM parked_callbacks WHERE app_id = $1 ORDER BY id',
+    `SELECT state, gupshup_message_id, whatsapp_message_id, provider_status FROM parked_callbacks WHERE app_id = $1 AND state <> 'ignored' ORDER BY id`,
     [appId],
   );
 }

@@ -5,12 +5,14 @@ import type { TestApp } from '../support/test-app';
 import {
   adminAuth,
   catchUp,
+  catchUpTracking,
   createTenant,
   deliveryEvents,
   expectErrorBody,
   metricValue,
   parkedRows,
   postCallback,
+  postRawCallback,
   queueMessage,
   startTrackingApp,
   webhookPath,
@@ -87,6 +89,7 @@ describe('POST /api/v1/apps/:apiKey/webhook/gupshup_whatsapp: the HTTP contract'
     await catchUp(t);
     const body = Buffer.from(JSON.stringify(callbackFixtureBody('v2-enqueued')));
     await request(t.url).post(webhookPath(own.apiKey)).unset('Content-Type').send(body).expect(200);
+    await catchUpTracking(t);
     expect(await deliveryEvents(t, message.messageId)).toHaveLength(1);
   });
 
@@ -176,7 +179,7 @@ describe('POST /api/v1/apps/:apiKey/webhook/gupshup_whatsapp: the HTTP contract'
     });
 
     it.each([
-      [{ state: 'lost' }, /state must be waiting or invalid/],
+      [{ state: 'lost' }, /state must be one of waiting, invalid, ignored/],
       [{ limit: '0' }, /limit must be a whole number from 1 to 500/],
       [{ cursor: 'abc' }, /cursor must be the nextCursor/],
       [{ colour: 'red' }, /colour is not a known parameter: allowed parameters are appId, state, limit, cursor/],
@@ -196,7 +199,7 @@ describe('POST /api/v1/apps/:apiKey/webhook/gupshup_whatsapp: the HTTP contract'
     try {
       await admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS false`);
       await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [name]);
-      const res = await postCallback(t, own.apiKey, callbackFixtureBody('v2-enqueued')).expect(503);
+      const res = await postRawCallback(t, own.apiKey, callbackFixtureBody('v2-enqueued')).expect(503);
       expectErrorBody(res.body, 503);
       expect(res.body.message).toMatch(/send it again later/);
     } finally {

@@ -1,7 +1,14 @@
-import { Body, Controller, Get, HttpStatus, NotFoundException, Param, Put } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, NotFoundException, Param, Post, Put } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../../common/openapi';
-import { appIdParamSchema, gupshupProviderViewSchema, putGupshupProviderBodySchema, type PutGupshupProviderBody } from '../providers/gupshup-provider.dto';
+import { CallbackTokenService } from '../callback-tokens/callback-token.service';
+import {
+  appIdParamSchema,
+  gupshupProviderViewSchema,
+  putGupshupProviderBodySchema,
+  rotatedCallbackTokenSchema,
+  type PutGupshupProviderBody,
+} from '../providers/gupshup-provider.dto';
 import { GupshupProviderConfigService, type GupshupProviderView } from '../providers/gupshup-provider-config.service';
 import { AdminApi } from './admin-api.decorator';
 
@@ -10,7 +17,10 @@ import { AdminApi } from './admin-api.decorator';
 @AdminApi()
 @Controller('admin/apps/:appId/channels/whatsapp/providers/gupshup_whatsapp')
 export class AdminProvidersController {
-  constructor(private readonly providers: GupshupProviderConfigService) {}
+  constructor(
+    private readonly providers: GupshupProviderConfigService,
+    private readonly callbackTokens: CallbackTokenService,
+  ) {}
 
   @Put()
   @ApiOperation({ summary: "Configure any app's gupshup_whatsapp provider, as the app itself would" })
@@ -21,6 +31,15 @@ export class AdminProvidersController {
     @Body({ schema: putGupshupProviderBodySchema }) body: PutGupshupProviderBody,
   ): Promise<GupshupProviderView> {
     return this.providers.configure(await this.providers.appById(appId), body, { type: 'admin' });
+  }
+
+  @Post('rotate-callback-token')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: "Replace any app's callback token; the previous one keeps working for CALLBACK_TOKEN_GRACE_HOURS" })
+  @ApiResponse({ status: HttpStatus.OK, description: 'The new callback URL', standardSchema: rotatedCallbackTokenSchema })
+  @ApiErrorResponses({ 400: 'The app id is not a UUID', 404: 'No app with this id' })
+  async rotateCallbackToken(@Param('appId', { schema: appIdParamSchema }) appId: string): Promise<{ callbackUrl: string }> {
+    return { callbackUrl: await this.callbackTokens.rotate(await this.providers.appById(appId), { type: 'admin' }) };
   }
 
   @Get()

@@ -13,7 +13,7 @@ export function callbackUrlAssumption(command: string, config: AppConfig): strin
   return (
     `${command}: PUBLIC_BASE_URL is unset, so callbackUrl assumes the service is reached at ${config.publicBaseUrl} ` +
     '(HOST and PORT as this command sees them). Run the command with the PUBLIC_BASE_URL the service has, ' +
-    'or read the URL from the service: GET /admin/apps, or GET /v3/channels/whatsapp/providers/gupshup_whatsapp\n'
+    'or read the URL from the service: GET /v3/channels/whatsapp/providers/gupshup_whatsapp (or its admin twin under /admin/apps/{id})\n'
   );
 }
 

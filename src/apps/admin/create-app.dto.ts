@@ -21,12 +21,18 @@ const appFields = {
   id: z.uuid().meta({ description: 'The app id, used by the admin API' }),
   name: z.string(),
   apiKey: z.string().meta({ description: 'X-ENGAGESPOT-API-KEY of the app API; not a secret on its own' }),
-  callbackUrl: z.url().meta({ description: "The URL to set as the Gupshup app's callback URL" }),
   createdAt: z.iso.datetime(),
 };
 
 export const createdAppSchema = z
-  .object({ ...appFields, apiSecret: z.string().meta({ description: 'X-ENGAGESPOT-API-SECRET: shown only in this answer, keep it safe' }) })
+  .object({
+    ...appFields,
+    apiSecret: z.string().meta({ description: 'X-ENGAGESPOT-API-SECRET: shown only in this answer, keep it safe' }),
+    callbackUrl: z.url().meta({
+      description:
+        "The URL to set as the Gupshup app's callback URL. Its `token` is a secret: GET /v3/channels/whatsapp/providers/gupshup_whatsapp shows it again, rotate-callback-token replaces it",
+    }),
+  })
   .meta({ id: 'CreatedApp' });
 
 export const appSummarySchema = z.object(appFields).meta({ id: 'App' });

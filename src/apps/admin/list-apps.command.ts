@@ -1,7 +1,5 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { AppConfig } from '../../config/app-config';
 import { AppsService, type AppSummary } from '../apps.service';
-import { callbackUrlAssumption } from './create-app.command';
 
 const COLUMNS: [heading: string, value: (app: AppSummary) => string][] = [
   ['NAME', (app) => app.name],
@@ -23,10 +21,7 @@ export function appsTable(apps: AppSummary[]): string {
   description: 'List the apps (name, API key, id, creation time; never a secret), oldest first',
 })
 export class ListAppsCommand extends CommandRunner {
-  constructor(
-    private readonly apps: AppsService,
-    private readonly config: AppConfig,
-  ) {
+  constructor(private readonly apps: AppsService) {
     super();
   }
 
@@ -41,8 +36,6 @@ export class ListAppsCommand extends CommandRunner {
     }
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ data: apps }, null, 2)}\n`);
-      const assumption = callbackUrlAssumption('apps:list', this.config);
-      if (assumption && apps.length) process.stderr.write(assumption);
       return;
     }
     if (!apps.length) {
@@ -52,7 +45,7 @@ export class ListAppsCommand extends CommandRunner {
     process.stdout.write(`${appsTable(apps)}\n`);
   }
 
-  @Option({ flags: '--json', description: "print the same JSON as GET /admin/apps, with each app's callbackUrl (from PUBLIC_BASE_URL)" })
+  @Option({ flags: '--json', description: 'print the same JSON as GET /admin/apps' })
   parseJson(): boolean {
     return true;
   }

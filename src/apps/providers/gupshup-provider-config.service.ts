@@ -3,6 +3,7 @@ import { Database, type SqlExecutor } from '../../database/database';
 import { EventStore } from '../../event-store/event-store';
 import { appProviderStreamId, GupshupProviderConfigured, type ConfigurationActor } from '../app-events';
 import { AppsService, type AuthenticatedApp } from '../apps.service';
+import { CallbackTokenService } from '../callback-tokens/callback-token.service';
 import { CredentialCipher } from './credential-cipher';
 import {
   apiKeyFingerprint,
@@ -20,8 +21,16 @@ export interface GupshupProviderView {
   channel: typeof GUPSHUP_CHANNEL;
   enabled: boolean;
   config: Partial<Record<GupshupConfigKey, string>>;
+  /** Holds the app's callback token. */
   callbackUrl: string;
+  acceptLegacyCallbackUrl: boolean;
   updatedAt: string;
+}
+
+/** A PUT: `enabled` may be left out only when the body sets acceptLegacyCallbackUrl alone (the schema sees to it). */
+export interface GupshupProviderInput extends Omit<GupshupConfigInput, 'enabled'> {
+  enabled?: boolean;
+  acceptLegacyCallbackUrl?: boolean;
 }
 
 /** Decrypted, for the code that calls Gupshup. When `enabled` is false a value may be empty. */
@@ -56,83 +65,93 @@ export class GupshupProviderConfigService {
     private readonly store: EventStore,
     private readonly cipher: CredentialCipher,
     private readonly apps: AppsService,
+    private readonly callbackTokens: CallbackTokenService,
   ) {}
 
   /**
    * Creates or changes the app's configuration. The row and, when anything changed, a
-   * GupshupProviderConfigured audit event commit together. Throws BadRequestException naming
-   * every problem; nothing is stored then.
+   * GupshupProviderConfigured audit event commit together, and so does a change of
+   * acceptLegacyCallbackUrl. A body with acceptLegacyCallbackUrl alone keeps the stored
+   * configuration (or stores a disabled, empty one). Throws BadRequestException naming every
+   * problem; nothing is stored then.
    */
-  async configure(app: AuthenticatedApp, input: GupshupConfigInput, actor: ConfigurationActor): Promise<GupshupProviderView> {
-    const row = await this.db.transaction(async (tx) => {
-      // One configuration change per app at a time, so each audit event compares with the state before it.
-      const locked = await tx.query('SELECT 1 FROM apps WHERE id = $1 FOR NO KEY UPDATE', [app.id]);
-      if (!locked.length) throw new NotFoundException(`App ${app.id} does not exist`);
-      const [stored] = await tx.query<ConfigRow>(`SELECT ${COLUMNS} FROM app_provider_configs WHERE app_id = $1 AND provider = $2`, [
-        app.id,
-        GUPSHUP_PROVIDER,
-      ]);
-      const resolved = resolveGupshupConfig(
-        input,
-        stored
-          ? { hasApiKey: stored.api_key_encrypted !== null, apiKeyLast4: stored.api_key_last4, source: stored.source, srcName: stored.src_name }
-          : null,
-      );
-      if (resolved.error) throw new BadRequestException(resolved.error);
-      const next = resolved.value!;
-
-      const changedKeys: GupshupConfigKey[] = [];
-      let encrypted = stored?.api_key_encrypted ?? null;
-      let last4 = stored?.api_key_last4 ?? null;
-      let fingerprintKey: string | null = stored?.api_key_encrypted ? this.decryptOrNull(app.id, stored.api_key_encrypted) : null;
-      if (next.apiKey !== undefined && next.apiKey !== fingerprintKey) {
-        changedKeys.push('API_KEY');
-        encrypted = this.cipher.encrypt(next.apiKey, cipherContext(app.id));
-        last4 = next.apiKey.slice(-4);
-        fingerprintKey = next.apiKey;
-      }
-      if (next.source !== (stored?.source ?? null)) changedKeys.push('SOURCE');
-      if (next.srcName !== (stored?.src_name ?? null)) changedKeys.push('SRC_NAME');
-      const enabledChanged = !stored || stored.enabled !== next.enabled;
-      if (stored && !enabledChanged && changedKeys.length === 0) return stored;
-
-      const [saved] = await tx.query<ConfigRow>(
-        `INSERT INTO app_provider_configs (app_id, provider, enabled, api_key_encrypted, api_key_last4, source, src_name)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (app_id, provider) DO UPDATE SET
-           enabled = EXCLUDED.enabled, api_key_encrypted = EXCLUDED.api_key_encrypted, api_key_last4 = EXCLUDED.api_key_last4,
-           source = EXCLUDED.source, src_name = EXCLUDED.src_name, updated_at = now()
-         RETURNING ${COLUMNS}`,
-        [app.id, GUPSHUP_PROVIDER, next.enabled, encrypted, last4, next.source, next.srcName],
-      );
-      await this.store.append(
-        appProviderStreamId(app.id),
-        [
-          new GupshupProviderConfigured({
-            appId: app.id,
-            provider: GUPSHUP_PROVIDER,
-            channel: GUPSHUP_CHANNEL,
-            actor,
-            at: saved.updated_at.toISOString(),
-            enabled: next.enabled,
-            previouslyEnabled: stored ? stored.enabled : null,
-            changedKeys,
-            apiKeyFingerprint: fingerprintKey ? apiKeyFingerprint(fingerprintKey) : last4 ? maskSecret(last4) : null,
-            source: next.source,
-            srcName: next.srcName,
-          }),
-        ],
-        { tx },
-      );
-      return saved;
+  async configure(app: AuthenticatedApp, input: GupshupProviderInput, actor: ConfigurationActor): Promise<GupshupProviderView> {
+    const view = await this.db.transaction(async (tx) => {
+      const row = await this.configureInTransaction(tx, app, input, actor);
+      if (input.acceptLegacyCallbackUrl !== undefined) await this.callbackTokens.setAcceptLegacy(tx, app.id, input.acceptLegacyCallbackUrl, actor);
+      return this.toView(app, row, tx);
     });
-    return this.toView(app, row);
+    this.callbackTokens.forget(app.id);
+    return view;
+  }
+
+  private async configureInTransaction(tx: SqlExecutor, app: AuthenticatedApp, input: GupshupProviderInput, actor: ConfigurationActor): Promise<ConfigRow> {
+    // One configuration change per app at a time, so each audit event compares with the state before it.
+    const locked = await tx.query('SELECT 1 FROM apps WHERE id = $1 FOR NO KEY UPDATE', [app.id]);
+    if (!locked.length) throw new NotFoundException(`App ${app.id} does not exist`);
+    const [stored] = await tx.query<ConfigRow>(`SELECT ${COLUMNS} FROM app_provider_configs WHERE app_id = $1 AND provider = $2`, [
+      app.id,
+      GUPSHUP_PROVIDER,
+    ]);
+    const resolved = resolveGupshupConfig(
+      { config: input.config, enabled: input.enabled ?? stored?.enabled ?? false },
+      stored
+        ? { hasApiKey: stored.api_key_encrypted !== null, apiKeyLast4: stored.api_key_last4, source: stored.source, srcName: stored.src_name }
+        : null,
+    );
+    if (resolved.error) throw new BadRequestException(resolved.error);
+    const next = resolved.value!;
+
+    const changedKeys: GupshupConfigKey[] = [];
+    let encrypted = stored?.api_key_encrypted ?? null;
+    let last4 = stored?.api_key_last4 ?? null;
+    let fingerprintKey: string | null = stored?.api_key_encrypted ? this.decryptOrNull(app.id, stored.api_key_encrypted) : null;
+    if (next.apiKey !== undefined && next.apiKey !== fingerprintKey) {
+      changedKeys.push('API_KEY');
+      encrypted = this.cipher.encrypt(next.apiKey, cipherContext(app.id));
+      last4 = next.apiKey.slice(-4);
+      fingerprintKey = next.apiKey;
+    }
+    if (next.source !== (stored?.source ?? null)) changedKeys.push('SOURCE');
+    if (next.srcName !== (stored?.src_name ?? null)) changedKeys.push('SRC_NAME');
+    const enabledChanged = !stored || stored.enabled !== next.enabled;
+    if (stored && !enabledChanged && changedKeys.length === 0) return stored;
+
+    const [saved] = await tx.query<ConfigRow>(
+      `INSERT INTO app_provider_configs (app_id, provider, enabled, api_key_encrypted, api_key_last4, source, src_name)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (app_id, provider) DO UPDATE SET
+         enabled = EXCLUDED.enabled, api_key_encrypted = EXCLUDED.api_key_encrypted, api_key_last4 = EXCLUDED.api_key_last4,
+         source = EXCLUDED.source, src_name = EXCLUDED.src_name, updated_at = now()
+       RETURNING ${COLUMNS}`,
+      [app.id, GUPSHUP_PROVIDER, next.enabled, encrypted, last4, next.source, next.srcName],
+    );
+    await this.store.append(
+      appProviderStreamId(app.id),
+      [
+        new GupshupProviderConfigured({
+          appId: app.id,
+          provider: GUPSHUP_PROVIDER,
+          channel: GUPSHUP_CHANNEL,
+          actor,
+          at: saved.updated_at.toISOString(),
+          enabled: next.enabled,
+          previouslyEnabled: stored ? stored.enabled : null,
+          changedKeys,
+          apiKeyFingerprint: fingerprintKey ? apiKeyFingerprint(fingerprintKey) : last4 ? maskSecret(last4) : null,
+          source: next.source,
+          srcName: next.srcName,
+        }),
+      ],
+      { tx },
+    );
+    return saved;
   }
 
   /** The app's configuration as the API shows it, or null before the first PUT. */
   async view(app: AuthenticatedApp, tx?: SqlExecutor): Promise<GupshupProviderView | null> {
     const row = await this.findRow(app.id, tx);
-    return row ? this.toView(app, row) : null;
+    return row ? this.toView(app, row, tx) : null;
   }
 
   /**
@@ -175,7 +194,7 @@ export class GupshupProviderConfigService {
     }
   }
 
-  private toView(app: AuthenticatedApp, row: ConfigRow): GupshupProviderView {
+  private async toView(app: AuthenticatedApp, row: ConfigRow, tx?: SqlExecutor): Promise<GupshupProviderView> {
     const config: Partial<Record<GupshupConfigKey, string>> = {};
     if (row.api_key_last4 !== null) config.API_KEY = maskSecret(row.api_key_last4);
     if (row.source !== null) config.SOURCE = row.source;
@@ -185,7 +204,8 @@ export class GupshupProviderConfigService {
       channel: GUPSHUP_CHANNEL,
       enabled: row.enabled,
       config,
-      callbackUrl: this.apps.callbackUrl(app.apiKey),
+      callbackUrl: await this.callbackTokens.callbackUrl(app, tx),
+      acceptLegacyCallbackUrl: await this.callbackTokens.acceptsLegacy(app.id, tx),
       updatedAt: row.updated_at.toISOString(),
     };
   }

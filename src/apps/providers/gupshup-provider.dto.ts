@@ -7,12 +7,16 @@ import { GUPSHUP_CHANNEL, GUPSHUP_PROVIDER } from './gupshup-config-rules';
 const configValue = (description: string, example?: string) =>
   text({ min: 0, what: 'a string' }).meta({ description, ...(example ? { example } : {}) });
 
+const ENABLED_REQUIRED =
+  'is required: true to send through Gupshup, false to stop (the stored config is kept); it may be left out only in a body that sets acceptLegacyCallbackUrl alone';
+
 /** `PUT /v3/channels/whatsapp/providers/gupshup_whatsapp` (and its admin twin). */
 export const putGupshupProviderBodySchema = z.strictObject(
   {
     enabled: z
-      .boolean({ error: (issue) => (issue.input === undefined ? 'is required: true to send through Gupshup, false to stop (the stored config is kept)' : 'must be true or false') })
-      .meta({ description: 'true to send through Gupshup (needs all three config keys, sent now or stored before); false to stop' }),
+      .boolean({ error: (issue) => (issue.input === undefined ? ENABLED_REQUIRED : 'must be true or false') })
+      .optional()
+      .meta({ description: 'true to send through Gupshup (needs all three config keys, sent now or stored before); false to stop. Required unless the body sets acceptLegacyCallbackUrl alone' }),
     config: z
       .strictObject(
         {
@@ -24,9 +28,22 @@ export const putGupshupProviderBodySchema = z.strictObject(
       )
       .optional()
       .meta({ description: 'Keys not sent keep their stored values' }),
+    acceptLegacyCallbackUrl: z
+      .boolean({ error: 'must be true or false' })
+      .optional()
+      .meta({
+        description:
+          'true: callbacks on the old callback URL, without its token, are accepted too (for an app whose Gupshup callback URL predates tokens); false (the default): only the URL with the token',
+      }),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? `must be a JSON object {"enabled": true, "config": {...}} (got ${issue.input === undefined ? 'no body' : kindOf(issue.input)})` : undefined) },
-).meta({ example: { enabled: true, config: { API_KEY: 'your-gupshup-api-key', SOURCE: '917834811114', SRC_NAME: 'DemoAPI' } } });
+)
+  .superRefine((body, ctx) => {
+    if (body.enabled === undefined && (body.config !== undefined || body.acceptLegacyCallbackUrl === undefined)) {
+      ctx.addIssue({ code: 'custom', message: ENABLED_REQUIRED, path: ['enabled'], input: undefined });
+    }
+  })
+  .meta({ example: { enabled: true, config: { API_KEY: 'your-gupshup-api-key', SOURCE: '917834811114', SRC_NAME: 'DemoAPI' } } });
 
 export type PutGupshupProviderBody = z.output<typeof putGupshupProviderBodySchema>;
 
@@ -40,10 +57,22 @@ export const gupshupProviderViewSchema = z
       SOURCE: z.string().meta({ example: '917834811114' }).optional(),
       SRC_NAME: z.string().meta({ example: 'DemoAPI' }).optional(),
     }),
-    callbackUrl: z.url().meta({ description: "The URL to set as the Gupshup app's callback URL" }),
+    callbackUrl: z.url().meta({
+      description: "The URL to set as the Gupshup app's callback URL; its `token` is a secret (rotate it with POST .../rotate-callback-token)",
+    }),
+    acceptLegacyCallbackUrl: z.boolean().meta({ description: 'Whether callbacks on the old URL, without the token, are accepted too' }),
     updatedAt: z.iso.datetime(),
   })
   .meta({ id: 'GupshupProvider' });
+
+/** `POST .../gupshup_whatsapp/rotate-callback-token`. */
+export const rotatedCallbackTokenSchema = z
+  .object({
+    callbackUrl: z.url().meta({
+      description: "The new callback URL, to set as the Gupshup app's callback URL; the previous one keeps working for CALLBACK_TOKEN_GRACE_HOURS",
+    }),
+  })
+  .meta({ id: 'RotatedCallbackToken' });
 
 /** The app of an admin route, by id. */
 export const appIdParamSchema = z

@@ -148,6 +148,29 @@ export class SubscriptionRunner {
     });
   }
 
+  /**
+   * Moves the checkpoint back to just before the first event written at or after `since`, so that
+   * the handler processes that part of the log again (it must be idempotent). Never moves it
+   * forward. Returns the checkpoint it leaves.
+   */
+  async rewind(since: Date): Promise<LogPosition> {
+    return this.db.transaction(async (tx) => {
+      await lockSubscription(tx, this.name);
+      const current = await readCheckpoint(tx, this.name);
+      const [first] = await tx.query<{ transaction_id: string; global_position: string }>(
+        `SELECT transaction_id::text AS transaction_id, global_position FROM es_events e
+          WHERE e.created_at >= $1 AND (e.transaction_id, e.global_position) <= ($2::xid8, $3::bigint)
+          ORDER BY e.transaction_id, e.global_position LIMIT 1`,
+        [since.toISOString(), current.transactionId, current.globalPosition],
+      );
+      if (!first) return current;
+      const position: LogPosition = { transactionId: first.transaction_id, globalPosition: String(BigInt(first.global_position) - 1n) };
+      await tx.query('DELETE FROM es_subscriptions WHERE name = $1', [this.name]);
+      await writeCheckpoint(tx, this.name, position, 0);
+      return position;
+    });
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
       let result: BatchResult;

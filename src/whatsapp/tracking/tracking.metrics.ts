@@ -3,7 +3,7 @@ import { InjectMetric, makeCounterProvider, makeGaugeProvider, makeHistogramProv
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { Database } from '../../database/database';
 import type { DeliveryStatusChanged } from '../domain';
-import { countParkedByState } from './parked-callbacks';
+import { countParkedByState } from './parking/parked-callbacks';
 
 export const CALLBACKS_RECEIVED = 'whatsapp_callbacks_received_total';
 export const STATUS_CHANGES = 'whatsapp_delivery_status_changes_total';
@@ -11,8 +11,13 @@ export const PARKED_CALLBACKS = 'whatsapp_parked_callbacks';
 export const PARKED_APPLIED = 'whatsapp_parked_callbacks_applied_total';
 export const DISPATCHES_RECONCILED = 'whatsapp_dispatches_reconciled_total';
 export const CALLBACK_BATCH_SIZE = 'whatsapp_callback_batch_size';
+export const PARKED_EXPIRED = 'whatsapp_parked_callbacks_expired_total';
 
-export type CallbackOutcome = 'applied' | 'duplicate' | 'parked' | 'ignored' | 'invalid' | 'unknown_app';
+/**
+ * What became of a callback. The webhook counts `unknown_app` and `dropped` (junk past the app's
+ * hourly budget, answered but not stored); the translator counts the rest, once per report.
+ */
+export type CallbackOutcome = 'applied' | 'duplicate' | 'parked' | 'ignored' | 'invalid' | 'unknown_app' | 'dropped';
 export type CallbackFormatLabel = 'v2' | 'v3' | 'unknown';
 
 /** The callback kinds a label may name; anything else is `other`, so a sender cannot grow the label set. */
@@ -74,7 +79,7 @@ export class ParkedCallbackCounter implements OnModuleDestroy {
 export const trackingMetricProviders: Provider[] = [
   makeCounterProvider({
     name: CALLBACKS_RECEIVED,
-    help: 'Gupshup callbacks received on the webhook, one per delivery report, by format, kind and what became of them',
+    help: 'Gupshup callbacks, one per delivery report (or per ignored or invalid body), by format, kind and what became of them',
     labelNames: ['format', 'kind', 'outcome'],
   }),
   makeCounterProvider({
@@ -92,8 +97,12 @@ export const trackingMetricProviders: Provider[] = [
   }),
   makeHistogramProvider({
     name: CALLBACK_BATCH_SIZE,
-    help: 'Callbacks written per transaction by the webhook (group commit)',
+    help: 'Callbacks recorded per statement by the webhook (group commit)',
     buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+  }),
+  makeCounterProvider({
+    name: PARKED_EXPIRED,
+    help: 'Parked or invalid callbacks removed after RAW_CALLBACK_RETENTION_DAYS without ever being applied',
   }),
   ParkedCallbackCounter,
   makeGaugeProvider({
@@ -115,7 +124,12 @@ export class TrackingMetrics {
     @InjectMetric(PARKED_APPLIED) private readonly parkedApplied: Counter<string>,
     @InjectMetric(DISPATCHES_RECONCILED) private readonly reconciled: Counter<string>,
     @InjectMetric(CALLBACK_BATCH_SIZE) private readonly batchSize: Histogram<string>,
+    @InjectMetric(PARKED_EXPIRED) private readonly parkedExpired: Counter<string>,
   ) {}
+
+  expired(rows: number): void {
+    if (rows > 0) this.parkedExpired.inc(rows);
+  }
 
   callback(format: CallbackFormatLabel, kind: string, outcome: CallbackOutcome, count = 1): void {
     this.received.inc({ format, kind: kindLabel(kind), outcome }, count);

@@ -1,29 +1,32 @@
 import { Module } from '@nestjs/common';
-import { WhatsAppSendingModule } from '../sending';
-import { CallbackIngestionService } from './callback-ingestion.service';
-import { GupshupWebhookController } from './gupshup-webhook.controller';
-import { ParkedCallbacksController } from './parked-callbacks.controller';
+import { ParkedCallbackExpiry } from './parking/parked-callback-expiry';
+import { ParkedCallbacksController } from './parking/parked-callbacks.controller';
+import { GupshupWebhookController } from './receiving/gupshup-webhook.controller';
+import { RawCallbackRecorder } from './receiving/raw-callback-recorder';
+import { WebhookAppCache } from './receiving/webhook-app-cache';
+import { WebhookBodyParser } from './receiving/webhook-body-parser';
+import { CallbackTranslator } from './translating/callback-translator.subscription';
+import { RetranslateCommand, Retranslation } from './translating/retranslate.command';
 import { trackingMetricProviders, TrackingMetrics } from './tracking.metrics';
-import { TrackingSubscription } from './tracking.subscription';
-import { WebhookAppCache } from './webhook-app-cache';
-import { WebhookBodyParser } from './webhook-body-parser';
 
 /**
- * Delivery tracking: the Gupshup webhook turns callbacks into DeliveryStatusChanged events on the
- * message streams (parking those that arrive before their message is known), and the tracking
- * subscription learns each message's Gupshup id and applies what was parked for it.
+ * Delivery tracking, one folder per step: receiving (the webhook records each callback as it
+ * came), translating (one ordered reader turns recorded callbacks and sending events into
+ * delivery events) and parking (what waits for its message, and its expiry).
  */
 @Module({
-  imports: [WhatsAppSendingModule],
   controllers: [GupshupWebhookController, ParkedCallbacksController],
   providers: [
     WebhookBodyParser,
     WebhookAppCache,
-    CallbackIngestionService,
-    TrackingSubscription,
+    RawCallbackRecorder,
+    CallbackTranslator,
+    Retranslation,
+    RetranslateCommand,
+    ParkedCallbackExpiry,
     TrackingMetrics,
     ...trackingMetricProviders,
   ],
-  exports: [CallbackIngestionService],
+  exports: [RawCallbackRecorder, Retranslation],
 })
 export class DeliveryTrackingModule {}

@@ -35,4 +35,6 @@ export const gupshupCallbackSchema = z
   });
 
 /** The webhook's path key: any text; one no app has (or that could not be any app's) is answered 404. */
-export const webhookApiKeyParamSchema = z.string().meta({ description: "The app's API key: the URL is the credential (Gupshup signs nothing)" });
+export const webhookApiKeyParamSchema = z
+  .string()
+  .meta({ description: "The app's API key: it names the app and is not a credential on its own (the callback token in the query is; Gupshup signs nothing)" });

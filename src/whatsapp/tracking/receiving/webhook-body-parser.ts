@@ -1,7 +1,7 @@
 import { Injectable, PayloadTooLargeException } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyError, FastifyInstance, onRequestHookHandler, RouteOptions } from 'fastify';
-import { AppConfig } from '../../config/app-config';
+import { AppConfig } from '../../../config/app-config';
 
 /** Route config flag (set with @RouteConfig) of the routes that take Gupshup callbacks. */
 export const GUPSHUP_CALLBACK_ROUTE = 'gupshupCallback';

@@ -1,5 +1,5 @@
-import { deliveryStatusChanged, type DeliveryStatusChanged } from '../domain';
-import type { DeliveryReport } from '../gupshup/callback-parser';
+import { deliveryStatusChanged, type DeliveryStatusChanged } from '../../domain';
+import type { DeliveryReport } from '../../gupshup/callback-parser';
 
 /** Longest provider id kept: Gupshup's are UUIDs, WhatsApp's wamid.… ids well under 200 characters. */
 export const MAX_PROVIDER_ID_LENGTH = 200;

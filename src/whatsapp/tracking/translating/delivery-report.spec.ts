@@ -1,5 +1,5 @@
-import { deliveryEventId } from '../domain';
-import type { DeliveryReport } from '../gupshup/callback-parser';
+import { deliveryEventId } from '../../domain';
+import type { DeliveryReport } from '../../gupshup/callback-parser';
 import { checkReport, cleanText, deliveryEventOf } from './delivery-report';
 
 const receivedAt = new Date('2026-03-01T10:00:00Z');

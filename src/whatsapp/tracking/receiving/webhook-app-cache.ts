@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { AppsService, type AuthenticatedApp } from '../../apps/apps.service';
-import { isStorableText } from '../../common/input-schemas';
+import { AppsService, type AuthenticatedApp } from '../../../apps/apps.service';
+import { isStorableText } from '../../../common/input-schemas';
 
 /** A known key is trusted this long: apps are not deleted, so this only bounds a stale entry's life. */
 const KNOWN_TTL_MS = 30_000;

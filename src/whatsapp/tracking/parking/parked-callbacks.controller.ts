@@ -1,10 +1,10 @@
-import { Controller, Get, HttpStatus, Query } from '@nestjs/common';
+import { Controller, Get, Header, HttpStatus, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { AdminApi } from '../../apps/admin/admin-api.decorator';
-import { wholeNumberParam } from '../../common/input-schemas';
-import { ApiErrorResponses } from '../../common/openapi';
-import { Database } from '../../database/database';
+import { AdminApi } from '../../../apps/admin/admin-api.decorator';
+import { wholeNumberParam } from '../../../common/input-schemas';
+import { ApiErrorResponses } from '../../../common/openapi';
+import { Database } from '../../../database/database';
 import { listParkedCallbacks, MAX_SHOWN_BODY_DEPTH, type ParkedCallbackListing } from './parked-callbacks';
 
 const DEFAULT_LIMIT = 50;
@@ -16,9 +16,12 @@ export const listParkedCallbacksQuerySchema = z.strictObject({
     .optional()
     .meta({ description: "Only this app's callbacks" }),
   state: z
-    .enum(['waiting', 'invalid'])
+    .enum(['waiting', 'invalid', 'ignored'])
     .optional()
-    .meta({ description: 'waiting: for a message not known (yet); invalid: a body that is no readable callback' }),
+    .meta({
+      description:
+        'waiting: for a message not known (yet); invalid: a body that is no readable callback; ignored: a callback of a kind not tracked (listed only when asked for)',
+    }),
   limit: wholeNumberParam(1, MAX_LIMIT).optional().meta({ description: `Rows per page; ${DEFAULT_LIMIT} when left out` }),
   cursor: z
     .string({ error: 'must be the nextCursor of a previous page' })
@@ -31,7 +34,7 @@ const parkedCallbackSchema = z
   .object({
     id: z.string(),
     appId: z.string(),
-    state: z.enum(['waiting', 'invalid']),
+    state: z.enum(['waiting', 'invalid', 'ignored']),
     format: z.string().nullable().meta({ description: 'v2 or v3, for a waiting report' }),
     providerStatus: z.string().nullable(),
     gupshupMessageId: z.string().nullable(),
@@ -60,11 +63,14 @@ export class ParkedCallbacksController {
   constructor(private readonly db: Database) {}
 
   @Get()
+  // Bodies are whatever a sender posted: shown as JSON data, never to be sniffed into markup.
+  @Header('X-Content-Type-Options', 'nosniff')
   @ApiOperation({
     summary: 'Gupshup callbacks kept without being applied, newest first',
     description:
       'waiting: a delivery report for a Gupshup or WhatsApp id no message of the app has (yet); it is applied by itself when the message is sent. ' +
-      'invalid: a JSON body that is no Gupshup callback this service can read. Each row holds the body as received.',
+      'invalid: a JSON body that is no Gupshup callback this service can read. Each row holds the body as received, as JSON data (served with X-Content-Type-Options: nosniff; never render it as markup). ' +
+      'Rows older than RAW_CALLBACK_RETENTION_DAYS are removed.',
   })
   @ApiResponse({ status: HttpStatus.OK, description: 'A page of parked callbacks', standardSchema: parkedCallbackPageSchema })
   @ApiErrorResponses({ 400: 'A parameter is invalid; the message says which and what it accepts' })

@@ -1,0 +1,79 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { SqlExecutor } from '../../../database/database';
+import { EventStore, EventStoreSubscription, type RecordedEvent, type StoreEvent, type SubscriptionHandler } from '../../../event-store';
+import { messageStreamId, WhatsAppMessageQueued, WhatsAppMessageSent, type WhatsAppDispatchOutcomeUnknownData, type WhatsAppMessageSentData } from '../../domain';
+import type { GupshupCallbackReceivedData } from '../receiving/gupshup-callback-received.event';
+import { TrackingMetrics } from '../tracking.metrics';
+import { destinationDigits, type UnresolvedDispatch } from './lost-dispatches';
+import { translateBatch, type TranslatorInput } from './translate-batch';
+
+export const TRANSLATOR_SUBSCRIPTION = 'whatsapp_callback_translation';
+
+/**
+ * The one place where callbacks take effect: reads the recorded callbacks together with the
+ * sending events, in the log's commit order, and turns them into delivery events (see
+ * translateBatch), in the transaction that moves its checkpoint. Rewinding it (the
+ * tracking:retranslate command) derives the same events again, and stores only what differs.
+ */
+@Injectable()
+@EventStoreSubscription()
+export class CallbackTranslator implements SubscriptionHandler {
+  readonly subscriptionName = TRANSLATOR_SUBSCRIPTION;
+  readonly eventTypes = ['GupshupCallbackReceived', 'WhatsAppMessageSent', 'WhatsAppDispatchOutcomeUnknown'];
+  private readonly logger = new Logger('DeliveryTracking');
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly metrics: TrackingMetrics,
+  ) {}
+
+  async handle(recorded: RecordedEvent[], tx: SqlExecutor): Promise<void> {
+    const inputs: TranslatorInput[] = [];
+    for (const event of recorded) {
+      if (event.type === 'GupshupCallbackReceived') {
+        inputs.push({ kind: 'callback', eventId: event.eventId, data: event.data as unknown as GupshupCallbackReceivedData });
+      } else if (event.type === 'WhatsAppMessageSent') {
+        const data = event.data as unknown as WhatsAppMessageSentData;
+        inputs.push({ kind: 'sent', appId: data.appId, messageId: data.messageId, gupshupMessageId: data.providerMessageId });
+      } else {
+        const data = event.data as unknown as WhatsAppDispatchOutcomeUnknownData;
+        inputs.push({ kind: 'lost', dispatch: await this.lostDispatch(tx, data) });
+      }
+    }
+    const result = await translateBatch(tx, inputs);
+
+    for (const outcome of result.outcomes) {
+      this.metrics.callback(outcome.format, outcome.kind, outcome.outcome);
+      if (outcome.outcome === 'invalid') {
+        this.logger.warn({ message: 'unreadable callback kept as invalid', appId: outcome.appId, callbackEventId: outcome.callbackEventId, problem: outcome.problem });
+      } else if (outcome.outcome === 'parked') {
+        this.logger.log({ message: 'callback parked: no known message has its id yet', appId: outcome.appId, callbackEventId: outcome.callbackEventId, providerStatus: outcome.kind });
+      }
+    }
+    for (const { messageId, gupshupMessageId } of result.reconciled) {
+      this.logger.log({ message: 'lost send answer reconciled from an authenticated callback', messageId, gupshupMessageId });
+    }
+    this.metrics.recordApplied(result.appended, result.unparked, result.reconciled.length);
+  }
+
+  /**
+   * Forgets what translating built, before the log is translated again from its start: the
+   * correlations, the lost dispatches and the callbacks parked from raw callbacks (all derived
+   * from the log). The delivery events stay; translating again finds them stored.
+   */
+  async reset(tx: SqlExecutor): Promise<void> {
+    await tx.query('DELETE FROM tracking_correlations');
+    await tx.query('DELETE FROM tracking_unresolved_dispatches');
+    await tx.query('DELETE FROM parked_callbacks WHERE callback_event_id IS NOT NULL');
+  }
+
+  /** The lost dispatch's phone number, unless the message was sent after all (or has no number). */
+  private async lostDispatch(tx: SqlExecutor, data: WhatsAppDispatchOutcomeUnknownData): Promise<UnresolvedDispatch | null> {
+    const stream: StoreEvent<object>[] = await this.store.readStream(messageStreamId(data.messageId), { tx });
+    if (stream.some((event) => event instanceof WhatsAppMessageSent)) return null;
+    const queued = stream.find((event): event is WhatsAppMessageQueued => event instanceof WhatsAppMessageQueued);
+    const phoneNumber = queued?.data.phoneNumber;
+    if (!phoneNumber) return null;
+    return { appId: data.appId, messageId: data.messageId, destination: destinationDigits(phoneNumber), attempt: data.attempt, startedAt: new Date(data.startedAt) };
+  }
+}

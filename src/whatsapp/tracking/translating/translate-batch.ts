@@ -1,0 +1,257 @@
+import type { SqlExecutor } from '../../../database/database';
+import { appendToStreams, type StoreEvent, type StreamAppend } from '../../../event-store';
+import { messageStreamId, type DeliveryStatusChanged, type WhatsAppMessageSent } from '../../domain';
+import { parseGupshupCallback, type DeliveryReport } from '../../gupshup/callback-parser';
+import {
+  parkReports,
+  recordInvalidCallbacks,
+  takeParkedByGupshupIds,
+  takeParkedByWhatsappIds,
+  type InvalidCallback,
+  type ParkedReport,
+  type ReportToPark,
+} from '../parking/parked-callbacks';
+import { callbackShape } from '../receiving/callback-body';
+import { recordedBody, type GupshupCallbackReceivedData } from '../receiving/gupshup-callback-received.event';
+import type { CallbackFormatLabel, CallbackOutcome } from '../tracking.metrics';
+import { correlationKeyString, findCorrelations, registerCorrelations, type ProviderKey } from './correlations';
+import { checkReport, deliveryEventOf, type ResolvedReport } from './delivery-report';
+import {
+  claimLostDispatch,
+  destinationDigits,
+  dispatchesNamedBy,
+  forgetStaleDispatches,
+  forgetUnresolvedDispatches,
+  gupshupIdWaitingFor,
+  recordUnresolvedDispatch,
+  RECONCILING_STATUSES,
+  type UnresolvedDispatch,
+} from './lost-dispatches';
+
+/** One entry of the log the translator reads, in log order. */
+export type TranslatorInput =
+  | { kind: 'callback'; eventId: string; data: GupshupCallbackReceivedData }
+  | { kind: 'sent'; appId: string; messageId: string; gupshupMessageId: string }
+  | { kind: 'lost'; dispatch: UnresolvedDispatch | null };
+
+/** What a batch did, for metrics and logs. */
+export interface TranslationResult {
+  /** One per report, ignored or invalid body. */
+  outcomes: { format: CallbackFormatLabel; kind: string; outcome: CallbackOutcome; appId: string; callbackEventId: string; problem?: string }[];
+  appended: DeliveryStatusChanged[];
+  unparked: number;
+  reconciled: { messageId: string; gupshupMessageId: string }[];
+}
+
+type Outcome = TranslationResult['outcomes'][number];
+
+/** A report of a recorded callback, with where it came from and the outcome it is counted under. */
+interface ReportItem extends ReportToPark {
+  outcome: Outcome;
+}
+
+function lookupKey(appId: string, report: DeliveryReport): ProviderKey {
+  return report.gupshupMessageId
+    ? { appId, kind: 'gupshup', providerId: report.gupshupMessageId }
+    : { appId, kind: 'whatsapp', providerId: report.whatsappMessageId! };
+}
+
+/** The kind named by the parser's description of an ignored callback, e.g. "v2 user-event sandbox-start" → user-event. */
+function ignoredKind(what: string): string {
+  const words = what.split(/[ ,]+/);
+  if (words[1] === 'message-event') return words[2] ?? 'other';
+  if (words[0] === 'v3' && words[1] === 'messages') return 'message';
+  return words[1] ?? 'other';
+}
+
+/**
+ * Translates one batch of the log, in the caller's transaction (the one that moves the
+ * translator's checkpoint): recorded callbacks are parsed and checked; the Gupshup ids of sent
+ * messages are registered; every report whose message is known becomes a DeliveryStatusChanged
+ * (deterministic id: translating the same callback again stores nothing twice); WhatsApp ids
+ * are learnt from the reports that carry both ids; what names no known message is parked and
+ * applied once its id is learnt; lost dispatches are reconciled from authenticated callbacks.
+ *
+ * The translator is the only writer of correlations and parked callbacks and reads the log in
+ * order, so nothing here needs a lock: whatever a batch reads was written by earlier batches.
+ * Within a batch, the sends are registered before the callbacks are looked up, and reports are
+ * parked before the ids they teach are applied, so the outcome does not depend on where the log
+ * was cut into batches.
+ */
+export async function translateBatch(tx: SqlExecutor, inputs: readonly TranslatorInput[]): Promise<TranslationResult> {
+  const result: TranslationResult = { outcomes: [], appended: [], unparked: 0, reconciled: [] };
+  const items: ReportItem[] = [];
+  const invalid: InvalidCallback[] = [];
+  const sent: { appId: string; messageId: string; gupshupMessageId: string }[] = [];
+  const lost: UnresolvedDispatch[] = [];
+
+  for (const input of inputs) {
+    if (input.kind === 'sent') sent.push(input);
+    else if (input.kind === 'lost') {
+      if (input.dispatch) lost.push(input.dispatch);
+    } else readCallback(input.eventId, input.data, items, invalid, result);
+  }
+
+  // Sends first: a callback of this batch for a message whose send is in it too is applied at once.
+  await registerCorrelations(tx, sent.map((s) => ({ appId: s.appId, kind: 'gupshup', providerId: s.gupshupMessageId, messageId: s.messageId })));
+  await forgetUnresolvedDispatches(tx, sent.map((s) => s.messageId));
+
+  const resolved: ResolvedReport[] = [];
+  const found = await findCorrelations(tx, items.map((item) => lookupKey(item.appId, item.report)));
+  const toPark: ReportToPark[] = [];
+  /** Per item, its place in `resolved`, or -1 when it is parked. */
+  const resolvedAt = items.map((item) => {
+    const correlation = found.get(correlationKeyString(lookupKey(item.appId, item.report)));
+    if (!correlation) {
+      toPark.push(item);
+      return -1;
+    }
+    resolved.push({ appId: item.appId, messageId: correlation.messageId, gupshupMessageId: correlation.gupshupMessageId, report: item.report, receivedAt: item.receivedAt });
+    return resolved.length - 1;
+  });
+  await parkReports(tx, toPark);
+  await recordInvalidCallbacks(tx, invalid);
+
+  // What waited for the sends of this batch.
+  const owners = await findCorrelations(tx, sent.map((s) => ({ appId: s.appId, kind: 'gupshup', providerId: s.gupshupMessageId })));
+  const unparked = await takeParkedByGupshupIds(tx, sent.map((s) => ({ appId: s.appId, providerId: s.gupshupMessageId })));
+  resolved.push(...resolveParked(unparked, (p) => owners.get(correlationKeyString(lookupKey(p.appId, p.report)))));
+  result.unparked += unparked.length;
+
+  // Lost dispatches: those recorded in this batch against what is parked, what was parked in this
+  // batch against those recorded before. Only authenticated callbacks count as evidence.
+  const sentEvents: WhatsAppMessageSent[] = [];
+  if (lost.length > 0) await forgetStaleDispatches(tx);
+  const settle = async (dispatch: UnresolvedDispatch, gupshupMessageId: string) => {
+    const event = await claimLostDispatch(tx, dispatch, gupshupMessageId);
+    if (!event) return;
+    sentEvents.push(event);
+    result.reconciled.push({ messageId: dispatch.messageId, gupshupMessageId });
+    await registerCorrelations(tx, [{ appId: dispatch.appId, kind: 'gupshup', providerId: gupshupMessageId, messageId: dispatch.messageId }]);
+    const waiting = await takeParkedByGupshupIds(tx, [{ appId: dispatch.appId, providerId: gupshupMessageId }]);
+    result.unparked += waiting.length;
+    resolved.push(...resolveParked(waiting, () => ({ messageId: dispatch.messageId, gupshupMessageId })));
+  };
+  for (const dispatch of lost) {
+    await recordUnresolvedDispatch(tx, dispatch);
+    const gupshupMessageId = await gupshupIdWaitingFor(tx, dispatch);
+    if (gupshupMessageId) await settle(dispatch, gupshupMessageId);
+  }
+  const evidence = toPark
+    .filter((p) => p.authenticated && p.report.gupshupMessageId && p.report.destination && RECONCILING_STATUSES.has(p.report.providerStatus))
+    .map((p) => ({ appId: p.appId, gupshupMessageId: p.report.gupshupMessageId!, destination: destinationDigits(p.report.destination!), occurredAt: p.report.occurredAt }));
+  for (const match of await dispatchesNamedBy(tx, evidence)) await settle(match.dispatch, match.gupshupMessageId);
+
+  // WhatsApp ids learnt from reports that carry both ids (the first message to claim one keeps
+  // it), and the reports that waited with only that id; applying those may teach more.
+  let learning = resolved;
+  while (learning.length > 0) {
+    const taught = new Map<string, ProviderKey & { messageId: string; gupshupMessageId?: string }>();
+    for (const item of learning) {
+      const whatsappId = item.report.whatsappMessageId;
+      if (!whatsappId) continue;
+      const key: ProviderKey = { appId: item.appId, kind: 'whatsapp', providerId: whatsappId };
+      const id = correlationKeyString(key);
+      if (!taught.has(id)) taught.set(id, { ...key, messageId: item.messageId, gupshupMessageId: item.report.gupshupMessageId ?? item.gupshupMessageId });
+    }
+    const registered = await registerCorrelations(tx, [...taught.values()]);
+    const learnt = [...taught.entries()].filter(([id]) => registered.has(id)).map(([, entry]) => entry);
+    const waiting = await takeParkedByWhatsappIds(tx, learnt);
+    result.unparked += waiting.length;
+    const byId = new Map(learnt.map((entry) => [correlationKeyString(entry), entry]));
+    learning = resolveParked(waiting, (p) => byId.get(correlationKeyString(lookupKey(p.appId, p.report))));
+    resolved.push(...learning);
+  }
+
+  const isNew = await appendReports(tx, resolved, sentEvents, result);
+  items.forEach((item, index) => {
+    item.outcome.outcome = resolvedAt[index] < 0 ? 'parked' : isNew[resolvedAt[index]] ? 'applied' : 'duplicate';
+  });
+  return result;
+}
+
+function resolveParked(
+  parked: readonly ParkedReport[],
+  ownerOf: (parked: ParkedReport) => { messageId: string; gupshupMessageId?: string } | undefined,
+): ResolvedReport[] {
+  const resolved: ResolvedReport[] = [];
+  for (const p of parked) {
+    const owner = ownerOf(p);
+    if (!owner) continue;
+    resolved.push({ appId: p.appId, messageId: owner.messageId, gupshupMessageId: p.report.gupshupMessageId ?? owner.gupshupMessageId, report: p.report, receivedAt: p.receivedAt });
+  }
+  return resolved;
+}
+
+/** Parses one recorded callback into report items and invalid parts, counting what it holds. */
+function readCallback(
+  eventId: string,
+  data: GupshupCallbackReceivedData,
+  items: ReportItem[],
+  invalid: InvalidCallback[],
+  result: TranslationResult,
+): void {
+  const body = recordedBody(data);
+  const receivedAt = new Date(data.receivedAt);
+  const format: CallbackFormatLabel = callbackShape(body);
+  const parsed = parseGupshupCallback(body, receivedAt);
+  const part = { appId: data.appId, callbackEventId: eventId, authenticated: data.authenticated, receivedAt };
+  if (parsed.kind === 'ignored') {
+    result.outcomes.push({ format, kind: ignoredKind(parsed.what), outcome: 'ignored', appId: data.appId, callbackEventId: eventId });
+    // Kept only for the retention period, like what could not be applied.
+    invalid.push({ ...part, partIndex: -1, unappliedParts: 1, problem: parsed.what, state: 'ignored' });
+    return;
+  }
+  const problems: string[] = parsed.kind === 'invalid' ? [parsed.message] : [...(parsed.skipped ?? [])];
+  const reports: ReportItem[] = [];
+  if (parsed.kind === 'delivery') {
+    parsed.reports.forEach((report, index) => {
+      const checked = checkReport(report, receivedAt);
+      if (!checked.ok) return problems.push(checked.problem);
+      // Counted as parked until translateBatch knows better.
+      const outcome: Outcome = { format: checked.report.format, kind: checked.report.providerStatus, outcome: 'parked', appId: data.appId, callbackEventId: eventId };
+      result.outcomes.push(outcome);
+      reports.push({ ...part, partIndex: index, unappliedParts: 0, report: checked.report, outcome });
+    });
+  }
+  items.push(...reports);
+  if (problems.length > 0) {
+    const problem = problems.join('; ');
+    invalid.push({ ...part, partIndex: -1, unappliedParts: 0, problem });
+    result.outcomes.push({ format, kind: 'invalid', outcome: 'invalid', appId: data.appId, callbackEventId: eventId, problem });
+  }
+  // How many rows the callback could leave parked, for the expiry: a callback is "never applied"
+  // only when all of them expire.
+  const parts = reports.length + (problems.length > 0 ? 1 : 0);
+  for (const item of reports) item.unappliedParts = parts;
+  if (problems.length > 0) invalid[invalid.length - 1].unappliedParts = parts;
+}
+
+/**
+ * Appends the reconciled sends and one DeliveryStatusChanged per resolved report, to their
+ * messages' streams, in one statement; copies of an event (in this batch, or stored before) are
+ * stored once. Returns, per resolved report, whether its event was new.
+ */
+async function appendReports(tx: SqlExecutor, resolved: readonly ResolvedReport[], sentEvents: readonly WhatsAppMessageSent[], result: TranslationResult): Promise<boolean[]> {
+  const events = resolved.map(deliveryEventOf);
+  const byStream = new Map<string, StoreEvent<object>[]>();
+  const add = (messageId: string, event: StoreEvent<object>) => {
+    const streamId = messageStreamId(messageId);
+    const list = byStream.get(streamId);
+    if (list) list.push(event);
+    else byStream.set(streamId, [event]);
+  };
+  for (const event of sentEvents) add(event.data.messageId, event);
+  const firstCopies = new Map<string, DeliveryStatusChanged>();
+  const isFirstCopy = events.map((event) => {
+    if (firstCopies.has(event.eventId)) return false;
+    firstCopies.set(event.eventId, event);
+    add(event.data.messageId, event);
+    return true;
+  });
+  if (byStream.size === 0) return [];
+  const appends: StreamAppend[] = [...byStream].map(([streamId, list]) => ({ streamId, events: list }));
+  const { alreadyStored } = await appendToStreams(tx, appends);
+  result.appended.push(...[...firstCopies.values()].filter((event) => !alreadyStored.has(event.eventId)));
+  return events.map((event, index) => isFirstCopy[index] && !alreadyStored.has(event.eventId));
+}
