@@ -28,6 +28,9 @@ export class RawCallbacks1764000800001 implements MigrationInterface {
     await db.query(`ALTER TABLE parked_callbacks ADD CONSTRAINT parked_callbacks_state_check CHECK (state IN ('waiting', 'invalid', 'ignored'))`);
     await db.query(`CREATE UNIQUE INDEX parked_callbacks_part ON parked_callbacks (callback_event_id, part_index)`);
     await db.query(`CREATE INDEX parked_callbacks_received_at ON parked_callbacks (received_at)`);
+    // For a WhatsApp id: the Gupshup id of the report that taught it, so that a report naming only
+    // the WhatsApp id gets the same event id however (and however often) it is translated.
+    await db.query(`ALTER TABLE tracking_correlations ADD COLUMN gupshup_id text`);
     await db.query(`DELETE FROM es_subscriptions WHERE name = 'whatsapp_delivery_tracking'`);
   }
 
@@ -39,6 +42,7 @@ export class RawCallbacks1764000800001 implements MigrationInterface {
     await db.query(`DELETE FROM parked_callbacks WHERE raw_body IS NULL OR state = 'ignored'`);
     await db.query(`ALTER TABLE parked_callbacks DROP CONSTRAINT parked_callbacks_state_check`);
     await db.query(`ALTER TABLE parked_callbacks ADD CONSTRAINT parked_callbacks_state_check CHECK (state IN ('waiting', 'invalid'))`);
+    await db.query(`ALTER TABLE tracking_correlations DROP COLUMN gupshup_id`);
     await db.query(`DROP INDEX parked_callbacks_received_at`);
     await db.query(`DROP INDEX parked_callbacks_part`);
     await db.query(`

@@ -207,6 +207,27 @@ describe('callbacks recorded raw, translated in one ordered place', () => {
     expect(res.body.data[0].body).toEqual(body);
   });
 
+  it('derives the same event for a report naming only a WhatsApp id, live and when translated again, whatever Gupshup ids its message has', async () => {
+    const tenant = await createTenant(t);
+    // Two sends of one message; the one a WhatsApp id is learnt from is not the first in order.
+    const taughtBy = `ffff${randomUUID().slice(4)}`;
+    const message = await queueMessage(t, tenant.id, { gupshupId: taughtBy });
+    await recordSent(t, message, `0000${randomUUID().slice(4)}`);
+    await catchUp(t);
+    const from = new Date(Date.now() - 1000);
+    const ctx = context(message, taughtBy);
+    // The read names only the WhatsApp id, not known yet: it waits, and is applied when the
+    // enqueued report teaches that id.
+    await postCallback(t, tenant.apiKey, callback(ctx, 'v2', 'read', 9000, true)).expect(200);
+    await postCallback(t, tenant.apiKey, callback(ctx, 'v2', 'enqueued', 1000)).expect(200);
+    const live = (await deliveryEvents(t, message.messageId)).map((event) => event.eventId).sort();
+    expect(live).toHaveLength(2);
+
+    await t.app.get(Retranslation).run(from);
+    await catchUp(t);
+    expect((await deliveryEvents(t, message.messageId)).map((event) => event.eventId).sort()).toEqual(live);
+  });
+
   describe('expiry after RAW_CALLBACK_RETENTION_DAYS', () => {
     it('removes unmatched and unreadable callbacks, raw events included, and keeps the raw callbacks something was applied from', async () => {
       const tenant: TrackingTenant = await createTenant(t);

@@ -26,9 +26,9 @@ export async function findCorrelations(tx: SqlExecutor, keys: readonly ProviderK
   const rows = await tx.query<{ app_id: string; provider_id_kind: 'gupshup' | 'whatsapp'; provider_id: string; message_id: string; gupshup_id: string | null }>(
     `SELECT c.app_id, c.provider_id_kind, c.provider_id, c.message_id,
             CASE WHEN c.provider_id_kind = 'gupshup' THEN c.provider_id
-                 ELSE (SELECT g.provider_id FROM tracking_correlations g
+                 ELSE coalesce(c.gupshup_id, (SELECT g.provider_id FROM tracking_correlations g
                         WHERE g.message_id = c.message_id AND g.app_id = c.app_id AND g.provider_id_kind = 'gupshup'
-                        ORDER BY g.provider_id LIMIT 1) END AS gupshup_id
+                        ORDER BY g.provider_id LIMIT 1)) END AS gupshup_id
        FROM unnest($1::text[], $2::text[], $3::text[]) AS k(app_id, kind, provider_id)
        JOIN tracking_correlations c ON c.app_id = k.app_id AND c.provider_id_kind = k.kind AND c.provider_id = k.provider_id`,
     [keys.map((k) => k.appId), keys.map((k) => k.kind), keys.map((k) => k.providerId)],
@@ -50,14 +50,24 @@ export async function findCorrelations(tx: SqlExecutor, keys: readonly ProviderK
  * message (a Gupshup id is unique per send; a second claim is a provider or replay oddity).
  * Returns the keys that are new, as correlationKeyString.
  */
-export async function registerCorrelations(tx: SqlExecutor, entries: readonly (ProviderKey & { messageId: string })[]): Promise<Set<string>> {
+export async function registerCorrelations(
+  tx: SqlExecutor,
+  entries: readonly (ProviderKey & { messageId: string; gupshupMessageId?: string })[],
+): Promise<Set<string>> {
   if (entries.length === 0) return new Set();
   const rows = await tx.query<{ app_id: string; provider_id_kind: 'gupshup' | 'whatsapp'; provider_id: string }>(
-    `INSERT INTO tracking_correlations (app_id, provider_id_kind, provider_id, message_id)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+    `INSERT INTO tracking_correlations (app_id, provider_id_kind, provider_id, message_id, gupshup_id)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
      ON CONFLICT (app_id, provider_id_kind, provider_id) DO NOTHING
      RETURNING app_id, provider_id_kind, provider_id`,
-    [entries.map((e) => e.appId), entries.map((e) => e.kind), entries.map((e) => e.providerId), entries.map((e) => e.messageId)],
+    [
+      entries.map((e) => e.appId),
+      entries.map((e) => e.kind),
+      entries.map((e) => e.providerId),
+      entries.map((e) => e.messageId),
+      // Kept for a WhatsApp id only: a Gupshup id's own row is its Gupshup id.
+      entries.map((e) => (e.kind === 'whatsapp' ? (e.gupshupMessageId ?? null) : null)),
+    ],
   );
   return new Set(rows.map((row) => correlationKeyString({ appId: row.app_id, kind: row.provider_id_kind, providerId: row.provider_id })));
 }
