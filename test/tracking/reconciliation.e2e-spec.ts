@@ -3,7 +3,7 @@ import request from 'supertest';
 import { appendNewStreams } from '../../src/event-store';
 import { WhatsAppMessageSent } from '../../src/whatsapp/domain';
 import { GupshupCallbackReceived, rawCallbackStreamId } from '../../src/whatsapp/tracking/receiving/gupshup-callback-received.event';
-import { DispatchJobs, WhatsAppDispatcher } from '../../src/whatsapp/sending';
+import { DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher } from '../../src/whatsapp/sending';
 import type { ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
 import { buildCallbackBody, type CallbackMessageContext } from '../../tools/simulator/callback-payloads';
 import type { TestApp } from '../support/test-app';
@@ -116,6 +116,19 @@ describe('reconciling a send whose answer was lost, from its callbacks', () => {
     const shown = await request(t.url).get(`/v3/messages/${message.messageId}`).set(tenant.headers).expect(200);
     expect(shown.body).toMatchObject({ status: 'delivered', providerMessageId: gupshupId });
     expect(await sentEvents(t, message.messageId)).toHaveLength(1);
+  });
+
+  it('settles nothing once an operator has sent the message again: the report is of a call that is no longer the message\'s', async () => {
+    const tenant = await sendingTenant(t);
+    const startedAt = new Date(Date.now() - 10_000);
+    const message = await lostDispatch(t, tenant, newPhone(), startedAt);
+    await catchUp(t);
+    expect(await t.app.get(OutcomeUnknownResolver).resend(message.messageId)).toBe(true);
+
+    await postCallback(t, tenant.apiKey, callbackFor(message, randomUUID(), 'enqueued', startedAt.getTime() + 3000)).expect(200);
+    await catchUp(t);
+    expect(await sentEvents(t, message.messageId)).toEqual([]);
+    expect(await jobState(t, message.messageId)).toBe('pending');
   });
 
   it('callbacks parked before the lost dispatch was recorded are reconciled when it is', async () => {

@@ -10,7 +10,7 @@ export {
 } from './send-notification.command';
 export { IdempotencyKeyConflictError, InvalidNotificationError, ProviderNotEnabledError } from './errors';
 export { MAX_RECIPIENTS_PER_REQUEST } from './notification-request';
-export { DispatchJobs, type DispatchJobRow, type DispatchJobState } from './dispatch/dispatch-jobs';
+export { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow, type DispatchJobState } from './dispatch/dispatch-jobs';
 export { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 export { WhatsAppDispatcher } from './dispatch/dispatcher';
 export { dispatchEventId } from './dispatch/dispatch-outcome';

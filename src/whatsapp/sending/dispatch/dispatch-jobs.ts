@@ -24,6 +24,17 @@ export interface DispatchContent {
  */
 export type DispatchJobState = 'pending' | 'in_flight' | 'sent' | 'discarded' | 'outcome_unknown';
 
+/**
+ * Locks a message's job until `tx` ends and tells whether it is parked as outcome_unknown. Whoever
+ * settles such a job (the callback translator, an operator's resend) takes this lock first, so
+ * that one of them acts on what the other committed: a parked message is settled as sent, or sent
+ * again, never both.
+ */
+export async function lockOutcomeUnknownJob(tx: SqlExecutor, messageId: string): Promise<boolean> {
+  const rows = await tx.query<{ state: DispatchJobState }>('SELECT state FROM whatsapp_dispatch_jobs WHERE message_id = $1 FOR UPDATE', [messageId]);
+  return rows[0]?.state === 'outcome_unknown';
+}
+
 export interface NewDispatchJob {
   messageId: string;
   /** Digits only, no "+". */

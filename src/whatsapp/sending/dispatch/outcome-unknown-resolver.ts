@@ -3,7 +3,7 @@ import { Database, type SqlExecutor } from '../../../database/database';
 import { EventStore } from '../../../event-store/event-store';
 import { DeliveryStatusChanged, messageStreamId, WhatsAppMessageSent } from '../../domain';
 import { appendToStreams } from '../../../event-store';
-import { DispatchJobs, type DispatchJobRow } from './dispatch-jobs';
+import { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow } from './dispatch-jobs';
 import { dispatchEventId } from './dispatch-outcome';
 
 /**
@@ -50,8 +50,8 @@ export class OutcomeUnknownResolver {
    */
   async resend(messageId: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const job = await this.jobs.find(messageId, tx);
-      if (job?.state !== 'outcome_unknown') return false;
+      // Under the job's lock, the stream read below sees a send result the translator committed meanwhile.
+      if (!(await lockOutcomeUnknownJob(tx, messageId))) return false;
       const events = await this.store.readStream(messageStreamId(messageId), { tx });
       if (events.some((event) => event instanceof WhatsAppMessageSent || event instanceof DeliveryStatusChanged)) return false;
       return Boolean(await this.jobs.requeueOutcomeUnknown(tx, messageId));

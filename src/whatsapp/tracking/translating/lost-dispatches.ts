@@ -1,6 +1,7 @@
 import type { SqlExecutor } from '../../../database/database';
 import { WhatsAppMessageSent } from '../../domain';
 import { dispatchEventId } from '../../sending/dispatch/dispatch-outcome';
+import { lockOutcomeUnknownJob } from '../../sending/dispatch/dispatch-jobs';
 
 /**
  * A dispatch whose answer was lost (WhatsAppDispatchOutcomeUnknown) has no Gupshup id, so its
@@ -139,6 +140,9 @@ export async function gupshupIdWaitingFor(tx: SqlExecutor, dispatch: UnresolvedD
 export async function claimLostDispatch(tx: SqlExecutor, dispatch: UnresolvedDispatch, gupshupMessageId: string): Promise<WhatsAppMessageSent | null> {
   const claimed = await tx.query('DELETE FROM tracking_unresolved_dispatches WHERE message_id = $1 RETURNING message_id', [dispatch.messageId]);
   if (claimed.length === 0) return null;
+  // An operator may have sent it again already (docs/dispatch-policy.md): then this report is for
+  // a call that is no longer the message's, and nothing is settled.
+  if (!(await lockOutcomeUnknownJob(tx, dispatch.messageId))) return null;
   return new WhatsAppMessageSent(
     { appId: dispatch.appId, messageId: dispatch.messageId, providerMessageId: gupshupMessageId, attempt: dispatch.attempt, sentAt: dispatch.startedAt.toISOString() },
     dispatchEventId(dispatch.messageId, dispatch.attempt, 'sent'),
