@@ -5,7 +5,8 @@ import { startTestApp, TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '.
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { eventually } from '../support/eventually';
 import { queueMessage, recordSent } from '../tracking/tracking-kit';
-import { killHard, startServiceProcess, type ServiceProcess } from './service-process';
+import { findFreePort } from '../../src/database/embedded-postgres';
+import { startServiceProcess, type ServiceProcess } from '../support/service-process';
 import { createEndpoint, WebhookReceiver } from './webhook-kit';
 
 /**
@@ -28,7 +29,7 @@ describe('status webhooks across kill -9', () => {
     dataDir = makeTempDir('webhooks-crash-');
   });
   afterAll(async () => {
-    await killHard(service);
+    await service?.kill();
     await api?.close();
     await receiver?.close();
     await database?.drop();
@@ -58,7 +59,7 @@ describe('status webhooks across kill -9', () => {
     let up = false;
     receiver.on('/crash', () => ({ status: up ? 200 : 503 }));
 
-    service = await startServiceProcess(serviceEnv());
+    service = await startServiceProcess({ env: serviceEnv(), port: await findFreePort() });
     const before = [];
     for (let i = 0; i < 10; i++) before.push(await queueMessage(api, app.id, { gupshupId: `gs-crash-${i}` }));
     // Every change has its delivery, and they are being attempted (and failing) when the process dies.
@@ -66,7 +67,7 @@ describe('status webhooks across kill -9', () => {
       const [{ count }] = await api.db.query<{ count: string }>('SELECT count(*) FROM webhook_deliveries WHERE app_id = $1', [app.id]);
       return Number(count) === 20 && receiver.at('/crash').length >= 5 ? true : undefined;
     }, 'the deliveries to be made and attempted');
-    await killHard(service);
+    await service?.kill();
 
     // Changes made while the service is down.
     const during = [];
@@ -74,7 +75,7 @@ describe('status webhooks across kill -9', () => {
     for (const [i, message] of during.entries()) await recordSent(api, message, `gs-during-${i}`);
 
     up = true;
-    service = await startServiceProcess(serviceEnv());
+    service = await startServiceProcess({ env: serviceEnv(), port: await findFreePort() });
     const messages = [...before, ...during];
     await eventually(() => {
       const acknowledgedIds = new Set(receiver.acknowledged('/crash').map((each) => each.payload.data.messageId));
