@@ -31,6 +31,10 @@ export class RawCallbacks1764000800001 implements MigrationInterface {
     // For a WhatsApp id: the Gupshup id of the report that taught it, so that a report naming only
     // the WhatsApp id gets the same event id however (and however often) it is translated.
     await db.query(`ALTER TABLE tracking_correlations ADD COLUMN gupshup_id text`);
+    // Correlations learnt before callbacks were recorded raw cannot be learnt again from the log:
+    // translating from the start keeps them (derived_from_log false).
+    await db.query(`ALTER TABLE tracking_correlations ADD COLUMN derived_from_log boolean NOT NULL DEFAULT false`);
+    await db.query(`ALTER TABLE tracking_correlations ALTER COLUMN derived_from_log SET DEFAULT true`);
     await db.query(`DELETE FROM es_subscriptions WHERE name = 'whatsapp_delivery_tracking'`);
   }
 
@@ -42,7 +46,7 @@ export class RawCallbacks1764000800001 implements MigrationInterface {
     await db.query(`DELETE FROM parked_callbacks WHERE raw_body IS NULL OR state = 'ignored'`);
     await db.query(`ALTER TABLE parked_callbacks DROP CONSTRAINT parked_callbacks_state_check`);
     await db.query(`ALTER TABLE parked_callbacks ADD CONSTRAINT parked_callbacks_state_check CHECK (state IN ('waiting', 'invalid'))`);
-    await db.query(`ALTER TABLE tracking_correlations DROP COLUMN gupshup_id`);
+    await db.query(`ALTER TABLE tracking_correlations DROP COLUMN gupshup_id, DROP COLUMN derived_from_log`);
     await db.query(`DROP INDEX parked_callbacks_received_at`);
     await db.query(`DROP INDEX parked_callbacks_part`);
     await db.query(`

@@ -228,6 +228,22 @@ describe('callbacks recorded raw, translated in one ordered place', () => {
     expect((await deliveryEvents(t, message.messageId)).map((event) => event.eventId).sort()).toEqual(live);
   });
 
+  it('keeps, when translating from the start, the WhatsApp ids learnt before callbacks were recorded raw', async () => {
+    const tenant = await createTenant(t);
+    const gupshupId = randomUUID();
+    const message = await queueMessage(t, tenant.id, { gupshupId });
+    await catchUp(t);
+    const ctx = context(message, gupshupId);
+    // As a database upgraded from before raw recording has it: the WhatsApp id known, what taught it not in the log.
+    await t.db.query(
+      `INSERT INTO tracking_correlations (app_id, provider_id_kind, provider_id, message_id, gupshup_id, derived_from_log) VALUES ($1, 'whatsapp', $2, $3, $4, false)`,
+      [tenant.id, ctx.whatsappMessageId, message.messageId, gupshupId],
+    );
+    await t.app.get(Retranslation).run();
+    await postCallback(t, tenant.apiKey, callback(ctx, 'v2', 'read', 9000, true)).expect(200);
+    expect((await deliveryEvents(t, message.messageId)).map((event) => event.data.providerStatus)).toEqual(['read']);
+  });
+
   describe('expiry after RAW_CALLBACK_RETENTION_DAYS', () => {
     it('removes unmatched and unreadable callbacks, raw events included, and keeps the raw callbacks something was applied from', async () => {
       const tenant: TrackingTenant = await createTenant(t);
