@@ -4,7 +4,6 @@ import { STATUS_CHANGE_SUBSCRIPTION } from '../../src/webhooks/status-changes/st
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { createTenant, eventTypes, eventually, putUser, startSendingApp, startSimulator, type TestTenant } from '../sending/sending-test-kit';
 import type { TestApp } from '../support/test-app';
-import { webhookPath } from '../tracking/tracking-kit';
 import { createEndpoint, deliveriesOf, gate, verifies, WebhookReceiver } from './webhook-kit';
 
 /**
@@ -44,7 +43,7 @@ describe('status webhooks', () => {
   /** An app whose Gupshup (the simulator) posts its callbacks back to the service, in order. */
   async function tenant(): Promise<TestTenant> {
     const created = await createTenant(t, simulator);
-    simulator.registerApp(created.gupshupApiKey, { source: '917834811114', srcName: 'DemoAPI', callbackUrl: `${t.url}${webhookPath(created.apiKey)}` });
+    simulator.registerApp(created.gupshupApiKey, { source: '917834811114', srcName: 'DemoAPI', callbackUrl: `${t.url}${created.callbackPath}` });
     tenants++;
     return created;
   }
@@ -149,7 +148,7 @@ describe('status webhooks', () => {
     late.timestamp += 2000;
     late.payload.payload.ts += 2;
     const before = (await eventTypes(t, messageId)).length;
-    await request(t.url).post(webhookPath(app.apiKey)).set('Content-Type', 'application/json').send(JSON.stringify(late)).expect(200);
+    await request(t.url).post(app.callbackPath).set('Content-Type', 'application/json').send(JSON.stringify(late)).expect(200);
     await eventually(async () => ((await eventTypes(t, messageId)).length > before ? true : undefined), 'the late callback to be recorded');
     await t.app.get(SubscriptionManager).runner(STATUS_CHANGE_SUBSCRIPTION).catchUp();
     expect(await deliveriesOf(t, app.headers, endpoint.id, { messageId })).toHaveLength(4);

@@ -22,7 +22,8 @@ Usage: npm run simulator -- [flags]
   --host <address>       address to bind (default 127.0.0.1)
   --app <spec>           register an app, repeatable:
                            apikey:source:srcName[:callbackUrl[:v2|v3]]
-                           e.g. --app my-key:917834811114:DemoAPI:http://127.0.0.1:3000/api/v1/apps/KEY/webhook/gupshup_whatsapp
+                           e.g. --app my-key:917834811114:DemoAPI:http://127.0.0.1:3000/api/v1/apps/KEY/webhook/gupshup_whatsapp?token=TOKEN
+                           (the callbackUrl the service gives for the app, its token included)
   --callback-url <url>   callback URL for apps registered without one (and for --accept-any-key)
   --format v2|v3         callback format for apps registered without one (default v2)
   --accept-any-key       accept any apikey, source and src.name, no registration needed
