@@ -20,7 +20,7 @@ import { cpuMeter, processCpuSeconds } from './lib/cpu-usage';
 import { runLoad, type LoadResult } from './lib/load';
 import { runPgbench } from './lib/pgbench';
 import type { BenchPostgres } from './lib/postgres';
-import { percentile, secondsBehind, waitForSubscriptions } from './lib/projection-lag';
+import { percentile, sampleLag, secondsBehind, waitForSubscriptions } from './lib/projection-lag';
 import { formatNumber, publishRun, type Figure } from './lib/report';
 import { runStandalone } from './lib/standalone';
 import { startProcess, startService, type RunningProcess } from './lib/service';
@@ -206,29 +206,6 @@ async function webhookBatches(serviceUrl: string): Promise<{ batches: number; ca
   const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
   const batches = value('whatsapp_callback_batch_size_count');
   return Number.isNaN(batches) ? undefined : { batches, callbacks: value('whatsapp_callback_batch_size_sum') };
-}
-
-/** The slowest subscription's lag, sampled every `everyMs` until stopped. */
-function sampleLag(databaseUrl: string, names: string[], everyMs = 200): { stop(): Promise<number[]> } {
-  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
-  const samples: number[] = [];
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      let worst = 0;
-      for (const name of names) worst = Math.max(worst, await secondsBehind(pool, name));
-      samples.push(worst);
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      await pool.end();
-      return samples;
-    },
-  };
 }
 
 /** Of the acknowledged (message, status) pairs, how many the message view shows. */

@@ -25,14 +25,17 @@ export async function secondsBehind(pool: Pool, subscription: string): Promise<n
   return rows[0]?.behind ?? 0;
 }
 
-/** Samples a subscription's lag every `everyMs` until stopped; returns the samples. */
-export function sampleLag(databaseUrl: string, subscription: string, everyMs = 200): { stop(): Promise<number[]> } {
+/** Samples the lag of a subscription (of the slowest, given several) every `everyMs` until stopped; returns the samples. */
+export function sampleLag(databaseUrl: string, subscriptions: string | readonly string[], everyMs = 200): { stop(): Promise<number[]> } {
+  const names = typeof subscriptions === 'string' ? [subscriptions] : subscriptions;
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   const samples: number[] = [];
   let running = true;
   const loop = (async () => {
     while (running) {
-      samples.push(await secondsBehind(pool, subscription));
+      let worst = 0;
+      for (const name of names) worst = Math.max(worst, await secondsBehind(pool, name));
+      samples.push(worst);
       await new Promise((r) => setTimeout(r, everyMs));
     }
   })();
