@@ -1,15 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
 import request from 'supertest';
 import { findFreePort } from '../../src/database/embedded-postgres';
 import { buildCallbackBody } from '../../tools/simulator/callback-payloads';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { eventually, GIVE_UP_AFTER_MS } from '../support/eventually';
-import { makeTempDir, removeTempDir } from '../support/temp-dirs';
-import { startTestApp, TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
+import { startServiceProcess, type ServiceProcess } from '../support/service-process';
+import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
-const ROOT = resolve(__dirname, '..', '..');
 const SOURCE = '917834811114';
 const SRC_NAME = 'DemoAPI';
 const FAST = { DISPATCH_POLL_MS: '20', SUBSCRIPTION_POLL_MS: '20', GUPSHUP_RATE_LIMIT: '0', GUPSHUP_TIMEOUT_MS: '30000', LOG_LEVEL: 'warn' };
@@ -19,60 +16,12 @@ const FAST = { DISPATCH_POLL_MS: '20', SUBSCRIPTION_POLL_MS: '20', GUPSHUP_RATE_
  */
 const QUIET_WATCH_MS = 2_000;
 
-interface WorkerProcess {
-  child: ChildProcess;
-  url: string;
-  output(): string;
-  stop(): Promise<void>;
-}
-
-/** `ROLES=dispatch,subscriptions` as a process of its own (`node src/main.ts`) on the same database. */
-async function startWorker(databaseUrl: string, gupshupUrl: string): Promise<WorkerProcess> {
-  const port = await findFreePort();
-  const dataDir = makeTempDir('worker-');
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      ...FAST,
-      ROLES: 'dispatch,subscriptions',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      DATABASE_URL: databaseUrl,
-      GUPSHUP_API_BASE_URL: gupshupUrl,
-      SECRET_KEY: TEST_SECRET_KEY,
-      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+/** `ROLES=dispatch,subscriptions` as a process of its own (`src/main.ts`) on the same database. */
+async function startWorker(databaseUrl: string, gupshupUrl: string): Promise<ServiceProcess> {
+  return startServiceProcess({
+    port: await findFreePort(),
+    env: { ...FAST, ROLES: 'dispatch,subscriptions', DATABASE_URL: databaseUrl, GUPSHUP_API_BASE_URL: gupshupUrl },
   });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`the worker exited with ${child.exitCode}:\n${output}`);
-      const res = await request(url).get('/health').catch(() => undefined);
-      return res?.status === 200 ? true : undefined;
-    },
-    'the worker process to answer /health',
-    GIVE_UP_AFTER_MS,
-    100,
-  );
-  return {
-    child,
-    url,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((done) => child.once('exit', done));
-        child.kill('SIGTERM');
-        await exited;
-      }
-      removeTempDir(dataDir);
-    },
-  };
 }
 
 /**
@@ -84,7 +33,7 @@ describe('ROLES: an API instance and a worker instance on one database', () => {
   let simulator: GupshupSimulator;
   let database: TestDatabase;
   let api: TestApp;
-  let worker: WorkerProcess | undefined;
+  let worker: ServiceProcess | undefined;
   let headers: Record<string, string>;
   let gupshupAppId: string;
   let callbackPath: string;
@@ -110,7 +59,7 @@ describe('ROLES: an API instance and a worker instance on one database', () => {
     await request(api.url).put('/v3/users/reads').set(headers).send({ phoneNumber: '+919900000011' }).expect(200); // simulator: read
   });
   afterAll(async () => {
-    await worker?.stop();
+    await worker?.terminate();
     await api?.close();
     await database?.drop();
     await simulator?.close();
@@ -145,7 +94,7 @@ describe('ROLES: an API instance and a worker instance on one database', () => {
     expect(refused.body.message).toMatch(/runs dispatch and subscriptions only \(ROLES\), not the HTTP API/);
 
     // Worker gone: a read receipt and a second notification are acknowledged by the API instance, and wait.
-    await worker.stop();
+    await worker.terminate();
     worker = undefined;
     const sentFirst = simulator.messages().find((m) => m.destination === '919900000016')!;
     const readReceipt = buildCallbackBody(

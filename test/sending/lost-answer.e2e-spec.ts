@@ -1,15 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { resolve } from 'node:path';
-import request from 'supertest';
 import { findFreePort } from '../../src/database/embedded-postgres';
 import { EventStore, type StoreEvent } from '../../src/event-store';
 import { messageStreamId, WhatsAppMessageSent } from '../../src/whatsapp/domain';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
 import { GIVE_UP_AFTER_MS } from '../support/eventually';
-import { makeTempDir, removeTempDir } from '../support/temp-dirs';
-import { TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
+import { startServiceProcess, type ServiceProcess } from '../support/service-process';
+import type { TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import {
   createTenant,
@@ -27,33 +23,6 @@ import {
   type TestTenant,
 } from './sending-test-kit';
 
-const ROOT = resolve(__dirname, '..', '..');
-
-/** The service as its own process (`node src/main.ts`), so that it can be killed mid-call. */
-async function startServiceProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string; output: () => string; dataDir: string }> {
-  const port = await findFreePort();
-  const dataDir = makeTempDir('service-process-');
-  const child = spawn(process.execPath, ['-r', '@swc-node/register', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const url = `http://127.0.0.1:${port}`;
-  await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`the service process exited with ${child.exitCode}:\n${output}`);
-      const res = await request(url).get('/health').catch(() => undefined);
-      return res?.status === 200 ? true : undefined;
-    },
-    'the service process to answer /health',
-    GIVE_UP_AFTER_MS,
-    100,
-  );
-  return { child, url, output: () => output, dataDir };
-}
 
 /**
  * A worker that stops between calling Gupshup and recording the answer must not lead to a second,
@@ -64,8 +33,7 @@ describe('dispatch: an answer lost with its worker', () => {
   let database: TestDatabase;
   let api: TestApp;
   let tenant: TestTenant;
-  let child: ChildProcess | undefined;
-  let childDataDir: string | undefined;
+  let child: ServiceProcess | undefined;
 
   beforeAll(async () => {
     simulator = await startSimulator();
@@ -81,27 +49,24 @@ describe('dispatch: an answer lost with its worker', () => {
     await api.db.query(`UPDATE whatsapp_dispatch_jobs SET locked_until = now() - interval '1 second' WHERE message_id = $1 AND state = 'in_flight'`, [messageId]);
   }
   afterAll(async () => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    if (childDataDir) removeTempDir(childDataDir);
+    await child?.stop();
     await api?.close();
     await database?.drop();
     await simulator?.close();
   });
 
   it('parks the message as outcome_unknown when the process dies with its call in flight, and never sends it again', async () => {
-    const service = await startServiceProcess({
-      ...FAST_DISPATCH_ENV,
-      DATABASE_URL: database.url,
-      GUPSHUP_API_BASE_URL: simulator.baseUrl!,
-      SECRET_KEY: TEST_SECRET_KEY,
-      ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      DISPATCH_WORKERS: '1',
-      GUPSHUP_TIMEOUT_MS: '30000',
-      SUBSCRIPTIONS_ENABLED: 'false',
-      LOG_LEVEL: 'warn',
+    child = await startServiceProcess({
+      port: await findFreePort(),
+      env: {
+        ...FAST_DISPATCH_ENV,
+        DATABASE_URL: database.url,
+        GUPSHUP_API_BASE_URL: simulator.baseUrl!,
+        DISPATCH_WORKERS: '1',
+        GUPSHUP_TIMEOUT_MS: '30000',
+        SUBSCRIPTIONS_ENABLED: 'false',
+      },
     });
-    child = service.child;
-    childDataDir = service.dataDir;
 
     // Gupshup takes the request but is slow to answer: the process is killed while it waits.
     simulator.injectFailure({ delayMs: 120_000, count: 1 });
@@ -110,8 +75,7 @@ describe('dispatch: an answer lost with its worker', () => {
     const messageId: string = res.body.messages[0].messageId;
     await simulator.waitForRequests(1, GIVE_UP_AFTER_MS);
     expect((await jobInState(api, messageId, 'in_flight')).attempts).toBe(0);
-    child.kill('SIGKILL');
-    await once(child, 'exit');
+    await child.kill();
     // Time passes: the dead worker's lease runs out (the lease is long, so that it could not run
     // out while the process was alive, however slow the machine).
     await expireLease(messageId);

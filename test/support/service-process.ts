@@ -24,6 +24,8 @@ export interface ServiceProcess {
   kill(): Promise<void>;
   /** Ends the process (SIGKILL when it is still running) and removes its data directory. */
   stop(): Promise<void>;
+  /** A clean shutdown (SIGTERM, every shutdown hook runs), then removes its data directory. */
+  terminate(): Promise<void>;
 }
 
 export interface ServiceProcessOptions {
@@ -94,6 +96,11 @@ export async function startServiceProcess(options: ServiceProcessOptions): Promi
     },
     async stop() {
       await service.kill();
+      removeTempDir(dataDir);
+    },
+    async terminate() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
       removeTempDir(dataDir);
     },
   };
