@@ -3,6 +3,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AppsModule } from './apps/apps.module';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { DatabaseModule } from './database/database.module';
 import { EventStoreModule } from './event-store';
 import { HealthModule } from './health/health.module';
@@ -33,6 +34,7 @@ export class AppModule {
         DeliveryTrackingModule,
         WebhooksModule,
         MetricsModule,
+        DashboardModule,
         ...extraImports,
       ],
     };

@@ -9,6 +9,7 @@ import { API_KEY_SCHEME, API_SECRET_SCHEME } from './apps/auth/app-api.decorator
 import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
 import { CALLBACK_TOKEN_SECURITY, callbackTokenSecurityScheme } from './apps/callback-tokens/callback-token.openapi';
 import { acceptEmptyJsonBody } from './common/empty-json-body';
+import { DASHBOARD_SESSION_SCHEME, SESSION_COOKIE } from './dashboard/dashboard-session.guard';
 import { ErrorResponseFilter } from './common/error-response.filter';
 import { createRootLogger, PinoLoggerService, type LogDestination } from './common/logger';
 import { openApiSchemaConverter } from './common/openapi';
@@ -73,6 +74,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
       ADMIN_SCHEME,
     )
     .addApiKey(callbackTokenSecurityScheme, CALLBACK_TOKEN_SECURITY)
+    .addCookieAuth(SESSION_COOKIE, { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The dashboard session, set by POST /dashboard/api/session' }, DASHBOARD_SESSION_SCHEME)
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi, { standardSchemaConverter: openApiSchemaConverter }), {
     jsonDocumentUrl: 'docs-json',

@@ -118,6 +118,7 @@ export const configSchema = z.object({
   WEBHOOK_OUT_ENDPOINT_CONCURRENCY: count('WEBHOOK_OUT_ENDPOINT_CONCURRENCY', 1, 1024).default(64),
   WEBHOOK_OUT_POLL_MS: count('WEBHOOK_OUT_POLL_MS', 10, 60000).default(250),
   SHUTDOWN_TIMEOUT_MS: count('SHUTDOWN_TIMEOUT_MS', 0, 600000).default(10000),
+  DASHBOARD_SESSION_TTL_MINUTES: count('DASHBOARD_SESSION_TTL_MINUTES', 1, 10080).default(480),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -1,10 +1,15 @@
 import { ForbiddenException, Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { AdminToken } from './admin-token';
+import { AdminToken, type AdminTokenSource } from './admin-token';
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
+}
+
+/** Whether `candidate` is the admin token, compared in constant time; false when the admin API is disabled. */
+export function isAdminToken(source: AdminTokenSource, candidate: string): boolean {
+  return source.kind !== 'disabled' && timingSafeEqual(digest(candidate), digest(source.token));
 }
 
 /**
@@ -31,7 +36,7 @@ export class AdminGuard implements CanActivate {
     if (!authorization) throw unauthorized('Missing Authorization header: send Authorization: Bearer <ADMIN_TOKEN>');
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     if (!match) throw unauthorized('The Authorization header must be "Bearer <ADMIN_TOKEN>"');
-    if (!timingSafeEqual(digest(match[1]), digest(source.token))) throw unauthorized('Invalid admin token: send the ADMIN_TOKEN the service was started with');
+    if (!isAdminToken(source, match[1])) throw unauthorized('Invalid admin token: send the ADMIN_TOKEN the service was started with');
     return true;
   }
 }

@@ -2,6 +2,7 @@ import { Injectable, UnauthorizedException, type CanActivate, type ExecutionCont
 import type { FastifyRequest } from 'fastify';
 import { setRequestAppId } from '../../common/request-context';
 import { AppsService } from '../apps.service';
+import { currentActingApp } from './acting-app';
 import { AUTHENTICATED_APP, type RequestWithApp } from './current-app.decorator';
 
 export const API_KEY_HEADER = 'X-ENGAGESPOT-API-KEY';
@@ -34,6 +35,12 @@ export class AppAuthGuard implements CanActivate {
     if (context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest & RequestWithApp>();
     if (request[AUTHENTICATED_APP]) return true;
+    const acting = currentActingApp();
+    if (acting) {
+      request[AUTHENTICATED_APP] = acting;
+      setRequestAppId(acting.id);
+      return true;
+    }
     const apiKey = header(request, API_KEY_HEADER);
     const apiSecret = header(request, API_SECRET_HEADER);
     const missing = [apiKey ? null : API_KEY_HEADER, apiSecret ? null : API_SECRET_HEADER].filter(Boolean);

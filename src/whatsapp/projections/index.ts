@@ -1,4 +1,5 @@
 export * from './message-status-row';
+export * from './message-views-changed';
 export * from './message-views.projection';
 export * from './message-views.rebuild';
 export * from './projection-rebuilder';

@@ -11,6 +11,7 @@ import {
 import { applyAllToMessageView, emptyMessageView, MESSAGE_EVENTS, NotificationRequested, type MessageView } from '../domain';
 import { groupByMessage, messageRecordsJson, type MessageEvents, type ProjectedChange } from './message-batch';
 import { MESSAGE_STATUS_COLUMNS, messageViewFromRow, upsertMessageStatusRecords, type MessageStatusRow } from './message-status-row';
+import { notifyMessageViewsChanged } from './message-views-changed';
 import { MessageViewsRebuild } from './message-views.rebuild';
 import { ViewCounters } from './view-counters';
 
@@ -86,5 +87,6 @@ export class MessageViewsProjection implements WholeStreamHandler {
     await tx.query(upsertMessageStatusRecords(),
       [messageRecordsJson(changes)],
     );
+    await notifyMessageViewsChanged(tx, changes.map(({ after }) => after));
   }
 }

@@ -1,3 +1,4 @@
+export * from './analytics/get-discard-reasons.query';
 export * from './analytics/get-whatsapp-analytics.query';
 export * from './analytics/whatsapp-analytics.dto';
 export * from './message-response';

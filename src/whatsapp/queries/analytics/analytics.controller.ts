@@ -6,7 +6,17 @@ import { AppApi } from '../../../apps/auth/app-api.decorator';
 import { CurrentApp } from '../../../apps/auth/current-app.decorator';
 import { ApiErrorResponses } from '../../../common/openapi';
 import { GetWhatsAppAnalyticsQuery } from './get-whatsapp-analytics.query';
-import { whatsAppAnalyticsQuerySchema, whatsAppAnalyticsSchema, type WhatsAppAnalyticsParams, type WhatsAppAnalyticsResponse } from './whatsapp-analytics.dto';
+import { GetWhatsAppDiscardReasonsQuery } from './get-discard-reasons.query';
+import {
+  discardReasonsQuerySchema,
+  discardReasonsSchema,
+  whatsAppAnalyticsQuerySchema,
+  whatsAppAnalyticsSchema,
+  type DiscardReasonsParams,
+  type DiscardReasonsResponse,
+  type WhatsAppAnalyticsParams,
+  type WhatsAppAnalyticsResponse,
+} from './whatsapp-analytics.dto';
 
 @ApiTags('Analytics')
 @AppApi()
@@ -33,5 +43,16 @@ export class AnalyticsController {
         template: params.template,
         groupBy: params.groupBy,
       }));
+  }
+
+  @Get('whatsapp/discard-reasons')
+  @ApiOperation({
+    summary: 'WhatsApp messages discarded over a range of UTC days, counted by discard code',
+    description: 'from/to as for /v3/analytics/whatsapp; a message counts on the day it was discarded.',
+  })
+  @ApiResponse({ status: HttpStatus.OK, description: 'The counts per discard code', standardSchema: discardReasonsSchema })
+  @ApiErrorResponses({ 400: 'from/to not dates, in the wrong order, or more than 366 days apart' })
+  discardReasons(@CurrentApp() app: AuthenticatedApp, @Query({ schema: discardReasonsQuerySchema }) params: DiscardReasonsParams): Promise<DiscardReasonsResponse> {
+    return this.queries.execute(new GetWhatsAppDiscardReasonsQuery(app.id, params.from, params.to));
   }
 }

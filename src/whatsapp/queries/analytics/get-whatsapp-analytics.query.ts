@@ -112,7 +112,7 @@ function addTo(map: Map<string, Counts>, key: string, counts: Counts): void {
 }
 
 /** Midnight UTC (ms) of the first and last day asked for, checked: in order, at most MAX_ANALYTICS_DAYS. */
-function dayRange({ from, to, now }: GetWhatsAppAnalyticsQuery): { fromDay: number; toDay: number } {
+export function dayRange({ from, to, now }: { from?: string; to?: string; now: Date }): { fromDay: number; toDay: number } {
   const toDay = to === undefined ? startOfUtcDay(now.getTime()) : parseDay('to', to);
   // The default range never reaches before year 1, which PostgreSQL's dates do not have.
   const fromDay = from === undefined ? Math.max(toDay - (DEFAULT_ANALYTICS_DAYS - 1) * DAY_MS, Date.parse(EARLIEST_TIME)) : parseDay('from', from);
@@ -136,7 +136,7 @@ function startOfUtcDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
 }
 
-function dayText(ms: number): string {
+export function dayText(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 

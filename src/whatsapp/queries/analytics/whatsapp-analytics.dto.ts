@@ -62,3 +62,25 @@ export const whatsAppAnalyticsSchema = z
 export type WhatsAppStatsResponse = z.output<typeof whatsAppStatsSchema>;
 export type WhatsAppDailyStatsResponse = z.output<typeof whatsAppDailyStatsSchema>;
 export type WhatsAppAnalyticsResponse = z.output<typeof whatsAppAnalyticsSchema>;
+
+export const discardReasonsQuerySchema = whatsAppAnalyticsQuerySchema.pick({ from: true, to: true });
+
+export type DiscardReasonsParams = z.output<typeof discardReasonsQuerySchema>;
+
+export const discardReasonsSchema = z
+  .object({
+    from: z.iso.date().meta({ example: '2026-03-01' }),
+    to: z.iso.date().meta({ example: '2026-03-30' }),
+    data: z
+      .array(
+        z.object({
+          code: z.string().meta({ example: '1002', description: "The discardReason.code: Gupshup's or Meta's failure code, or this service's own (opted_out, cancelled, ...)" }),
+          reason: z.string().meta({ example: 'Number does not exist on WhatsApp', description: 'One of the reasons given with that code' }),
+          count: count.meta({ description: 'Messages discarded with that code in the range' }),
+        }),
+      )
+      .meta({ description: 'Most frequent first' }),
+  })
+  .meta({ id: 'WhatsAppDiscardReasons' });
+
+export type DiscardReasonsResponse = z.output<typeof discardReasonsSchema>;

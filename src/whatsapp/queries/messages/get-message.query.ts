@@ -31,3 +31,27 @@ export class GetMessageHandler implements IQueryHandler<GetMessageQuery, Message
     return messageResponseFromRow(row);
   }
 }
+
+/** The read behind GetMessagesQuery: $1 the message ids, $2 the app id. */
+export const GET_MESSAGES_SQL = `SELECT ${MESSAGE_RESPONSE_COLUMNS} FROM message_status_view m WHERE m.message_id = ANY($1::text[]) AND m.app_id = $2`;
+
+/** Several messages of the app at once (those that exist), for a live view told which ones changed. */
+export class GetMessagesQuery extends Query<MessageResponse[]> {
+  constructor(
+    readonly appId: string,
+    readonly messageIds: readonly string[],
+  ) {
+    super();
+  }
+}
+
+@QueryHandler(GetMessagesQuery)
+export class GetMessagesHandler implements IQueryHandler<GetMessagesQuery, MessageResponse[]> {
+  constructor(private readonly db: Database) {}
+
+  async execute({ appId, messageIds }: GetMessagesQuery): Promise<MessageResponse[]> {
+    if (messageIds.length === 0) return [];
+    const rows = await queryMessageRows<MessageResponseRow>(this.db, GET_MESSAGES_SQL, [messageIds, appId]);
+    return rows.map(messageResponseFromRow);
+  }
+}

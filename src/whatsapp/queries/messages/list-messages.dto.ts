@@ -18,6 +18,12 @@ export const listMessagesQuerySchema = z.strictObject({
   requestId: text({ max: MAX_FILTER_LENGTH, what: 'the requestId returned by POST /v3/notifications' })
     .optional()
     .meta({ description: 'Only messages of this send request (the requestId of POST /v3/notifications)' }),
+  phoneNumber: text({ max: MAX_FILTER_LENGTH, what: 'a phone number in E.164 form, e.g. +919988776655' })
+    .optional()
+    .meta({ example: '+919988776655', description: 'Only messages to this phone number (E.164, as the message shows it)' }),
+  discardCode: text({ max: MAX_FILTER_LENGTH, what: 'a discard code, e.g. 1002 or opted_out' })
+    .optional()
+    .meta({ example: '1002', description: 'Only discarded messages whose discardReason.code is this' }),
   category: text({ max: MAX_FILTER_LENGTH, what: 'a category identifier (text)' })
     .optional()
     .meta({ description: 'Only messages of requests with this category (category or notification.category)' }),

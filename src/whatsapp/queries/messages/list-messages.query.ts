@@ -14,6 +14,8 @@ export interface MessageFilters {
   status?: MessageStatus;
   recipient?: string;
   requestId?: string;
+  phoneNumber?: string;
+  discardCode?: string;
   category?: string;
   template?: string;
   /** ISO 8601, inclusive bounds on queuedAt; a bare date as `to` includes that whole day (UTC). */
@@ -55,6 +57,8 @@ export function listMessagesStatement(appId: string, filters: MessageFilters): L
   if (filters.status) where.push(`m.status = ${param(filters.status)}`);
   if (filters.recipient) where.push(`m.recipient = ${param(filters.recipient)}`);
   if (filters.requestId) where.push(`m.request_id = ${param(filters.requestId)}`);
+  if (filters.phoneNumber) where.push(`m.phone_number = ${param(filters.phoneNumber)}`);
+  if (filters.discardCode) where.push(`m.discard_code = ${param(filters.discardCode)}`);
   if (filters.category) where.push(`m.category = ${param(filters.category)}`);
   if (filters.template) where.push(`m.template = ${param(filters.template)}`);
   const from = filters.from === undefined ? undefined : parseTime('from', filters.from);

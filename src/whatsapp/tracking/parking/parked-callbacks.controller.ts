@@ -49,7 +49,7 @@ const parkedCallbackSchema = z
   })
   .meta({ id: 'ParkedCallback' });
 
-const parkedCallbackPageSchema = z
+export const parkedCallbackPageSchema = z
   .object({
     data: z.array(parkedCallbackSchema).meta({ description: 'Newest first' }),
     nextCursor: z.string().nullable().meta({ description: 'Pass it as `cursor` for the next page; null on the last page' }),

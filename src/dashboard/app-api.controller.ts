@@ -1,0 +1,59 @@
+import { Controller, Delete, Get, HttpStatus, Patch, Post, Put, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiErrorResponses, requestBodySchema } from '../common/openapi';
+import { AppApiForwarding } from './app-api-forwarding';
+import { forwardedAnswerSchema, forwardedBodySchema } from './dashboard.dto';
+import { DashboardApi, sessionOf } from './dashboard-session.guard';
+
+const PREFIX = '/dashboard/api/v3';
+const DESCRIPTION =
+  'Every route of the app API (/v3/...) is reachable here with the dashboard session instead of the app headers: ' +
+  '/dashboard/api/v3/messages answers as GET /v3/messages for the session\'s app, with the same parameters, bodies, answers and errors.';
+
+/** The app API behind the dashboard's session cookie (see AppApiForwarding). */
+@ApiTags('Dashboard')
+@DashboardApi()
+@ApiErrorResponses({ 409: 'The admin has not chosen an app yet' })
+@Controller('dashboard/api/v3')
+export class DashboardAppApiController {
+  constructor(private readonly forwarding: AppApiForwarding) {}
+
+  @Get('*path')
+  @ApiOperation({ summary: "Read the session's app through the app API", description: DESCRIPTION })
+  @ApiResponse({ status: HttpStatus.OK, description: 'As the /v3 route answers', standardSchema: forwardedAnswerSchema })
+  get(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.forwarding.toAppApi(sessionOf(request), request, reply, PREFIX);
+  }
+
+  @Post('*path')
+  @ApiOperation({ summary: "Act on the session's app through the app API", description: DESCRIPTION })
+  @ApiBody({ schema: requestBodySchema(forwardedBodySchema), required: false })
+  @ApiResponse({ status: HttpStatus.OK, description: 'As the /v3 route answers', standardSchema: forwardedAnswerSchema })
+  post(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.forwarding.toAppApi(sessionOf(request), request, reply, PREFIX);
+  }
+
+  @Put('*path')
+  @ApiOperation({ summary: "Change the session's app through the app API", description: DESCRIPTION })
+  @ApiBody({ schema: requestBodySchema(forwardedBodySchema), required: false })
+  @ApiResponse({ status: HttpStatus.OK, description: 'As the /v3 route answers', standardSchema: forwardedAnswerSchema })
+  put(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.forwarding.toAppApi(sessionOf(request), request, reply, PREFIX);
+  }
+
+  @Patch('*path')
+  @ApiOperation({ summary: "Change the session's app through the app API", description: DESCRIPTION })
+  @ApiBody({ schema: requestBodySchema(forwardedBodySchema), required: false })
+  @ApiResponse({ status: HttpStatus.OK, description: 'As the /v3 route answers', standardSchema: forwardedAnswerSchema })
+  patch(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.forwarding.toAppApi(sessionOf(request), request, reply, PREFIX);
+  }
+
+  @Delete('*path')
+  @ApiOperation({ summary: "Remove from the session's app through the app API", description: DESCRIPTION })
+  @ApiResponse({ status: HttpStatus.NO_CONTENT, description: 'As the /v3 route answers' })
+  remove(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
+    return this.forwarding.toAppApi(sessionOf(request), request, reply, PREFIX);
+  }
+}

@@ -1,0 +1,66 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Where the build (tools/build-dashboard.mjs) puts the browser code: dist/web, found from the
+ * compiled code (dist/src/dashboard) and from the sources (src/dashboard, in tests).
+ */
+export function dashboardAssetsDir(): string | undefined {
+  return [join(__dirname, '..', '..', 'web'), join(__dirname, '..', '..', 'dist', 'web')].find((dir) => existsSync(join(dir, 'index.html')));
+}
+
+/** Only the service's own files run; user and callback text is only ever put on the page as text. */
+const PAGE_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+/**
+ * GET /dashboard: the page (one HTML file; the app inside it routes by the URL's #fragment) and
+ * its hashed, immutable assets under /dashboard/assets/. Served by the service itself, from
+ * files built into dist/web; nothing is fetched from elsewhere.
+ */
+@Injectable()
+export class DashboardPages implements OnModuleInit {
+  private readonly logger = new Logger('Dashboard');
+
+  constructor(private readonly adapterHost: HttpAdapterHost) {}
+
+  onModuleInit(): void {
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    if (!fastify) return;
+    const dir = dashboardAssetsDir();
+    const page = dir ? readFileSync(join(dir, 'index.html')) : undefined;
+    if (!page) this.logger.warn('the dashboard is not built (no dist/web/index.html): /dashboard says so; run npm run build');
+    const sendPage = (reply: FastifyReply) => {
+      if (!page) {
+        return reply
+          .code(503)
+          .header('content-type', 'text/plain; charset=utf-8')
+          .send('The dashboard is not built: run npm run build (npm start builds it too), then restart the service.');
+      }
+      return reply.headers(PAGE_HEADERS).header('content-type', 'text/html; charset=utf-8').send(page);
+    };
+    fastify.get('/dashboard', (_request, reply) => sendPage(reply));
+    fastify.get('/dashboard/', (_request, reply) => sendPage(reply));
+    if (dir) {
+      void fastify.register(fastifyStatic, {
+        root: join(dir, 'assets'),
+        prefix: '/dashboard/assets/',
+        decorateReply: false,
+        // File names carry a hash of their content.
+        immutable: true,
+        maxAge: '365d',
+        setHeaders: (response) => response.header('x-content-type-options', 'nosniff'),
+      });
+    }
+  }
+}
