@@ -1,0 +1,128 @@
+import { useState } from 'preact/hooks';
+import { api } from '../api';
+import { formatTime } from '../format';
+import { ErrorNote, Field, isNotFound, PageTitle, useLoad } from '../ui';
+
+interface Provider {
+  provider: string;
+  enabled: boolean;
+  config: { API_KEY?: string; SOURCE?: string; SRC_NAME?: string };
+  callbackUrl: string;
+  acceptLegacyCallbackUrl?: boolean;
+  enforceSessionWindow?: boolean;
+  paused?: { since: string; code: string; reason: string } | null;
+  updatedAt?: string;
+}
+
+const ROUTE = '/v3/channels/whatsapp/providers/gupshup_whatsapp';
+
+export function SettingsPage() {
+  const provider = useLoad(() => api<Provider>(ROUTE), []);
+  const [error, setError] = useState<Error>();
+  const [notice, setNotice] = useState<string>();
+  const configured = provider.data;
+  const notConfigured = isNotFound(provider.error);
+
+  const save = async (event: Event) => {
+    event.preventDefault();
+    const form = new FormData(event.currentTarget as HTMLFormElement);
+    const config: Record<string, string> = {};
+    for (const key of ['API_KEY', 'SOURCE', 'SRC_NAME']) {
+      const value = String(form.get(key) ?? '').trim();
+      if (value) config[key] = value;
+    }
+    setError(undefined);
+    try {
+      provider.set(await api<Provider>(ROUTE, { method: 'PUT', body: { enabled: form.get('enabled') === 'on', config } }));
+      setNotice('Provider saved.');
+    } catch (caught) {
+      setError(caught as Error);
+    }
+  };
+  const rotate = async () => {
+    setError(undefined);
+    try {
+      const { callbackUrl } = await api<{ callbackUrl: string }>(`${ROUTE}/rotate-callback-token`, { method: 'POST' });
+      if (configured) provider.set({ ...configured, callbackUrl });
+      setNotice('Callback token rotated: set the new callback URL in Gupshup. The previous one keeps working for the grace period.');
+    } catch (caught) {
+      setError(caught as Error);
+    }
+  };
+  const resume = async () => {
+    setError(undefined);
+    try {
+      await api(`${ROUTE}/resume`, { method: 'POST' });
+      setNotice('Dispatch resumed.');
+      provider.reload();
+    } catch (caught) {
+      setError(isNotFound(caught) ? new Error('This service cannot pause or resume dispatch yet.') : (caught as Error));
+    }
+  };
+
+  return (
+    <>
+      <PageTitle>Settings</PageTitle>
+      <ErrorNote error={(notConfigured ? undefined : provider.error) ?? error} />
+      {notice ? <p role="status">{notice}</p> : null}
+      <section aria-labelledby="provider">
+        <h2 id="provider">Provider: gupshup_whatsapp</h2>
+        {notConfigured ? <p class="empty">Not configured yet: enter the Gupshup credentials below.</p> : null}
+        {configured ? (
+          <dl class="facts">
+            <dt>Enabled</dt>
+            <dd>{configured.enabled ? 'yes' : 'no'}</dd>
+            <dt>API key</dt>
+            <dd>{configured.config.API_KEY ?? '–'}</dd>
+            <dt>Source number</dt>
+            <dd>{configured.config.SOURCE ?? '–'}</dd>
+            <dt>App name (SRC_NAME)</dt>
+            <dd>{configured.config.SRC_NAME ?? '–'}</dd>
+            <dt>Dispatch</dt>
+            <dd>
+              {configured.paused ? (
+                <>
+                  paused since {formatTime(configured.paused.since)}: {configured.paused.code} {configured.paused.reason}{' '}
+                  <button type="button" onClick={resume}>
+                    Resume dispatch
+                  </button>
+                </>
+              ) : (
+                'running'
+              )}
+            </dd>
+          </dl>
+        ) : null}
+      </section>
+      {configured ? (
+        <section aria-labelledby="callback">
+          <h2 id="callback">Callback URL</h2>
+          <Field label="Callback URL" hint="Set it as the Gupshup app's callback URL. It holds a secret token.">
+            <input readOnly value={configured.callbackUrl} class="wide" onFocus={(event) => (event.currentTarget as HTMLInputElement).select()} />
+          </Field>
+          <button type="button" onClick={rotate}>
+            Rotate callback token
+          </button>
+        </section>
+      ) : null}
+      {configured || notConfigured ? (
+        <form class="card" onSubmit={save} aria-labelledby="provider-form">
+          <h2 id="provider-form">Change the provider</h2>
+          <label class="check">
+            <input type="checkbox" name="enabled" defaultChecked={configured?.enabled ?? true} /> Enabled
+          </label>
+          <Field label="Gupshup API key" hint={configured?.config.API_KEY ? `Leave empty to keep ${configured.config.API_KEY}` : undefined}>
+            <input name="API_KEY" type="password" autoComplete="off" />
+          </Field>
+          <Field label="Source number (SOURCE)">
+            <input name="SOURCE" defaultValue={configured?.config.SOURCE ?? ''} />
+          </Field>
+          <Field label="App name (SRC_NAME)">
+            <input name="SRC_NAME" defaultValue={configured?.config.SRC_NAME ?? ''} />
+          </Field>
+          <button type="submit">Save provider</button>
+        </form>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,116 @@
+import { useState } from 'preact/hooks';
+import { api, queryString, type Page } from '../api';
+import { formatTime } from '../format';
+import { ErrorNote, Field, isNotFound, PageTitle, useLoad } from '../ui';
+import { NotAvailable } from './not-available';
+
+interface Suppression {
+  phoneNumber: string;
+  reason: string;
+  since: string;
+  until: string | null;
+}
+
+const ROUTE = '/v3/channels/whatsapp/suppressions';
+
+export function SuppressionsPage() {
+  const [phoneNumber, setPhoneNumber] = useState('');
+  const [cursor, setCursor] = useState<string>();
+  const list = useLoad(() => api<Page<Suppression>>(`${ROUTE}${queryString({ phoneNumber, cursor })}`), [phoneNumber, cursor]);
+  const [error, setError] = useState<Error>();
+  if (isNotFound(list.error) && !phoneNumber) {
+    return (
+      <>
+        <PageTitle>Suppressions</PageTitle>
+        <NotAvailable what="Suppressions" route={ROUTE} />
+      </>
+    );
+  }
+  const search = (event: Event) => {
+    event.preventDefault();
+    setCursor(undefined);
+    setPhoneNumber(String(new FormData(event.currentTarget as HTMLFormElement).get('phoneNumber') ?? '').trim());
+  };
+  const add = async (event: Event) => {
+    event.preventDefault();
+    const formElement = event.currentTarget as HTMLFormElement;
+    const form = new FormData(formElement);
+    setError(undefined);
+    try {
+      const reason = String(form.get('reason') ?? '').trim();
+      await api(`${ROUTE}/${encodeURIComponent(String(form.get('phoneNumber')).trim())}`, { method: 'PUT', body: reason ? { reason } : {} });
+      formElement.reset();
+      list.reload();
+    } catch (caught) {
+      setError(caught as Error);
+    }
+  };
+  const lift = async (number: string) => {
+    setError(undefined);
+    try {
+      await api(`${ROUTE}/${encodeURIComponent(number)}`, { method: 'DELETE' });
+      list.reload();
+    } catch (caught) {
+      setError(caught as Error);
+    }
+  };
+  const rows = list.data?.data ?? [];
+  return (
+    <>
+      <PageTitle>Suppressions</PageTitle>
+      <form class="filters" onSubmit={search} aria-label="Find a suppression">
+        <Field label="Phone number">
+          <input name="phoneNumber" value={phoneNumber} placeholder="+919988776655" />
+        </Field>
+        <div class="actions">
+          <button type="submit">Find</button>
+        </div>
+      </form>
+      <ErrorNote error={list.error ?? error} />
+      {list.data && rows.length === 0 ? <p class="empty">No suppressed numbers.</p> : null}
+      {rows.length ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Phone number</th>
+              <th scope="col">Reason</th>
+              <th scope="col">Since</th>
+              <th scope="col">Until</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((row) => (
+              <tr key={row.phoneNumber}>
+                <td>{row.phoneNumber}</td>
+                <td>{row.reason}</td>
+                <td>{formatTime(row.since)}</td>
+                <td>{row.until ? formatTime(row.until) : 'until lifted'}</td>
+                <td>
+                  <button type="button" onClick={() => lift(row.phoneNumber)} aria-label={`Lift the suppression of ${row.phoneNumber}`}>
+                    Lift
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {list.data?.nextCursor ? (
+        <button type="button" onClick={() => setCursor(list.data!.nextCursor!)}>
+          Next page
+        </button>
+      ) : null}
+      <form class="card" onSubmit={add} aria-labelledby="suppress-form">
+        <h2 id="suppress-form">Suppress a number</h2>
+        <Field label="Phone number to suppress">
+          <input name="phoneNumber" required placeholder="+919988776655" />
+        </Field>
+        <Field label="Note">
+          <input name="reason" />
+        </Field>
+        <button type="submit">Suppress</button>
+      </form>
+    </>
+  );
+}

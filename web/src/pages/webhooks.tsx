@@ -1,0 +1,214 @@
+import { useState } from 'preact/hooks';
+import { api, queryString, type Page } from '../api';
+import { formatTime } from '../format';
+import { href } from '../route';
+import { ErrorNote, Field, JsonText, PageTitle, StatusBadge, useLoad } from '../ui';
+
+interface Endpoint {
+  id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  enabled: boolean;
+  disabledReason: string | null;
+  lastSuccessAt: string | null;
+  failingSince: string | null;
+}
+
+interface Delivery {
+  id: string;
+  type: string;
+  messageId: string | null;
+  status: string;
+  payload: unknown;
+  createdAt: string;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  attempts: { at: string; statusCode: number | null; durationMs: number; error: string | null }[];
+}
+
+const EVENTS = ['message.queued', 'message.sent', 'message.delivered', 'message.seen', 'message.discarded'];
+
+export function WebhooksPage({ endpointId }: { endpointId?: string }) {
+  const endpoints = useLoad(() => api<{ data: Endpoint[] }>('/v3/webhooks'), []);
+  const [error, setError] = useState<Error>();
+  const [secret, setSecret] = useState<string>();
+  const create = async (event: Event) => {
+    event.preventDefault();
+    const formElement = event.currentTarget as HTMLFormElement;
+    const form = new FormData(formElement);
+    const events = form.getAll('events').map(String);
+    const description = String(form.get('description') ?? '').trim();
+    setError(undefined);
+    try {
+      const created = await api<Endpoint & { secret: string }>('/v3/webhooks', {
+        method: 'POST',
+        body: { url: String(form.get('url') ?? '').trim(), ...(events.length ? { events } : {}), ...(description ? { description } : {}) },
+      });
+      setSecret(created.secret);
+      formElement.reset();
+      endpoints.reload();
+    } catch (caught) {
+      setError(caught as Error);
+    }
+  };
+  const selected = endpoints.data?.data.find((endpoint) => endpoint.id === endpointId);
+  return (
+    <>
+      <PageTitle>Webhooks</PageTitle>
+      <ErrorNote error={endpoints.error ?? error} />
+      {secret ? (
+        <p class="notice" role="status">
+          Endpoint added. Its signing secret, shown only now: <code>{secret}</code>
+        </p>
+      ) : null}
+      {endpoints.data && endpoints.data.data.length === 0 ? <p class="empty">No endpoints yet.</p> : null}
+      {endpoints.data?.data.length ? (
+        <table>
+          <caption class="visually-hidden">Endpoints</caption>
+          <thead>
+            <tr>
+              <th scope="col">URL</th>
+              <th scope="col">Events</th>
+              <th scope="col">Description</th>
+              <th scope="col">Enabled</th>
+              <th scope="col">Last success</th>
+              <th scope="col">Deliveries</th>
+            </tr>
+          </thead>
+          <tbody>
+            {endpoints.data.data.map((endpoint) => (
+              <tr key={endpoint.id} aria-current={endpoint.id === endpointId ? 'true' : undefined}>
+                <td>{endpoint.url}</td>
+                <td>{endpoint.events.length ? endpoint.events.join(', ') : 'all'}</td>
+                <td>{endpoint.description}</td>
+                <td>{endpoint.enabled ? 'yes' : `no${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`}</td>
+                <td>{formatTime(endpoint.lastSuccessAt) || '–'}</td>
+                <td>
+                  <a href={href(`webhooks/${endpoint.id}`)} aria-label={`Deliveries to ${endpoint.url}`}>
+                    Deliveries
+                  </a>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      {selected ? <Deliveries endpoint={selected} /> : null}
+      <form class="card" onSubmit={create} aria-labelledby="webhook-form">
+        <h2 id="webhook-form">Add an endpoint</h2>
+        <Field label="Endpoint URL">
+          <input name="url" type="url" required placeholder="https://example.com/whatsapp/status" />
+        </Field>
+        <fieldset>
+          <legend>Events (none checked: all)</legend>
+          {EVENTS.map((name) => (
+            <label key={name} class="check">
+              <input type="checkbox" name="events" value={name} /> {name}
+            </label>
+          ))}
+        </fieldset>
+        <Field label="Description">
+          <input name="description" />
+        </Field>
+        <button type="submit">Add endpoint</button>
+      </form>
+    </>
+  );
+}
+
+function Deliveries({ endpoint }: { endpoint: Endpoint }) {
+  const [status, setStatus] = useState('');
+  const deliveries = useLoad(() => api<Page<Delivery>>(`/v3/webhooks/${endpoint.id}/deliveries${queryString({ status })}`), [endpoint.id, status]);
+  const [error, setError] = useState<Error>();
+  const [notice, setNotice] = useState<string>();
+  const act = async (path: string, done: string) => {
+    setError(undefined);
+    try {
+      await api(path, { method: 'POST' });
+      setNotice(done);
+      deliveries.reload();
+    } catch (caught) {
+      setError(caught as Error);
+    }
+  };
+  return (
+    <section aria-labelledby="deliveries">
+      <h2 id="deliveries">Deliveries to {endpoint.url}</h2>
+      <div class="filters">
+        <Field label="Delivery status">
+          <select value={status} onChange={(event) => setStatus((event.currentTarget as HTMLSelectElement).value)}>
+            <option value="">Any</option>
+            {['pending', 'in_flight', 'delivered', 'failed'].map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <div class="actions">
+          <button type="button" onClick={() => act(`/v3/webhooks/${endpoint.id}/test`, 'A webhook.test event is on its way.')}>
+            Send a test event
+          </button>
+        </div>
+      </div>
+      {notice ? <p role="status">{notice}</p> : null}
+      <ErrorNote error={deliveries.error ?? error} />
+      {deliveries.data && deliveries.data.data.length === 0 ? <p class="empty">No deliveries.</p> : null}
+      {deliveries.data?.data.length ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Created</th>
+              <th scope="col">Event</th>
+              <th scope="col">Delivery status</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {deliveries.data.data.map((delivery) => (
+              <tr key={delivery.id}>
+                <td>{formatTime(delivery.createdAt)}</td>
+                <td>
+                  {delivery.type}
+                  {delivery.messageId ? (
+                    <>
+                      {' '}
+                      <a href={href(`message/${delivery.messageId}`)}>message</a>
+                    </>
+                  ) : null}
+                </td>
+                <td>
+                  <StatusBadge status={delivery.status} />
+                </td>
+                <td>
+                  <details>
+                    <summary>{delivery.attempts.length} attempt{delivery.attempts.length === 1 ? '' : 's'}</summary>
+                    <ol class="attempts">
+                      {delivery.attempts.map((attempt, index) => (
+                        <li key={index}>
+                          {formatTime(attempt.at)}: {attempt.statusCode ?? 'no answer'} in {attempt.durationMs} ms{attempt.error ? ` (${attempt.error})` : ''}
+                        </li>
+                      ))}
+                    </ol>
+                    <JsonText value={delivery.payload} />
+                  </details>
+                </td>
+                <td>
+                  <button
+                    type="button"
+                    onClick={() => act(`/v3/webhooks/${endpoint.id}/deliveries/${delivery.id}/retry`, 'Delivery queued again.')}
+                    aria-label={`Retry the ${delivery.type} delivery of ${formatTime(delivery.createdAt)}`}
+                  >
+                    Retry
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
