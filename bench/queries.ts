@@ -60,7 +60,7 @@ function positionOf(recipient: string): number {
 }
 
 /** Loads `messages` messages for the app in batches; returns a sample of their ids and how many events were written. */
-async function load(databaseUrl: string, appId: string, messages: number): Promise<{ known: KnownMessage[]; events: number }> {
+export async function load(databaseUrl: string, appId: string, messages: number): Promise<{ known: KnownMessage[]; events: number }> {
   const known: KnownMessage[] = [];
   let events = 0;
   for (let done = 0; done < messages; done += REQUESTS_PER_BATCH * PER_REQUEST) {
@@ -81,7 +81,7 @@ async function load(databaseUrl: string, appId: string, messages: number): Promi
  * autovacuum, and a CHECKPOINT writes out what the load and the vacuum left dirty, so that the
  * first measured run does not share the disk and CPU with that write-back. Returns the time taken.
  */
-async function settle(databaseUrl: string): Promise<number> {
+export async function settle(databaseUrl: string): Promise<number> {
   const pool = new Pool({ connectionString: databaseUrl, max: 1 });
   const started = Date.now();
   try {

@@ -5,6 +5,7 @@
  * target and baseline and rewrites the figures of bench/RESULTS.md.
  */
 import { parseArgs } from 'node:util';
+import { dashboardBenchmark } from './dashboard';
 import { dispatchBenchmark } from './dispatch';
 import { ingestionBenchmark } from './ingestion';
 import { writeResultsFile } from './lib/results-file';
@@ -19,6 +20,7 @@ const BENCHMARKS: Record<string, (postgres: BenchPostgres) => Promise<void>> = {
   dispatch: dispatchBenchmark,
   queries: queriesBenchmark,
   webhooks: webhooksBenchmark,
+  dashboard: dashboardBenchmark,
 };
 
 async function onServer(names: string[], embedded: boolean): Promise<void> {

@@ -19,14 +19,14 @@ const DESCRIPTION =
 export class DashboardAppApiController {
   constructor(private readonly forwarding: AppApiForwarding) {}
 
-  @Get('*path')
+  @Get('*')
   @ApiOperation({ summary: "Read the session's app through the app API", description: DESCRIPTION })
   @ApiResponse({ status: HttpStatus.OK, description: 'As the /v3 route answers', standardSchema: forwardedAnswerSchema })
   get(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     return this.forwarding.toAppApi(sessionOf(request), request, reply, PREFIX);
   }
 
-  @Post('*path')
+  @Post('*')
   @ApiOperation({ summary: "Act on the session's app through the app API", description: DESCRIPTION })
   @ApiBody({ schema: requestBodySchema(forwardedBodySchema), required: false })
   @ApiResponse({ status: HttpStatus.OK, description: 'As the /v3 route answers', standardSchema: forwardedAnswerSchema })
@@ -34,7 +34,7 @@ export class DashboardAppApiController {
     return this.forwarding.toAppApi(sessionOf(request), request, reply, PREFIX);
   }
 
-  @Put('*path')
+  @Put('*')
   @ApiOperation({ summary: "Change the session's app through the app API", description: DESCRIPTION })
   @ApiBody({ schema: requestBodySchema(forwardedBodySchema), required: false })
   @ApiResponse({ status: HttpStatus.OK, description: 'As the /v3 route answers', standardSchema: forwardedAnswerSchema })
@@ -42,7 +42,7 @@ export class DashboardAppApiController {
     return this.forwarding.toAppApi(sessionOf(request), request, reply, PREFIX);
   }
 
-  @Patch('*path')
+  @Patch('*')
   @ApiOperation({ summary: "Change the session's app through the app API", description: DESCRIPTION })
   @ApiBody({ schema: requestBodySchema(forwardedBodySchema), required: false })
   @ApiResponse({ status: HttpStatus.OK, description: 'As the /v3 route answers', standardSchema: forwardedAnswerSchema })
@@ -50,7 +50,7 @@ export class DashboardAppApiController {
     return this.forwarding.toAppApi(sessionOf(request), request, reply, PREFIX);
   }
 
-  @Delete('*path')
+  @Delete('*')
   @ApiOperation({ summary: "Remove from the session's app through the app API", description: DESCRIPTION })
   @ApiResponse({ status: HttpStatus.NO_CONTENT, description: 'As the /v3 route answers' })
   remove(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {

@@ -3,14 +3,16 @@ import { HttpAdapterHost } from '@nestjs/core';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /**
  * Where the build (tools/build-dashboard.mjs) puts the browser code: dist/web, found from the
  * compiled code (dist/src/dashboard) and from the sources (src/dashboard, in tests).
  */
 export function dashboardAssetsDir(): string | undefined {
-  return [join(__dirname, '..', '..', 'web'), join(__dirname, '..', '..', 'dist', 'web')].find((dir) => existsSync(join(dir, 'index.html')));
+  return [resolve(__dirname, '..', '..', 'dist', 'web'), resolve(__dirname, '..', '..', 'web')]
+    .filter((dir) => basename(dirname(dir)) === 'dist') // never web/ itself: those are the sources
+    .find((dir) => existsSync(join(dir, 'index.html')));
 }
 
 /** Only the service's own files run; user and callback text is only ever put on the page as text. */

@@ -5,6 +5,9 @@ import { isDescriptive, resolveSchema, routeTable, type OpenApiDocument, type Op
 const APP_SECURITY = [{ apiKey: [], apiSecret: [] }];
 const ADMIN_SECURITY = [{ adminToken: [] }];
 const CALLBACK_SECURITY = [{ callbackToken: [] }];
+const DASHBOARD_SECURITY = [{ dashboardSession: [] }];
+/** The dashboard's sign-in: the one route under /dashboard/api that takes no session. */
+const DASHBOARD_SIGN_IN = 'POST /dashboard/api/session';
 /** Gupshup's webhook: a placeholder API key names no app (404 before any token is looked at), so a probe cannot show its 401. */
 const WEBHOOK_PATH = '/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp';
 
@@ -95,7 +98,15 @@ describe('OpenAPI description (/docs-json)', () => {
       const declared = security.some((requirement) => Object.keys(requirement).length > 0);
       if (guarded !== declared) mismatches.push(`${label(route)}: answers ${res.status} without credentials, declares ${JSON.stringify(security)}`);
       const expected =
-        route.path === WEBHOOK_PATH ? CALLBACK_SECURITY : route.path.startsWith('/admin/') ? ADMIN_SECURITY : route.path.startsWith('/v3/') ? APP_SECURITY : [];
+        route.path === WEBHOOK_PATH
+          ? CALLBACK_SECURITY
+          : route.path.startsWith('/admin/')
+            ? ADMIN_SECURITY
+            : route.path.startsWith('/v3/')
+              ? APP_SECURITY
+              : route.path.startsWith('/dashboard/api/') && label(route) !== DASHBOARD_SIGN_IN
+                ? DASHBOARD_SECURITY
+                : [];
       if (JSON.stringify(declared ? security : []) !== JSON.stringify(expected)) mismatches.push(`${label(route)}: declares ${JSON.stringify(security)}`);
     }
     expect(mismatches).toEqual([]);

@@ -1,0 +1,381 @@
+/// <reference lib="dom" />
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import request from 'supertest';
+import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
+import { eventually } from '../support/eventually';
+import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/test-app';
+import { FAST_DISPATCH_ENV, GUPSHUP_SOURCE, GUPSHUP_SRC_NAME } from '../sending/sending-test-kit';
+import { launchBrowser, newContext, screenshot, signInAsAdmin, signInAsApp } from './browser-kit';
+
+interface Tenant {
+  id: string;
+  name: string;
+  apiKey: string;
+  apiSecret: string;
+  headers: Record<string, string>;
+  callbackPath: string;
+}
+
+/** The simulator decides by the last digit: 1 read, 6 delivered, 8 sent only, 9 failed (1002). */
+const USERS = [
+  { id: 'asha', phone: '+919900000011', expected: 'seen' },
+  { id: 'bilal', phone: '+919900000016', expected: 'delivered' },
+  { id: 'chen', phone: '+919900000018', expected: 'sent' },
+  { id: 'dora', phone: '+919900000019', expected: 'discarded' },
+];
+
+/**
+ * The dashboard in a real browser (Debian's chromium, driven by playwright-core) against the whole
+ * service, with Gupshup played by the simulator: sign-in, every page, the message filters, a
+ * timeline, a live update, and isolation between apps.
+ */
+describe('dashboard in a browser', () => {
+  let simulator: GupshupSimulator;
+  let t: TestApp;
+  let browser: Browser;
+  let acme: Tenant;
+  let globex: Tenant;
+  const messageIds = new Map<string, string>();
+  let requestId: string;
+
+  async function createTenant(name: string, callbacks: boolean): Promise<Tenant> {
+    const created = await request(t.url).post('/admin/apps').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ name }).expect(201);
+    const { id, apiKey, apiSecret, callbackUrl } = created.body as { id: string; apiKey: string; apiSecret: string; callbackUrl: string };
+    const callbackPath = `${new URL(callbackUrl).pathname}${new URL(callbackUrl).search}`;
+    const headers = { 'X-ENGAGESPOT-API-KEY': apiKey, 'X-ENGAGESPOT-API-SECRET': apiSecret };
+    const gupshupKey = `gs-dashboard-${id.slice(0, 8)}-9f3c`;
+    // Without a callback URL the simulator posts nothing: the test posts its callbacks when it chooses.
+    simulator.registerApp(gupshupKey, { source: GUPSHUP_SOURCE, srcName: GUPSHUP_SRC_NAME, ...(callbacks ? { callbackUrl: `${t.url}${callbackPath}` } : {}) });
+    await request(t.url)
+      .put('/v3/channels/whatsapp/providers/gupshup_whatsapp')
+      .set(headers)
+      .send({ enabled: true, config: { API_KEY: gupshupKey, SOURCE: GUPSHUP_SOURCE, SRC_NAME: GUPSHUP_SRC_NAME } })
+      .expect(200);
+    return { id, name, apiKey, apiSecret, headers, callbackPath };
+  }
+
+  async function statusOf(tenant: Tenant, messageId: string): Promise<string | undefined> {
+    const res = await request(t.url).get(`/v3/messages/${messageId}`).set(tenant.headers);
+    return res.status === 200 ? (res.body.status as string) : undefined;
+  }
+
+  beforeAll(async () => {
+    simulator = createGupshupSimulator({ callbackRetries: 0, callbackTimeoutMs: 60_000 });
+    await simulator.listen();
+    t = await startTestApp({ env: { ...FAST_DISPATCH_ENV, GUPSHUP_API_BASE_URL: simulator.baseUrl!, WEBHOOK_OUT_ALLOW_PRIVATE: 'true' } });
+    browser = await launchBrowser();
+    acme = await createTenant('Acme', true);
+    globex = await createTenant('Globex', false);
+
+    for (const user of USERS) {
+      await request(t.url).put(`/v3/users/${user.id}`).set(acme.headers).send({ phoneNumber: user.phone, name: `<b>${user.id}</b>` }).expect(200);
+    }
+    const sent = await request(t.url)
+      .post('/v3/notifications')
+      .set(acme.headers)
+      .send({ notification: { title: 'Order shipped', message: 'Track it' }, category: 'order-updates', sendTo: { recipients: USERS.map((user) => user.id) } })
+      .expect(202);
+    requestId = sent.body.requestId;
+    for (const message of sent.body.messages as { recipient: string; messageId: string }[]) messageIds.set(message.recipient, message.messageId);
+    for (const user of USERS) {
+      await eventually(async () => ((await statusOf(acme, messageIds.get(user.id)!)) === user.expected ? true : undefined), `${user.id} to be ${user.expected}`);
+    }
+    // Every callback posted, and those of the seen message in its timeline.
+    await simulator.waitForIdle();
+    const posted = simulator.messages().find((message) => message.destination === '919900000011')!.callbacks.map((callback) => callback.event);
+    await eventually(async () => {
+      const res = await request(t.url).get(`/v3/messages/${messageIds.get('asha')}`).set(acme.headers);
+      const shown = new Set((res.body.timeline as { providerStatus?: string }[]).map((entry) => entry.providerStatus));
+      return posted.every((event) => shown.has(event)) ? true : undefined;
+    }, 'the seen message to have every callback in its timeline');
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await simulator?.close();
+    await t?.close();
+  });
+
+  async function appPage(tenant: Tenant): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await signInAsApp(page, t.url, tenant);
+    return { context, page };
+  }
+
+  it('signs in with the API key and secret into an HttpOnly, SameSite=Strict session, keeping nothing in browser storage', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    await page.goto(`${t.url}/dashboard`);
+    await page.getByLabel('API key').fill(acme.apiKey);
+    await page.getByLabel('API secret').fill('wrong-secret');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'Wrong API key or API secret' }).waitFor();
+    await screenshot(page, 'sign-in');
+
+    await page.getByLabel('API secret').fill(acme.apiSecret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    const [cookie] = await context.cookies();
+    expect(cookie).toMatchObject({ name: 'wa_dashboard_session', httpOnly: true, sameSite: 'Strict', path: '/dashboard' });
+    expect(await page.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie])).toEqual([0, 0, '']);
+    for (const name of ['Overview', 'Messages', 'Templates', 'Suppressions', 'Webhooks', 'Settings']) {
+      expect(await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name, exact: true }).count()).toBe(1);
+    }
+    expect(await page.getByRole('link', { name: 'Parked callbacks' }).count()).toBe(0);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API key').waitFor();
+    const res = await request(t.url).get('/dashboard/api/session').set('Cookie', `${cookie.name}=${cookie.value}`);
+    expect(res.status).toBe(401);
+    await context.close();
+  });
+
+  it('Overview: the funnel, discard reasons, a chart per day, and figures per category', async () => {
+    const { context, page } = await appPage(acme);
+    const funnel = page.getByRole('region', { name: /Funnel/ });
+    // Four sent (the failed one too: Gupshup accepted it), two delivered (the seen one included), one seen.
+    await funnel.getByText('4 (100.0 % of sent)').waitFor();
+    await funnel.getByText('2 (50.0 % of sent)').waitFor();
+    await funnel.getByText('1 (25.0 % of sent)').waitFor();
+    const discards = page.getByRole('region', { name: 'Discard reasons' });
+    await discards.getByRole('cell', { name: 'Number Does Not Exist On WhatsApp' }).waitFor();
+    expect(await discards.getByRole('link', { name: '1002' }).count()).toBe(1);
+    await page.getByRole('region', { name: 'Per category' }).getByRole('cell', { name: 'order-updates' }).waitFor();
+    await page.getByRole('region', { name: 'Per day' }).locator('canvas').first().waitFor();
+    await screenshot(page, 'overview');
+
+    // Another period: nothing in it.
+    await page.getByLabel('From').fill('2020-01-01');
+    await page.getByLabel('To').fill('2020-01-31');
+    await page.getByRole('button', { name: 'Show period' }).click();
+    await page.getByText('Nothing was discarded in this period.').waitFor();
+    await context.close();
+  });
+
+  it('Messages: the table, filtered by status, phone number, request id, discard code, category and dates, with the user text shown as text', async () => {
+    const { context, page } = await appPage(acme);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
+    const table = page.getByRole('table');
+    for (const header of ['Recipient', 'Phone number', 'Status', 'Reason']) await table.getByRole('columnheader', { name: header }).waitFor();
+    await eventually(async () => ((await table.locator('tbody tr').count()) === USERS.length ? true : undefined), 'every message in the table');
+    await screenshot(page, 'messages');
+
+    const rows = () => table.locator('tbody tr');
+    const filter = async (fill: (page: Page) => Promise<void>, expected: number) => {
+      await page.getByRole('link', { name: 'Clear filters' }).click();
+      await fill(page);
+      await page.getByRole('button', { name: 'Apply filters' }).click();
+      await eventually(async () => ((await rows().count()) === expected && !(await table.getAttribute('aria-busy')) ? true : undefined), `${expected} rows`);
+    };
+    await filter((p) => p.getByLabel('Status').selectOption('discarded'), 1);
+    expect(await rows().first().getByRole('cell').nth(4).textContent()).toBe('1002: Number Does Not Exist On WhatsApp');
+    await filter((p) => p.getByLabel('Phone number').fill('+919900000016'), 1);
+    expect(await rows().first().getByRole('cell').nth(1).textContent()).toBe('bilal');
+    await filter((p) => p.getByLabel('Discard code').fill('1002'), 1);
+    await filter((p) => p.getByLabel('Request id').fill(requestId), USERS.length);
+    await filter((p) => p.getByLabel('Category').fill('order-updates'), USERS.length);
+    await filter((p) => p.getByLabel('Category').fill('no-such-category'), 0);
+    await page.getByText('No messages match.').waitFor();
+    await filter((p) => p.getByLabel('To').fill('2020-01-01'), 0);
+    const today = new Date().toISOString().slice(0, 10);
+    await filter((p) => p.getByLabel('From').fill(today), USERS.length);
+    await filter((p) => p.getByLabel('Template').fill('no-such-template'), 0);
+    await context.close();
+  });
+
+  it("a message's page shows its timeline, one entry per event, with the status words", async () => {
+    const { context, page } = await appPage(acme);
+    await page.goto(`${t.url}/dashboard#/messages?phoneNumber=${encodeURIComponent('+919900000011')}`);
+    await page.getByRole('link', { name: /Timeline of the message to asha/ }).click();
+    const timeline = page.getByRole('list', { name: 'Timeline' });
+    await timeline.waitFor();
+    const api = (await request(t.url).get(`/v3/messages/${messageIds.get('asha')}`).set(acme.headers).expect(200)).body as { timeline: { status: string }[] };
+    expect(await timeline.getByRole('listitem').count()).toBe(api.timeline.length);
+    const words = await timeline.locator('.badge').allTextContents();
+    expect(words).toEqual(api.timeline.map((entry) => entry.status));
+    expect(new Set(words)).toEqual(new Set(['queued', 'sent', 'delivered', 'seen']));
+    await page.getByText('Gupshup: read').waitFor();
+    await screenshot(page, 'message');
+    await context.close();
+  });
+
+  it("updates the Messages page live as a message's status changes, without reloading it", async () => {
+    const { context, page } = await appPage(globex);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
+    await page.getByText('No messages match.').waitFor();
+    await page.getByRole('status').filter({ hasText: 'Live: statuses update as they change' }).waitFor();
+    await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+
+    await request(t.url).put('/v3/users/erin').set(globex.headers).send({ phoneNumber: '+919900000041' }).expect(200);
+    const sent = await request(t.url).post('/v3/notifications').set(globex.headers).send({ notification: { title: 'Hello' }, sendTo: { recipients: ['erin'] } }).expect(202);
+    const messageId = sent.body.messages[0].messageId as string;
+    const row = page.locator(`tr[data-message-id="${messageId}"]`);
+    await row.getByText('sent', { exact: true }).waitFor();
+
+    // Gupshup's callbacks for it, in their real shape, posted now: the row changes where it is.
+    const [simulated] = await simulator.waitForMessages(1);
+    const forErin = simulator.messages().find((message) => message.destination === '919900000041')!;
+    expect(forErin ?? simulated).toBeDefined();
+    for (const callback of forErin.callbacks) {
+      await request(t.url).post(globex.callbackPath).set('Content-Type', 'application/json').send(JSON.stringify(callback.body)).expect(200);
+    }
+    await row.getByText('seen', { exact: true }).waitFor();
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    await screenshot(page, 'messages-live');
+    await context.close();
+  });
+
+  it("isolates apps: one app's session never sees another app's messages", async () => {
+    const { context, page } = await appPage(globex);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
+    await page.getByRole('table').waitFor();
+    const shown = await page.locator('tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-message-id')));
+    expect(shown.length).toBeGreaterThan(0);
+    for (const id of messageIds.values()) expect(shown).not.toContain(id);
+
+    // Nor by its id, through the page or the dashboard API.
+    await page.goto(`${t.url}/dashboard#/message/${messageIds.get('asha')}`);
+    await page.getByRole('alert').filter({ hasText: 'No message' }).waitFor();
+    const [cookie] = await context.cookies();
+    const asGlobex = (path: string) => request(t.url).get(path).set('Cookie', `${cookie.name}=${cookie.value}`);
+    expect((await asGlobex(`/dashboard/api/v3/messages/${messageIds.get('asha')}`)).status).toBe(404);
+    expect((await asGlobex(`/dashboard/api/v3/messages?requestId=${requestId}`)).body.data).toEqual([]);
+    expect((await asGlobex('/dashboard/api/admin/apps')).status).toBe(403);
+    const choose = await request(t.url)
+      .put('/dashboard/api/session/app')
+      .set({ Cookie: `${cookie.name}=${cookie.value}`, 'X-Dashboard-Request': '1' })
+      .send({ appId: acme.id });
+    expect(choose.status).toBe(403);
+    await context.close();
+  });
+
+  it('Templates and Suppressions: their lists, or a clear empty state', async () => {
+    const { context, page } = await appPage(acme);
+    for (const name of ['Templates', 'Suppressions']) {
+      await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name }).click();
+      await page.getByRole('heading', { name, level: 1 }).waitFor();
+      await page.locator('.empty, table').first().waitFor();
+      expect(await page.getByRole('alert').count()).toBe(0);
+      await screenshot(page, name.toLowerCase());
+    }
+    await context.close();
+  });
+
+  it('Webhooks: adds an endpoint, lists its deliveries with their attempts, and retries one', async () => {
+    const { context, page } = await appPage(acme);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByText('No endpoints yet.').waitFor();
+    // Nobody listens there: every attempt fails, which is what the page has to show.
+    await page.getByLabel('Endpoint URL').fill('http://127.0.0.1:9/status');
+    await page.getByLabel('Description').fill('CRM <script>alert(1)</script>');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.getByRole('status').filter({ hasText: 'whsec_' }).waitFor();
+    await page.getByRole('cell', { name: 'CRM <script>alert(1)</script>' }).waitFor();
+    await page.getByRole('link', { name: 'Deliveries to http://127.0.0.1:9/status' }).click();
+    await page.getByRole('button', { name: 'Send a test event' }).click();
+    const delivery = page.getByRole('region', { name: /Deliveries to/ }).locator('tbody tr').first();
+    await eventually(async () => {
+      await page.getByLabel('Delivery status').selectOption('');
+      return (await delivery.getByText(/[1-9]\d* attempts?/).count()) > 0 ? true : undefined;
+    }, 'an attempt of the test delivery');
+    await delivery.getByText(/attempts?/).click();
+    await delivery.getByText(/no answer/).first().waitFor();
+    await delivery.getByRole('button', { name: /Retry/ }).click();
+    await page.getByText('Delivery queued again.').waitFor();
+    await screenshot(page, 'webhooks');
+    await context.close();
+  });
+
+  it('Settings: the provider with its key masked, the callback URL, and token rotation', async () => {
+    const { context, page } = await appPage(acme);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Settings' }).click();
+    await page.getByText('****9f3c').waitFor();
+    expect(await page.content()).not.toContain(`gs-dashboard-${acme.id.slice(0, 8)}-9f3c`);
+    const callbackUrl = page.getByLabel('Callback URL');
+    const before = await callbackUrl.inputValue();
+    expect(before).toContain(`/api/v1/apps/${acme.apiKey}/webhook/gupshup_whatsapp?token=`);
+    await page.getByRole('button', { name: 'Rotate callback token' }).click();
+    await page.getByText(/Callback token rotated/).waitFor();
+    expect(await callbackUrl.inputValue()).not.toBe(before);
+    await screenshot(page, 'settings');
+    await context.close();
+  });
+
+  it('the admin signs in with the token, chooses an app, and sees the parked callbacks, their bodies as text', async () => {
+    // A report for a message nobody sent is parked; its body holds markup that must stay text.
+    const parked = {
+      app: 'DemoAPI',
+      timestamp: Date.now(),
+      version: 2,
+      type: 'message-event',
+      payload: { id: 'wamid.unknown<img src=x onerror=alert(1)>', gsId: 'ffffffff-0000-4000-8000-000000000001', type: 'delivered', destination: '919900000099', payload: { ts: Math.floor(Date.now() / 1000) } },
+    };
+    await request(t.url).post(acme.callbackPath).set('Content-Type', 'application/json').send(JSON.stringify(parked)).expect(200);
+
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    let dialogs = 0;
+    page.on('dialog', (dialog) => {
+      dialogs++;
+      void dialog.dismiss();
+    });
+    await signInAsAdmin(page, t.url, TEST_ADMIN_TOKEN);
+    // The admin starts on the oldest app, and sees any app chosen.
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
+    await eventually(async () => ((await page.locator('tbody tr').count()) === USERS.length ? true : undefined), "Acme's messages");
+    await page.getByLabel('App').selectOption({ label: 'Globex' });
+    await eventually(async () => {
+      const shown = await page.locator('tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-message-id')));
+      return (await page.getByLabel('App').inputValue()) === globex.id && !shown.some((id) => [...messageIds.values()].includes(id!)) ? true : undefined;
+    }, "Globex's messages, none of Acme's");
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Parked callbacks' }).click();
+    await eventually(async () => {
+      await page.getByLabel('State').selectOption('waiting');
+      await page.getByLabel('State').selectOption('');
+      return (await page.getByRole('cell', { name: '919900000099' }).count()) > 0 ? true : undefined;
+    }, 'the parked callback to be listed');
+    await page.getByText('Body', { exact: true }).first().click();
+    await page.locator('pre.json').filter({ hasText: '<img src=x onerror=alert(1)>' }).first().waitFor();
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(dialogs).toBe(0);
+    await screenshot(page, 'parked-callbacks');
+    await context.close();
+  });
+
+  it('works from the keyboard: a skip link and navigation links reached with Tab', async () => {
+    const { context, page } = await appPage(acme);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    for (let presses = 0; presses < 20; presses++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Messages') break;
+    }
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Messages', level: 1 }).waitFor();
+    // Every form field has a label.
+    const unlabelled = await page.locator('main input, main select, main textarea').evaluateAll(
+      (fields) => fields.filter((field) => !(field as HTMLInputElement).labels?.length && !field.getAttribute('aria-label')).length,
+    );
+    expect(unlabelled).toBe(0);
+    await context.close();
+  });
+
+  it('refuses cross-site writes and bad sign-ins with a 4xx that says what to fix', async () => {
+    const signIn = (headers: Record<string, string>, body: unknown) => request(t.url).post('/dashboard/api/session').set(headers).send(body as object);
+    const good = { apiKey: acme.apiKey, apiSecret: acme.apiSecret };
+    expect((await signIn({}, good)).status).toBe(403);
+    expect((await signIn({ 'X-Dashboard-Request': '1', Origin: 'https://evil.example' }, good)).status).toBe(403);
+    const missing = await signIn({ 'X-Dashboard-Request': '1' }, { apiKey: acme.apiKey });
+    expect(missing.status).toBe(400);
+    expect(missing.body.message).toContain('apiSecret is missing');
+    const ok = await signIn({ 'X-Dashboard-Request': '1', Origin: t.url }, good).expect(200);
+    expect(ok.body).toMatchObject({ kind: 'app', app: { id: acme.id, name: 'Acme' } });
+    const cookie = (ok.headers['set-cookie'] as unknown as string[])[0].split(';')[0];
+    // A write without the header is refused even with the cookie.
+    const rotate = await request(t.url).post('/dashboard/api/v3/channels/whatsapp/providers/gupshup_whatsapp/rotate-callback-token').set('Cookie', cookie);
+    expect(rotate.status).toBe(403);
+    expect((await request(t.url).get('/dashboard/api/v3/../../admin/apps').set('Cookie', cookie)).status).toBeGreaterThanOrEqual(400);
+    expect((await request(t.url).get('/dashboard/api/v3/%2e%2e/admin/apps').set('Cookie', cookie)).status).toBe(400);
+    expect((await request(t.url).get('/dashboard/api/v3/messages?status=lost').set('Cookie', cookie)).status).toBe(400);
+  });
+});
