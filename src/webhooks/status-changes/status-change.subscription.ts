@@ -75,6 +75,8 @@ function eventTime(event: object, recordedAt: Date): string {
 export class StatusChangeSubscription implements SubscriptionHandler {
   readonly subscriptionName = STATUS_CHANGE_SUBSCRIPTION;
   readonly eventTypes = MESSAGE_EVENTS.map((eventClass) => eventTypeOf(eventClass).type);
+  /** Each message's events (all in its stream) decide what this does with them. */
+  readonly partitionedByStream = true;
 
   constructor(private readonly config: AppConfig) {}
 
