@@ -188,7 +188,7 @@ export class AppJobsDispatch {
     context.records.push(this.recorder.record(job, decision));
   }
 
-  async releaseQuietly(jobs: readonly ClaimedJob[], delayMs: number): Promise<void> {
+  private async releaseQuietly(jobs: readonly ClaimedJob[], delayMs: number): Promise<void> {
     try {
       await this.jobs.release(jobs, delayMs);
     } catch (error) {
