@@ -63,7 +63,7 @@ describe('a NestJS application with the packed whatsapp-notify module', () => {
 
   beforeAll(async () => {
     // Callbacks that find the application stopped are tried again until it is back.
-    simulator = createGupshupSimulator({ callbackRetries: 10_000, callbackRetryBackoffMs: 20, callbackRetryMaxBackoffMs: 200 });
+    simulator = createGupshupSimulator({ callbackRetries: 1000, callbackRetryBackoffMs: 20, callbackRetryMaxBackoffMs: 200 });
     await simulator.listen();
     database = await createTestDatabase({ migrate: false });
     port = await freePort();
