@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder, Module, type DynamicModule, type Provider } from '@nestjs/common';
+import { ConfigurableModuleBuilder, Module, type ConfigurableModuleAsyncOptions, type DynamicModule, type Provider } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { AppModule } from '../app.module';
 import { AppConfig } from '../config/app-config';
@@ -7,7 +7,7 @@ import { HostEventsModule } from '../whatsapp/host-events/host-events.module';
 import { moduleConfig, type ModuleRouting, type WhatsAppNotifyModuleOptions } from './module-options';
 import { controllersOf, mountModuleRoutes } from './module-routes';
 
-const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } = new ConfigurableModuleBuilder<WhatsAppNotifyModuleOptions>()
+const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<WhatsAppNotifyModuleOptions>()
   .setClassMethodName('forRoot')
   .build();
 
@@ -24,11 +24,11 @@ const ROUTES_MOUNTED = Symbol('whatsapp-notify-routes-mounted');
  */
 @Module({})
 export class WhatsAppNotifyModule extends ConfigurableModuleClass {
-  static forRoot(options: typeof OPTIONS_TYPE): DynamicModule {
+  static forRoot(options: WhatsAppNotifyModuleOptions): DynamicModule {
     return WhatsAppNotifyModule.inHost(super.forRoot(options));
   }
 
-  static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+  static forRootAsync(options: ConfigurableModuleAsyncOptions<WhatsAppNotifyModuleOptions>): DynamicModule {
     return WhatsAppNotifyModule.inHost(super.forRootAsync(options));
   }
 
