@@ -8,11 +8,11 @@ type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${
 
 /**
  * Variables that have no meaning for a module inside another application, or that options
- * below replace: the host listens (PORT, HOST, SHUTDOWN_TIMEOUT_MS), `workers` and `http` say
+ * below replace: the host listens (PORT, HOST, SHUTDOWN_TIMEOUT_MS, TRUST_PROXY), `workers` and `http` say
  * what runs here (ROLES, SUBSCRIPTIONS_ENABLED), `schema` names the schema, and the database is
  * the host's to give (no embedded server).
  */
-const NOT_OPTIONS = ['ROLES', 'PORT', 'HOST', 'SHUTDOWN_TIMEOUT_MS', 'SUBSCRIPTIONS_ENABLED', 'DATABASE_SCHEMA', 'EMBEDDED_POSTGRES_PORT'] as const;
+const NOT_OPTIONS = ['ROLES', 'PORT', 'HOST', 'SHUTDOWN_TIMEOUT_MS', 'TRUST_PROXY', 'SUBSCRIPTIONS_ENABLED', 'DATABASE_SCHEMA', 'EMBEDDED_POSTGRES_PORT'] as const;
 type SettingVariable = Exclude<keyof ConfigInput, (typeof NOT_OPTIONS)[number]>;
 
 /** The settings of the Configuration table (README) by their camelCase names, e.g. `gupshupRateLimit`. */

@@ -22,7 +22,7 @@ export class CreateWhatsAppAppCommand extends Command<CreatedApp> {
 export class CreateWhatsAppAppHandler implements ICommandHandler<CreateWhatsAppAppCommand, CreatedApp> {
   constructor(private readonly apps: AppsService) {}
 
-  execute({ body, via }: CreateWhatsAppAppCommand): Promise<CreatedApp> {
+  async execute({ body, via }: CreateWhatsAppAppCommand): Promise<CreatedApp> {
     const checked = validateInputSync(createAppBodySchema, body, { kind: 'body' });
     if (!checked.ok) throw new BadRequestException(checked.problems.join('; '));
     return this.apps.create(checked.value.name, via);

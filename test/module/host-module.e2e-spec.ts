@@ -1,0 +1,78 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CommandBus, CqrsModule } from '@nestjs/cqrs';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { CreateWhatsAppAppCommand, WhatsAppNotifyModule, type WhatsAppNotifyModuleOptions } from '../../src';
+import { ConfigError } from '../../src/config/app-config';
+import { startTestApp, TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+
+@Module({})
+class HostModule {
+  static with(options: WhatsAppNotifyModuleOptions): DynamicModule {
+    return { module: HostModule, imports: [CqrsModule.forRoot(), WhatsAppNotifyModule.forRoot(options)] };
+  }
+}
+
+function startHost(options: WhatsAppNotifyModuleOptions): Promise<NestFastifyApplication> {
+  return NestFactory.create<NestFastifyApplication>(HostModule.with(options), new FastifyAdapter(), { logger: false, abortOnError: false });
+}
+
+describe('WhatsAppNotifyModule inside another application', () => {
+  let database: TestDatabase;
+  let service: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    // The service on its own, in the default schema of the same database.
+    service = await startTestApp({ database });
+  });
+  afterAll(async () => {
+    await service?.close();
+    await database?.drop();
+  });
+
+  it('without http and workers: no route of its own, its commands on the host bus, its tables in its schema beside the service', async () => {
+    await request(service.url).post('/admin/apps').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ name: 'Standalone' }).expect(201);
+    const host = await startHost({ databaseUrl: database.url, http: false, workers: false, secretKey: TEST_SECRET_KEY, databasePoolSize: 2 });
+    try {
+      await host.listen(0, '127.0.0.1');
+      await request(host.getHttpServer()).get('/admin/apps').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).expect(404);
+      await request(host.getHttpServer()).post('/v3/notifications').send({}).expect(404);
+
+      const created = await host.get(CommandBus).execute(new CreateWhatsAppAppCommand({ name: '  Inside  ' }));
+      expect(created).toEqual({
+        id: expect.any(String),
+        name: 'Inside',
+        apiKey: expect.any(String),
+        apiSecret: expect.any(String),
+        createdAt: expect.any(String),
+        callbackUrl: expect.stringContaining(`/api/v1/apps/${created.apiKey}/webhook/gupshup_whatsapp?token=`),
+      });
+      await expect(host.get(CommandBus).execute(new CreateWhatsAppAppCommand({ name: '' }))).rejects.toMatchObject({ status: 400 });
+
+      const apps = await service.db.query<{ schema: string; name: string }>(
+        `SELECT 'public' AS schema, name FROM public.apps UNION ALL SELECT 'whatsapp_notify', name FROM whatsapp_notify.apps ORDER BY 1, 2`,
+      );
+      expect(apps).toEqual([
+        { schema: 'public', name: 'Standalone' },
+        { schema: 'whatsapp_notify', name: 'Inside' },
+      ]);
+      const [{ subscriptions }] = await service.db.query<{ subscriptions: number }>('SELECT count(*)::int AS subscriptions FROM whatsapp_notify.es_subscriptions');
+      expect(subscriptions).toBe(0);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it.each([
+    [{ gupshupRateLimt: 5 }, /^Invalid WhatsAppNotifyModule options: unknown option "gupshupRateLimt"/],
+    [{ dispatchMaxAttempts: 0 }, /^Invalid WhatsAppNotifyModule options: dispatchMaxAttempts must be a whole number from 1 to 100/],
+  ])('stops start-up with one line naming a bad option: %j', async (bad, message) => {
+    const failed = await startHost({ databaseUrl: database.url, http: false, ...bad } as WhatsAppNotifyModuleOptions).catch((error: unknown) => error);
+    expect(failed).toBeInstanceOf(ConfigError);
+    expect((failed as Error).message).toMatch(message);
+    expect((failed as Error).message).not.toContain('\n');
+  });
+});
