@@ -66,6 +66,34 @@ describe('WhatsAppNotifyModule inside another application', () => {
     }
   });
 
+  it('with http: its routes under routePrefix, checked and answered in its own error shape; none outside it', async () => {
+    const host = await startHost({
+      databaseUrl: database.url,
+      workers: false,
+      routePrefix: 'wa',
+      publicBaseUrl: 'https://shop.example',
+      secretKey: TEST_SECRET_KEY,
+      databasePoolSize: 2,
+    });
+    try {
+      await host.listen(0, '127.0.0.1');
+      const created = await host.get(CommandBus).execute(new CreateWhatsAppAppCommand({ name: 'Routed' }));
+      expect(created.callbackUrl).toMatch(new RegExp(`^https://shop\\.example/wa/api/v1/apps/${created.apiKey}/webhook/gupshup_whatsapp\\?token=`));
+      const auth = { 'X-ENGAGESPOT-API-KEY': created.apiKey, 'X-ENGAGESPOT-API-SECRET': created.apiSecret };
+      const server = host.getHttpServer();
+
+      await request(server).get('/wa/v3/messages').set(auth).expect(200, { data: [], nextCursor: null });
+      const tooMany = await request(server).get('/wa/v3/messages?limit=1000').set(auth).expect(400);
+      expect(tooMany.body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringContaining('limit') });
+      const missing = await request(server).put('/wa/v3/channels/whatsapp/providers/gupshup_whatsapp').set(auth).send({ enabled: true, config: {} }).expect(400);
+      expect(missing.body.message).toEqual(expect.stringContaining('API_KEY'));
+      await request(server).get('/wa/v3/messages').expect(401);
+      await request(server).get('/v3/messages').set(auth).expect(404);
+    } finally {
+      await host.close();
+    }
+  });
+
   it.each([
     [{ gupshupRateLimt: 5 }, /^Invalid WhatsAppNotifyModule options: unknown option "gupshupRateLimt"/],
     [{ dispatchMaxAttempts: 0 }, /^Invalid WhatsAppNotifyModule options: dispatchMaxAttempts must be a whole number from 1 to 100/],
