@@ -6,12 +6,18 @@ export class ConfigError extends Error {}
 /** Variables whose values are never echoed back, even when they are wrong. */
 const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'SECRET_KEY', 'DATABASE_URL']);
 
+/** How the service runs as a module of another application (WhatsAppNotifyModule.forRoot). */
+export interface HostApplication {
+  /** The host's TypeORM DataSource, whose server and credentials the service's own connections use. */
+  dataSource?: DataSource;
+}
+
 /** The validated configuration, injectable everywhere. */
 export class AppConfig {
   private constructor(
     readonly values: AppConfigValues,
-    /** A host application's TypeORM DataSource whose server and credentials the service's own connections use. */
-    readonly sharedDataSource?: DataSource,
+    /** Set when another application imports the service as a module; unset for the service on its own. */
+    readonly host?: HostApplication,
   ) {}
 
   /**
@@ -31,7 +37,7 @@ export class AppConfig {
     input: Record<string, unknown>,
     nameOf: (variable: string) => string,
     context: string,
-    sharedDataSource?: DataSource,
+    host?: HostApplication,
   ): AppConfig {
     const parsed = configSchema.safeParse(input);
     if (!parsed.success) {
@@ -43,7 +49,7 @@ export class AppConfig {
       const got = SECRET_VARIABLES.has(variable) ? '' : ` (got "${String(input[variable])}")`;
       throw new ConfigError(`${context}: ${message}${got}`);
     }
-    return new AppConfig(parsed.data, sharedDataSource);
+    return new AppConfig(parsed.data, host);
   }
 
   get<K extends keyof AppConfigValues>(key: K): AppConfigValues[K] {
@@ -61,6 +67,6 @@ export class AppConfig {
   }
 
   get usesEmbeddedDatabase(): boolean {
-    return !this.values.DATABASE_URL && !this.sharedDataSource;
+    return !this.values.DATABASE_URL && !this.host?.dataSource;
   }
 }

@@ -106,7 +106,7 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
  * so that its connections carry its schema's search_path whatever the host's connections do.
  */
 function sharedServer(config: AppConfig): DatabaseServer | undefined {
-  const shared = config.sharedDataSource;
+  const shared = config.host?.dataSource;
   if (!shared) return undefined;
   const options = shared.options;
   if (options.type !== 'postgres') throw new Error(`dataSource must be a PostgreSQL DataSource (got type "${options.type}")`);

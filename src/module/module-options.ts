@@ -111,6 +111,6 @@ export function moduleConfig(options: WhatsAppNotifyModuleOptions): { config: Ap
   // Gupshup's callbacks come to the routes where they are mounted.
   if (routePrefix && typeof settings.PUBLIC_BASE_URL === 'string') settings.PUBLIC_BASE_URL = `${settings.PUBLIC_BASE_URL.replace(/\/+$/, '')}/${routePrefix}`;
   settings.ROLES = workers ? 'api,dispatch,subscriptions' : 'api';
-  const config = AppConfig.fromSettings(settings, (variable) => OPTION_NAMES[variable] ?? variable, 'Invalid WhatsAppNotifyModule options', dataSource);
+  const config = AppConfig.fromSettings(settings, (variable) => OPTION_NAMES[variable] ?? variable, 'Invalid WhatsAppNotifyModule options', { dataSource });
   return { config, routing: { http, routePrefix } };
 }

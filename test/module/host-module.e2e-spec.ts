@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Controller, Get, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -8,10 +8,19 @@ import { ConfigError } from '../../src/config/app-config';
 import { startTestApp, TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
+/** A route of the host's own, where the module's API has its routes when it is mounted without a prefix. */
+@Controller('v3/orders')
+class HostOrdersController {
+  @Get()
+  list(): { orders: string[] } {
+    return { orders: ['A-1'] };
+  }
+}
+
 @Module({})
 class HostModule {
   static with(options: WhatsAppNotifyModuleOptions): DynamicModule {
-    return { module: HostModule, imports: [CqrsModule.forRoot(), WhatsAppNotifyModule.forRoot(options)] };
+    return { module: HostModule, imports: [CqrsModule.forRoot(), WhatsAppNotifyModule.forRoot(options)], controllers: [HostOrdersController] };
   }
 }
 
@@ -89,6 +98,8 @@ describe('WhatsAppNotifyModule inside another application', () => {
       expect(missing.body.message).toEqual(expect.stringContaining('API_KEY'));
       await request(server).get('/wa/v3/messages').expect(401);
       await request(server).get('/v3/messages').set(auth).expect(404);
+      // The host's own routes are the host's: no app credentials asked for.
+      await request(server).get('/v3/orders').expect(200, { orders: ['A-1'] });
     } finally {
       await host.close();
     }
