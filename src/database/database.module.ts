@@ -90,8 +90,10 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
       if (schema !== DEFAULT_SCHEMA) await createSchemaIfMissing(dataSource, schema);
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       if (applied.length) logger.log(`applied migrations${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: ${applied.map((m) => m.name).join(', ')}`);
-    } else if (await dataSource.showMigrations()) {
-      throw new Error(`the database schema "${schema}" lacks migrations of this version and MIGRATIONS_RUN is false: apply them first (start once with migrations on)`);
+    } else if (await lacksMigrations(dataSource)) {
+      throw new Error(
+        `the database schema "${schema}" lacks migrations of this version and MIGRATIONS_RUN is false (migrationsRun in a host application): apply them first (start once with migrations on)`,
+      );
     }
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
@@ -112,6 +114,12 @@ function sharedServer(config: AppConfig): DatabaseServer | undefined {
   if (options.type !== 'postgres') throw new Error(`dataSource must be a PostgreSQL DataSource (got type "${options.type}")`);
   const { url, host, port, username, password, database, ssl } = options;
   return { url, host, port, username, password, database, ssl };
+}
+
+/** Without creating anything, unlike TypeORM's check, which first creates its table. */
+async function lacksMigrations(dataSource: DataSource): Promise<boolean> {
+  const [{ present }] = await dataSource.query<{ present: boolean }[]>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  return !present || (await dataSource.showMigrations());
 }
 
 /** Two instances starting together may both try to create it: the loser finds it there. */

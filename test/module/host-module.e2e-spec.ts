@@ -114,4 +114,14 @@ describe('WhatsAppNotifyModule inside another application', () => {
     expect((failed as Error).message).toMatch(message);
     expect((failed as Error).message).not.toContain('\n');
   });
+
+  it('with migrationsRun: false, refuses a schema that lacks migrations instead of creating it', async () => {
+    const failed = await startHost({ databaseUrl: database.url, http: false, workers: false, schema: 'never_migrated', migrationsRun: false, secretKey: TEST_SECRET_KEY }).catch(
+      (error: unknown) => error,
+    );
+    const message = /the database schema "never_migrated" lacks migrations of this version and MIGRATIONS_RUN is false/;
+    expect((failed as Error).message).toMatch(message);
+    const [{ schemas }] = await service.db.query<{ schemas: number }>("SELECT count(*)::int AS schemas FROM pg_namespace WHERE nspname = 'never_migrated'");
+    expect(schemas).toBe(0);
+  });
 });
