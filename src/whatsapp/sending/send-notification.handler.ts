@@ -14,7 +14,8 @@ import {
 } from '../domain';
 import { appendToStreams } from '../../event-store';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
-import { overrideApiKeyContext, WhatsAppDispatcher } from './dispatch/dispatcher';
+import { WhatsAppDispatcher } from './dispatch/dispatcher';
+import { overrideApiKeyContext } from './dispatch/request-builder';
 import { InvalidNotificationError, ProviderNotEnabledError, UnknownTemplateError } from './errors';
 import { bodyHash, checkIdempotencyKey, IdempotencyKeys } from './idempotency';
 import { parseNotificationRequest, type NotificationRequest, type RequestedRecipient } from './notification-request';
