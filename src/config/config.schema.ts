@@ -91,6 +91,13 @@ export const configSchema = z.object({
     .string()
     .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'DATABASE_URL must be a postgres:// connection URL')
     .optional(),
+  /** The PostgreSQL schema holding every table of the service (the search_path of its connections). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'DATABASE_SCHEMA must be a schema name: lower-case letters, digits and _, not starting with a digit, at most 63 characters')
+    .default('public'),
+  /** Apply pending migrations at start-up; false: they must have been applied already (the start-up fails otherwise). */
+  MIGRATIONS_RUN: bool('MIGRATIONS_RUN').default(true),
   EMBEDDED_POSTGRES_PORT: port('EMBEDDED_POSTGRES_PORT').optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),

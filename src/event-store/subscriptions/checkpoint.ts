@@ -49,19 +49,25 @@ export async function writeCheckpoint(db: SqlExecutor, name: string, position: L
 }
 
 /**
+ * Advisory locks are server-wide: instances whose tables live in other schemas of the same
+ * database must not take each other's turn, so the key names the schema (all but the default).
+ */
+const LOCK_SPACE = "hashtext(concat('es_subscription', nullif('.' || current_schema(), '.public')))";
+
+/**
  * Takes the subscription's lock for the current transaction, so that one process at a time
  * works on it; released at commit or rollback. False when another process holds it.
  */
 export async function tryLockSubscription(tx: SqlExecutor, name: string): Promise<boolean> {
   const [row] = await tx.query<{ locked: boolean }>(
-    "SELECT pg_try_advisory_xact_lock(hashtext('es_subscription'), hashtext($1)) AS locked",
+    `SELECT pg_try_advisory_xact_lock(${LOCK_SPACE}, hashtext($1)) AS locked`,
     [name],
   );
   return row.locked;
 }
 
 export async function lockSubscription(tx: SqlExecutor, name: string): Promise<void> {
-  await tx.query("SELECT pg_advisory_xact_lock(hashtext('es_subscription'), hashtext($1))", [name]);
+  await tx.query(`SELECT pg_advisory_xact_lock(${LOCK_SPACE}, hashtext($1))`, [name]);
 }
 
 /** lockSubscription for several checkpoints, always in the same order (no two callers deadlock). */
