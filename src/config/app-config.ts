@@ -4,7 +4,7 @@ import { configSchema, type AppConfigValues, type Role } from './config.schema';
 export class ConfigError extends Error {}
 
 /** Variables whose values are never echoed back, even when they are wrong. */
-const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'SECRET_KEY', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'SECRET_KEY', 'DATABASE_URL', 'DATABASE_READ_URL']);
 
 /** How the service runs as a module of another application (WhatsAppNotifyModule.forRoot). */
 export interface HostApplication {

@@ -91,6 +91,10 @@ export const configSchema = z.object({
     .string()
     .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'DATABASE_URL must be a postgres:// connection URL')
     .optional(),
+  DATABASE_READ_URL: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'DATABASE_READ_URL must be a postgres:// connection URL (a replica of DATABASE_URL)')
+    .optional(),
   /** The PostgreSQL schema holding every table of the service (the search_path of its connections). */
   DATABASE_SCHEMA: z
     .string()

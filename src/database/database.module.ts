@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions, DEFAULT_SCHEMA, type DatabaseServer } from './data-source-options';
 import { Database } from './database';
+import { ReadDatabase } from './read-database';
 import { EmbeddedPostgresInUseError, EmbeddedPostgresServer } from './embedded-postgres';
 import { RevertMigrationCommand, RunMigrationsCommand } from './migrations.commands';
 import { SERVICE_DATA_SOURCE } from './service-data-source';
@@ -143,15 +144,29 @@ async function createSchemaIfMissing(dataSource: DataSource, schema: string): Pr
       useFactory: (dataSource: DataSource) => new Database((dataSource.driver as unknown as { master: Pool }).master),
       inject: [SERVICE_DATA_SOURCE],
     },
+    {
+      provide: ReadDatabase,
+      useFactory: (config: AppConfig, primary: Database) => {
+        const replica = config.get('DATABASE_READ_URL');
+        return replica
+          ? ReadDatabase.onReplica(replica, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS'), config.get('DATABASE_SCHEMA'))
+          : ReadDatabase.onPrimary(primary);
+      },
+      inject: [AppConfig, Database],
+    },
     RunMigrationsCommand,
     RevertMigrationCommand,
   ],
-  exports: [SERVICE_DATA_SOURCE, Database],
+  exports: [SERVICE_DATA_SOURCE, Database, ReadDatabase],
 })
 export class DatabaseModule implements OnApplicationShutdown {
-  constructor(@Inject(EMBEDDED_SERVER) private readonly handles: DatabaseHandles) {}
+  constructor(
+    @Inject(EMBEDDED_SERVER) private readonly handles: DatabaseHandles,
+    private readonly readDatabase: ReadDatabase,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    await this.readDatabase.close().catch(() => undefined);
     if (this.handles.dataSource.isInitialized) await this.handles.dataSource.destroy();
     await this.handles.embedded?.stop();
   }

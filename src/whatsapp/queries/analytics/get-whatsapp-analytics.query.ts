@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import { EARLIEST_TIME, parseIsoInstant } from '../../../common/input-schemas';
 import {
   DEFAULT_ANALYTICS_DAYS,
@@ -46,7 +46,7 @@ interface DailyRow {
 
 @QueryHandler(GetWhatsAppAnalyticsQuery)
 export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAnalyticsQuery, WhatsAppAnalyticsResponse> {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: ReadDatabase) {}
 
   async execute(query: GetWhatsAppAnalyticsQuery): Promise<WhatsAppAnalyticsResponse> {
     const { fromDay, toDay } = dayRange(query);

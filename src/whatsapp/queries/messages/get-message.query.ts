@@ -1,6 +1,6 @@
 import { NotFoundException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import type { MessageResponse } from '../message-response';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
 
@@ -19,7 +19,7 @@ export class GetWhatsAppMessageQuery extends Query<MessageResponse> {
 
 @QueryHandler(GetWhatsAppMessageQuery)
 export class GetMessageHandler implements IQueryHandler<GetWhatsAppMessageQuery, MessageResponse> {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: ReadDatabase) {}
 
   async execute({ appId, messageId }: GetWhatsAppMessageQuery): Promise<MessageResponse> {
     const [row] = await queryMessageRows<MessageResponseRow>(this.db, GET_MESSAGE_SQL, [messageId, appId]);

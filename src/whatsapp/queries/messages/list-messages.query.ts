@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import type { MessageStatus } from '../../domain';
 import { parseIsoInstant } from '../../../common/input-schemas';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
@@ -79,7 +79,7 @@ export function listMessagesStatement(appId: string, filters: MessageFilters): L
 
 @QueryHandler(ListWhatsAppMessagesQuery)
 export class ListMessagesHandler implements IQueryHandler<ListWhatsAppMessagesQuery, MessagePage> {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: ReadDatabase) {}
 
   async execute({ appId, filters }: ListWhatsAppMessagesQuery): Promise<MessagePage> {
     const { text, values, limit } = listMessagesStatement(appId, filters);

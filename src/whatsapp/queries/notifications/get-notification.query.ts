@@ -1,6 +1,6 @@
 import { NotFoundException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
 import { NOTIFICATION_MESSAGES_LIMIT } from './notification-limits';
 import type { NotificationResponse } from './notification-response';
@@ -30,7 +30,7 @@ interface SummaryRow {
 
 @QueryHandler(GetWhatsAppNotificationQuery)
 export class GetNotificationHandler implements IQueryHandler<GetWhatsAppNotificationQuery, NotificationResponse> {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: ReadDatabase) {}
 
   async execute({ appId, requestId }: GetWhatsAppNotificationQuery): Promise<NotificationResponse> {
     const [summary] = await this.db.query<SummaryRow>(
