@@ -84,7 +84,13 @@ class RequestBuilder {
       };
       this.perRequest.set(job.requestId, prepared);
     }
-    return buildGupshupSendRequest({ credentials: prepared.credentials, destination: job.destination, text: content.text, override: prepared.override });
+    return buildGupshupSendRequest({
+      credentials: prepared.credentials,
+      destination: job.destination,
+      text: content.text,
+      override: prepared.override,
+      template: job.template,
+    });
   }
 }
 
