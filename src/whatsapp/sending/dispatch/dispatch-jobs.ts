@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type SqlExecutor } from '../../../database/database';
+import { appendToStreams } from '../../../event-store';
+import { messageStreamId, WhatsAppMessageDiscarded } from '../../domain';
 import type { GupshupTemplateMessage } from '../../gupshup/send-request';
 
 /**
@@ -317,5 +319,28 @@ export class DispatchJobs {
       [messageId],
     );
     return row ? toRow(row) : undefined;
+  }
+
+  /**
+   * Discards, in the caller's transaction, the jobs of these messages that are still waiting
+   * (pending), with a WhatsAppMessageDiscarded carrying `reason` as its code; returns the ids withdrawn.
+   */
+  async withdraw(tx: SqlExecutor, messageIds: readonly string[], reason: string): Promise<string[]> {
+    if (messageIds.length === 0) return [];
+    const rows = await tx.query<{ message_id: string; app_id: string }>(
+      `UPDATE whatsapp_dispatch_jobs SET state = 'discarded', last_error = $2, lease_token = NULL, locked_until = NULL, updated_at = now()
+        WHERE message_id = ANY ($1::uuid[]) AND state = 'pending'
+       RETURNING message_id, app_id`,
+      [messageIds, reason],
+    );
+    const at = new Date().toISOString();
+    await appendToStreams(
+      tx,
+      rows.map((row) => ({
+        streamId: messageStreamId(row.message_id),
+        events: [new WhatsAppMessageDiscarded({ appId: row.app_id, messageId: row.message_id, code: reason, reason, source: 'dispatch', discardedAt: at })],
+      })),
+    );
+    return rows.map((row) => row.message_id);
   }
 }
