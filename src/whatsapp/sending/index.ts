@@ -14,3 +14,9 @@ export { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow, type Dispatch
 export { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 export { WhatsAppDispatcher } from './dispatch/dispatcher';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
+export {
+  CancelWhatsAppNotificationsCommand,
+  type CancelNotificationsResult,
+  type CancellationTarget,
+} from './cancelling/cancel-notifications.command';
+export { NothingToCancelError } from './cancelling/cancel-notifications.handler';

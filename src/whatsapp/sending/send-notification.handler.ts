@@ -14,6 +14,7 @@ import {
 } from '../domain';
 import { appendToStreams } from '../../event-store';
 import { dataProblems, TemplateMetrics, TemplatesService, templateForRecipient, templateNotApproved, type RegisteredTemplate } from '../templates';
+import { recordCancellationKey } from './cancelling/cancellation-keys';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
 import { overrideApiKeyContext, WhatsAppDispatcher } from './dispatch/dispatcher';
 import { InvalidNotificationError, ProviderNotEnabledError, UnknownTemplateError } from './errors';
@@ -139,6 +140,9 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       ...planned.map((message) => ({ streamId: messageStreamId(message.result.messageId), events: message.events, expectedVersion: 'no_stream' as const })),
     ]);
 
+    if (request.cancellationKey !== null && request.template !== null) {
+      await recordCancellationKey(tx, { appId, workflow: request.template, cancellationKey: request.cancellationKey, requestId });
+    }
     const jobs = planned.flatMap((message) => (message.job ? [message.job] : []));
     if (jobs.length > 0) {
       await this.jobs.insertRequest(tx, requestId, appId, this.dispatchContent(appId, requestId, request, template));

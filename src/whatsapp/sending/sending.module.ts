@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../../apps';
 import { UsersModule } from '../../users';
+import { CancelWhatsAppNotificationsHandler } from './cancelling/cancel-notifications.handler';
+import { CancellingController } from './cancelling/cancelling.controller';
+import { cancellingMetricProviders } from './cancelling/cancelling.metrics';
 import { ProviderCredentialsCache } from './dispatch/credentials-cache';
 import { DispatchJobSettlement } from './dispatch/dispatch-job-settlement.subscription';
 import { DispatchJobs } from './dispatch/dispatch-jobs';
@@ -22,9 +25,11 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
  */
 @Module({
   imports: [AppsModule, UsersModule],
-  controllers: [NotificationsController],
+  controllers: [NotificationsController, CancellingController],
   providers: [
     SendWhatsAppNotificationHandler,
+    CancelWhatsAppNotificationsHandler,
+    ...cancellingMetricProviders,
     WhatsAppDispatcher,
     DispatchJobs,
     DispatchJobSettlement,
