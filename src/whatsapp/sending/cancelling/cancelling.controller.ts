@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -68,6 +68,23 @@ export class CancellingController {
         ...(body.cancelFor?.recipients ? { recipients: body.cancelFor.recipients } : {}),
       }),
     );
+  }
+
+  /**
+   * What @engagespot/node's workflows.cancelRun calls: PATCH on its v4 client, which is the v3
+   * baseUrl when one is given (so /v3/workflows/{identifier} as well).
+   */
+  @Patch(['v4/workflows/:identifier', 'v3/workflows/:identifier'])
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Cancel a workflow run (the form @engagespot/node\'s workflows.cancelRun sends): as POST /v4/workflows/{identifier}/cancel-run' })
+  @ApiResponse({ status: HttpStatus.OK, description: 'How many messages were cancelled', standardSchema: cancelledSchema })
+  @ApiErrorResponses({ 400: 'The body is invalid; the message names every problem', 404: 'No request of this workflow was sent with this cancellation key in this app' })
+  cancelRunFromSdk(
+    @CurrentApp() app: AuthenticatedApp,
+    @Param('identifier', { schema: paramSchemas.workflow }) workflowIdentifier: string,
+    @Body({ schema: cancelRunSchema }) body: z.output<typeof cancelRunSchema>,
+  ): Promise<CancelNotificationsResult> {
+    return this.cancelRun(app, workflowIdentifier, body);
   }
 
   @Post('v3/notifications/:requestId/cancel')
