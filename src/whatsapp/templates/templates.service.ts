@@ -32,7 +32,8 @@ function toTemplate(row: TemplateRow): RegisteredTemplate {
     identifier: row.identifier,
     gupshupTemplateId: row.gupshup_template_id,
     params: row.params,
-    header: row.header,
+    // jsonb keeps keys in its own order: shown in the documented one.
+    header: row.header && { type: row.header.type, url: row.header.url, ...(row.header.filename !== undefined ? { filename: row.header.filename } : {}) },
     status: row.status ?? UNKNOWN_TEMPLATE_STATUS,
     updatedAt: row.updated_at.toISOString(),
   };
