@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { callbackFixtureBody } from '../fixtures/gupshup';
 import { EventStore } from '../../src/event-store';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { templateStatusStreamId, templateStreamId } from '../../src/whatsapp/templates/template-events';
@@ -214,5 +215,33 @@ describe('WhatsApp templates', () => {
     // Another app's template of the same Gupshup id is not affected.
     const other = await tenantWithCallbacks();
     expect((await putTemplate(other, 'order_shipped', { gupshupTemplateId: GUPSHUP_TEMPLATE_ID }).expect(200)).body.status).toBe('unknown');
+  });
+
+  it('applies only authenticated template-events, and never an older one over a newer', async () => {
+    const tenant = await tenantWithCallbacks();
+    await request(t.url).put('/v3/channels/whatsapp/providers/gupshup_whatsapp').set(tenant.headers).send({ acceptLegacyCallbackUrl: true }).expect(200);
+    await putTemplate(tenant, 'legacy', { gupshupTemplateId: 'tpl-legacy' }).expect(200);
+    await putTemplate(tenant, 'ordered', { gupshupTemplateId: 'tpl-ordered' }).expect(200);
+    /** Gupshup's documented template-event, for this template, status and time. */
+    const templateEvent = (id: string, status: string, timestamp: number) => {
+      const body = callbackFixtureBody('v2-template-event') as { timestamp: number; payload: Record<string, unknown> };
+      return { ...body, timestamp, payload: { ...body.payload, id, status } };
+    };
+    const post = (path: string, body: unknown) => request(t.url).post(path).set('Content-Type', 'application/json').send(JSON.stringify(body)).expect(200);
+    const legacyPath = tenant.callbackPath.split('?')[0];
+
+    // Without the token (the legacy URL), then with it: once the second is applied, the first was read and left.
+    await post(legacyPath, templateEvent('tpl-legacy', 'paused', 1_700_000_000_000));
+    await post(tenant.callbackPath, templateEvent('tpl-ordered', 'approved', 1_700_000_002_000));
+    await eventually(async () => ((await templateStatus(tenant, 'ordered')) === 'approved' ? true : undefined), 'the authenticated template-event applied');
+    expect(await templateStatus(tenant, 'legacy')).toBe('unknown');
+
+    // An older event arriving late changes nothing; a newer one does.
+    await post(tenant.callbackPath, templateEvent('tpl-ordered', 'paused', 1_700_000_001_000));
+    await post(tenant.callbackPath, templateEvent('tpl-legacy', 'rejected', 1_700_000_003_000));
+    await eventually(async () => ((await templateStatus(tenant, 'legacy')) === 'rejected' ? true : undefined), 'the later template-event applied');
+    expect(await templateStatus(tenant, 'ordered')).toBe('approved');
+    await post(tenant.callbackPath, templateEvent('tpl-ordered', 'disabled', 1_700_000_004_000));
+    await eventually(async () => ((await templateStatus(tenant, 'ordered')) === 'disabled' ? true : undefined), 'a newer template-event applied');
   });
 });
