@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
+import { applyDecorators, Body, Controller, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -39,6 +39,14 @@ const cancelRunSchema = z
   )
   .meta({ example: { cancellationKey: 'order-1234', cancelFor: { recipients: ['user-1'] } } });
 
+/** What a workflow run's cancellation answers, in either of its forms. */
+const CancelRunAnswers = () =>
+  applyDecorators(
+    HttpCode(HttpStatus.OK),
+    ApiResponse({ status: HttpStatus.OK, description: 'How many messages were cancelled', standardSchema: cancelledSchema }),
+    ApiErrorResponses({ 400: 'The body is invalid; the message names every problem', 404: 'No request of this workflow was sent with this cancellation key in this app' }),
+  );
+
 /** Cancelling queued messages, by send request or by workflow run (API.md "Cancelling"). */
 @ApiTags('Sending')
 @AppApi()
@@ -47,15 +55,13 @@ export class CancellingController {
   constructor(private readonly commandBus: CommandBus) {}
 
   @Post('v4/workflows/:identifier/cancel-run')
-  @HttpCode(HttpStatus.OK)
+  @CancelRunAnswers()
   @ApiOperation({
     summary: 'Cancel the messages of a workflow run not yet handed to Gupshup',
     description:
       'Every message of the requests sent with this workflow.identifier and workflow.cancellationKey (only those of cancelFor.recipients, when given) ' +
       'that Gupshup has not been asked to send is discarded with code cancelled; one already sent is left as it is.',
   })
-  @ApiResponse({ status: HttpStatus.OK, description: 'How many messages were cancelled', standardSchema: cancelledSchema })
-  @ApiErrorResponses({ 400: 'The body is invalid; the message names every problem', 404: 'No request of this workflow was sent with this cancellation key in this app' })
   cancelRun(
     @CurrentApp() app: AuthenticatedApp,
     @Param('identifier', { schema: paramSchemas.workflow }) workflowIdentifier: string,
@@ -75,10 +81,8 @@ export class CancellingController {
    * baseUrl when one is given (so /v3/workflows/{identifier} as well).
    */
   @Patch(['v4/workflows/:identifier', 'v3/workflows/:identifier'])
-  @HttpCode(HttpStatus.OK)
+  @CancelRunAnswers()
   @ApiOperation({ summary: 'Cancel a workflow run (the form @engagespot/node\'s workflows.cancelRun sends): as POST /v4/workflows/{identifier}/cancel-run' })
-  @ApiResponse({ status: HttpStatus.OK, description: 'How many messages were cancelled', standardSchema: cancelledSchema })
-  @ApiErrorResponses({ 400: 'The body is invalid; the message names every problem', 404: 'No request of this workflow was sent with this cancellation key in this app' })
   cancelRunFromSdk(
     @CurrentApp() app: AuthenticatedApp,
     @Param('identifier', { schema: paramSchemas.workflow }) workflowIdentifier: string,
