@@ -13,6 +13,9 @@ export { MAX_RECIPIENTS_PER_REQUEST } from './notification-request';
 export { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow, type DispatchJobState } from './dispatch/dispatch-jobs';
 export { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 export { WhatsAppDispatcher } from './dispatch/dispatcher';
+export { LeaseExpiry } from './dispatch/lease-expiry';
+export { SendGates, type GateStop, type SendGate, type SendGateVerdict } from './dispatch/send-gates';
+export type { ClaimedJob } from './dispatch/dispatch-jobs';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
 export {
   CancelWhatsAppNotificationsCommand,

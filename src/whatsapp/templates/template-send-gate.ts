@@ -1,14 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ClaimedJob } from '../sending/dispatch/dispatch-jobs';
+import type { SendGate, SendGateVerdict } from '../sending/dispatch/send-gates';
 import { TemplateMetrics } from './template.metrics';
 import { templateNotApproved } from './template-send-plan';
 import { templateStatusKey, TemplatesService } from './templates.service';
-
-/** What the dispatcher's send gates answer for a job they stop (see src/whatsapp/sending/dispatch/send-gates.ts). */
-interface GateVerdict {
-  reason: string;
-  detail?: string;
-}
 
 /**
  * Checks template messages right before they go to Gupshup: a template that became rejected,
@@ -16,7 +11,7 @@ interface GateVerdict {
  * One query for all the claimed jobs.
  */
 @Injectable()
-export class TemplateSendGate {
+export class TemplateSendGate implements SendGate {
   readonly name = 'template_status';
   private readonly logger = new Logger('WhatsAppTemplates');
 
@@ -25,8 +20,8 @@ export class TemplateSendGate {
     private readonly metrics: TemplateMetrics,
   ) {}
 
-  async check(jobs: readonly ClaimedJob[]): Promise<Map<string, GateVerdict>> {
-    const verdicts = new Map<string, GateVerdict>();
+  async check(jobs: readonly ClaimedJob[]): Promise<Map<string, SendGateVerdict>> {
+    const verdicts = new Map<string, SendGateVerdict>();
     const templated = jobs.filter((job) => job.template !== undefined);
     if (templated.length === 0) return verdicts;
     const statuses = await this.templates.statuses(templated.map((job) => ({ appId: job.appId, gupshupTemplateId: job.template!.id })));

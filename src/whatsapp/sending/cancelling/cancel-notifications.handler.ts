@@ -51,7 +51,12 @@ export class CancelWhatsAppNotificationsHandler implements ICommandHandler<Cance
       if (requests.length === 0) throw new NothingToCancelError(target);
       const only = 'recipients' in target && target.recipients !== undefined ? new Set(target.recipients) : undefined;
       const messageIds = requests.flatMap(({ messageIds, recipients }) => messageIds.filter((_, index) => !only || only.has(recipients[index])));
-      return { requestIds: requests.map((request) => request.requestId), withdrawn: await this.jobs.withdraw(tx, messageIds, CANCELLED) };
+      const detail =
+        'requestId' in target
+          ? `Cancelled (POST /v3/notifications/${target.requestId}/cancel) before it was handed to Gupshup`
+          : `Cancelled with workflow ${JSON.stringify(target.workflowIdentifier)}'s cancellationKey ${JSON.stringify(target.cancellationKey)} before it was handed to Gupshup`;
+      const withdrawn = await this.jobs.withdraw(tx, messageIds, { reason: CANCELLED, detail });
+      return { requestIds: requests.map((request) => request.requestId), withdrawn };
     });
     const by = 'requestId' in target ? 'request' : 'workflow';
     this.cancelledCounter.inc({ by }, withdrawn.length);
