@@ -1,10 +1,12 @@
 import request from 'supertest';
+import { SendGates, type ClaimedJob, type SendGateVerdict } from '../../src/whatsapp/sending';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import {
   createTenant,
   eventTypes,
   eventually,
+  job,
   jobInState,
   postNotification,
   putUser,
@@ -24,10 +26,25 @@ const LATER = () => new Date(Date.now() + 60 * 60 * 1000).toISOString();
 describe('cancelling', () => {
   let simulator: GupshupSimulator;
   let t: TestApp;
+  /** Destinations (digits) whose jobs a worker holds, once claimed, until the promise settles: right before it would call Gupshup. */
+  const heldNumbers = new Map<string, { release: Promise<void>; entered: () => void }>();
 
   beforeAll(async () => {
     simulator = await startSimulator();
     t = await startSendingApp(simulator);
+    // The last step before a job's request starts: holding here holds a worker with the job claimed.
+    t.app.get(SendGates).register({
+      name: 'test_hold',
+      check: async (jobs: readonly ClaimedJob[]) => {
+        for (const claimed of jobs) {
+          const hold = heldNumbers.get(claimed.destination);
+          if (!hold) continue;
+          hold.entered();
+          await hold.release;
+        }
+        return new Map<string, SendGateVerdict>();
+      },
+    });
   });
   afterAll(async () => {
     await t?.close();
@@ -131,5 +148,37 @@ describe('cancelling', () => {
     await request(t.url).post(`/v3/notifications/${sent.body.requestId}/cancel`).send().expect(401);
 
     expect((await request(t.url).get(`/v3/messages/${sent.body.messages[0].messageId}`).set(tenant.headers).expect(200)).body.status).toBe('queued');
+  });
+
+  it('does not send a message cancelled while a worker holds it, claimed and about to call Gupshup', async () => {
+    const tenant = await createTenant(t, simulator);
+    await putUser(t, tenant, 'gil', { phoneNumber: '+919977660041' });
+    let release!: () => void;
+    let entered!: () => void;
+    const held = new Promise<void>((resolve) => (entered = resolve));
+    heldNumbers.set('919977660041', { release: new Promise<void>((resolve) => (release = resolve)), entered });
+    try {
+      const sent = await postNotification(t, tenant, { notification: { title: 'Now' }, sendTo: { recipients: ['gil'] } }).expect(202);
+      const [message] = sent.body.messages;
+      await held;
+      expect(await job(t, message.messageId)).toMatchObject({ state: 'in_flight', attemptStartedAt: null });
+
+      expect((await cancelRequest(tenant, sent.body.requestId).expect(200)).body).toEqual({ cancelled: 1 });
+      release();
+      const view = await messageView(tenant, message.messageId, 'discarded');
+      expect(view.discardReason).toMatchObject({ code: 'cancelled', reason: expect.stringContaining('before it was handed to Gupshup') });
+
+      // The worker has gone on past the hold: a later message to the same number is sent, the cancelled one never was.
+      heldNumbers.delete('919977660041');
+      const later = await postNotification(t, tenant, { notification: { title: 'Later one' }, sendTo: { recipients: ['gil'] } }).expect(202);
+      await jobInState(t, later.body.messages[0].messageId, 'sent');
+      const received = requestsTo(simulator, '919977660041');
+      expect(received.map((recorded) => JSON.parse(recorded.form.message).text)).toEqual(['Later one']);
+      expect((await job(t, message.messageId))?.state).toBe('discarded');
+      expect(await eventTypes(t, message.messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppMessageDiscarded']);
+    } finally {
+      release();
+      heldNumbers.delete('919977660041');
+    }
   });
 });

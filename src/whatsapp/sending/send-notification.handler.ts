@@ -13,7 +13,11 @@ import {
   type WhatsAppMessageEvent,
 } from '../domain';
 import { appendToStreams } from '../../event-store';
-import { dataProblems, TemplateMetrics, TemplatesService, templateForRecipient, templateNotApproved, type RegisteredTemplate } from '../templates';
+// The files themselves, not the folder's index: that loads the templates module, which imports this one's.
+import type { RegisteredTemplate } from '../templates/template-definition';
+import { dataProblems, templateForRecipient, templateNotApproved } from '../templates/template-send-plan';
+import { TemplateMetrics } from '../templates/template.metrics';
+import { TemplatesService } from '../templates/templates.service';
 import { recordCancellationKey } from './cancelling/cancellation-keys';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
