@@ -244,4 +244,33 @@ describe('WhatsApp templates', () => {
     await post(tenant.callbackPath, templateEvent('tpl-ordered', 'disabled', 1_700_000_004_000));
     await eventually(async () => ((await templateStatus(tenant, 'ordered')) === 'disabled' ? true : undefined), 'a newer template-event applied');
   });
+
+  it('checks the status again when a queued message comes due: paused meanwhile, it is discarded without a request', async () => {
+    const tenant = await tenantWithCallbacks();
+    await putTemplate(tenant, 'reminder', { gupshupTemplateId: 'tpl-reminder', params: ['{{data.day}}'] }).expect(200);
+    await putUser(t, tenant, 'cy', { phoneNumber: '+919988770031' });
+    await putUser(t, tenant, 'di', { phoneNumber: '+919988770032' });
+    const later = new Date(Date.now() + 60 * 60 * 1000).toISOString();
+    const queued = await postNotification(t, tenant, { notification: { templateIdentifier: 'reminder' }, sendTo: { recipients: ['cy'] }, data: { day: 'Monday' }, sendAt: later }).expect(202);
+    const [message] = queued.body.messages;
+    expect(message.status).toBe('queued');
+
+    await gupshupSays(tenant, 'reminder', 'paused', 'tpl-reminder');
+    // Its time comes.
+    await t.db.query('UPDATE whatsapp_dispatch_jobs SET due_at = now() WHERE message_id = $1', [message.messageId]);
+    const discarded = await jobInState(t, message.messageId, 'discarded');
+    expect(discarded.attempts).toBe(0);
+    const view = await eventually(async () => {
+      const res = await request(t.url).get(`/v3/messages/${message.messageId}`).set(tenant.headers);
+      return res.status === 200 && res.body.status === 'discarded' ? res.body : undefined;
+    }, 'the paused template message to show as discarded');
+    expect(view.discardReason).toMatchObject({ code: 'template_not_approved', reason: expect.stringContaining('paused') });
+    expect(requestsTo(simulator, '919988770031')).toEqual([]);
+
+    // Approved again, a new message goes.
+    await gupshupSays(tenant, 'reminder', 'approved', 'tpl-reminder');
+    const now = await postNotification(t, tenant, { notification: { templateIdentifier: 'reminder' }, sendTo: { recipients: ['di'] }, data: { day: 'Tuesday' } }).expect(202);
+    await jobInState(t, now.body.messages[0].messageId, 'sent');
+    expect(JSON.parse(requestsTo(simulator, '919988770032')[0].form.template)).toEqual({ id: 'tpl-reminder', params: ['Tuesday'] });
+  });
 });
