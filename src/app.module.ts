@@ -11,6 +11,7 @@ import { UsersModule } from './users/users.module';
 import { ProjectionsModule } from './whatsapp/projections/projections.module';
 import { QueriesModule } from './whatsapp/queries/queries.module';
 import { WhatsAppSendingModule } from './whatsapp/sending/sending.module';
+import { TemplatesModule } from './whatsapp/templates/templates.module';
 import { DeliveryTrackingModule } from './whatsapp/tracking/tracking.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -36,6 +37,7 @@ export class AppModule {
         UsersModule,
         ProjectionsModule,
         QueriesModule,
+        TemplatesModule,
         WhatsAppSendingModule,
         DeliveryTrackingModule,
         WebhooksModule,

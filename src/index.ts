@@ -18,6 +18,12 @@ export {
   type SentMessageResult,
 } from './whatsapp/sending/send-notification.command';
 export { IdempotencyKeyConflictError, InvalidNotificationError, ProviderNotEnabledError } from './whatsapp/sending/errors';
+export {
+  CancelWhatsAppNotificationsCommand,
+  type CancelNotificationsResult,
+  type CancellationTarget,
+} from './whatsapp/sending/cancelling/cancel-notifications.command';
+export { NothingToCancelError } from './whatsapp/sending/cancelling/cancel-notifications.handler';
 export { CreateWhatsAppAppCommand } from './apps/admin/create-whatsapp-app.command';
 export type { CreatedApp } from './apps/apps.service';
 
@@ -49,6 +55,14 @@ export {
   type WhatsAppMessageQueuedData,
   type WhatsAppMessageSentData,
 } from './whatsapp/domain/events';
+export {
+  WhatsAppTemplateDeleted,
+  WhatsAppTemplateSaved,
+  WhatsAppTemplateStatusChanged,
+  type WhatsAppTemplateDeletedData,
+  type WhatsAppTemplateSavedData,
+  type WhatsAppTemplateStatusChangedData,
+} from './whatsapp/templates/template-events';
 export type { MessageStatus, ProviderStatus } from './whatsapp/domain/status';
 export type { DiscardReason } from './whatsapp/domain/message-view';
 export type { RecordedPosition } from './event-store/event';

@@ -17,3 +17,9 @@ export { LeaseExpiry } from './dispatch/lease-expiry';
 export { SendGates, type GateStop, type SendGate, type SendGateVerdict } from './dispatch/send-gates';
 export type { ClaimedJob } from './dispatch/dispatch-jobs';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
+export {
+  CancelWhatsAppNotificationsCommand,
+  type CancelNotificationsResult,
+  type CancellationTarget,
+} from './cancelling/cancel-notifications.command';
+export { NothingToCancelError } from './cancelling/cancel-notifications.handler';
