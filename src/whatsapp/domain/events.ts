@@ -143,8 +143,11 @@ export interface DeliveryStatusChangedData {
 @StoredEventType('DeliveryStatusChanged', 1)
 export class DeliveryStatusChanged extends StoreEvent<DeliveryStatusChangedData> {}
 
-/** Who decided that the message will not be delivered. */
-export type DiscardSource = 'recipient' | 'dispatch' | 'provider';
+/**
+ * Who decided that the message will not be delivered; `gate` is a send gate (a suppressed number,
+ * the session window, ...) that refused it when the request was accepted.
+ */
+export type DiscardSource = 'recipient' | 'dispatch' | 'provider' | 'gate';
 
 export interface WhatsAppMessageDiscardedData {
   appId: string;

@@ -217,24 +217,24 @@ function ignored(what: string): ParsedCallback {
   return { kind: 'ignored', what };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function asRecord(value: unknown): Record<string, unknown> | undefined {
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
   return isRecord(value) ? value : undefined;
 }
 
 /** Own properties only, so inherited names such as `constructor` never read as data. */
-function field(record: Record<string, unknown> | undefined, key: string): unknown {
+export function field(record: Record<string, unknown> | undefined, key: string): unknown {
   return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-function nonEmptyString(value: unknown): string | undefined {
+export function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
-function phoneString(value: unknown): string | undefined {
+export function phoneString(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
   return nonEmptyString(value);
 }
@@ -245,7 +245,7 @@ function codeString(value: unknown): string | undefined {
 }
 
 /** Seconds or milliseconds, as a number or a numeric string: below 1e12 it can only be seconds. */
-function toDate(value: unknown): Date | undefined {
+export function toDate(value: unknown): Date | undefined {
   let n: number | undefined;
   if (typeof value === 'number') n = value;
   else if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) n = Number(value);

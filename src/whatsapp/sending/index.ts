@@ -14,3 +14,5 @@ export { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow, type Dispatch
 export { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 export { WhatsAppDispatcher } from './dispatch/dispatcher';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
+export { SendGates, type SendGate, type SendGateVerdict } from './dispatch/send-gates';
+export type { ClaimedJob, DispatchContent } from './dispatch/dispatch-jobs';

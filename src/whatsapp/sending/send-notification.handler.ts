@@ -15,6 +15,7 @@ import {
 import { appendToStreams } from '../../event-store';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
 import { overrideApiKeyContext, WhatsAppDispatcher } from './dispatch/dispatcher';
+import { SendGates } from './dispatch/send-gates';
 import { InvalidNotificationError, ProviderNotEnabledError, UnknownTemplateError } from './errors';
 import { bodyHash, checkIdempotencyKey, IdempotencyKeys } from './idempotency';
 import { parseNotificationRequest, type NotificationRequest, type RequestedRecipient } from './notification-request';
@@ -45,6 +46,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     private readonly jobs: DispatchJobs,
     private readonly idempotencyKeys: IdempotencyKeys,
     private readonly dispatcher: WhatsAppDispatcher,
+    private readonly gates: SendGates,
   ) {}
 
   async execute(command: SendWhatsAppNotificationCommand): Promise<SendNotificationResult> {
@@ -98,6 +100,10 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     const planned = request.sendsWhatsApp
       ? request.recipients.map((recipient, index) => planMessage(appId, requestId, request, recipient, users[index], dueAt, now))
       : [];
+    const content = this.dispatchContent(appId, requestId, request);
+    // A message due now that a send gate refuses (a suppressed number, ...) is discarded at once;
+    // a scheduled one meets the gates when it is due, as every message does before it is sent.
+    if (!scheduled) await this.discardRefused(appId, requestId, content, planned, now);
     const requested = new NotificationRequested({
       appId,
       requestId,
@@ -122,13 +128,32 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
 
     const jobs = planned.flatMap((message) => (message.job ? [message.job] : []));
     if (jobs.length > 0) {
-      await this.jobs.insertRequest(tx, requestId, appId, this.dispatchContent(appId, requestId, request));
+      await this.jobs.insertRequest(tx, requestId, appId, content);
       await this.jobs.insertJobs(tx, appId, requestId, dueAt, jobs);
     }
     return {
       result: { requestId, messages: planned.map((message) => message.result) },
       dueNow: jobs.length > 0 && !scheduled,
     };
+  }
+
+  /** Turns each planned message that a send gate refuses into a message discarded with the gate's reason. */
+  private async discardRefused(appId: string, requestId: string, content: DispatchContent, planned: PlannedMessage[], now: Date): Promise<void> {
+    const candidates = planned.flatMap((message) =>
+      message.job ? [{ messageId: message.job.messageId, appId, requestId, destination: message.job.destination, attempt: 0, leaseToken: '', content }] : [],
+    );
+    if (candidates.length === 0) return;
+    const verdicts = await this.gates.check(candidates);
+    for (const message of planned) {
+      const verdict = message.job && verdicts.get(message.job.messageId);
+      if (!verdict) continue;
+      const discardReason = { code: verdict.reason, reason: verdict.detail ?? verdict.reason };
+      message.result = { ...message.result, status: 'discarded', discardReason };
+      message.events.push(
+        new WhatsAppMessageDiscarded({ appId, messageId: message.result.messageId, ...discardReason, source: 'gate', discardedAt: now.toISOString() }),
+      );
+      delete message.job;
+    }
   }
 
   /** Inline users are created or updated first; every other recipient is looked up. */

@@ -9,6 +9,7 @@ import { DispatchOperatorCommands } from './dispatch/dispatch-operator.commands'
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
 import { gupshupClientProvider } from './dispatch/gupshup-client.provider';
 import { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
+import { SendGates } from './dispatch/send-gates';
 import { GupshupClient } from '../gupshup/gupshup-client';
 import { IdempotencyKeys } from './idempotency';
 import { NotificationsController } from './notifications.controller';
@@ -33,9 +34,10 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     OutcomeUnknownResolver,
     gupshupClientProvider,
     DispatchMetrics,
+    SendGates,
     ...dispatchMetricProviders,
     ...DispatchOperatorCommands,
   ],
-  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient],
+  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates],
 })
 export class WhatsAppSendingModule {}

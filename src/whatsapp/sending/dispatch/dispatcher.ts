@@ -21,6 +21,7 @@ import { ProviderCredentialsCache } from './credentials-cache';
 import { DispatchJobs, type ClaimedJob } from './dispatch-jobs';
 import { DispatchMetrics, gupshupCallLabel } from './dispatch-metrics';
 import { OutcomeRecorder } from './outcome-recorder';
+import { SendGates, type SendGateVerdict } from './send-gates';
 import { decideAttemptOutcome, discardBeforeCall, outcomeUnknownEvent, type AttemptDecision, type RetryPolicy } from './dispatch-outcome';
 
 /** Longest a worker keeps claimed jobs waiting for the rate limiter before giving them back. */
@@ -131,6 +132,7 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     private readonly cipher: CredentialCipher,
     private readonly idempotencyKeys: IdempotencyKeys,
     private readonly metrics: DispatchMetrics,
+    private readonly gates: SendGates,
   ) {
     // A process whose ROLES leave out dispatch sends nothing; queued jobs wait for one that does.
     this.workerCount = config.runs('dispatch') ? config.get('DISPATCH_WORKERS') : 0;
@@ -245,9 +247,10 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
   }
 
   /** Calls Gupshup for an app's claimed jobs, within the rate limit; each outcome's recording is pushed to `records`. */
-  private async dispatchForApp(appId: string, jobs: ClaimedJob[], records: Promise<void>[]): Promise<void> {
-    const credentials = await this.sendableCredentials(appId, jobs, records);
+  private async dispatchForApp(appId: string, claimed: ClaimedJob[], records: Promise<void>[]): Promise<void> {
+    const credentials = await this.sendableCredentials(appId, claimed, records);
     if (!credentials) return;
+    const jobs = await this.passGates(appId, claimed, records);
 
     const requests = new RequestBuilder(credentials, this.cipher);
     const calls: Promise<void>[] = [];
@@ -286,6 +289,28 @@ export class WhatsAppDispatcher implements OnApplicationBootstrap, BeforeApplica
     // while this one finishes its calls and claims again, so that no slot goes unused meanwhile.
     if ((waiting || next < jobs.length) && !this.stopped) this.wakeOne();
     await Promise.all(calls);
+  }
+
+  /**
+   * The jobs every send gate lets through; the others are discarded with the gate's reason, and
+   * all are given back for later when a gate cannot answer now.
+   */
+  private async passGates(appId: string, jobs: ClaimedJob[], records: Promise<void>[]): Promise<ClaimedJob[]> {
+    let verdicts: Map<string, SendGateVerdict>;
+    try {
+      verdicts = await this.gates.check(jobs);
+    } catch (error) {
+      this.logger.error({ message: `send gates cannot answer (${(error as Error).message}); ${jobs.length} claimed messages are tried again in ${CREDENTIALS_RETRY_MS} ms`, appId });
+      await this.releaseQuietly(jobs, CREDENTIALS_RETRY_MS);
+      return [];
+    }
+    if (verdicts.size === 0) return jobs;
+    const now = new Date();
+    for (const job of jobs) {
+      const verdict = verdicts.get(job.messageId);
+      if (verdict) records.push(this.record(job, discardBeforeCall(job, verdict.reason, verdict.detail ?? verdict.reason, now), job.attempt - 1));
+    }
+    return jobs.filter((job) => !verdicts.has(job.messageId));
   }
 
   /**
