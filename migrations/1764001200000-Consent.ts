@@ -32,11 +32,15 @@ export class Consent1764001200000 implements MigrationInterface {
     await db.query(`ALTER TABLE message_status_view ADD COLUMN pricing json`);
     await db.query(`
       CREATE TABLE whatsapp_daily_billable (
-        app_id   text COLLATE "C" NOT NULL,
-        day      date NOT NULL,
-        category text COLLATE "C" NOT NULL,
-        billable integer NOT NULL DEFAULT 0,
-        PRIMARY KEY (app_id, day, category)
+        app_id           text COLLATE "C" NOT NULL,
+        day              date NOT NULL,
+        -- The request's category and template ('' for none), as in whatsapp_daily_stats, for the same filters.
+        category         text COLLATE "C" NOT NULL,
+        template         text COLLATE "C" NOT NULL,
+        -- Gupshup's pricing category ('' when no report named one).
+        pricing_category text COLLATE "C" NOT NULL,
+        billable         integer NOT NULL DEFAULT 0,
+        PRIMARY KEY (app_id, day, category, template, pricing_category)
       )`);
   }
 

@@ -136,7 +136,18 @@ export interface DeliveryStatusChangedData {
   /** Failure code, as text (`1002`, `131047`, ...). */
   code?: string;
   reason?: string;
+  /** What the message costs, when the callback says (v3 `pricing`, v2 `pricing` on sent). */
+  pricing?: MessagePricing;
   format: CallbackFormat;
+}
+
+/** Gupshup's and Meta's pricing of a message; a field no report gave is absent. */
+export interface MessagePricing {
+  /** marketing, utility, authentication, service, ... */
+  category?: string;
+  billable?: boolean;
+  /** CBP, NBP or PMP. */
+  model?: string;
 }
 
 /** Gupshup reported a status for the message through a callback. */

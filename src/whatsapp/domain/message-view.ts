@@ -8,6 +8,7 @@ import {
   WhatsAppMessageQueued,
   WhatsAppMessageSent,
   type DispatchErrorKind,
+  type MessagePricing,
   type WhatsAppMessageEvent,
 } from './events';
 import {
@@ -79,6 +80,8 @@ export interface MessageView {
   readonly attempts: number;
   /** The failure of the highest attempt that failed, kept after a later success as history. */
   readonly lastError: LastDispatchError | null;
+  /** What Gupshup's callbacks said the message costs; null until one says. */
+  readonly pricing: MessagePricing | null;
 }
 
 /** The view before any event; `appId` and `messageId` are empty until the first one. */
@@ -104,6 +107,7 @@ export function emptyMessageView(): MessageView {
     timeline: [],
     attempts: 0,
     lastError: null,
+    pricing: null,
   };
 }
 
@@ -196,9 +200,32 @@ function applyFacts(view: MessageView, event: WhatsAppMessageEvent): MessageView
       ...view,
       providerMessageId: sentApplied ? view.providerMessageId : smallest(view.providerMessageId, providerMessageId),
       whatsappMessageId: smallest(view.whatsappMessageId, whatsappMessageId),
+      pricing: joinPricing(view.pricing, event.data.pricing),
     };
   }
   return view;
+}
+
+/**
+ * Every pricing field any report gave; where two reports disagree, billable wins over not, and
+ * of two words the greater, so that the result does not depend on the order of the reports.
+ */
+function joinPricing(current: MessagePricing | null, reported: MessagePricing | undefined): MessagePricing | null {
+  if (!reported) return current;
+  if (!current) return { ...reported };
+  const joined: MessagePricing = {};
+  const category = largest(current.category, reported.category);
+  if (category !== undefined) joined.category = category;
+  if (current.billable !== undefined || reported.billable !== undefined) joined.billable = current.billable === true || reported.billable === true;
+  const model = largest(current.model, reported.model);
+  if (model !== undefined) joined.model = model;
+  return joined;
+}
+
+function largest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a > b ? a : b;
 }
 
 function timelineEntryOf(event: WhatsAppMessageEvent): TimelineEntry {

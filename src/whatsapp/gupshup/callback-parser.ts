@@ -19,6 +19,17 @@ export interface DeliveryReport {
   /** Failure code, always a string (Gupshup sends numbers, the v3 passthrough variant strings). */
   code?: string;
   reason?: string;
+  /** What the conversation or message costs, where the callback says (v3 `pricing`, v2 `pricing` on sent). */
+  pricing?: ReportedPricing;
+}
+
+/** Gupshup's and Meta's pricing object, read into one shape; a field the callback lacks is absent. */
+export interface ReportedPricing {
+  /** marketing, utility, authentication, service, ... */
+  category?: string;
+  billable?: boolean;
+  /** The pricing model or policy: CBP, NBP, PMP. */
+  model?: string;
 }
 
 export type ParsedCallback =
@@ -105,6 +116,7 @@ function parseV2(envelope: Record<string, unknown>, receivedAt: Date): ParsedCal
     report.code = codeString(field(details, 'code'));
     report.reason = nonEmptyString(field(details, 'reason'));
   }
+  report.pricing = parsePricing(field(event, 'pricing'));
   return { kind: 'delivery', reports: [withoutUndefined(report)] };
 }
 
@@ -189,7 +201,26 @@ function parseV3Status(status: unknown, where: string, receivedAt: Date): V3Stat
       nonEmptyString(field(firstError, 'message')) ??
       nonEmptyString(field(status, 'reason'));
   }
+  report.pricing = parsePricing(field(status, 'pricing'));
   return { report: withoutUndefined(report) };
+}
+
+/**
+ * A pricing object (GUPSHUP.md §2.3, §2.6): v3 `{billable, pricing_model, category}`, v2
+ * `{policy, category}`, a billing event's deductions `{billable, model, category}`. Undefined when
+ * it holds none of these.
+ */
+export function parsePricing(value: unknown): ReportedPricing | undefined {
+  const pricing = asRecord(value);
+  if (!pricing) return undefined;
+  const billable = field(pricing, 'billable');
+  const parsed: ReportedPricing = {
+    category: nonEmptyString(field(pricing, 'category'))?.trim(),
+    billable: typeof billable === 'boolean' ? billable : billable === 'true' ? true : billable === 'false' ? false : undefined,
+    model: (nonEmptyString(field(pricing, 'pricing_model')) ?? nonEmptyString(field(pricing, 'model')) ?? nonEmptyString(field(pricing, 'policy')))?.trim(),
+  };
+  for (const key of Object.keys(parsed) as (keyof ReportedPricing)[]) if (parsed[key] === undefined) delete parsed[key];
+  return Object.keys(parsed).length > 0 ? parsed : undefined;
 }
 
 /** An enqueued event must name Gupshup's id (it is what links the WhatsApp id to our message); others need either id. */
