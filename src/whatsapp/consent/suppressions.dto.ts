@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isoDateOrTimeParam, parseIsoInstant, text, wholeNumberParam } from '../../common/input-schemas';
+import { shown } from '../../common/validation';
 import { e164Problem, E164_EXAMPLE } from '../../users';
 import { SUPPRESSION_REASONS } from './consent.events';
 import { contactNumber } from './contact-number';
@@ -22,7 +23,7 @@ export const suppressedNumberSchema = z
   .meta({ type: 'string', description: `The phone number, E.164 (${E164_EXAMPLE}; %2B for the + in a URL) or its digits without the +`, example: E164_EXAMPLE });
 
 export const suppressionReasonSchema = z
-  .enum(SUPPRESSION_REASONS, { error: (issue) => `must be one of ${SUPPRESSION_REASONS.join(', ')} (got ${JSON.stringify(issue.input)}); put your own words in note` })
+  .enum(SUPPRESSION_REASONS, { error: (issue) => `must be one of ${SUPPRESSION_REASONS.join(', ')} (got ${shown(issue.input)}); put your own words in note` })
   .meta({ description: 'Why: manual (the default) for an operator’s own decision; opted_out or not_on_whatsapp for what the person or Gupshup said elsewhere' });
 
 /** `PUT /v3/channels/whatsapp/suppressions/{phoneNumber}`; the body may be left out (a manual suppression until lifted). */
