@@ -27,6 +27,11 @@ export interface CreateAppOptions {
 }
 
 /** Builds the whole service; main.ts listens on it, tests drive it in-process. */
+/** TRUST_PROXY for Fastify: a number of hops becomes the function that trusts that many. */
+function trustProxySetting(setting: boolean | number | string): boolean | string | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const rootLogger = options.logger
     ? undefined
@@ -39,6 +44,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestLogging.genReqId,
     bodyLimit: config.get('BODY_LIMIT_BYTES'),
+    trustProxy: trustProxySetting(config.get('TRUST_PROXY')),
     routerOptions: { maxParamLength: 2048 }, // a 128-character user identifier percent-encoded as UTF-8 (up to 12 characters each); Fastify's default, 100, answers 414
     // Health checks and callbacks keep working while a shutdown drains the requests in flight.
     return503OnClosing: false,

@@ -60,10 +60,32 @@ const roles = z
     return ROLES.filter((role) => named.includes(role));
   });
 
+const trustProxyMessage =
+  'TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list of proxy addresses or CIDR ranges (loopback, linklocal and uniquelocal name the usual ranges)';
+
+/**
+ * Which proxies' X-Forwarded-For the access log believes (Fastify's trustProxy): `true` trusts
+ * whatever connects (only right when a proxy is the only way in), a number trusts that many hops,
+ * a list trusts those addresses.
+ */
+const trustProxy = z.string().transform((value, context): boolean | number | string => {
+  const trimmed = value.trim();
+  if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  const valid = entries.every((entry) => ['loopback', 'linklocal', 'uniquelocal'].includes(entry) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry));
+  if (trimmed === '' || !valid) {
+    context.addIssue({ code: 'custom', message: trustProxyMessage });
+    return z.NEVER;
+  }
+  return entries.join(',');
+});
+
 /** Every variable the service reads, with its default. Unknown variables are ignored. */
 export const configSchema = z.object({
   ROLES: roles.default([...ROLES]),
   PORT: port('PORT').default(3000),
+  TRUST_PROXY: trustProxy.default(false),
   HOST: z.string().min(1, 'HOST must be a bind address such as 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
   DATABASE_URL: z
     .string()

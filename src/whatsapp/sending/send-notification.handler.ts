@@ -14,7 +14,8 @@ import {
 } from '../domain';
 import { appendToStreams } from '../../event-store';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
-import { overrideApiKeyContext, WhatsAppDispatcher } from './dispatch/dispatcher';
+import { WhatsAppDispatcher } from './dispatch/dispatcher';
+import { overrideApiKeyContext } from './dispatch/request-builder';
 import { SendGates } from './dispatch/send-gates';
 import { InvalidNotificationError, ProviderNotEnabledError, UnknownTemplateError } from './errors';
 import { bodyHash, checkIdempotencyKey, IdempotencyKeys } from './idempotency';
@@ -143,9 +144,9 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       message.job ? [{ messageId: message.job.messageId, appId, requestId, destination: message.job.destination, attempt: 0, leaseToken: '', content }] : [],
     );
     if (candidates.length === 0) return;
-    const verdicts = await this.gates.check(candidates);
+    const stopped = await this.gates.check(candidates);
     for (const message of planned) {
-      const verdict = message.job && verdicts.get(message.job.messageId);
+      const verdict = message.job && stopped.get(message.job.messageId)?.verdict;
       if (!verdict) continue;
       const discardReason = { code: verdict.reason, reason: verdict.detail ?? verdict.reason };
       message.result = { ...message.result, status: 'discarded', discardReason };
