@@ -1,12 +1,13 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { SendGates, type ClaimedJob, type SendGate, type SendGateVerdict } from '../sending';
+import { AcceptanceGates, SendGates, type ClaimedJob, type SendGate, type SendGateVerdict } from '../sending';
 import { ConsentMetrics } from './consent.metrics';
 import { ConsentPolicy, isTemplateSend } from './consent-policy';
 import { numberOfDestination } from './contact-number';
 
 /**
- * Consent as a send gate: asked when a request is accepted (attempt 0) and right before each
- * call to Gupshup, so that a number suppressed after its message was queued is not sent to.
+ * Consent as a send gate: asked when a request is accepted (the jobs then have attempt 0) and
+ * right before each call to Gupshup, so that a number suppressed after its message was queued is
+ * not sent to.
  */
 @Injectable()
 export class ConsentSendGate implements SendGate, OnModuleInit {
@@ -15,12 +16,14 @@ export class ConsentSendGate implements SendGate, OnModuleInit {
 
   constructor(
     private readonly gates: SendGates,
+    private readonly acceptanceGates: AcceptanceGates,
     private readonly policy: ConsentPolicy,
     private readonly metrics: ConsentMetrics,
   ) {}
 
   onModuleInit(): void {
     this.gates.register(this);
+    this.acceptanceGates.register(this);
   }
 
   async check(jobs: readonly ClaimedJob[]): Promise<Map<string, SendGateVerdict>> {

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { CredentialDecryptionError, GupshupProviderConfigService, maskSecret } from '../../apps';
@@ -16,7 +17,7 @@ import { appendToStreams } from '../../event-store';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
 import { overrideApiKeyContext } from './dispatch/request-builder';
-import { SendGates } from './dispatch/send-gates';
+import { AcceptanceGates, type GateStop } from './dispatch/send-gates';
 import { InvalidNotificationError, ProviderNotEnabledError, UnknownTemplateError } from './errors';
 import { bodyHash, checkIdempotencyKey, IdempotencyKeys } from './idempotency';
 import { parseNotificationRequest, type NotificationRequest, type RequestedRecipient } from './notification-request';
@@ -39,6 +40,8 @@ interface PlannedMessage {
  */
 @CommandHandler(SendWhatsAppNotificationCommand)
 export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhatsAppNotificationCommand, SendNotificationResult> {
+  private readonly logger = new Logger('SendNotification');
+
   constructor(
     private readonly db: Database,
     private readonly users: UsersService,
@@ -47,7 +50,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     private readonly jobs: DispatchJobs,
     private readonly idempotencyKeys: IdempotencyKeys,
     private readonly dispatcher: WhatsAppDispatcher,
-    private readonly gates: SendGates,
+    private readonly gates: AcceptanceGates,
   ) {}
 
   async execute(command: SendWhatsAppNotificationCommand): Promise<SendNotificationResult> {
@@ -138,13 +141,20 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     };
   }
 
-  /** Turns each planned message that a send gate refuses into a message discarded with the gate's reason. */
+  /** Turns each planned message that an acceptance gate refuses into a message discarded with the gate's reason. */
   private async discardRefused(appId: string, requestId: string, content: DispatchContent, planned: PlannedMessage[], now: Date): Promise<void> {
     const candidates = planned.flatMap((message) =>
       message.job ? [{ messageId: message.job.messageId, appId, requestId, destination: message.job.destination, attempt: 0, leaseToken: '', content }] : [],
     );
     if (candidates.length === 0) return;
-    const stopped = await this.gates.check(candidates);
+    let stopped: Map<string, GateStop>;
+    try {
+      stopped = await this.gates.check(candidates);
+    } catch (error) {
+      // The gates are asked again right before each message is sent: accepting it now loses nothing.
+      this.logger.warn({ message: `a send gate failed when the request was accepted (${(error as Error).message}); its messages are checked when they are sent`, appId, requestId });
+      return;
+    }
     for (const message of planned) {
       const verdict = message.job && stopped.get(message.job.messageId)?.verdict;
       if (!verdict) continue;

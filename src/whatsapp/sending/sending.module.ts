@@ -17,7 +17,7 @@ import { LeaseExpiry } from './dispatch/lease-expiry';
 import { OutcomeRecorder } from './dispatch/outcome-recorder';
 import { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 import { RequestBuilderFactory } from './dispatch/request-builder';
-import { SendGates } from './dispatch/send-gates';
+import { AcceptanceGates, SendGates } from './dispatch/send-gates';
 import { GupshupClient } from '../gupshup/gupshup-client';
 import { IdempotencyKeys } from './idempotency';
 import { NotificationsController } from './notifications.controller';
@@ -41,6 +41,7 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     appRateLimiterProvider,
     RequestBuilderFactory,
     SendGates,
+    AcceptanceGates,
     OutcomeRecorder,
     DispatchHousekeeping,
     LeaseExpiry,
@@ -55,6 +56,6 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     ...dispatchMetricProviders,
     ...DispatchOperatorCommands,
   ],
-  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, LeaseExpiry],
+  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, AcceptanceGates, LeaseExpiry],
 })
 export class WhatsAppSendingModule {}
