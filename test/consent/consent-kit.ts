@@ -1,12 +1,32 @@
 import request from 'supertest';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
-import { createTenant, GUPSHUP_SOURCE, GUPSHUP_SRC_NAME, postNotification, putUser, type TestTenant } from '../sending/sending-test-kit';
+import { createTenant, GUPSHUP_SOURCE, GUPSHUP_SRC_NAME, postNotification, putUser, startSendingApp, startSimulator, type TestTenant } from '../sending/sending-test-kit';
 
 export const SUPPRESSIONS = '/v3/channels/whatsapp/suppressions';
 
 /** The service's subscriptions run on their own, as in production: callbacks take effect a moment after the webhook's 200. */
 export const CONSENT_ENV: Record<string, string> = { SUBSCRIPTIONS_ENABLED: 'true', SUBSCRIPTION_POLL_MS: '20' };
+
+export interface ConsentService {
+  simulator: GupshupSimulator;
+  t: TestApp;
+  close(): Promise<void>;
+}
+
+/** The simulator and the service, its subscriptions running, with `env` on top of CONSENT_ENV. */
+export async function startConsentService(env: Record<string, string> = {}): Promise<ConsentService> {
+  const simulator = await startSimulator();
+  const t = await startSendingApp(simulator, { env: { ...CONSENT_ENV, ...env } });
+  return {
+    simulator,
+    t,
+    async close() {
+      await t.close();
+      await simulator.close();
+    },
+  };
+}
 
 /** A tenant whose Gupshup app (the simulator) posts its callbacks to the tenant's callback URL, in `format`. */
 export async function createCallbackTenant(t: TestApp, simulator: GupshupSimulator, format: 'v2' | 'v3' = 'v2'): Promise<TestTenant> {

@@ -2,8 +2,8 @@ import request from 'supertest';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { callbackFixtureBody } from '../fixtures/gupshup';
 import type { TestApp } from '../support/test-app';
-import { eventually, requestsTo, startSendingApp, startSimulator, type TestTenant } from '../sending/sending-test-kit';
-import { CONSENT_ENV, createCallbackTenant, getMessage, postCallback, sendTo } from './consent-kit';
+import { eventually, requestsTo, type TestTenant } from '../sending/sending-test-kit';
+import { createCallbackTenant, getMessage, postCallback, sendTo, startConsentService, type ConsentService } from './consent-kit';
 
 const PROVIDER = '/v3/channels/whatsapp/providers/gupshup_whatsapp';
 
@@ -28,14 +28,13 @@ describe('the 24-hour session window', () => {
   let t: TestApp;
   let tenant: TestTenant;
 
+  let service: ConsentService;
+
   beforeAll(async () => {
-    simulator = await startSimulator();
-    t = await startSendingApp(simulator, { env: CONSENT_ENV });
+    service = await startConsentService();
+    ({ simulator, t } = service);
   });
-  afterAll(async () => {
-    await t?.close();
-    await simulator?.close();
-  });
+  afterAll(() => service?.close());
   beforeEach(async () => {
     tenant = await createCallbackTenant(t, simulator);
   });

@@ -2,8 +2,8 @@ import request from 'supertest';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { callbackFixtureBody } from '../fixtures/gupshup';
 import type { TestApp } from '../support/test-app';
-import { eventually, requestsTo, startSendingApp, startSimulator, type TestTenant } from '../sending/sending-test-kit';
-import { CONSENT_ENV, createCallbackTenant, getMessage, postCallback, sendTo, SUPPRESSIONS, suppressions } from './consent-kit';
+import { eventually, requestsTo, type TestTenant } from '../sending/sending-test-kit';
+import { createCallbackTenant, getMessage, postCallback, sendTo, startConsentService, SUPPRESSIONS, suppressions, type ConsentService } from './consent-kit';
 
 const DAY_MS = 86_400_000;
 
@@ -18,15 +18,13 @@ function userEvent(type: 'opted-out' | 'opted-in', phoneNumber: string, at = Dat
 describe('suppressions: opt-outs, numbers not on WhatsApp and the operators’ own', () => {
   let simulator: GupshupSimulator;
   let t: TestApp;
+  let service: ConsentService;
 
   beforeAll(async () => {
-    simulator = await startSimulator();
-    t = await startSendingApp(simulator, { env: { ...CONSENT_ENV, NOT_ON_WHATSAPP_SUPPRESSION_DAYS: '2' } });
+    service = await startConsentService({ NOT_ON_WHATSAPP_SUPPRESSION_DAYS: '2' });
+    ({ simulator, t } = service);
   });
-  afterAll(async () => {
-    await t?.close();
-    await simulator?.close();
-  });
+  afterAll(() => service?.close());
 
   let tenant: TestTenant;
   beforeEach(async () => {

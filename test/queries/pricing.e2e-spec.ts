@@ -1,21 +1,19 @@
 import request from 'supertest';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
-import { CONSENT_ENV, createCallbackTenant, getMessage, sendTo } from '../consent/consent-kit';
+import { createCallbackTenant, getMessage, sendTo, startConsentService, type ConsentService } from '../consent/consent-kit';
 import type { TestApp } from '../support/test-app';
-import { eventually, startSendingApp, startSimulator } from '../sending/sending-test-kit';
+import { eventually } from '../sending/sending-test-kit';
 
 describe('pricing from Gupshup’s callbacks', () => {
   let simulator: GupshupSimulator;
   let t: TestApp;
+  let service: ConsentService;
 
   beforeAll(async () => {
-    simulator = await startSimulator();
-    t = await startSendingApp(simulator, { env: CONSENT_ENV });
+    service = await startConsentService();
+    ({ simulator, t } = service);
   });
-  afterAll(async () => {
-    await t?.close();
-    await simulator?.close();
-  });
+  afterAll(() => service?.close());
 
   it('a v3 callback’s pricing shows on the message and in the analytics of the day', async () => {
     const tenant = await createCallbackTenant(t, simulator, 'v3');

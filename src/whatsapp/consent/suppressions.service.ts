@@ -1,4 +1,5 @@
-import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { decodeKeysetCursor, encodeKeysetCursor, invalidCursorError } from '../../common/keyset-cursor';
 import { Database } from '../../database/database';
 import { ConsentMetrics } from './consent.metrics';
 import { listSuppressions, recordLifting, recordSuppression, type Suppression, type SuppressionPosition } from './consent-records';
@@ -61,18 +62,11 @@ function shown(suppression: Suppression): Suppression {
 }
 
 function encodeCursor(position: SuppressionPosition): string {
-  return Buffer.from(JSON.stringify([position.phoneNumber, position.reason])).toString('base64url');
+  return encodeKeysetCursor([position.phoneNumber, position.reason]);
 }
 
 function decodeCursor(text: string): SuppressionPosition {
-  const invalid = () => new BadRequestException('cursor is not valid: pass the nextCursor of the previous page unchanged, or leave it out for the first page');
-  if (!/^[A-Za-z0-9_-]+$/.test(text)) throw invalid();
-  let decoded: unknown;
-  try {
-    decoded = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
-  if (!Array.isArray(decoded) || decoded.length !== 2 || !decoded.every((part) => typeof part === 'string' && /^[+\w]{1,40}$/.test(part))) throw invalid();
-  return { phoneNumber: decoded[0] as string, reason: decoded[1] as string };
+  const [phoneNumber, reason] = decodeKeysetCursor(text, 2);
+  if (![phoneNumber, reason].every((part) => typeof part === 'string' && /^[+\w]{1,40}$/.test(part))) throw invalidCursorError();
+  return { phoneNumber: phoneNumber as string, reason: reason as string };
 }
