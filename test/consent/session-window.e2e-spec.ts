@@ -27,7 +27,6 @@ describe('the 24-hour session window', () => {
   let simulator: GupshupSimulator;
   let t: TestApp;
   let tenant: TestTenant;
-
   let service: ConsentService;
 
   beforeAll(async () => {
