@@ -42,9 +42,23 @@ export class Consent1764001200000 implements MigrationInterface {
         billable         integer NOT NULL DEFAULT 0,
         PRIMARY KEY (app_id, day, category, template, pricing_category)
       )`);
+    // Billing-events whose message the translator does not know yet (its send is read later).
+    await db.query(`
+      CREATE TABLE tracking_waiting_billing (
+        callback_event_id  uuid NOT NULL,
+        part_index         integer NOT NULL,
+        app_id             text COLLATE "C" NOT NULL,
+        gupshup_message_id text COLLATE "C" NOT NULL,
+        pricing            json NOT NULL,
+        occurred_at        timestamptz NOT NULL,
+        received_at        timestamptz NOT NULL,
+        PRIMARY KEY (callback_event_id, part_index)
+      )`);
+    await db.query(`CREATE INDEX tracking_waiting_billing_by_id ON tracking_waiting_billing (app_id, gupshup_message_id)`);
   }
 
   async down(db: QueryRunner): Promise<void> {
+    await db.query(`DROP TABLE tracking_waiting_billing`);
     await db.query(`DROP TABLE whatsapp_daily_billable`);
     await db.query(`ALTER TABLE message_status_view DROP COLUMN pricing`);
     await db.query(`ALTER TABLE app_provider_configs DROP COLUMN enforce_session_window`);

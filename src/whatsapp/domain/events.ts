@@ -173,6 +173,21 @@ export interface WhatsAppMessageDiscardedData {
 @StoredEventType('WhatsAppMessageDiscarded', 1)
 export class WhatsAppMessageDiscarded extends StoreEvent<WhatsAppMessageDiscardedData> {}
 
+export interface WhatsAppMessagePricedData {
+  appId: string;
+  messageId: string;
+  pricing: MessagePricing;
+  /** The provider's time of the report (the callback's, else when it was received). */
+  occurredAt: string;
+  receivedAt: string;
+  /** Gupshup's billing-event (the status callbacks' pricing rides on DeliveryStatusChanged). */
+  source: 'billing_event';
+}
+
+/** Gupshup said what the message costs, apart from any status: a billing-event. No status changes. */
+@StoredEventType('WhatsAppMessagePriced', 1)
+export class WhatsAppMessagePriced extends StoreEvent<WhatsAppMessagePricedData> {}
+
 /** Every event of a `whatsapp_message-{messageId}` stream. */
 export const MESSAGE_EVENTS = [
   WhatsAppMessageQueued,
@@ -181,6 +196,7 @@ export const MESSAGE_EVENTS = [
   WhatsAppDispatchOutcomeUnknown,
   DeliveryStatusChanged,
   WhatsAppMessageDiscarded,
+  WhatsAppMessagePriced,
 ] as const;
 
 export type WhatsAppMessageEvent = InstanceType<(typeof MESSAGE_EVENTS)[number]>;

@@ -292,3 +292,52 @@ function withoutUndefined(report: DeliveryReport): DeliveryReport {
   }
   return report;
 }
+
+/** What a billing-event says about one message (GUPSHUP.md §2.4, §2.6). */
+export interface BillingReport {
+  /** `references.gsId`: the `messageId` of the send response (v2 falls back to `references.id`). */
+  gupshupMessageId: string;
+  pricing: ReportedPricing;
+  /** The callback's own time, else when it was received. */
+  occurredAt: Date;
+}
+
+/**
+ * The billing reports of a callback body: a v2 `billing-event`, or the `billing-event` changes
+ * of a v3 callback (`value.billing`). None for anything else; never throws.
+ */
+export function parseBillingReports(body: unknown, receivedAt: Date = new Date()): BillingReport[] {
+  try {
+    if (!isRecord(body)) return [];
+    if (field(body, 'object') === V3_OBJECT) {
+      const reports: BillingReport[] = [];
+      for (const entry of arrayField(body, 'entry')) {
+        for (const change of arrayField(asRecord(entry), 'changes')) {
+          if (field(asRecord(change), 'field') !== 'billing-event') continue;
+          const billing = asRecord(field(asRecord(field(asRecord(change), 'value')), 'billing'));
+          const report = billingReport(billing, false, receivedAt);
+          if (report) reports.push(report);
+        }
+      }
+      return reports;
+    }
+    if (field(body, 'type') !== 'billing-event') return [];
+    const report = billingReport(asRecord(field(body, 'payload')), true, toDate(field(body, 'timestamp')) ?? receivedAt);
+    return report ? [report] : [];
+  } catch {
+    return [];
+  }
+}
+
+function billingReport(billing: Record<string, unknown> | undefined, idIsGupshups: boolean, occurredAt: Date): BillingReport | undefined {
+  const references = asRecord(field(billing, 'references'));
+  // In v3 `references.id` is WhatsApp's id; in v2 Glific reads it as Gupshup's when gsId is missing.
+  const gupshupMessageId = nonEmptyString(field(references, 'gsId')) ?? (idIsGupshups ? nonEmptyString(field(references, 'id')) : undefined);
+  const pricing = parsePricing(field(billing, 'deductions'));
+  return gupshupMessageId && pricing ? { gupshupMessageId: gupshupMessageId.trim(), pricing, occurredAt } : undefined;
+}
+
+export function arrayField(record: Record<string, unknown> | undefined, key: string): unknown[] {
+  const value = field(record, key);
+  return Array.isArray(value) ? value : [];
+}

@@ -1,5 +1,5 @@
 import { callbackFixtureBody } from '../../../test/fixtures/gupshup';
-import { parsePricing } from './callback-parser';
+import { parseBillingReports, parsePricing } from './callback-parser';
 import { parseContactEvents } from './contact-events-parser';
 
 describe('parseContactEvents', () => {
@@ -49,5 +49,24 @@ describe('parsePricing', () => {
 
   it('gives nothing for an object without pricing fields, or anything else', () => {
     for (const value of [undefined, null, {}, { billable: 'maybe' }, 'CBP', [1]]) expect(parsePricing(value)).toBeUndefined();
+  });
+});
+
+describe('parseBillingReports', () => {
+  const receivedAt = new Date('2026-12-01T10:00:00Z');
+
+  it('reads v2 and v3 billing-events: the Gupshup id and the deductions', () => {
+    expect(parseBillingReports(callbackFixtureBody('v2-billing-event'), receivedAt)).toEqual([
+      { gupshupMessageId: '7bf06899-3f1d-4c55-a2a9-1e0d6c8b5f43', pricing: { billable: true, model: 'PMP', category: 'marketing' }, occurredAt: new Date(1739354482884) },
+    ]);
+    expect(parseBillingReports(callbackFixtureBody('v3-billing-event'), receivedAt)).toEqual([
+      { gupshupMessageId: '7daeb742-f2dc-4c09-90e0-d879d20f7b98', pricing: { billable: true, model: 'PMP', category: 'utility' }, occurredAt: receivedAt },
+    ]);
+  });
+
+  it('finds none in other callbacks, or without an id or deductions', () => {
+    for (const body of [callbackFixtureBody('v2-sent'), callbackFixtureBody('v3-sent'), null, { type: 'billing-event', payload: { deductions: { billable: true } } }, { type: 'billing-event', payload: { references: { gsId: 'x' } } }]) {
+      expect(parseBillingReports(body, receivedAt)).toEqual([]);
+    }
   });
 });

@@ -3,7 +3,7 @@
  * `user-event`s `opted-out` / `opted-in`, and inbound messages (v2 `message`, v3 `messages`),
  * which open the 24-hour customer service window. Pure and total, like parseGupshupCallback.
  */
-import { asRecord, field, isRecord, nonEmptyString, phoneString, toDate } from './callback-parser';
+import { arrayField, asRecord, field, isRecord, nonEmptyString, phoneString, toDate } from './callback-parser';
 
 export type ContactEventKind = 'opted_out' | 'opted_in' | 'inbound_message';
 
@@ -47,17 +47,13 @@ function v2ContactEvent(envelope: Record<string, unknown>, receivedAt: Date): Co
 
 function v3InboundMessages(body: Record<string, unknown>, receivedAt: Date): ContactEvent[] {
   const events: ContactEvent[] = [];
-  for (const entry of arrayOf(field(body, 'entry'))) {
-    for (const change of arrayOf(field(asRecord(entry), 'changes'))) {
-      for (const message of arrayOf(field(asRecord(field(asRecord(change), 'value')), 'messages'))) {
+  for (const entry of arrayField(body, 'entry')) {
+    for (const change of arrayField(asRecord(entry), 'changes')) {
+      for (const message of arrayField(asRecord(field(asRecord(change), 'value')), 'messages')) {
         const phone = phoneString(field(asRecord(message), 'from'));
         if (phone) events.push({ kind: 'inbound_message', phone, occurredAt: toDate(field(asRecord(message), 'timestamp')) ?? receivedAt });
       }
     }
   }
   return events;
-}
-
-function arrayOf(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
 }
