@@ -15,13 +15,20 @@ import { WhatsAppSendingModule } from './whatsapp/sending/sending.module';
 import { DeliveryTrackingModule } from './whatsapp/tracking/tracking.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
+/** Every module of the service. The service (main.ts, the CLI) and WhatsAppNotifyModule in another application are built from it. */
 @Module({})
 export class AppModule {
+  /** Configured from the environment (or a test's own configuration). */
   static forRoot(config: AppConfig, extraImports: DynamicModule['imports'] = []): DynamicModule {
+    return AppModule.around(ConfigModule.forRoot(config), extraImports);
+  }
+
+  /** Around a module that provides the AppConfig (globally). */
+  static around(configModule: DynamicModule, extraImports: DynamicModule['imports'] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
+        configModule,
         CqrsModule.forRoot(),
         DatabaseModule,
         EventStoreModule,

@@ -20,7 +20,7 @@ class OrderNotifier {
 
   notifyShipped(appId: string, user: string, idempotencyKey?: string): Promise<SendNotificationResult> {
     const body: SendNotificationBody = { notification: { title: 'Your order shipped', message: 'It arrives Friday' }, sendTo: { recipients: [user] } };
-    return this.commandBus.execute(new SendWhatsAppNotificationCommand(appId, body, idempotencyKey));
+    return this.commandBus.execute(new SendWhatsAppNotificationCommand(appId, body, { idempotencyKey }));
   }
 
   send(appId: string, body: unknown): Promise<SendNotificationResult> {
@@ -98,7 +98,7 @@ describe('SendWhatsAppNotificationCommand through the command bus', () => {
     await expect(conflict).resolves.toBeDefined();
     const conflicting = t.app
       .get(CommandBus)
-      .execute(new SendWhatsAppNotificationCommand(tenant.appId, { notification: { title: 'Other' }, sendTo: { recipients: ['bus-4'] } }, 'reused-key'));
+      .execute(new SendWhatsAppNotificationCommand(tenant.appId, { notification: { title: 'Other' }, sendTo: { recipients: ['bus-4'] } }, { idempotencyKey: 'reused-key' }));
     await expect(conflicting).rejects.toBeInstanceOf(IdempotencyKeyConflictError);
     await expect(conflicting).rejects.toMatchObject({ status: 409 });
 

@@ -56,7 +56,8 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
   async execute(command: SendWhatsAppNotificationCommand): Promise<SendNotificationResult> {
     const { appId } = command;
     const request = parseNotificationRequest(command.body);
-    const key = command.idempotencyKey === undefined ? undefined : checkIdempotencyKey(command.idempotencyKey);
+    const { idempotencyKey } = command.options;
+    const key = idempotencyKey === undefined ? undefined : checkIdempotencyKey(idempotencyKey);
     const hash = key === undefined ? '' : bodyHash(command.body);
     if (key !== undefined) {
       const earlier = await this.idempotencyKeys.find<SendNotificationResult>(appId, key, hash);
