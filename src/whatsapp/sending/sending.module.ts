@@ -20,7 +20,7 @@ import { LeaseExpiry } from './dispatch/lease-expiry';
 import { OutcomeRecorder } from './dispatch/outcome-recorder';
 import { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 import { RequestBuilderFactory } from './dispatch/request-builder';
-import { SendGates } from './dispatch/send-gates';
+import { AcceptanceGates, SendGates } from './dispatch/send-gates';
 import { GupshupClient } from '../gupshup/gupshup-client';
 import { IdempotencyKeys } from './idempotency';
 import { NotificationsController } from './notifications.controller';
@@ -46,6 +46,7 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     appRateLimiterProvider,
     RequestBuilderFactory,
     SendGates,
+    AcceptanceGates,
     OutcomeRecorder,
     DispatchHousekeeping,
     LeaseExpiry,
@@ -60,6 +61,6 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     ...dispatchMetricProviders,
     ...DispatchOperatorCommands,
   ],
-  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, LeaseExpiry],
+  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, AcceptanceGates, LeaseExpiry],
 })
 export class WhatsAppSendingModule {}
