@@ -3,7 +3,6 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
-import { AppModule } from './app.module';
 import { ADMIN_SCHEME } from './apps/admin/admin-api.decorator';
 import { API_KEY_SCHEME, API_SECRET_SCHEME } from './apps/auth/app-api.decorator';
 import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
@@ -17,6 +16,7 @@ import { RequestLogging } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { HttpMetrics } from './metrics/http-metrics';
+import { WhatsAppNotifyModule } from './module/whatsapp-notify.module';
 
 export interface CreateAppOptions {
   /** Replaces the service's logger (pino, after LOG_LEVEL and LOG_FORMAT) for Nest's lines and the access lines. */
@@ -28,6 +28,11 @@ export interface CreateAppOptions {
 }
 
 /** Builds the whole service; main.ts listens on it, tests drive it in-process. */
+/** TRUST_PROXY for Fastify: a number of hops becomes the function that trusts that many. */
+function trustProxySetting(setting: boolean | number | string): boolean | string | ((address: string, hop: number) => boolean) {
+  return typeof setting === 'number' ? (_address, hop) => hop < setting : setting;
+}
+
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
   const rootLogger = options.logger
     ? undefined
@@ -40,12 +45,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestLogging.genReqId,
     bodyLimit: config.get('BODY_LIMIT_BYTES'),
+    trustProxy: trustProxySetting(config.get('TRUST_PROXY')),
     routerOptions: { maxParamLength: 2048 }, // a 128-character user identifier percent-encoded as UTF-8 (up to 12 characters each); Fastify's default, 100, answers 414
     // Health checks and callbacks keep working while a shutdown drains the requests in flight.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.imports ?? []), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(WhatsAppNotifyModule.forService(config, options.imports ?? []), adapter, {
     logger,
     abortOnError: false,
   });

@@ -5,6 +5,7 @@ import { AdminProvidersController } from './admin/admin-providers.controller';
 import { AdminToken } from './admin/admin-token';
 import { AdminGuard } from './admin/admin.guard';
 import { CreateAppCommand } from './admin/create-app.command';
+import { CreateWhatsAppAppHandler } from './admin/create-whatsapp-app.command';
 import { ListAppsCommand } from './admin/list-apps.command';
 import { AppsService } from './apps.service';
 import { AppApiGuard, AppAuthGuard } from './auth/app-auth.guard';
@@ -32,6 +33,7 @@ import { GupshupProviderController } from './providers/gupshup-provider.controll
     CredentialCipher,
     GupshupProviderConfigService,
     CreateAppCommand,
+    CreateWhatsAppAppHandler,
     ListAppsCommand,
     CallbackTokenService,
     CallbackTokenMetrics,

@@ -40,6 +40,8 @@ interface RequestState {
   context?: RequestContext;
   /** Brings the handler back into the request context after the body was read. */
   resource?: AsyncResource;
+  /** The client's address as Fastify sees it: behind a trusted proxy (TRUST_PROXY), the one the proxy forwarded. */
+  clientAddress?: string;
 }
 
 /**
@@ -68,6 +70,7 @@ export class RequestLogging {
       // Requests that did not come through the server (fastify.inject) are taken on here.
       const state = this.requests.get(request.raw) ?? this.track(request.raw, reply.raw, request.id);
       state.route = request.routeOptions.url;
+      state.clientAddress = request.ip;
       state.context = { requestId: request.id };
       runInRequestContext(state.context, () => {
         // Reading the body runs outside the context (in the socket's); the handler goes back into it through this resource.
@@ -112,6 +115,7 @@ export class RequestLogging {
       durationMs: rounded,
       ...(answered ? {} : { aborted: true }),
       remoteAddress: request.socket.remoteAddress,
+      ...(state.clientAddress !== undefined && state.clientAddress !== request.socket.remoteAddress ? { clientAddress: state.clientAddress } : {}),
     };
     if (statusCode >= 500) this.logger.error(line, undefined, 'HTTP');
     else this.logger.log(line, 'HTTP');

@@ -33,6 +33,8 @@ describe('AppConfig', () => {
     [{ SECRET_KEY: 'short' }, /SECRET_KEY must be 32 bytes/],
     [{ ROLES: 'api,workers' }, /ROLES must be a comma-separated list of api, dispatch, subscriptions \(unknown: workers\)/],
     [{ ROLES: 'api,,dispatch' }, /ROLES must be a comma-separated list of api, dispatch, subscriptions/],
+    [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list/],
+    [{ TRUST_PROXY: '10.0.0.0/8,,loopback' }, /TRUST_PROXY must be/],
   ])('stops with one line naming the variable: %j', (env, message) => {
     let error: unknown;
     try {
@@ -43,6 +45,13 @@ describe('AppConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('reads TRUST_PROXY as a switch, a number of hops or a list of proxies', () => {
+    expect(AppConfig.fromEnv({}).get('TRUST_PROXY')).toBe(false);
+    expect(AppConfig.fromEnv({ TRUST_PROXY: 'true' }).get('TRUST_PROXY')).toBe(true);
+    expect(AppConfig.fromEnv({ TRUST_PROXY: '2' }).get('TRUST_PROXY')).toBe(2);
+    expect(AppConfig.fromEnv({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).get('TRUST_PROXY')).toBe('loopback,10.0.0.0/8');
   });
 
   it('runs every role unless ROLES names some', () => {

@@ -60,15 +60,48 @@ const roles = z
     return ROLES.filter((role) => named.includes(role));
   });
 
+const trustProxyMessage =
+  'TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list of proxy addresses or CIDR ranges (loopback, linklocal and uniquelocal name the usual ranges)';
+
+/**
+ * Which proxies' X-Forwarded-For the access log believes (Fastify's trustProxy): `true` trusts
+ * whatever connects (only right when a proxy is the only way in), a number trusts that many hops,
+ * a list trusts those addresses.
+ */
+const trustProxy = z.string().transform((value, context): boolean | number | string => {
+  const trimmed = value.trim();
+  if (trimmed === 'true' || trimmed === 'false') return trimmed === 'true';
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const entries = trimmed.split(',').map((entry) => entry.trim());
+  const valid = entries.every((entry) => ['loopback', 'linklocal', 'uniquelocal'].includes(entry) || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry));
+  if (trimmed === '' || !valid) {
+    context.addIssue({ code: 'custom', message: trustProxyMessage });
+    return z.NEVER;
+  }
+  return entries.join(',');
+});
+
 /** Every variable the service reads, with its default. Unknown variables are ignored. */
 export const configSchema = z.object({
   ROLES: roles.default([...ROLES]),
   PORT: port('PORT').default(3000),
+  TRUST_PROXY: trustProxy.default(false),
   HOST: z.string().min(1, 'HOST must be a bind address such as 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
   DATABASE_URL: z
     .string()
     .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'DATABASE_URL must be a postgres:// connection URL')
     .optional(),
+  DATABASE_READ_URL: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'DATABASE_READ_URL must be a postgres:// connection URL (a replica of DATABASE_URL)')
+    .optional(),
+  /** The PostgreSQL schema holding every table of the service (the search_path of its connections). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'DATABASE_SCHEMA must be a schema name: lower-case letters, digits and _, not starting with a digit, at most 63 characters')
+    .default('public'),
+  /** Apply pending migrations at start-up; false: they must have been applied already (the start-up fails otherwise). */
+  MIGRATIONS_RUN: bool('MIGRATIONS_RUN').default(true),
   EMBEDDED_POSTGRES_PORT: port('EMBEDDED_POSTGRES_PORT').optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
@@ -96,6 +129,8 @@ export const configSchema = z.object({
   SUBSCRIPTION_POLL_MS: count('SUBSCRIPTION_POLL_MS', 10, 60000).default(200),
   SUBSCRIPTION_NOTIFY_DELAY_MS: count('SUBSCRIPTION_NOTIFY_DELAY_MS', 0, 10000).default(20),
   SUBSCRIPTION_BATCH_SIZE: count('SUBSCRIPTION_BATCH_SIZE', 1, 100000).default(1000),
+  SUBSCRIPTION_PARTITIONS: count('SUBSCRIPTION_PARTITIONS', 1, 256).default(1),
+  SUBSCRIPTION_LEASE_MS: count('SUBSCRIPTION_LEASE_MS', 300, 600000).default(10000),
   PROJECTION_REBUILD_BATCH_SIZE: count('PROJECTION_REBUILD_BATCH_SIZE', 1, 100000).default(10000),
   DATABASE_POOL_SIZE: count('DATABASE_POOL_SIZE', 2, 500).default(20),
   DATABASE_CONNECT_TIMEOUT_MS: count('DATABASE_CONNECT_TIMEOUT_MS', 100, 600000).default(5000),
@@ -106,6 +141,11 @@ export const configSchema = z.object({
   WEBHOOK_BATCH_MAX_WAIT_MS: count('WEBHOOK_BATCH_MAX_WAIT_MS', 0, 1000).default(2),
   WEBHOOK_BATCH_MAX_SIZE: count('WEBHOOK_BATCH_MAX_SIZE', 1, 10000).default(256),
   WEBHOOK_BATCH_CONCURRENCY: count('WEBHOOK_BATCH_CONCURRENCY', 1, 100).default(2),
+  NOT_ON_WHATSAPP_SUPPRESSION_DAYS: z.coerce
+    .number({ error: 'NOT_ON_WHATSAPP_SUPPRESSION_DAYS must be a number of days from more than 0 to 3650 (fractions allowed, e.g. 0.5)' })
+    .positive('NOT_ON_WHATSAPP_SUPPRESSION_DAYS must be a number of days from more than 0 to 3650 (fractions allowed, e.g. 0.5)')
+    .max(3650, 'NOT_ON_WHATSAPP_SUPPRESSION_DAYS must be a number of days from more than 0 to 3650 (fractions allowed, e.g. 0.5)')
+    .default(30),
   RAW_CALLBACK_RETENTION_DAYS: count('RAW_CALLBACK_RETENTION_DAYS', 1, 3650).default(30),
   INVALID_CALLBACKS_PER_HOUR: count('INVALID_CALLBACKS_PER_HOUR', 0, 10_000_000).default(1000),
   WEBHOOK_OUT_TIMEOUT_MS: count('WEBHOOK_OUT_TIMEOUT_MS', 100, 600000).default(5000),

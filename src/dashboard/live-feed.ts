@@ -3,7 +3,7 @@ import { QueryBus } from '@nestjs/cqrs';
 import type { PoolClient } from 'pg';
 import { Database } from '../database/database';
 import { MESSAGE_VIEWS_CHANGED_CHANNEL, parseMessageViewsChanged } from '../whatsapp/projections/message-views-changed';
-import { GetMessagesQuery } from '../whatsapp/queries/messages/get-message.query';
+import { GetWhatsAppMessagesQuery } from '../whatsapp/queries/messages/get-message.query';
 import type { MessageResponse } from '../whatsapp/queries/message-response';
 
 /** Receives the feed's events: `messages` (changed messages, as GET /v3/messages shows them) and `resync` (read again: changes may have been missed). */
@@ -151,7 +151,7 @@ export class DashboardLiveFeed implements BeforeApplicationShutdown {
       if (!listeners?.size) continue;
       let messages: MessageResponse[];
       try {
-        messages = await this.queries.execute(new GetMessagesQuery(appId, [...ids]));
+        messages = await this.queries.execute(new GetWhatsAppMessagesQuery(appId, [...ids]));
       } catch (error) {
         this.logger.warn({ message: 'changed messages could not be read; open pages will read their view again', appId, error: (error as Error).message });
         for (const listener of listeners) listener('resync', {});

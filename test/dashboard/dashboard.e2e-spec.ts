@@ -249,15 +249,39 @@ describe('dashboard in a browser', () => {
     await context.close();
   });
 
-  it('Templates and Suppressions: their lists, or a clear empty state', async () => {
+  it('Templates: registers one, lists it with its status, deletes it', async () => {
     const { context, page } = await appPage(acme);
-    for (const name of ['Templates', 'Suppressions']) {
-      await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name }).click();
-      await page.getByRole('heading', { name, level: 1 }).waitFor();
-      await page.locator('.empty, table').first().waitFor();
-      expect(await page.getByRole('alert').count()).toBe(0);
-      await screenshot(page, name.toLowerCase());
-    }
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Templates' }).click();
+    await page.getByText('No templates registered yet.').waitFor();
+    await page.getByLabel('Identifier').fill('order_shipped');
+    await page.getByLabel('Gupshup template id').fill('c6aecef6-bcb0-4fb1-8100-28c094e3bc6b');
+    await page.getByLabel('Parameters').fill('{{recipient.firstName}}\n{{data.orderId}}');
+    await page.getByRole('button', { name: 'Save template' }).click();
+    const row = page.locator('tbody tr').filter({ has: page.getByRole('cell', { name: 'order_shipped', exact: true }) });
+    await row.getByText('unknown', { exact: true }).waitFor();
+    await row.getByRole('cell', { name: '{{recipient.firstName}}, {{data.orderId}}' }).waitFor();
+    await screenshot(page, 'templates');
+    await row.getByRole('button', { name: 'Delete template order_shipped' }).click();
+    await page.getByText('No templates registered yet.').waitFor();
+    await context.close();
+  });
+
+  it('Suppressions: suppresses a number by hand, finds it, lifts it', async () => {
+    const { context, page } = await appPage(acme);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Suppressions' }).click();
+    await page.getByRole('heading', { name: 'Suppressions', level: 1 }).waitFor();
+    await page.getByLabel('Phone number to suppress').fill('+919900000077');
+    await page.getByLabel('Note').fill('asked by email <b>not</b> to write');
+    await page.getByRole('button', { name: 'Suppress' }).click();
+    const row = page.locator('tbody tr').filter({ has: page.getByRole('cell', { name: '+919900000077' }) });
+    await row.getByRole('cell', { name: 'manual', exact: true }).waitFor();
+    await row.getByRole('cell', { name: 'asked by email <b>not</b> to write' }).waitFor();
+    await page.getByLabel('Phone number', { exact: true }).fill('+919900000077');
+    await page.getByRole('button', { name: 'Find' }).click();
+    await eventually(async () => ((await page.locator('tbody tr').count()) === 1 ? true : undefined), 'only the suppression asked for');
+    await screenshot(page, 'suppressions');
+    await row.getByRole('button', { name: 'Lift the suppression of +919900000077' }).click();
+    await page.getByText('No suppressed numbers.').waitFor();
     await context.close();
   });
 

@@ -185,8 +185,8 @@ async function parkedMessageIds(databaseUrl: string, appId: string): Promise<Set
 
 /**
  * What the dispatch policy leaves to an operator after a crash (docs/dispatch-policy.md): a
- * message claimed by a worker that died before its call left is parked as outcome_unknown, and
- * only an operator who knows Gupshup never got it sends it again. Here the operator asks the
+ * message whose worker died after marking its request started but before the request left is
+ * parked as outcome_unknown, and only an operator who knows Gupshup never got it sends it again. Here the operator asks the
  * simulator (Gupshup's own record of requests): of the messages still `queued`, every one that
  * is parked and that Gupshup never received is resent with `npm run cli -- dispatch:resend`. A
  * parked message that Gupshup did receive is left to its callbacks, which settle it. Returns the

@@ -183,7 +183,7 @@ describe('dispatch: an answer lost with its worker', () => {
       const sendAt = new Date(Date.now() + 3600_000).toISOString();
       const res = await postNotification(api, tenant, { notification: { title: 'Resend' }, sendTo: { recipients: ['resend-1'] }, sendAt }).expect(202);
       const messageId: string = res.body.messages[0].messageId;
-      // As a worker that died before its call reached Gupshup leaves it: claimed, lease over, no answer.
+      // As a worker that died between marking its request started and sending it leaves it: lease over, no answer.
       await api.db.query(
         `UPDATE whatsapp_dispatch_jobs SET state = 'in_flight', lease_token = gen_random_uuid(), locked_until = now() - interval '1 second',
                 attempt_started_at = now() - interval '2 seconds' WHERE message_id = $1`,

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { DispatchJobs, WhatsAppDispatcher } from '../../src/whatsapp/sending';
+import { DispatchJobs, LeaseExpiry } from '../../src/whatsapp/sending';
 import { buildCallbackBody } from '../../tools/simulator/callback-payloads';
 import { callbackFixtureBody } from '../fixtures/gupshup';
 import type { TestApp } from '../support/test-app';
@@ -260,7 +260,7 @@ describe('callback tokens: only the callback URL with its token is a credential'
         WHERE message_id = $1`,
       [messageId, startedAt],
     );
-    await t.app.get(WhatsAppDispatcher).parkExpiredLeases();
+    await t.app.get(LeaseExpiry).expireAll();
     await catchUp(t);
     const jobState = async () => (await t.app.get(DispatchJobs).find(messageId))?.state;
     expect(await jobState()).toBe('outcome_unknown');

@@ -3,7 +3,7 @@ import request from 'supertest';
 import { appendNewStreams } from '../../src/event-store';
 import { WhatsAppMessageSent } from '../../src/whatsapp/domain';
 import { GupshupCallbackReceived, rawCallbackStreamId } from '../../src/whatsapp/tracking/receiving/gupshup-callback-received.event';
-import { DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher } from '../../src/whatsapp/sending';
+import { DispatchJobs, LeaseExpiry, OutcomeUnknownResolver } from '../../src/whatsapp/sending';
 import type { ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
 import { buildCallbackBody, type CallbackMessageContext } from '../../tools/simulator/callback-payloads';
 import type { TestApp } from '../support/test-app';
@@ -60,7 +60,7 @@ async function lostDispatch(t: TestApp, tenant: TrackingTenant, phoneNumber: str
             attempt_started_at = $2 WHERE message_id = $1`,
     [messageId, startedAt],
   );
-  await t.app.get(WhatsAppDispatcher).parkExpiredLeases();
+  await t.app.get(LeaseExpiry).expireAll();
   expect((await t.app.get(DispatchJobs).find(messageId))?.state).toBe('outcome_unknown');
   return { appId: tenant.id, messageId, phoneNumber };
 }

@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../../database/database';
 import { MESSAGE_STATUSES } from '../domain';
 import { storableTime } from './message-status-row';
 import {
+  billableDeltas,
   DAILY_METRICS,
   dailyStatsDeltas,
   statusCountDeltas,
@@ -19,6 +20,12 @@ export interface RequestFacts {
   notification: Record<string, unknown> | null;
 }
 
+/** Orders rows by their key, so that concurrent writers of the same rows lock them in one order (no deadlock). */
+function byKey(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+
 /**
  * The changes to the counter tables (per-request summaries, daily statistics, status counts),
  * summed over any number of message changes and requests, then written with one upsert per table.
@@ -28,6 +35,7 @@ export class ViewCounters {
   private readonly summaries = summaryDeltas([]);
   private readonly dailyStats = dailyStatsDeltas([]);
   private readonly statusCounts = statusCountDeltas([]);
+  private readonly billable = billableDeltas([]);
   private readonly firstQueuedAt = new Map<string, string>();
   private readonly requests = new Map<string, RequestFacts>();
 
@@ -35,6 +43,7 @@ export class ViewCounters {
     summaryDeltas(changes, this.summaries);
     dailyStatsDeltas(changes, this.dailyStats);
     statusCountDeltas(changes, this.statusCounts);
+    billableDeltas(changes, this.billable);
     for (const { after } of changes) {
       const queuedAt = storableTime(after.queuedAt);
       if (!after.requestId || !queuedAt) continue;
@@ -55,6 +64,7 @@ export class ViewCounters {
     await this.writeSummaries(tx);
     await this.writeDailyStats(tx);
     await this.writeStatusCounts(tx);
+    await this.writeBillable(tx);
   }
 
   private async writeSummaries(tx: SqlExecutor): Promise<void> {
@@ -115,7 +125,8 @@ export class ViewCounters {
           OR s.requested_at IS DISTINCT FROM least(s.requested_at, EXCLUDED.requested_at)
           OR s.first_queued_at IS DISTINCT FROM least(s.first_queued_at, EXCLUDED.first_queued_at)
           OR (s.notification IS NULL AND EXCLUDED.notification IS NOT NULL)`,
-      [JSON.stringify([...records.values()])],
+      // In key order: partitions of the projection running at once then lock shared rows in the same order.
+      [JSON.stringify([...records.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, record]) => record))],
     );
   }
 
@@ -123,7 +134,9 @@ export class ViewCounters {
     const deltas = this.dailyStats.changes(DAILY_METRICS);
     if (deltas.length === 0) return;
     const records = JSON.stringify(
-      deltas.map(({ key, counts }) => ({ app_id: key.appId, day: key.day, category: key.category, template: key.template, ...counts })),
+      deltas
+        .map(({ key, counts }) => ({ app_id: key.appId, day: key.day, category: key.category, template: key.template, ...counts }))
+        .sort((a, b) => byKey([a.app_id, a.day, a.category, a.template], [b.app_id, b.day, b.category, b.template])),
     );
     await tx.query(
       `INSERT INTO whatsapp_daily_stats AS d (app_id, day, category, template, sent, delivered, seen, discarded)
@@ -151,7 +164,11 @@ export class ViewCounters {
   private async writeStatusCounts(tx: SqlExecutor): Promise<void> {
     const deltas = this.statusCounts.changes(['messages']);
     if (deltas.length === 0) return;
-    const records = JSON.stringify(deltas.map(({ key, counts }) => ({ app_id: key.appId, status: key.status, messages: counts.messages })));
+    const records = JSON.stringify(
+      deltas
+        .map(({ key, counts }) => ({ app_id: key.appId, status: key.status, messages: counts.messages }))
+        .sort((a, b) => byKey([a.app_id, a.status], [b.app_id, b.status])),
+    );
     await tx.query(
       `INSERT INTO whatsapp_message_status_counts AS c (app_id, status, messages)
        SELECT r.app_id, r.status, r.messages FROM json_to_recordset($1::json) AS r(app_id text, status text, messages bigint)
@@ -163,6 +180,37 @@ export class ViewCounters {
         `DELETE FROM whatsapp_message_status_counts c
           USING json_to_recordset($1::json) AS r(app_id text, status text)
           WHERE c.app_id = r.app_id AND c.status = r.status AND c.messages = 0`,
+        [records],
+      );
+    }
+  }
+
+  private async writeBillable(tx: SqlExecutor): Promise<void> {
+    const deltas = this.billable.changes(['billable']);
+    if (deltas.length === 0) return;
+    const records = JSON.stringify(
+      deltas.map(({ key, counts }) => ({
+        app_id: key.appId,
+        day: key.day,
+        category: key.category,
+        template: key.template,
+        pricing_category: key.pricingCategory,
+        billable: counts.billable,
+      })),
+    );
+    await tx.query(
+      `INSERT INTO whatsapp_daily_billable AS b (app_id, day, category, template, pricing_category, billable)
+       SELECT r.app_id, r.day, r.category, r.template, r.pricing_category, r.billable
+         FROM json_to_recordset($1::json) AS r(app_id text, day date, category text, template text, pricing_category text, billable integer)
+       ON CONFLICT (app_id, day, category, template, pricing_category) DO UPDATE SET billable = b.billable + EXCLUDED.billable`,
+      [records],
+    );
+    if (deltas.some((delta) => delta.decreased)) {
+      await tx.query(
+        `DELETE FROM whatsapp_daily_billable b
+          USING json_to_recordset($1::json) AS r(app_id text, day date, category text, template text, pricing_category text)
+          WHERE b.app_id = r.app_id AND b.day = r.day AND b.category = r.category AND b.template = r.template
+            AND b.pricing_category = r.pricing_category AND b.billable = 0`,
         [records],
       );
     }

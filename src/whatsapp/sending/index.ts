@@ -13,4 +13,13 @@ export { MAX_RECIPIENTS_PER_REQUEST } from './notification-request';
 export { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow, type DispatchJobState } from './dispatch/dispatch-jobs';
 export { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 export { WhatsAppDispatcher } from './dispatch/dispatcher';
+export { LeaseExpiry } from './dispatch/lease-expiry';
+export { AcceptanceGates, SendGates, type GateStop, type SendGate, type SendGateVerdict } from './dispatch/send-gates';
+export type { ClaimedJob, DispatchContent } from './dispatch/dispatch-jobs';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
+export {
+  CancelWhatsAppNotificationsCommand,
+  type CancelNotificationsResult,
+  type CancellationTarget,
+} from './cancelling/cancel-notifications.command';
+export { NothingToCancelError } from './cancelling/cancel-notifications.handler';

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { CredentialDecryptionError, GupshupProviderConfigService, maskSecret } from '../../apps';
@@ -13,8 +14,16 @@ import {
   type WhatsAppMessageEvent,
 } from '../domain';
 import { appendToStreams } from '../../event-store';
+// The files themselves, not the folder's index: that loads the templates module, which imports this one's.
+import type { RegisteredTemplate } from '../templates/template-definition';
+import { dataProblems, templateForRecipient, templateNotApproved } from '../templates/template-send-plan';
+import { TemplateMetrics } from '../templates/template.metrics';
+import { TemplatesService } from '../templates/templates.service';
+import { recordCancellationKey } from './cancelling/cancellation-keys';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
-import { overrideApiKeyContext, WhatsAppDispatcher } from './dispatch/dispatcher';
+import { WhatsAppDispatcher } from './dispatch/dispatcher';
+import { overrideApiKeyContext } from './dispatch/request-builder';
+import { AcceptanceGates, type GateStop } from './dispatch/send-gates';
 import { InvalidNotificationError, ProviderNotEnabledError, UnknownTemplateError } from './errors';
 import { bodyHash, checkIdempotencyKey, IdempotencyKeys } from './idempotency';
 import { parseNotificationRequest, type NotificationRequest, type RequestedRecipient } from './notification-request';
@@ -37,6 +46,8 @@ interface PlannedMessage {
  */
 @CommandHandler(SendWhatsAppNotificationCommand)
 export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhatsAppNotificationCommand, SendNotificationResult> {
+  private readonly logger = new Logger('SendNotification');
+
   constructor(
     private readonly db: Database,
     private readonly users: UsersService,
@@ -45,20 +56,25 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     private readonly jobs: DispatchJobs,
     private readonly idempotencyKeys: IdempotencyKeys,
     private readonly dispatcher: WhatsAppDispatcher,
+    private readonly templates: TemplatesService,
+    private readonly templateMetrics: TemplateMetrics,
+    private readonly gates: AcceptanceGates,
   ) {}
 
   async execute(command: SendWhatsAppNotificationCommand): Promise<SendNotificationResult> {
     const { appId } = command;
     const request = parseNotificationRequest(command.body);
-    const key = command.idempotencyKey === undefined ? undefined : checkIdempotencyKey(command.idempotencyKey);
+    const { idempotencyKey } = command.options;
+    const key = idempotencyKey === undefined ? undefined : checkIdempotencyKey(idempotencyKey);
     const hash = key === undefined ? '' : bodyHash(command.body);
     if (key !== undefined) {
       const earlier = await this.idempotencyKeys.find<SendNotificationResult>(appId, key, hash);
       if (earlier) return earlier.body;
     }
 
+    let template: RegisteredTemplate | null = null;
     if (request.sendsWhatsApp) {
-      if (request.template !== null) checkTemplate(appId, request.template);
+      if (request.template !== null) template = await this.templateFor(appId, request);
       await this.checkProviderEnabled(appId);
     }
 
@@ -68,7 +84,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
         const earlier = await this.idempotencyKeys.claim<SendNotificationResult>(tx, appId, key, hash);
         if (earlier) return { result: earlier.body, dueNow: false };
       }
-      const queued = await this.queue(tx, appId, request);
+      const queued = await this.queue(tx, appId, request, template);
       if (key !== undefined) await this.idempotencyKeys.complete(tx, appId, key, { statusCode: ACCEPTED, body: queued.result });
       return queued;
     });
@@ -87,7 +103,21 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     if (!credentials?.enabled) throw new ProviderNotEnabledError(appId);
   }
 
-  private async queue(tx: SqlExecutor, appId: string, request: NotificationRequest): Promise<{ result: SendNotificationResult; dueNow: boolean }> {
+  /** The registered template the request names: unknown (400), or data its parameters need missing (400, naming each). */
+  private async templateFor(appId: string, request: NotificationRequest): Promise<RegisteredTemplate> {
+    const template = await this.templates.find(appId, request.template!);
+    if (!template) throw new UnknownTemplateError(request.template!);
+    const problems = dataProblems(template, request.data);
+    if (problems.length > 0) throw new InvalidNotificationError(problems);
+    return template;
+  }
+
+  private async queue(
+    tx: SqlExecutor,
+    appId: string,
+    request: NotificationRequest,
+    template: RegisteredTemplate | null,
+  ): Promise<{ result: SendNotificationResult; dueNow: boolean }> {
     const now = new Date();
     const requestId = randomUUID();
     const scheduled = request.sendAt !== null && request.sendAt > now;
@@ -96,8 +126,13 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
 
     // override.channels without whatsapp: the request is kept, and no message is made.
     const planned = request.sendsWhatsApp
-      ? request.recipients.map((recipient, index) => planMessage(appId, requestId, request, recipient, users[index], dueAt, now))
+      ? request.recipients.map((recipient, index) => planMessage(appId, requestId, request, recipient, users[index], template, dueAt, now))
       : [];
+    this.countTemplateDiscards(planned);
+    const content = this.dispatchContent(appId, requestId, request, template);
+    // A message due now that a send gate refuses (a suppressed number, ...) is discarded at once;
+    // a scheduled one meets the gates when it is due, as every message does before it is sent.
+    if (!scheduled) await this.discardRefused(appId, requestId, content, planned, now);
     const requested = new NotificationRequested({
       appId,
       requestId,
@@ -120,15 +155,44 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       ...planned.map((message) => ({ streamId: messageStreamId(message.result.messageId), events: message.events, expectedVersion: 'no_stream' as const })),
     ]);
 
+    if (request.cancellationKey !== null && request.template !== null) {
+      await recordCancellationKey(tx, { appId, workflow: request.template, cancellationKey: request.cancellationKey, requestId });
+    }
     const jobs = planned.flatMap((message) => (message.job ? [message.job] : []));
     if (jobs.length > 0) {
-      await this.jobs.insertRequest(tx, requestId, appId, this.dispatchContent(appId, requestId, request));
+      await this.jobs.insertRequest(tx, requestId, appId, content);
       await this.jobs.insertJobs(tx, appId, requestId, dueAt, jobs);
     }
     return {
       result: { requestId, messages: planned.map((message) => message.result) },
       dueNow: jobs.length > 0 && !scheduled,
     };
+  }
+
+  /** Turns each planned message that an acceptance gate refuses into a message discarded with the gate's reason. */
+  private async discardRefused(appId: string, requestId: string, content: DispatchContent, planned: PlannedMessage[], now: Date): Promise<void> {
+    const candidates = planned.flatMap((message) =>
+      message.job ? [{ messageId: message.job.messageId, appId, requestId, destination: message.job.destination, attempt: 0, leaseToken: '', content }] : [],
+    );
+    if (candidates.length === 0) return;
+    let stopped: Map<string, GateStop>;
+    try {
+      stopped = await this.gates.check(candidates);
+    } catch (error) {
+      // The gates are asked again right before each message is sent: accepting it now loses nothing.
+      this.logger.warn({ message: `a send gate failed when the request was accepted (${(error as Error).message}); its messages are checked when they are sent`, appId, requestId });
+      return;
+    }
+    for (const message of planned) {
+      const verdict = message.job && stopped.get(message.job.messageId)?.verdict;
+      if (!verdict) continue;
+      const discardReason = { code: verdict.reason, reason: verdict.detail ?? verdict.reason };
+      message.result = { ...message.result, status: 'discarded', discardReason };
+      message.events.push(
+        new WhatsAppMessageDiscarded({ appId, messageId: message.result.messageId, ...discardReason, source: 'gate', discardedAt: now.toISOString() }),
+      );
+      delete message.job;
+    }
   }
 
   /** Inline users are created or updated first; every other recipient is looked up. */
@@ -151,10 +215,18 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     return users;
   }
 
-  private dispatchContent(appId: string, requestId: string, request: NotificationRequest): DispatchContent {
+  private countTemplateDiscards(planned: readonly PlannedMessage[]): void {
+    for (const { result } of planned) {
+      const code = result.discardReason?.code;
+      if (code === 'template_not_approved' || code === 'template_param_missing') this.templateMetrics.discarded(code, 'accept');
+    }
+  }
+
+  private dispatchContent(appId: string, requestId: string, request: NotificationRequest, template: RegisteredTemplate | null): DispatchContent {
     const config = request.configOverride ?? {};
     return {
       text: request.text,
+      ...(template ? { template: { identifier: template.identifier, gupshupTemplateId: template.gupshupTemplateId } } : {}),
       overrideJson: request.gupshupOverride === null ? null : JSON.stringify(request.gupshupOverride),
       ...(config.SOURCE ? { source: config.SOURCE } : {}),
       ...(config.SRC_NAME ? { srcName: config.SRC_NAME } : {}),
@@ -163,20 +235,13 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
   }
 }
 
-/**
- * A template named by the request must be registered for the app. No template is registered yet,
- * so every named one is unknown: the answer API.md gives when no such template exists.
- */
-function checkTemplate(_appId: string, identifier: string): void {
-  throw new UnknownTemplateError(identifier);
-}
-
 function planMessage(
   appId: string,
   requestId: string,
   request: NotificationRequest,
   recipient: RequestedRecipient,
   user: User | null,
+  template: RegisteredTemplate | null,
   dueAt: Date,
   now: Date,
 ): PlannedMessage {
@@ -194,21 +259,21 @@ function planMessage(
     category: request.category,
     template: request.template,
   });
-  if (usable) {
-    return {
-      result: { messageId, recipient: recipient.identifier, status: 'queued' },
-      events: [queued],
-      job: { messageId, destination: phoneNumber.slice(1) },
-    };
-  }
-  const discardReason = unusableRecipientReason(recipient.identifier, user);
-  return {
+  const discarded = (discardReason: { code: string; reason: string }, source: 'recipient' | 'dispatch'): PlannedMessage => ({
     result: { messageId, recipient: recipient.identifier, status: 'discarded', discardReason },
-    events: [
-      queued,
-      new WhatsAppMessageDiscarded({ appId, messageId, ...discardReason, source: 'recipient', discardedAt: now.toISOString() }),
-    ],
-  };
+    events: [queued, new WhatsAppMessageDiscarded({ appId, messageId, ...discardReason, source, discardedAt: now.toISOString() })],
+  });
+  if (!usable) return discarded(unusableRecipientReason(recipient.identifier, user), 'recipient');
+  const job: NewDispatchJob = { messageId, destination: phoneNumber.slice(1) };
+  if (template) {
+    // Known now to be refused by Gupshup: no request is made (the send gate checks again when it is due).
+    const notApproved = templateNotApproved(template);
+    if (notApproved) return discarded(notApproved, 'dispatch');
+    const filled = templateForRecipient(template, request.data, user!);
+    if (!filled.ok) return discarded(filled.discard, 'recipient');
+    job.template = filled.message;
+  }
+  return { result: { messageId, recipient: recipient.identifier, status: 'queued' }, events: [queued], job };
 }
 
 function unusableRecipientReason(identifier: string, user: User | null): { code: string; reason: string } {

@@ -9,6 +9,7 @@ interface Suppression {
   reason: string;
   since: string;
   until: string | null;
+  note?: string | null;
 }
 
 const ROUTE = '/v3/channels/whatsapp/suppressions';
@@ -37,8 +38,8 @@ export function SuppressionsPage() {
     const form = new FormData(formElement);
     setError(undefined);
     try {
-      const reason = String(form.get('reason') ?? '').trim();
-      await api(`${ROUTE}/${encodeURIComponent(String(form.get('phoneNumber')).trim())}`, { method: 'PUT', body: reason ? { reason } : {} });
+      const note = String(form.get('note') ?? '').trim();
+      await api(`${ROUTE}/${encodeURIComponent(String(form.get('phoneNumber')).trim())}`, { method: 'PUT', body: note ? { reason: 'manual', note } : { reason: 'manual' } });
       formElement.reset();
       list.reload();
     } catch (caught) {
@@ -76,6 +77,7 @@ export function SuppressionsPage() {
               <th scope="col">Reason</th>
               <th scope="col">Since</th>
               <th scope="col">Until</th>
+              <th scope="col">Note</th>
               <th scope="col">Actions</th>
             </tr>
           </thead>
@@ -86,6 +88,7 @@ export function SuppressionsPage() {
                 <td>{row.reason}</td>
                 <td>{formatTime(row.since)}</td>
                 <td>{row.until ? formatTime(row.until) : 'until lifted'}</td>
+                <td>{row.note}</td>
                 <td>
                   <button type="button" onClick={() => lift(row.phoneNumber)} aria-label={`Lift the suppression of ${row.phoneNumber}`}>
                     Lift
@@ -107,7 +110,7 @@ export function SuppressionsPage() {
           <input name="phoneNumber" required placeholder="+919988776655" />
         </Field>
         <Field label="Note">
-          <input name="reason" />
+          <input name="note" />
         </Field>
         <button type="submit">Suppress</button>
       </form>

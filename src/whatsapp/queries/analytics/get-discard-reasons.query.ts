@@ -1,5 +1,5 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import { dayRange, dayText } from './get-whatsapp-analytics.query';
 import type { DiscardReasonsResponse } from './whatsapp-analytics.dto';
 
@@ -19,7 +19,7 @@ export class GetWhatsAppDiscardReasonsQuery extends Query<DiscardReasonsResponse
 
 @QueryHandler(GetWhatsAppDiscardReasonsQuery)
 export class GetWhatsAppDiscardReasonsHandler implements IQueryHandler<GetWhatsAppDiscardReasonsQuery, DiscardReasonsResponse> {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: ReadDatabase) {}
 
   async execute(query: GetWhatsAppDiscardReasonsQuery): Promise<DiscardReasonsResponse> {
     const { fromDay, toDay } = dayRange(query);

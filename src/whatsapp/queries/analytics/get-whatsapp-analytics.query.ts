@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import { EARLIEST_TIME, parseIsoInstant } from '../../../common/input-schemas';
 import {
   DEFAULT_ANALYTICS_DAYS,
@@ -12,22 +12,23 @@ import {
 
 const DAY_MS = 86_400_000;
 
-/** Which messages count, and how the totals are broken down. */
-export interface AnalyticsDimensions {
+/** The parameters of GET /v3/analytics/whatsapp: the days, which messages count, and how the totals are broken down. */
+export interface AnalyticsFilters {
+  /** ISO dates or times; see the DTO for defaults. */
+  from?: string;
+  to?: string;
   category?: string;
   template?: string;
   groupBy?: 'category' | 'template';
 }
 
-/** The app's WhatsApp statistics per UTC day over [from, to] (ISO dates or times; see the DTO for defaults). */
+/** The app's WhatsApp statistics per UTC day over [from, to]. */
 export class GetWhatsAppAnalyticsQuery extends Query<WhatsAppAnalyticsResponse> {
   constructor(
     readonly appId: string,
-    readonly from?: string,
-    readonly to?: string,
+    readonly filters: AnalyticsFilters = {},
     /** Today, for the defaults; a parameter so that the range is computed once per request. */
     readonly now: Date = new Date(),
-    readonly dimensions: AnalyticsDimensions = {},
   ) {
     super();
   }
@@ -45,11 +46,11 @@ interface DailyRow {
 
 @QueryHandler(GetWhatsAppAnalyticsQuery)
 export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAnalyticsQuery, WhatsAppAnalyticsResponse> {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: ReadDatabase) {}
 
   async execute(query: GetWhatsAppAnalyticsQuery): Promise<WhatsAppAnalyticsResponse> {
-    const { fromDay, toDay } = dayRange(query);
-    const { category, template, groupBy } = query.dimensions;
+    const { fromDay, toDay } = dayRange({ ...query.filters, now: query.now });
+    const { category, template, groupBy } = query.filters;
     const values: unknown[] = [query.appId, dayText(fromDay), dayText(toDay)];
     const where = ['app_id = $1', 'day BETWEEN $2::date AND $3::date'];
     // The table keeps '' for none; the filters name a category or template, never ''.
@@ -63,11 +64,22 @@ export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAna
         GROUP BY 1, 2`,
       values,
     );
+    const billableRows = await this.db.query<BillableRow>(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, ${value} AS value, pricing_category, sum(billable)::integer AS billable
+         FROM whatsapp_daily_billable WHERE ${where.join(' AND ')}
+        GROUP BY 1, 2, 3`,
+      values,
+    );
     const byDay = new Map<string, Counts>();
     const byValue = new Map<string, Counts>();
     for (const row of rows) {
       addTo(byDay, row.day, row);
       addTo(byValue, row.value, row);
+    }
+    for (const row of billableRows) {
+      const counts = { ...zeroCounts(), billable: row.billable, billableByCategory: { [row.pricing_category || UNKNOWN_PRICING_CATEGORY]: row.billable } };
+      addTo(byDay, row.day, counts);
+      addTo(byValue, row.value, counts);
     }
     const days: WhatsAppDailyStatsResponse[] = [];
     const totals = zeroCounts();
@@ -87,25 +99,41 @@ export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAna
   }
 }
 
+interface BillableRow {
+  day: string;
+  value: string;
+  pricing_category: string;
+  billable: number;
+}
+
+/** How the billable messages whose reports named no pricing category are shown. */
+const UNKNOWN_PRICING_CATEGORY = 'unknown';
+
 interface Counts {
   sent: number;
   delivered: number;
   seen: number;
   discarded: number;
+  billable: number;
+  billableByCategory: Record<string, number>;
 }
 
 function zeroCounts(): Counts {
-  return { sent: 0, delivered: 0, seen: 0, discarded: 0 };
+  return { sent: 0, delivered: 0, seen: 0, discarded: 0, billable: 0, billableByCategory: {} };
 }
 
-function addCounts(into: Counts, counts: Counts): void {
+function addCounts(into: Counts, counts: Omit<Counts, 'billable' | 'billableByCategory'> & Partial<Counts>): void {
   into.sent += counts.sent;
   into.delivered += counts.delivered;
   into.seen += counts.seen;
   into.discarded += counts.discarded;
+  into.billable += counts.billable ?? 0;
+  for (const [category, billable] of Object.entries(counts.billableByCategory ?? {})) {
+    into.billableByCategory[category] = (into.billableByCategory[category] ?? 0) + billable;
+  }
 }
 
-function addTo(map: Map<string, Counts>, key: string, counts: Counts): void {
+function addTo(map: Map<string, Counts>, key: string, counts: Omit<Counts, 'billable' | 'billableByCategory'> & Partial<Counts>): void {
   let entry = map.get(key);
   if (!entry) map.set(key, (entry = zeroCounts()));
   addCounts(entry, counts);
@@ -140,7 +168,16 @@ export function dayText(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-function withRates(counts: Omit<WhatsAppStatsResponse, 'deliveryRate' | 'seenRate'>): WhatsAppStatsResponse {
+function withRates(counts: Counts): WhatsAppStatsResponse {
   const rate = (part: number) => (counts.sent === 0 ? null : Math.round((part / counts.sent) * 10_000) / 10_000);
-  return { ...counts, deliveryRate: rate(counts.delivered), seenRate: rate(counts.seen) };
+  return {
+    sent: counts.sent,
+    delivered: counts.delivered,
+    seen: counts.seen,
+    discarded: counts.discarded,
+    deliveryRate: rate(counts.delivered),
+    seenRate: rate(counts.seen),
+    billable: counts.billable,
+    billableByCategory: { ...counts.billableByCategory },
+  };
 }

@@ -1,6 +1,7 @@
 import { NotFoundException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import type { MessageResponse } from '../message-response';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
 
@@ -8,7 +9,7 @@ import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, typ
 export const GET_MESSAGE_SQL = `SELECT ${MESSAGE_RESPONSE_COLUMNS} FROM message_status_view m WHERE m.message_id = $1 AND m.app_id = $2`;
 
 /** One message of the app; another app's message is not found, as if it did not exist. */
-export class GetMessageQuery extends Query<MessageResponse> {
+export class GetWhatsAppMessageQuery extends Query<MessageResponse> {
   constructor(
     readonly appId: string,
     readonly messageId: string,
@@ -17,11 +18,11 @@ export class GetMessageQuery extends Query<MessageResponse> {
   }
 }
 
-@QueryHandler(GetMessageQuery)
-export class GetMessageHandler implements IQueryHandler<GetMessageQuery, MessageResponse> {
-  constructor(private readonly db: Database) {}
+@QueryHandler(GetWhatsAppMessageQuery)
+export class GetMessageHandler implements IQueryHandler<GetWhatsAppMessageQuery, MessageResponse> {
+  constructor(private readonly db: ReadDatabase) {}
 
-  async execute({ appId, messageId }: GetMessageQuery): Promise<MessageResponse> {
+  async execute({ appId, messageId }: GetWhatsAppMessageQuery): Promise<MessageResponse> {
     const [row] = await queryMessageRows<MessageResponseRow>(this.db, GET_MESSAGE_SQL, [messageId, appId]);
     if (!row) {
       throw new NotFoundException(
@@ -32,11 +33,11 @@ export class GetMessageHandler implements IQueryHandler<GetMessageQuery, Message
   }
 }
 
-/** The read behind GetMessagesQuery: $1 the message ids, $2 the app id. */
+/** The read behind GetWhatsAppMessagesQuery: $1 the message ids, $2 the app id. */
 export const GET_MESSAGES_SQL = `SELECT ${MESSAGE_RESPONSE_COLUMNS} FROM message_status_view m WHERE m.message_id = ANY($1::text[]) AND m.app_id = $2`;
 
 /** Several messages of the app at once (those that exist), for a live view told which ones changed. */
-export class GetMessagesQuery extends Query<MessageResponse[]> {
+export class GetWhatsAppMessagesQuery extends Query<MessageResponse[]> {
   constructor(
     readonly appId: string,
     readonly messageIds: readonly string[],
@@ -45,11 +46,12 @@ export class GetMessagesQuery extends Query<MessageResponse[]> {
   }
 }
 
-@QueryHandler(GetMessagesQuery)
-export class GetMessagesHandler implements IQueryHandler<GetMessagesQuery, MessageResponse[]> {
+@QueryHandler(GetWhatsAppMessagesQuery)
+export class GetMessagesHandler implements IQueryHandler<GetWhatsAppMessagesQuery, MessageResponse[]> {
+  // The primary, not a replica: it is asked right after the primary said these rows changed.
   constructor(private readonly db: Database) {}
 
-  async execute({ appId, messageIds }: GetMessagesQuery): Promise<MessageResponse[]> {
+  async execute({ appId, messageIds }: GetWhatsAppMessagesQuery): Promise<MessageResponse[]> {
     if (messageIds.length === 0) return [];
     const rows = await queryMessageRows<MessageResponseRow>(this.db, GET_MESSAGES_SQL, [messageIds, appId]);
     return rows.map(messageResponseFromRow);

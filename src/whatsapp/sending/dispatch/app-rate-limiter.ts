@@ -1,4 +1,6 @@
-import type { SqlExecutor } from '../../../database/database';
+import type { Provider } from '@nestjs/common';
+import { AppConfig } from '../../../config/app-config';
+import { Database, type SqlExecutor } from '../../../database/database';
 
 /** Limits up to this many a second send one at a time, evenly spaced; see rateLimitShape. */
 export const EVENLY_SPACED_UP_TO = 20;
@@ -104,3 +106,10 @@ export class AppRateLimiter {
     }
   }
 }
+
+/** The dispatcher's limiter, at GUPSHUP_RATE_LIMIT. */
+export const appRateLimiterProvider: Provider = {
+  provide: AppRateLimiter,
+  useFactory: (db: Database, config: AppConfig) => new AppRateLimiter(db, config.get('GUPSHUP_RATE_LIMIT')),
+  inject: [Database, AppConfig],
+};

@@ -1,5 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { Database, type SqlExecutor } from '../../../database/database';
+import { appendToStreams } from '../../../event-store';
+import { messageStreamId, WhatsAppMessageDiscarded } from '../../domain';
+import type { GupshupTemplateMessage } from '../../gupshup/send-request';
+import { dispatchEventId } from './dispatch-outcome';
+import type { SendGateVerdict } from './send-gates';
 
 /**
  * What one notification request asks Gupshup to send, stored once for all its messages.
@@ -15,12 +20,15 @@ export interface DispatchContent {
   source?: string;
   srcName?: string;
   apiKeyEncrypted?: string;
+  /** The registered template the request named: its messages are template messages (each job holds its filled parameters). */
+  template?: { identifier: string; gupshupTemplateId: string };
 }
 
 /**
- * A job's life: `pending` (waiting for due_at) → `in_flight` (claimed under a lease, Gupshup being
- * called) → `sent` | `discarded` | back to `pending` for a retry; or `outcome_unknown` when the
- * lease ran out with the call's answer never recorded (see docs/dispatch-policy.md).
+ * A job's life: `pending` (waiting for due_at) → `in_flight` (claimed under a lease; marked
+ * "request started" in `attempt_started_at` right before Gupshup is called) → `sent` |
+ * `discarded` | back to `pending` for a retry. When the lease runs out with no answer recorded:
+ * back to `pending` if the request never started, else `outcome_unknown` (docs/dispatch-policy.md).
  */
 export type DispatchJobState = 'pending' | 'in_flight' | 'sent' | 'discarded' | 'outcome_unknown';
 
@@ -39,6 +47,8 @@ export interface NewDispatchJob {
   messageId: string;
   /** Digits only, no "+". */
   destination: string;
+  /** A template message: the template with this recipient's parameters filled. */
+  template?: GupshupTemplateMessage;
 }
 
 export interface ClaimedJob {
@@ -50,6 +60,8 @@ export interface ClaimedJob {
   attempt: number;
   leaseToken: string;
   content: DispatchContent;
+  /** Set for a template message (see NewDispatchJob.template). */
+  template?: GupshupTemplateMessage;
 }
 
 export interface ExpiredJob {
@@ -57,8 +69,17 @@ export interface ExpiredJob {
   appId: string;
   requestId: string;
   attempt: number;
-  attemptStartedAt: Date;
+  /** When its request to Gupshup started; null: it never did, and the job went back to the queue. */
+  attemptStartedAt: Date | null;
 }
+
+/** What a lease expiry round did: jobs given back to the queue, and jobs parked as outcome_unknown. */
+export interface ExpiredLeases {
+  requeued: ExpiredJob[];
+  parked: (ExpiredJob & { attemptStartedAt: Date })[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface DispatchJobRow {
   messageId: string;
@@ -129,10 +150,10 @@ const CLAIM_SQL = `
      FOR UPDATE SKIP LOCKED)
   UPDATE whatsapp_dispatch_jobs j
      SET state = 'in_flight', lease_token = $2, locked_until = now() + make_interval(secs => $3::float8 / 1000),
-         attempt_started_at = now(), updated_at = now()
+         attempt_started_at = NULL, updated_at = now()
     FROM due, whatsapp_dispatch_requests r
    WHERE j.message_id = due.message_id AND r.request_id = j.request_id
-  RETURNING j.message_id, j.app_id, j.request_id, j.destination, j.attempts, r.content`;
+  RETURNING j.message_id, j.app_id, j.request_id, j.destination, j.attempts, r.content, j.template`;
 
 /** The outbox of Gupshup calls: plain SQL on `whatsapp_dispatch_requests` and `whatsapp_dispatch_jobs`. */
 @Injectable()
@@ -151,9 +172,16 @@ export class DispatchJobs {
   async insertJobs(tx: SqlExecutor, appId: string, requestId: string, dueAt: Date, jobs: readonly NewDispatchJob[]): Promise<void> {
     if (jobs.length === 0) return;
     await tx.query(
-      `INSERT INTO whatsapp_dispatch_jobs (message_id, app_id, request_id, destination, due_at)
-       SELECT j.message_id, $1, $2, j.destination, $3 FROM unnest($4::uuid[], $5::text[]) AS j (message_id, destination)`,
-      [appId, requestId, dueAt, jobs.map((job) => job.messageId), jobs.map((job) => job.destination)],
+      `INSERT INTO whatsapp_dispatch_jobs (message_id, app_id, request_id, destination, due_at, template)
+       SELECT j.message_id, $1, $2, j.destination, $3, j.template FROM unnest($4::uuid[], $5::text[], $6::jsonb[]) AS j (message_id, destination, template)`,
+      [
+        appId,
+        requestId,
+        dueAt,
+        jobs.map((job) => job.messageId),
+        jobs.map((job) => job.destination),
+        jobs.map((job) => (job.template ? JSON.stringify(job.template) : null)),
+      ],
     );
   }
 
@@ -161,6 +189,7 @@ export class DispatchJobs {
    * Takes up to `limit` due jobs, oldest due first, skipping rows other workers hold, and marks
    * them in flight under a lease in the same statement, committed before it returns: nobody else
    * can take them until the lease runs out. Jobs of `excludeAppIds` (rate-limited now) are left.
+   * Their requests are not started yet (see markRequestsStarted).
    */
   async claim(options: { limit: number; leaseMs: number; leaseToken: string; excludeAppIds: readonly string[] }): Promise<ClaimedJob[]> {
     const rows = await this.db.transaction(async (tx) => {
@@ -168,7 +197,7 @@ export class DispatchJobs {
       // empty make the planner expect a handful of due jobs and sort them all instead, which for a
       // backlog of thousands means sorting the whole backlog on every claim.
       await tx.query('SET LOCAL enable_sort = off');
-      return tx.query<Pick<JobRow, 'message_id' | 'app_id' | 'request_id' | 'destination' | 'attempts'> & { content: DispatchContent }>(CLAIM_SQL, [
+      return tx.query<Pick<JobRow, 'message_id' | 'app_id' | 'request_id' | 'destination' | 'attempts'> & { content: DispatchContent; template: GupshupTemplateMessage | null }>(CLAIM_SQL, [
         options.limit,
         options.leaseToken,
         options.leaseMs,
@@ -183,6 +212,7 @@ export class DispatchJobs {
       attempt: row.attempts + 1,
       leaseToken: options.leaseToken,
       content: row.content,
+      ...(row.template ? { template: row.template } : {}),
     }));
   }
 
@@ -230,12 +260,67 @@ export class DispatchJobs {
   }
 
   /**
-   * Parks, in the caller's transaction, up to `limit` jobs whose lease ran out while in flight:
-   * their worker stopped between claiming and recording, and Gupshup may have the message.
-   * The lease token stays, so that a worker still alive can yet record the real answer.
+   * Marks claimed jobs "request started", right before their Gupshup calls, in one statement that
+   * commits on its own. Only jobs still held by their claim and not withdrawn are marked; the
+   * others must not be sent. Returns the message ids marked.
    */
-  async parkExpired(tx: SqlExecutor, limit: number): Promise<ExpiredJob[]> {
-    const rows = await tx.query<{ message_id: string; app_id: string; request_id: string; attempts: number; attempt_started_at: Date }>(
+  async markRequestsStarted(jobs: readonly ClaimedJob[]): Promise<Set<string>> {
+    if (jobs.length === 0) return new Set();
+    const rows = await this.db.query<{ message_id: string }>(
+      `UPDATE whatsapp_dispatch_jobs
+          SET attempt_started_at = now(), updated_at = now()
+        WHERE message_id = ANY ($1::uuid[]) AND lease_token = ANY ($2::uuid[]) AND state = 'in_flight' AND attempt_started_at IS NULL
+       RETURNING message_id`,
+      [jobs.map((job) => job.messageId), [...new Set(jobs.map((job) => job.leaseToken))]],
+    );
+    return new Set(rows.map((row) => row.message_id));
+  }
+
+  /**
+   * Discards, in the caller's transaction, the jobs of `messageIds` whose Gupshup request has not
+   * started (pending, or claimed but not yet marked started), appending WhatsAppMessageDiscarded
+   * (source `dispatch`, code = the reason) to each message. A worker holding one of them then
+   * fails to mark it started and does not send it. Returns the message ids withdrawn; the others
+   * (sent, started, already closed, unknown) are left as they are.
+   */
+  async withdraw(tx: SqlExecutor, messageIds: readonly string[], reason: string | SendGateVerdict): Promise<string[]> {
+    const ids = [...new Set(messageIds.filter((id) => UUID.test(id)))];
+    if (ids.length === 0) return [];
+    const verdict = typeof reason === 'string' ? { reason } : reason;
+    const detail = verdict.detail ?? `withdrawn before its request to Gupshup started (${verdict.reason})`;
+    const rows = await tx.query<{ message_id: string; app_id: string; attempts: number }>(
+      `UPDATE whatsapp_dispatch_jobs
+          SET state = 'discarded', last_error = $2, lease_token = NULL, locked_until = NULL, updated_at = now()
+        WHERE message_id = ANY ($1::uuid[]) AND (state = 'pending' OR (state = 'in_flight' AND attempt_started_at IS NULL))
+       RETURNING message_id, app_id, attempts`,
+      [ids, detail],
+    );
+    const discardedAt = new Date().toISOString();
+    await appendToStreams(
+      tx,
+      rows.map((row) => ({
+        streamId: messageStreamId(row.message_id),
+        events: [
+          new WhatsAppMessageDiscarded(
+            { appId: row.app_id, messageId: row.message_id, code: verdict.reason, reason: detail, source: 'dispatch', discardedAt },
+            dispatchEventId(row.message_id, row.attempts + 1, 'discarded'),
+          ),
+        ],
+        expectedVersion: 'any' as const,
+      })),
+    );
+    return rows.map((row) => row.message_id);
+  }
+
+  /**
+   * Ends, in the caller's transaction, up to `limit` leases that ran out while in flight: their
+   * worker stopped (or stalled) between claiming and recording. A job whose request never started
+   * goes back to `pending`, due now, with no attempt counted. One whose request started is parked
+   * as `outcome_unknown`, since Gupshup may have the message; its lease token stays, so that a
+   * worker still alive can yet record the real answer.
+   */
+  async expireLeases(tx: SqlExecutor, limit: number): Promise<ExpiredLeases> {
+    const rows = await tx.query<{ message_id: string; app_id: string; request_id: string; attempts: number; attempt_started_at: Date | null }>(
       `WITH expired AS (
          SELECT message_id FROM whatsapp_dispatch_jobs
           WHERE state = 'in_flight' AND locked_until < now()
@@ -243,20 +328,28 @@ export class DispatchJobs {
           LIMIT $1
           FOR UPDATE SKIP LOCKED)
        UPDATE whatsapp_dispatch_jobs j
-          SET state = 'outcome_unknown', locked_until = NULL, updated_at = now(),
-              last_error = 'the lease ran out before the answer of attempt ' || (j.attempts + 1) || ' was recorded'
+          SET state = CASE WHEN j.attempt_started_at IS NULL THEN 'pending' ELSE 'outcome_unknown' END,
+              due_at = CASE WHEN j.attempt_started_at IS NULL THEN now() ELSE j.due_at END,
+              lease_token = CASE WHEN j.attempt_started_at IS NULL THEN NULL ELSE j.lease_token END,
+              locked_until = NULL, updated_at = now(),
+              last_error = CASE WHEN j.attempt_started_at IS NULL THEN j.last_error
+                                ELSE 'the lease ran out before the answer of attempt ' || (j.attempts + 1) || ' was recorded' END
          FROM expired
         WHERE j.message_id = expired.message_id
        RETURNING j.message_id, j.app_id, j.request_id, j.attempts, j.attempt_started_at`,
       [limit],
     );
-    return rows.map((row) => ({
+    const expired = rows.map((row) => ({
       messageId: row.message_id,
       appId: row.app_id,
       requestId: row.request_id,
       attempt: row.attempts + 1,
       attemptStartedAt: row.attempt_started_at,
     }));
+    return {
+      requeued: expired.filter((job) => job.attemptStartedAt === null),
+      parked: expired.filter((job): job is ExpiredJob & { attemptStartedAt: Date } => job.attemptStartedAt !== null),
+    };
   }
 
   async find(messageId: string, executor: SqlExecutor = this.db): Promise<DispatchJobRow | undefined> {

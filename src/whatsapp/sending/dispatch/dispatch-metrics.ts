@@ -9,6 +9,7 @@ export const GUPSHUP_SEND_DURATION = 'gupshup_send_duration_seconds';
 export const DISPATCH_OUTCOMES = 'whatsapp_dispatch_outcomes_total';
 export const DISPATCH_JOBS = 'whatsapp_dispatch_jobs';
 export const DISPATCH_OLDEST_DUE = 'whatsapp_dispatch_oldest_due_seconds';
+export const DISPATCH_LEASE_EXPIRIES = 'whatsapp_dispatch_lease_expiries_total';
 
 /** How a call to Gupshup's send API ended, as the latency histogram labels it. */
 export type GupshupCallLabel = 'accepted' | 'rejected' | 'retryable' | 'timeout' | 'network_error';
@@ -18,6 +19,12 @@ export type GupshupCallLabel = 'accepted' | 'rejected' | 'retryable' | 'timeout'
  * `outcome_unknown` (its lease ran out with no answer recorded).
  */
 export type DispatchOutcome = 'sent' | 'retry' | 'discarded' | 'outcome_unknown';
+
+/**
+ * What ended a lease that ran out: `requeued` (the request had not started: the job is due again
+ * now) or `outcome_unknown` (it had: the job is parked).
+ */
+export type LeaseExpiryAction = 'requeued' | 'outcome_unknown';
 
 /** The job states counted at scrape time: the work not finished yet. */
 const OPEN_STATES = ['pending', 'in_flight', 'outcome_unknown'] as const;
@@ -45,6 +52,11 @@ export const dispatchMetricProviders: Provider[] = [
     help: 'Dispatch jobs not finished, by state: pending (queued or waiting for a retry), in_flight, outcome_unknown',
     labelNames: ['state'],
   }),
+  makeCounterProvider({
+    name: DISPATCH_LEASE_EXPIRIES,
+    help: 'Dispatch leases that ran out with no answer recorded, by action: requeued (the request to Gupshup had not started) or outcome_unknown (it had)',
+    labelNames: ['action'],
+  }),
   makeGaugeProvider({
     name: DISPATCH_OLDEST_DUE,
     help: 'How long the oldest pending job has been due, in seconds (0 when none is due)',
@@ -64,6 +76,7 @@ export class DispatchMetrics implements OnModuleInit, OnModuleDestroy {
     @InjectMetric(DISPATCH_OUTCOMES) private readonly outcomes: Counter<'outcome' | 'code'>,
     @InjectMetric(DISPATCH_JOBS) private readonly jobs: Gauge<'state'>,
     @InjectMetric(DISPATCH_OLDEST_DUE) private readonly oldestDue: Gauge,
+    @InjectMetric(DISPATCH_LEASE_EXPIRIES) private readonly leaseExpiries: Counter<'action'>,
   ) {}
 
   onModuleInit(): void {
@@ -81,6 +94,10 @@ export class DispatchMetrics implements OnModuleInit, OnModuleDestroy {
 
   outcome(outcome: DispatchOutcome, code: string, count = 1): void {
     this.outcomes.inc({ outcome, code }, count);
+  }
+
+  leaseExpired(action: LeaseExpiryAction, count: number): void {
+    if (count > 0) this.leaseExpiries.inc({ action }, count);
   }
 
   /** Each state has a partial index of its own, so each count reads only the jobs in that state. */

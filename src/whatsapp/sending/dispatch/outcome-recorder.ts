@@ -1,7 +1,14 @@
-import type { Database } from '../../../database/database';
-import { messageStreamId } from '../../domain';
+import { Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppConfig } from '../../../config/app-config';
+import { Database } from '../../../database/database';
+import { isDatabaseUnavailable } from '../../../database/database-errors';
+import { GroupCommitBatcher } from '../../../database/group-commit-batcher';
 import { appendToStreams } from '../../../event-store';
-import type { ClaimedJob, DispatchJobs } from './dispatch-jobs';
+import { messageStreamId, WhatsAppDispatchFailed, WhatsAppMessageDiscarded } from '../../domain';
+import { DispatchJobs, type ClaimedJob } from './dispatch-jobs';
+import { DISPATCH_LOG_CONTEXT, failureCode, formatDelay, jobFields } from './dispatch-log';
+import { DispatchMetrics } from './dispatch-metrics';
 import type { AttemptDecision } from './dispatch-outcome';
 
 /** Outcomes written in one transaction at most. */
@@ -12,76 +19,138 @@ const MAX_WRITERS = 2;
  * How long the first outcome after a quiet spell waits for others to share its transaction. Each
  * commit of events wakes every subscription: a rate-limited app's sends, arriving a few
  * milliseconds apart, would otherwise cost a transaction here and one per subscription each.
+ * It also bounds how long an answer waits in memory before its write starts.
  */
 const OUTCOME_LINGER_MS = 20;
+/** Tries at recording an outcome before leaving the job to its lease (and the outcome_unknown policy). */
+const RECORD_ATTEMPTS = 4;
+const RECORD_RETRY_MS = 100;
 
-interface Waiting {
+interface Outcome {
   job: ClaimedJob;
   decision: AttemptDecision;
+  /** Calls made so far, this one included when it was made. */
   attempts: number;
-  resolve(applied: boolean): void;
-  reject(error: unknown): void;
 }
 
 /**
- * Writes attempt outcomes (job update and events together) with group commit: an outcome that
- * arrives while the writers are busy joins the next transaction, so a busy dispatcher commits
- * once per batch, with one statement for the jobs and one for the events, instead of a
- * transaction per message; a lone outcome waits OUTCOME_LINGER_MS for company.
+ * Writes attempt outcomes (job update and events in one transaction) as they come, with group
+ * commit: outcomes arriving together share a transaction, one statement for the jobs and one for
+ * the events, instead of one transaction per message. Each recorded outcome is logged and counted.
  */
+@Injectable()
 export class OutcomeRecorder {
-  private waiting: Waiting[] = [];
-  private writers = 0;
-  private linger: NodeJS.Timeout | undefined;
+  private readonly logger = new Logger(DISPATCH_LOG_CONTEXT);
+  private readonly batcher: GroupCommitBatcher<Outcome, boolean>;
+  private readonly maxAttempts: number;
 
   constructor(
+    config: AppConfig,
     private readonly db: Database,
     private readonly jobs: DispatchJobs,
-  ) {}
-
-  /** Resolves once committed: true if it applied, false if the claim was no longer the job's. */
-  record(job: ClaimedJob, decision: AttemptDecision, attempts: number): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ job, decision, attempts, resolve, reject });
-      if (this.waiting.length >= MAX_BATCH) this.startWriters();
-      else if (!this.linger && this.writers < MAX_WRITERS) this.linger = setTimeout(() => this.startWriters(), OUTCOME_LINGER_MS);
-    });
+    private readonly metrics: DispatchMetrics,
+  ) {
+    this.maxAttempts = config.get('DISPATCH_MAX_ATTEMPTS');
+    this.batcher = new GroupCommitBatcher<Outcome, boolean>(
+      { commitBatch: (outcomes) => this.commit(outcomes), retryItemsAlone: (error) => !isDatabaseUnavailable(error) },
+      { maxWaitMs: OUTCOME_LINGER_MS, maxBatchSize: MAX_BATCH, maxConcurrentBatches: MAX_WRITERS },
+    );
   }
 
-  /** Writes what is waiting, as far as writers are free (outcomes that waited for a busy writer go at once). */
-  private startWriters(): void {
-    clearTimeout(this.linger);
-    this.linger = undefined;
-    while (this.writers < MAX_WRITERS && this.waiting.length > 0) {
-      const batch = this.waiting.splice(0, MAX_BATCH);
-      this.writers += 1;
-      void this.write(batch).finally(() => {
-        this.writers -= 1;
-        this.startWriters();
-      });
+  /**
+   * Records an attempt's outcome, retried a few times: Gupshup has answered, and losing that
+   * answer would leave the message to the outcome_unknown policy. `attempts` is the number of calls
+   * made (one less than the claimed attempt when it ended before calling). Never rejects.
+   */
+  async record(job: ClaimedJob, decision: AttemptDecision, attempts = job.attempt): Promise<void> {
+    for (let tries = 1; ; tries++) {
+      try {
+        const applied = await this.batcher.submit({ job, decision, attempts });
+        if (applied) this.report(job, decision);
+        else {
+          this.logger.warn({
+            message: `attempt ${job.attempt} ended (${decision.job.state}) after its job was taken over; not recorded`,
+            ...jobFields(job),
+            outcome: decision.job.state,
+          });
+        }
+        return;
+      } catch (error) {
+        if (tries >= RECORD_ATTEMPTS) {
+          this.logger.error({
+            message:
+              `cannot record attempt ${job.attempt} (${decision.job.state}): ${(error as Error).message}; ` +
+              'when its lease runs out it is parked as outcome_unknown if its request had started, else queued again',
+            ...jobFields(job),
+            outcome: decision.job.state,
+          });
+          return;
+        }
+        await sleep(RECORD_RETRY_MS * 2 ** (tries - 1));
+      }
     }
   }
 
-  private async write(batch: Waiting[]): Promise<void> {
-    try {
-      const applied = await this.db.transaction(async (tx) => {
-        const recorded = await this.jobs.recordOutcomes(
-          tx,
-          batch.map(({ job, decision, attempts }) => ({ job, outcome: decision.job, attempts })),
-        );
-        await appendToStreams(
-          tx,
-          batch
-            .filter(({ job }) => recorded.has(job.messageId))
-            .map(({ job, decision }) => ({ streamId: messageStreamId(job.messageId), events: decision.events, expectedVersion: 'any' as const })),
-        );
-        return recorded;
-      });
-      for (const waiting of batch) waiting.resolve(applied.has(waiting.job.messageId));
-    } catch (error) {
-      if (batch.length === 1) return batch[0].reject(error);
-      // One outcome that cannot be written must not fail the others: each goes on its own.
-      await Promise.all(batch.map((waiting) => this.write([waiting])));
+  /** One transaction for a batch: true for each outcome that applied (its claim was still the job's). */
+  private async commit(outcomes: Outcome[]): Promise<boolean[]> {
+    const applied = await this.db.transaction(async (tx) => {
+      const recorded = await this.jobs.recordOutcomes(
+        tx,
+        outcomes.map(({ job, decision, attempts }) => ({ job, outcome: decision.job, attempts })),
+      );
+      await appendToStreams(
+        tx,
+        outcomes
+          .filter(({ job }) => recorded.has(job.messageId))
+          .map(({ job, decision }) => ({ streamId: messageStreamId(job.messageId), events: decision.events, expectedVersion: 'any' as const })),
+      );
+      return recorded;
+    });
+    return outcomes.map(({ job }) => applied.has(job.messageId));
+  }
+
+  /**
+   * The line and the count of a recorded outcome: a send at debug level; a retry (with when it is
+   * due) or a discard once each, with the reason.
+   */
+  private report(job: ClaimedJob, decision: AttemptDecision): void {
+    const outcome = decision.job;
+    const fields = { ...jobFields(job), maxAttempts: this.maxAttempts };
+    const ofMax = `attempt ${job.attempt} of ${this.maxAttempts}`;
+    const failed = decision.events.find((event) => event instanceof WhatsAppDispatchFailed)?.data;
+    const failure = failed ? { errorKind: failed.errorKind, ...(failed.httpStatus !== undefined ? { httpStatus: failed.httpStatus } : {}) } : {};
+    switch (outcome.state) {
+      case 'sent':
+        this.metrics.outcome('sent', 'accepted');
+        this.logger.debug({ message: `sent: ${ofMax} accepted by Gupshup as ${outcome.providerMessageId}`, ...fields, gupshupMessageId: outcome.providerMessageId });
+        return;
+      case 'pending': {
+        const retryInMs = Math.max(0, outcome.dueAt.getTime() - Date.now());
+        this.metrics.outcome('retry', failureCode(failed?.errorKind, failed?.httpStatus));
+        this.logger.warn({
+          message: `${ofMax} failed (${outcome.lastError}); next try at ${outcome.dueAt.toISOString()}, in ${formatDelay(retryInMs)}`,
+          ...fields,
+          reason: outcome.lastError,
+          ...failure,
+          nextAttemptAt: outcome.dueAt.toISOString(),
+          retryInMs,
+        });
+        return;
+      }
+      case 'discarded': {
+        const discarded = decision.events.find((event) => event instanceof WhatsAppMessageDiscarded)?.data;
+        const code = discarded?.code ?? 'discarded';
+        const reason = discarded?.reason ?? outcome.lastError;
+        this.metrics.outcome('discarded', code);
+        this.logger.warn({
+          message: `discarded (${code}) ${failed ? `after ${ofMax}` : `before calling Gupshup for ${ofMax}`}: ${reason}`,
+          ...fields,
+          code,
+          reason,
+          ...failure,
+        });
+        return;
+      }
     }
   }
 }
