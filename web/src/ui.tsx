@@ -70,3 +70,27 @@ export function PageTitle({ children }: { children: ComponentChildren }) {
 export function JsonText({ value }: { value: unknown }) {
   return <pre class="json">{typeof value === 'string' ? value : JSON.stringify(value, null, 2)}</pre>;
 }
+
+/** A user's action on the page (a click, a form): its error, if it failed, is shown by ErrorNote. */
+export function useAction(): { error?: Error; run: (work: () => Promise<void>) => Promise<void> } {
+  const [error, setError] = useState<Error>();
+  const run = useCallback(async (work: () => Promise<void>) => {
+    setError(undefined);
+    try {
+      await work();
+    } catch (caught) {
+      setError(caught as Error);
+    }
+  }, []);
+  return { error, run };
+}
+
+/** The next page of a keyset-paged list, when there is one. */
+export function NextPageButton({ cursor, onNext }: { cursor?: string | null; onNext: (cursor: string) => void }) {
+  if (!cursor) return null;
+  return (
+    <button type="button" onClick={() => onNext(cursor)}>
+      Next page
+    </button>
+  );
+}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, queryString, type Page } from '../api';
 import { formatTime } from '../format';
-import { ErrorNote, Field, JsonText, PageTitle, useLoad } from '../ui';
+import { ErrorNote, Field, JsonText, NextPageButton, PageTitle, useLoad } from '../ui';
 
 interface ParkedCallback {
   id: string;
@@ -78,11 +78,7 @@ export function ParkedCallbacksPage() {
           </tbody>
         </table>
       ) : null}
-      {list.data?.nextCursor ? (
-        <button type="button" onClick={() => setCursor(list.data!.nextCursor!)}>
-          Next page
-        </button>
-      ) : null}
+      <NextPageButton cursor={list.data?.nextCursor} onNext={setCursor} />
     </>
   );
 }

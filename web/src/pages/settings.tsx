@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { formatTime } from '../format';
-import { ErrorNote, Field, isNotFound, PageTitle, useLoad } from '../ui';
+import { ErrorNote, Field, isNotFound, PageTitle, useAction, useLoad } from '../ui';
 
 interface Provider {
   provider: string;
@@ -18,7 +18,7 @@ const ROUTE = '/v3/channels/whatsapp/providers/gupshup_whatsapp';
 
 export function SettingsPage() {
   const provider = useLoad(() => api<Provider>(ROUTE), []);
-  const [error, setError] = useState<Error>();
+  const action = useAction();
   const [notice, setNotice] = useState<string>();
   const configured = provider.data;
   const notConfigured = isNotFound(provider.error);
@@ -31,39 +31,30 @@ export function SettingsPage() {
       const value = String(form.get(key) ?? '').trim();
       if (value) config[key] = value;
     }
-    setError(undefined);
-    try {
+    await action.run(async () => {
       provider.set(await api<Provider>(ROUTE, { method: 'PUT', body: { enabled: form.get('enabled') === 'on', config } }));
       setNotice('Provider saved.');
-    } catch (caught) {
-      setError(caught as Error);
-    }
+    });
   };
-  const rotate = async () => {
-    setError(undefined);
-    try {
+  const rotate = () =>
+    action.run(async () => {
       const { callbackUrl } = await api<{ callbackUrl: string }>(`${ROUTE}/rotate-callback-token`, { method: 'POST' });
       if (configured) provider.set({ ...configured, callbackUrl });
       setNotice('Callback token rotated: set the new callback URL in Gupshup. The previous one keeps working for the grace period.');
-    } catch (caught) {
-      setError(caught as Error);
-    }
-  };
-  const resume = async () => {
-    setError(undefined);
-    try {
-      await api(`${ROUTE}/resume`, { method: 'POST' });
+    });
+  const resume = () =>
+    action.run(async () => {
+      await api(`${ROUTE}/resume`, { method: 'POST' }).catch((caught: unknown) => {
+        throw isNotFound(caught) ? new Error('This service cannot pause or resume dispatch yet.') : caught;
+      });
       setNotice('Dispatch resumed.');
       provider.reload();
-    } catch (caught) {
-      setError(isNotFound(caught) ? new Error('This service cannot pause or resume dispatch yet.') : (caught as Error));
-    }
-  };
+    });
 
   return (
     <>
       <PageTitle>Settings</PageTitle>
-      <ErrorNote error={(notConfigured ? undefined : provider.error) ?? error} />
+      <ErrorNote error={(notConfigured ? undefined : provider.error) ?? action.error} />
       {notice ? <p role="status">{notice}</p> : null}
       <section aria-labelledby="provider">
         <h2 id="provider">Provider: gupshup_whatsapp</h2>

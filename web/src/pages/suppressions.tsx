@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, queryString, type Page } from '../api';
 import { formatTime } from '../format';
-import { ErrorNote, Field, isNotFound, PageTitle, useLoad } from '../ui';
+import { ErrorNote, Field, isNotFound, NextPageButton, PageTitle, useAction, useLoad } from '../ui';
 import { NotAvailable } from './not-available';
 
 interface Suppression {
@@ -18,7 +18,7 @@ export function SuppressionsPage() {
   const [phoneNumber, setPhoneNumber] = useState('');
   const [cursor, setCursor] = useState<string>();
   const list = useLoad(() => api<Page<Suppression>>(`${ROUTE}${queryString({ phoneNumber, cursor })}`), [phoneNumber, cursor]);
-  const [error, setError] = useState<Error>();
+  const action = useAction();
   if (isNotFound(list.error) && !phoneNumber) {
     return (
       <>
@@ -36,25 +36,18 @@ export function SuppressionsPage() {
     event.preventDefault();
     const formElement = event.currentTarget as HTMLFormElement;
     const form = new FormData(formElement);
-    setError(undefined);
-    try {
+    await action.run(async () => {
       const note = String(form.get('note') ?? '').trim();
       await api(`${ROUTE}/${encodeURIComponent(String(form.get('phoneNumber')).trim())}`, { method: 'PUT', body: note ? { reason: 'manual', note } : { reason: 'manual' } });
       formElement.reset();
       list.reload();
-    } catch (caught) {
-      setError(caught as Error);
-    }
+    });
   };
-  const lift = async (number: string) => {
-    setError(undefined);
-    try {
+  const lift = (number: string) =>
+    action.run(async () => {
       await api(`${ROUTE}/${encodeURIComponent(number)}`, { method: 'DELETE' });
       list.reload();
-    } catch (caught) {
-      setError(caught as Error);
-    }
-  };
+    });
   const rows = list.data?.data ?? [];
   return (
     <>
@@ -67,7 +60,7 @@ export function SuppressionsPage() {
           <button type="submit">Find</button>
         </div>
       </form>
-      <ErrorNote error={list.error ?? error} />
+      <ErrorNote error={list.error ?? action.error} />
       {list.data && rows.length === 0 ? <p class="empty">No suppressed numbers.</p> : null}
       {rows.length ? (
         <table>
@@ -99,11 +92,7 @@ export function SuppressionsPage() {
           </tbody>
         </table>
       ) : null}
-      {list.data?.nextCursor ? (
-        <button type="button" onClick={() => setCursor(list.data!.nextCursor!)}>
-          Next page
-        </button>
-      ) : null}
+      <NextPageButton cursor={list.data?.nextCursor} onNext={setCursor} />
       <form class="card" onSubmit={add} aria-labelledby="suppress-form">
         <h2 id="suppress-form">Suppress a number</h2>
         <Field label="Phone number to suppress">

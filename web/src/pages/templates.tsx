@@ -1,7 +1,6 @@
-import { useState } from 'preact/hooks';
 import { api, type Page } from '../api';
 import { formatTime } from '../format';
-import { ErrorNote, Field, isNotFound, PageTitle, StatusBadge, useLoad } from '../ui';
+import { ErrorNote, Field, isNotFound, PageTitle, StatusBadge, useAction, useLoad } from '../ui';
 import { NotAvailable } from './not-available';
 
 interface Template {
@@ -17,7 +16,7 @@ const ROUTE = '/v3/channels/whatsapp/templates';
 
 export function TemplatesPage() {
   const list = useLoad(() => api<Page<Template> | Template[]>(ROUTE), []);
-  const [error, setError] = useState<Error>();
+  const action = useAction();
   if (isNotFound(list.error)) {
     return (
       <>
@@ -35,31 +34,24 @@ export function TemplatesPage() {
       .split('\n')
       .map((line) => line.trim())
       .filter(Boolean);
-    setError(undefined);
-    try {
+    await action.run(async () => {
       await api(`${ROUTE}/${encodeURIComponent(String(form.get('identifier')))}`, {
         method: 'PUT',
         body: { gupshupTemplateId: form.get('gupshupTemplateId'), params },
       });
       formElement.reset();
       list.reload();
-    } catch (caught) {
-      setError(caught as Error);
-    }
+    });
   };
-  const remove = async (identifier: string) => {
-    setError(undefined);
-    try {
+  const remove = (identifier: string) =>
+    action.run(async () => {
       await api(`${ROUTE}/${encodeURIComponent(identifier)}`, { method: 'DELETE' });
       list.reload();
-    } catch (caught) {
-      setError(caught as Error);
-    }
-  };
+    });
   return (
     <>
       <PageTitle>Templates</PageTitle>
-      <ErrorNote error={list.error ?? error} />
+      <ErrorNote error={list.error ?? action.error} />
       {list.data && templates.length === 0 ? <p class="empty">No templates registered yet.</p> : null}
       {templates.length ? (
         <table>

@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, queryString, type Page } from '../api';
 import { formatTime } from '../format';
 import { href } from '../route';
-import { ErrorNote, Field, JsonText, PageTitle, StatusBadge, useLoad } from '../ui';
+import { ErrorNote, Field, JsonText, PageTitle, StatusBadge, useAction, useLoad } from '../ui';
 
 interface Endpoint {
   id: string;
@@ -31,7 +31,7 @@ const EVENTS = ['message.queued', 'message.sent', 'message.delivered', 'message.
 
 export function WebhooksPage({ endpointId }: { endpointId?: string }) {
   const endpoints = useLoad(() => api<{ data: Endpoint[] }>('/v3/webhooks'), []);
-  const [error, setError] = useState<Error>();
+  const action = useAction();
   const [secret, setSecret] = useState<string>();
   const create = async (event: Event) => {
     event.preventDefault();
@@ -39,8 +39,7 @@ export function WebhooksPage({ endpointId }: { endpointId?: string }) {
     const form = new FormData(formElement);
     const events = form.getAll('events').map(String);
     const description = String(form.get('description') ?? '').trim();
-    setError(undefined);
-    try {
+    await action.run(async () => {
       const created = await api<Endpoint & { secret: string }>('/v3/webhooks', {
         method: 'POST',
         body: { url: String(form.get('url') ?? '').trim(), ...(events.length ? { events } : {}), ...(description ? { description } : {}) },
@@ -48,15 +47,13 @@ export function WebhooksPage({ endpointId }: { endpointId?: string }) {
       setSecret(created.secret);
       formElement.reset();
       endpoints.reload();
-    } catch (caught) {
-      setError(caught as Error);
-    }
+    });
   };
   const selected = endpoints.data?.data.find((endpoint) => endpoint.id === endpointId);
   return (
     <>
       <PageTitle>Webhooks</PageTitle>
-      <ErrorNote error={endpoints.error ?? error} />
+      <ErrorNote error={endpoints.error ?? action.error} />
       {secret ? (
         <p class="notice" role="status">
           Endpoint added. Its signing secret, shown only now: <code>{secret}</code>
@@ -120,18 +117,14 @@ export function WebhooksPage({ endpointId }: { endpointId?: string }) {
 function Deliveries({ endpoint }: { endpoint: Endpoint }) {
   const [status, setStatus] = useState('');
   const deliveries = useLoad(() => api<Page<Delivery>>(`/v3/webhooks/${endpoint.id}/deliveries${queryString({ status })}`), [endpoint.id, status]);
-  const [error, setError] = useState<Error>();
+  const action = useAction();
   const [notice, setNotice] = useState<string>();
-  const act = async (path: string, done: string) => {
-    setError(undefined);
-    try {
+  const act = (path: string, done: string) =>
+    action.run(async () => {
       await api(path, { method: 'POST' });
       setNotice(done);
       deliveries.reload();
-    } catch (caught) {
-      setError(caught as Error);
-    }
-  };
+    });
   return (
     <section aria-labelledby="deliveries">
       <h2 id="deliveries">Deliveries to {endpoint.url}</h2>
@@ -153,7 +146,7 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
         </div>
       </div>
       {notice ? <p role="status">{notice}</p> : null}
-      <ErrorNote error={deliveries.error ?? error} />
+      <ErrorNote error={deliveries.error ?? action.error} />
       {deliveries.data && deliveries.data.data.length === 0 ? <p class="empty">No deliveries.</p> : null}
       {deliveries.data?.data.length ? (
         <table>
