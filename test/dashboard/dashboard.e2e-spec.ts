@@ -163,6 +163,12 @@ describe('dashboard in a browser', () => {
     const rows = () => table.locator('tbody tr');
     const filter = async (fill: (page: Page) => Promise<void>, expected: number) => {
       await page.getByRole('link', { name: 'Clear filters' }).click();
+      // The page shows every message again, its form empty, before the next filter is filled in.
+      await eventually(async () => {
+        const values = await page.locator('form.filters input, form.filters select').evaluateAll((fields) => fields.map((field) => (field as HTMLInputElement).value));
+        const settled = (await page.locator('[aria-busy="true"], .loading').count()) === 0;
+        return settled && values.every((value) => value === '') && (await rows().count()) === USERS.length ? true : undefined;
+      }, 'every message, no filter');
       await fill(page);
       await page.getByRole('button', { name: 'Apply filters' }).click();
       await eventually(async () => {
@@ -407,5 +413,19 @@ describe('dashboard in a browser', () => {
     expect((await request(t.url).get('/dashboard/api/v3/../../admin/apps').set('Cookie', cookie)).status).toBeGreaterThanOrEqual(400);
     expect((await request(t.url).get('/dashboard/api/v3/%2e%2e/admin/apps').set('Cookie', cookie)).status).toBe(400);
     expect((await request(t.url).get('/dashboard/api/v3/messages?status=lost').set('Cookie', cookie)).status).toBe(400);
+  });
+
+  it('the app API has what the pages filter and count by: phoneNumber and discardCode, and discard reasons per code', async () => {
+    const list = async (query: string) =>
+      ((await request(t.url).get(`/v3/messages?${query}`).set(acme.headers).expect(200)).body.data as { recipient: string }[]).map((m) => m.recipient);
+    expect(await list('phoneNumber=%2B919900000016')).toEqual(['bilal']);
+    expect(await list('discardCode=1002')).toEqual(['dora']);
+    expect(await list('discardCode=1002&status=delivered')).toEqual([]);
+    const today = new Date().toISOString().slice(0, 10);
+    const reasons = await request(t.url).get(`/v3/analytics/whatsapp/discard-reasons?from=${today}&to=${today}`).set(acme.headers).expect(200);
+    expect(reasons.body).toEqual({ from: today, to: today, data: [{ code: '1002', reason: 'Number Does Not Exist On WhatsApp', count: 1 }] });
+    expect((await request(t.url).get('/v3/analytics/whatsapp/discard-reasons?from=2026-02-01&to=2026-01-01').set(acme.headers)).status).toBe(400);
+    const other = await request(t.url).get(`/v3/analytics/whatsapp/discard-reasons?from=${today}&to=${today}`).set(globex.headers).expect(200);
+    expect(other.body.data).toEqual([]);
   });
 });
