@@ -143,6 +143,9 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
           <button type="button" onClick={() => act(`/v3/webhooks/${endpoint.id}/test`, 'A webhook.test event is on its way.')}>
             Send a test event
           </button>
+          <button type="button" onClick={deliveries.reload}>
+            Refresh deliveries
+          </button>
         </div>
       </div>
       {notice ? <p role="status">{notice}</p> : null}
