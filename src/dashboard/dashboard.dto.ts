@@ -49,7 +49,3 @@ export type DashboardSessionView = z.output<typeof dashboardSessionSchema>;
 export const forwardedAnswerSchema = z
   .looseObject({})
   .meta({ id: 'DashboardForwardedAnswer', description: 'The answer of the app API route of the same path under /v3, unchanged', additionalProperties: {} });
-
-export const forwardedBodySchema = z
-  .looseObject({})
-  .meta({ id: 'DashboardForwardedBody', description: 'The body of the app API route of the same path under /v3', additionalProperties: {} });

@@ -26,7 +26,9 @@ export function routeTable(t: TestApp): Route[] {
     `/${parts
       .map((part) => part.replace(/^\/+|\/+$/g, ''))
       .filter(Boolean)
-      .join('/')}`.replace(/:(\w+)/g, '{$1}');
+      .join('/')}`.replace(/:(\w+)/g, '{$1}')
+      // A bare wildcard, as @nestjs/swagger names it (LegacyRouteConverter: `*` is `*path`).
+      .replace(/\/\*$/, '/{path}');
   return t.app
     .get(DiscoveryService)
     .getControllers()
