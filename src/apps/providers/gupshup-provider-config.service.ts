@@ -5,6 +5,7 @@ import { appProviderStreamId, GupshupProviderConfigured, type ConfigurationActor
 import { AppsService, type AuthenticatedApp } from '../apps.service';
 import { CallbackTokenService } from '../callback-tokens/callback-token.service';
 import { CredentialCipher } from './credential-cipher';
+import { ProviderPauseSource, type ProviderPause } from './provider-pause-source';
 import {
   apiKeyFingerprint,
   GUPSHUP_CHANNEL,
@@ -25,6 +26,8 @@ export interface GupshupProviderView {
   callbackUrl: string;
   acceptLegacyCallbackUrl: boolean;
   updatedAt: string;
+  /** Set while the app's dispatch is paused by an account-level failure; null otherwise. */
+  paused: ProviderPause | null;
 }
 
 /** A PUT: `enabled` may be left out only when the body sets acceptLegacyCallbackUrl alone (the schema sees to it). */
@@ -66,6 +69,7 @@ export class GupshupProviderConfigService {
     private readonly cipher: CredentialCipher,
     private readonly apps: AppsService,
     private readonly callbackTokens: CallbackTokenService,
+    private readonly pauses: ProviderPauseSource,
   ) {}
 
   /**
@@ -207,6 +211,7 @@ export class GupshupProviderConfigService {
       callbackUrl: await this.callbackTokens.callbackUrl(app, tx),
       acceptLegacyCallbackUrl: await this.callbackTokens.acceptsLegacy(app.id, tx),
       updatedAt: row.updated_at.toISOString(),
+      paused: await this.pauses.pauseOf(app.id, tx),
     };
   }
 }

@@ -4,3 +4,4 @@ export * from './events';
 export * from './message-view';
 export * from './name-based-uuid';
 export * from './status';
+export * from './failure-classes';

@@ -17,3 +17,5 @@ export { LeaseExpiry } from './dispatch/lease-expiry';
 export { SendGates, type GateStop, type SendGate, type SendGateVerdict } from './dispatch/send-gates';
 export type { ClaimedJob } from './dispatch/dispatch-jobs';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
+export { FailedCallbackRetries, type FailedCallback } from './dispatch/failed-callback-retries';
+export { DispatchPauses } from './pausing/dispatch-pauses';

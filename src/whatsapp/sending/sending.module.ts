@@ -8,6 +8,7 @@ import { ProviderCredentialsCache } from './dispatch/credentials-cache';
 import { DispatchHousekeeping } from './dispatch/dispatch-housekeeping';
 import { DispatchJobSettlement } from './dispatch/dispatch-job-settlement.subscription';
 import { DispatchJobs } from './dispatch/dispatch-jobs';
+import { FailedCallbackRetries } from './dispatch/failed-callback-retries';
 import { DispatchMetrics, dispatchMetricProviders } from './dispatch/dispatch-metrics';
 import { DispatchOperatorCommands } from './dispatch/dispatch-operator.commands';
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
@@ -20,6 +21,8 @@ import { RequestBuilderFactory } from './dispatch/request-builder';
 import { SendGates } from './dispatch/send-gates';
 import { GupshupClient } from '../gupshup/gupshup-client';
 import { IdempotencyKeys } from './idempotency';
+import { DispatchPauseController } from './pausing/dispatch-pause.controller';
+import { DispatchPauses, dispatchPauseMetricProviders } from './pausing/dispatch-pauses';
 import { NotificationsController } from './notifications.controller';
 import { SendWhatsAppNotificationHandler } from './send-notification.handler';
 
@@ -32,7 +35,7 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
  */
 @Module({
   imports: [AppsModule, UsersModule],
-  controllers: [NotificationsController],
+  controllers: [NotificationsController, DispatchPauseController],
   providers: [
     SendWhatsAppNotificationHandler,
     WhatsAppDispatcher,
@@ -53,8 +56,11 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     gupshupClientProvider,
     DispatchMetrics,
     ...dispatchMetricProviders,
+    DispatchPauses,
+    ...dispatchPauseMetricProviders,
+    FailedCallbackRetries,
     ...DispatchOperatorCommands,
   ],
-  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, LeaseExpiry],
+  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, LeaseExpiry, DispatchPauses, FailedCallbackRetries],
 })
 export class WhatsAppSendingModule {}

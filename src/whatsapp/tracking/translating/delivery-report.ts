@@ -1,4 +1,4 @@
-import { deliveryStatusChanged, type DeliveryStatusChanged } from '../../domain';
+import { deliveryStatusChanged, type DeliveryStatusChanged, type FailedCallbackRetry } from '../../domain';
 import type { DeliveryReport } from '../../gupshup/callback-parser';
 
 /** Longest provider id kept: Gupshup's are UUIDs, WhatsApp's wamid.… ids well under 200 characters. */
@@ -82,6 +82,8 @@ export interface ResolvedReport {
   gupshupMessageId?: string;
   report: DeliveryReport;
   receivedAt: Date;
+  /** Set on a failure that sent the message back to the queue for another try. */
+  retry?: FailedCallbackRetry;
 }
 
 /**
@@ -102,5 +104,6 @@ export function deliveryEventOf(resolved: ResolvedReport): DeliveryStatusChanged
     ...(report.code !== undefined && { code: report.code }),
     ...(report.reason !== undefined && { reason: report.reason }),
     format: report.format,
+    ...(resolved.retry !== undefined && { retry: resolved.retry }),
   });
 }
