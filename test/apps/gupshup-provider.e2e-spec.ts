@@ -41,6 +41,7 @@ describe('Provider: gupshup_whatsapp', () => {
       callbackUrl: app.callbackUrl,
       acceptLegacyCallbackUrl: false,
       updatedAt: expect.any(String),
+      paused: null,
     });
     expect((await get(app).expect(200)).body).toEqual(res.body);
     expect(await credentials(app)).toEqual({ enabled: true, apiKey, source: '917834811114', srcName: 'DemoAPI' });
