@@ -1,10 +1,13 @@
 import { PassThrough } from 'node:stream';
 import request from 'supertest';
+import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import {
   createTenant,
+  eventTypes,
   eventually,
+  jobInState,
   GUPSHUP_SOURCE,
   GUPSHUP_SRC_NAME,
   messageEvents,
@@ -131,6 +134,28 @@ describe('failure classes: passing failures retry, account-level failures pause 
 
     expect(await metrics()).toMatch(/whatsapp_dispatch_outcomes_total\{outcome="retry",code="callback_130429"\} [1-9]/);
     expect(logLines).toContainEqual(expect.objectContaining({ action: 'retry', appId: tenant.appId, messageId, attempt: 1, code: '130429' }));
+  });
+
+  it('parks a retry whose connection dropped instead of sending it twice, and an operator can still send it again', async () => {
+    const tenant = await tenantWithCallbacks();
+    const destination = await newRecipient(tenant, 'throttled-then-dropped');
+    simulator.setFate(destination, { final: 'failed', code: 130429, stage: 'async' });
+    const messageId = await send(tenant, 'throttled-then-dropped');
+    await eventually(() => requestsTo(simulator, destination).length >= 1 || undefined, 'the first request');
+    simulator.setFate(destination, { final: 'read' });
+    // The retry reaches Gupshup, but its connection drops before the answer.
+    simulator.injectFailure({ dropConnection: true });
+
+    const parked = await jobInState(t, messageId, 'outcome_unknown');
+    expect(parked.attempts).toBe(1);
+    expect(requestsTo(simulator, destination)).toHaveLength(2);
+    expect(await eventTypes(t, messageId)).toContain('WhatsAppDispatchOutcomeUnknown');
+    expect(logLines).toContainEqual(expect.objectContaining({ action: 'outcome_unknown', appId: tenant.appId, messageId, attempt: 2 }));
+
+    // The first attempt's send and callbacks do not stand in the way of resending the second.
+    expect(await t.app.get(OutcomeUnknownResolver).resend(messageId)).toBe(true);
+    await messageWithStatus(tenant, messageId, 'seen');
+    expect(requestsTo(simulator, destination)).toHaveLength(3);
   });
 
   it(`discards a message whose every try fails with a passing code, after ${MAX_ATTEMPTS} requests`, async () => {
