@@ -232,6 +232,46 @@ describe('failure classes: passing failures retry, account-level failures pause 
     expect(again.body).toEqual({ resumed: false, lifted: null });
   });
 
+  it('holds a paused app in every instance: a second instance on the same database neither sends its messages nor misses the resume', async () => {
+    const second = await startSendingApp(simulator, {
+      database: t.database,
+      env: { DISPATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS), SUBSCRIPTIONS_ENABLED: 'true', SUBSCRIPTION_POLL_MS: '20' },
+    });
+    try {
+      const tenant = await tenantWithCallbacks();
+      const first = await newRecipient(tenant, 'shared-wallet-empty');
+      simulator.setFate(first, { final: 'failed', code: 1003 });
+      const firstId = await send(tenant, 'shared-wallet-empty');
+      await eventually(async () => ((await provider(tenant)).body.paused ? true : undefined), 'the pause');
+
+      // Posted through the second instance; both dispatch, neither sends while paused.
+      const held = await newRecipient(tenant, 'shared-held');
+      const heldRes = await request(second.url)
+        .post('/v3/notifications')
+        .set(tenant.headers)
+        .send({ notification: { title: 'Held' }, sendTo: { recipients: ['shared-held'] } })
+        .expect(202);
+      const heldId = heldRes.body.messages[0].messageId as string;
+      const other = await tenantWithCallbacks();
+      const otherDestination = await newRecipient(other, 'shared-not-paused');
+      const otherId = (
+        await request(second.url).post('/v3/notifications').set(other.headers).send({ notification: { title: 'Go' }, sendTo: { recipients: ['shared-not-paused'] } }).expect(202)
+      ).body.messages[0].messageId as string;
+      await messageWithStatus(other, otherId, 'seen');
+      expect(requestsTo(simulator, otherDestination)).toHaveLength(1);
+      expect(requestsTo(simulator, held)).toHaveLength(0);
+      expect((await request(second.url).get('/v3/channels/whatsapp/providers/gupshup_whatsapp').set(tenant.headers).expect(200)).body.paused).toMatchObject({ code: '1003' });
+
+      simulator.setFate(first, { final: 'read' });
+      await request(second.url).post('/v3/channels/whatsapp/providers/gupshup_whatsapp/resume').set(tenant.headers).expect(200);
+      for (const messageId of [firstId, heldId]) await messageWithStatus(tenant, messageId, 'seen');
+      expect(requestsTo(simulator, held)).toHaveLength(1);
+      expect(requestsTo(simulator, first)).toHaveLength(2);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('pauses the app when the send answer itself carries an account-level code', async () => {
     const tenant = await tenantWithCallbacks();
     const destination = await newRecipient(tenant, 'rate-limited');
