@@ -11,16 +11,24 @@ import { UsersModule } from './users/users.module';
 import { ProjectionsModule } from './whatsapp/projections/projections.module';
 import { QueriesModule } from './whatsapp/queries/queries.module';
 import { WhatsAppSendingModule } from './whatsapp/sending/sending.module';
+import { TemplatesModule } from './whatsapp/templates/templates.module';
 import { DeliveryTrackingModule } from './whatsapp/tracking/tracking.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
+/** Every module of the service. The service (main.ts, the CLI) and WhatsAppNotifyModule in another application are built from it. */
 @Module({})
 export class AppModule {
+  /** Configured from the environment (or a test's own configuration). */
   static forRoot(config: AppConfig, extraImports: DynamicModule['imports'] = []): DynamicModule {
+    return AppModule.around(ConfigModule.forRoot(config), extraImports);
+  }
+
+  /** Around a module that provides the AppConfig (globally). */
+  static around(configModule: DynamicModule, extraImports: DynamicModule['imports'] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
+        configModule,
         CqrsModule.forRoot(),
         DatabaseModule,
         EventStoreModule,
@@ -29,6 +37,7 @@ export class AppModule {
         UsersModule,
         ProjectionsModule,
         QueriesModule,
+        TemplatesModule,
         WhatsAppSendingModule,
         DeliveryTrackingModule,
         WebhooksModule,

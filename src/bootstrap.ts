@@ -3,7 +3,6 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { LogController } from 'fastify';
-import { AppModule } from './app.module';
 import { ADMIN_SCHEME } from './apps/admin/admin-api.decorator';
 import { API_KEY_SCHEME, API_SECRET_SCHEME } from './apps/auth/app-api.decorator';
 import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
@@ -16,6 +15,7 @@ import { RequestLogging } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
 import { HttpMetrics } from './metrics/http-metrics';
+import { WhatsAppNotifyModule } from './module/whatsapp-notify.module';
 
 export interface CreateAppOptions {
   /** Replaces the service's logger (pino, after LOG_LEVEL and LOG_FORMAT) for Nest's lines and the access lines. */
@@ -50,7 +50,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.imports ?? []), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(WhatsAppNotifyModule.forService(config, options.imports ?? []), adapter, {
     logger,
     abortOnError: false,
   });

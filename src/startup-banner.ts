@@ -1,11 +1,12 @@
 import type { INestApplication } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { DataSource } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { AdminToken, type AdminTokenSource } from './apps/admin/admin-token';
 import { AppConfig } from './config/app-config';
 import { ROLES, type Role } from './config/config.schema';
 import { embeddedDataDir } from './database/database.module';
+import { SERVICE_DATA_SOURCE } from './database/service-data-source';
 
 export type DatabaseInUse =
   | { kind: 'embedded'; dataDir: string; host: string; port: number }
@@ -46,7 +47,7 @@ export function describeDatabase(config: AppConfig, connectionUrl: string): Data
 export function startupFacts(app: INestApplication, config: AppConfig): StartupFacts {
   const address = app.getHttpServer().address() as AddressInfo;
   const url = localUrl(address.address, address.port);
-  const connectionUrl = (app.get(DataSource).options as { url: string }).url;
+  const connectionUrl = (app.get<DataSource>(SERVICE_DATA_SOURCE).options as { url: string }).url;
   const dataDir = resolve(config.get('DATA_DIR'));
   return {
     url,

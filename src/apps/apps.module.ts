@@ -5,6 +5,7 @@ import { AdminProvidersController } from './admin/admin-providers.controller';
 import { AdminToken } from './admin/admin-token';
 import { AdminGuard } from './admin/admin.guard';
 import { CreateAppCommand } from './admin/create-app.command';
+import { CreateWhatsAppAppHandler } from './admin/create-whatsapp-app.command';
 import { ListAppsCommand } from './admin/list-apps.command';
 import { AppsService } from './apps.service';
 import { AppApiGuard, AppAuthGuard } from './auth/app-auth.guard';
@@ -34,6 +35,7 @@ import { ProviderPauseSource } from './providers/provider-pause-source';
     GupshupProviderConfigService,
     ProviderPauseSource,
     CreateAppCommand,
+    CreateWhatsAppAppHandler,
     ListAppsCommand,
     CallbackTokenService,
     CallbackTokenMetrics,

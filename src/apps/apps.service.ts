@@ -56,7 +56,7 @@ export class AppsService {
    * Creates an app with a fresh API key and secret and its first callback token. The row, its
    * token and their events commit together; only a scrypt hash of the secret is stored.
    */
-  async create(name: string, via: 'admin-api' | 'cli' = 'admin-api'): Promise<CreatedApp> {
+  async create(name: string, via: 'admin-api' | 'cli' | 'command-bus' = 'admin-api'): Promise<CreatedApp> {
     const apiSecret = generateApiSecret();
     const secretHash = await hashSecret(apiSecret);
     for (let attempt = 1; ; attempt++) {

@@ -1,13 +1,24 @@
+import type { DataSource } from 'typeorm';
 import { configSchema, type AppConfigValues, type Role } from './config.schema';
 
 export class ConfigError extends Error {}
 
 /** Variables whose values are never echoed back, even when they are wrong. */
-const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'SECRET_KEY', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'SECRET_KEY', 'DATABASE_URL', 'DATABASE_READ_URL']);
+
+/** How the service runs as a module of another application (WhatsAppNotifyModule.forRoot). */
+export interface HostApplication {
+  /** The host's TypeORM DataSource, whose server and credentials the service's own connections use. */
+  dataSource?: DataSource;
+}
 
 /** The validated configuration, injectable everywhere. */
 export class AppConfig {
-  private constructor(readonly values: AppConfigValues) {}
+  private constructor(
+    readonly values: AppConfigValues,
+    /** Set when another application imports the service as a module; unset for the service on its own. */
+    readonly host?: HostApplication,
+  ) {}
 
   /**
    * Validates the environment. Empty strings count as unset, so `FOO=` means "use the default".
@@ -15,15 +26,30 @@ export class AppConfig {
    */
   static fromEnv(env: Record<string, string | undefined>): AppConfig {
     const input = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+    return AppConfig.fromSettings(input, (name) => name, 'Invalid configuration');
+  }
+
+  /**
+   * Validates settings given by variable name (strings or typed values); `nameOf` gives the name a
+   * message uses for a variable (a module option's camelCase name, for instance).
+   */
+  static fromSettings(
+    input: Record<string, unknown>,
+    nameOf: (variable: string) => string,
+    context: string,
+    host?: HostApplication,
+  ): AppConfig {
     const parsed = configSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      const name = String(issue.path[0] ?? 'configuration');
-      const message = issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`;
-      const got = SECRET_VARIABLES.has(name) ? '' : ` (got "${String(input[name])}")`;
-      throw new ConfigError(`Invalid configuration: ${message}${got}`);
+      const variable = String(issue.path[0] ?? 'configuration');
+      const name = nameOf(variable);
+      const worded = issue.message.startsWith(variable) ? `${name}${issue.message.slice(variable.length)}` : issue.message;
+      const message = worded.startsWith(name) ? worded : `${name}: ${worded}`;
+      const got = SECRET_VARIABLES.has(variable) ? '' : ` (got "${String(input[variable])}")`;
+      throw new ConfigError(`${context}: ${message}${got}`);
     }
-    return new AppConfig(parsed.data);
+    return new AppConfig(parsed.data, host);
   }
 
   get<K extends keyof AppConfigValues>(key: K): AppConfigValues[K] {
@@ -41,6 +67,6 @@ export class AppConfig {
   }
 
   get usesEmbeddedDatabase(): boolean {
-    return !this.values.DATABASE_URL;
+    return !this.values.DATABASE_URL && !this.host?.dataSource;
   }
 }

@@ -91,6 +91,17 @@ export const configSchema = z.object({
     .string()
     .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'DATABASE_URL must be a postgres:// connection URL')
     .optional(),
+  DATABASE_READ_URL: z
+    .string()
+    .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'DATABASE_READ_URL must be a postgres:// connection URL (a replica of DATABASE_URL)')
+    .optional(),
+  /** The PostgreSQL schema holding every table of the service (the search_path of its connections). */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'DATABASE_SCHEMA must be a schema name: lower-case letters, digits and _, not starting with a digit, at most 63 characters')
+    .default('public'),
+  /** Apply pending migrations at start-up; false: they must have been applied already (the start-up fails otherwise). */
+  MIGRATIONS_RUN: bool('MIGRATIONS_RUN').default(true),
   EMBEDDED_POSTGRES_PORT: port('EMBEDDED_POSTGRES_PORT').optional(),
   DATA_DIR: z.string().min(1).default('./.data'),
   ADMIN_TOKEN: z.string().min(16, 'ADMIN_TOKEN must be at least 16 characters').optional(),
@@ -118,6 +129,8 @@ export const configSchema = z.object({
   SUBSCRIPTION_POLL_MS: count('SUBSCRIPTION_POLL_MS', 10, 60000).default(200),
   SUBSCRIPTION_NOTIFY_DELAY_MS: count('SUBSCRIPTION_NOTIFY_DELAY_MS', 0, 10000).default(20),
   SUBSCRIPTION_BATCH_SIZE: count('SUBSCRIPTION_BATCH_SIZE', 1, 100000).default(1000),
+  SUBSCRIPTION_PARTITIONS: count('SUBSCRIPTION_PARTITIONS', 1, 256).default(1),
+  SUBSCRIPTION_LEASE_MS: count('SUBSCRIPTION_LEASE_MS', 300, 600000).default(10000),
   PROJECTION_REBUILD_BATCH_SIZE: count('PROJECTION_REBUILD_BATCH_SIZE', 1, 100000).default(10000),
   DATABASE_POOL_SIZE: count('DATABASE_POOL_SIZE', 2, 500).default(20),
   DATABASE_CONNECT_TIMEOUT_MS: count('DATABASE_CONNECT_TIMEOUT_MS', 100, 600000).default(5000),

@@ -3,12 +3,15 @@ import { resolve } from 'node:path';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
-import { dataSourceOptions } from './data-source-options';
+import { dataSourceOptions, DEFAULT_SCHEMA, type DatabaseServer } from './data-source-options';
 import { Database } from './database';
+import { ReadDatabase } from './read-database';
 import { EmbeddedPostgresInUseError, EmbeddedPostgresServer } from './embedded-postgres';
 import { RevertMigrationCommand, RunMigrationsCommand } from './migrations.commands';
+import { SERVICE_DATA_SOURCE } from './service-data-source';
 
 const EMBEDDED_SERVER = Symbol('embedded-postgres-server');
+
 const EMBEDDED_DATABASE = 'whatsapp_notify';
 /** What to do when another process already runs DATA_DIR's embedded PostgreSQL; refuse unless provided. */
 const EMBEDDED_SERVER_IN_USE = Symbol('embedded-postgres-in-use');
@@ -46,9 +49,9 @@ interface DatabaseHandles {
  */
 async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | undefined): Promise<DatabaseHandles> {
   const logger = new Logger('Database');
-  let url = config.get('DATABASE_URL');
+  let server: DatabaseServer | undefined = config.get('DATABASE_URL') ?? sharedServer(config);
   let embedded: EmbeddedPostgresServer | undefined;
-  if (!url) {
+  if (!server) {
     const dataDir = embeddedDataDir(config);
     embedded = new EmbeddedPostgresServer({
       dataDir,
@@ -75,15 +78,24 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
       await embedded?.stop();
       throw error;
     });
-    url = embedded.url(EMBEDDED_DATABASE);
+    const url = embedded.url(EMBEDDED_DATABASE);
+    server = url;
     const kept = embedded.clusterDir && embedded.clusterDir !== dataDir ? `${dataDir}, which leads to ${embedded.clusterDir}` : dataDir;
     logger.log(`embedded PostgreSQL started on ${new URL(url).host}, data in ${kept}`);
   }
-  const dataSource = new DataSource(dataSourceOptions(url, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS')));
+  const schema = config.get('DATABASE_SCHEMA');
+  const dataSource = new DataSource(dataSourceOptions(server, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS'), schema));
   try {
     await dataSource.initialize();
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    if (applied.length) logger.log(`applied migrations: ${applied.map((m) => m.name).join(', ')}`);
+    if (config.get('MIGRATIONS_RUN')) {
+      if (schema !== DEFAULT_SCHEMA) await createSchemaIfMissing(dataSource, schema);
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      if (applied.length) logger.log(`applied migrations${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: ${applied.map((m) => m.name).join(', ')}`);
+    } else if (await lacksMigrations(dataSource)) {
+      throw new Error(
+        `the database schema "${schema}" lacks migrations of this version and MIGRATIONS_RUN is false (migrationsRun in a host application): apply them first (start once with migrations on)`,
+      );
+    }
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
@@ -92,26 +104,69 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
   return { dataSource, embedded };
 }
 
+/**
+ * The server of a host application's DataSource: the service opens a pool of its own to it,
+ * so that its connections carry its schema's search_path whatever the host's connections do.
+ */
+function sharedServer(config: AppConfig): DatabaseServer | undefined {
+  const shared = config.host?.dataSource;
+  if (!shared) return undefined;
+  const options = shared.options;
+  if (options.type !== 'postgres') throw new Error(`dataSource must be a PostgreSQL DataSource (got type "${options.type}")`);
+  const { url, host, port, username, password, database, ssl } = options;
+  return { url, host, port, username, password, database, ssl };
+}
+
+/** Without creating anything, unlike TypeORM's check, which first creates its table. */
+async function lacksMigrations(dataSource: DataSource): Promise<boolean> {
+  const [{ present }] = await dataSource.query<{ present: boolean }[]>("SELECT to_regclass('schema_migrations') IS NOT NULL AS present");
+  return !present || (await dataSource.showMigrations());
+}
+
+/** Two instances starting together may both try to create it: the loser finds it there. */
+async function createSchemaIfMissing(dataSource: DataSource, schema: string): Promise<void> {
+  try {
+    await dataSource.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (error) {
+    const [{ exists }] = await dataSource.query<{ exists: boolean }[]>('SELECT count(*) > 0 AS exists FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (!exists) throw error;
+  }
+}
+
 @Global()
 @Module({
   providers: [
     { provide: EMBEDDED_SERVER, useFactory: openDatabase, inject: [AppConfig, { token: EMBEDDED_SERVER_IN_USE, optional: true }] },
-    { provide: DataSource, useFactory: (h: DatabaseHandles) => h.dataSource, inject: [EMBEDDED_SERVER] },
+    { provide: SERVICE_DATA_SOURCE, useFactory: (h: DatabaseHandles) => h.dataSource, inject: [EMBEDDED_SERVER] },
     {
       provide: Database,
       // The pool TypeORM opened, shared: one set of connections for the whole service.
       useFactory: (dataSource: DataSource) => new Database((dataSource.driver as unknown as { master: Pool }).master),
-      inject: [DataSource],
+      inject: [SERVICE_DATA_SOURCE],
+    },
+    {
+      provide: ReadDatabase,
+      useFactory: (config: AppConfig, primary: Database) => {
+        const replica = config.get('DATABASE_READ_URL');
+        return replica
+          ? ReadDatabase.onReplica(replica, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS'), config.get('DATABASE_SCHEMA'))
+          : ReadDatabase.onPrimary(primary);
+      },
+      inject: [AppConfig, Database],
     },
     RunMigrationsCommand,
     RevertMigrationCommand,
   ],
-  exports: [DataSource, Database],
+  exports: [SERVICE_DATA_SOURCE, Database, ReadDatabase],
 })
 export class DatabaseModule implements OnApplicationShutdown {
-  constructor(@Inject(EMBEDDED_SERVER) private readonly handles: DatabaseHandles) {}
+  constructor(
+    @Inject(EMBEDDED_SERVER) private readonly handles: DatabaseHandles,
+    private readonly readDatabase: ReadDatabase,
+  ) {}
 
   async onApplicationShutdown(): Promise<void> {
+    await this.readDatabase.close().catch(() => undefined);
     if (this.handles.dataSource.isInitialized) await this.handles.dataSource.destroy();
     await this.handles.embedded?.stop();
   }

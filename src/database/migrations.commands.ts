@@ -1,5 +1,7 @@
+import { Inject } from '@nestjs/common';
 import { Command, CommandRunner } from 'nest-commander';
 import { DataSource } from 'typeorm';
+import { SERVICE_DATA_SOURCE } from './service-data-source';
 
 /**
  * `npm run migration:run`: the database module applies pending migrations whenever the service
@@ -7,7 +9,7 @@ import { DataSource } from 'typeorm';
  */
 @Command({ name: 'migrations:run', description: 'Apply pending migrations and list the applied ones' })
 export class RunMigrationsCommand extends CommandRunner {
-  constructor(private readonly dataSource: DataSource) {
+  constructor(@Inject(SERVICE_DATA_SOURCE) private readonly dataSource: DataSource) {
     super();
   }
 
@@ -20,7 +22,7 @@ export class RunMigrationsCommand extends CommandRunner {
 /** `npm run migration:revert`: undoes the most recent migration (its `down`). */
 @Command({ name: 'migrations:revert', description: 'Undo the most recent migration' })
 export class RevertMigrationCommand extends CommandRunner {
-  constructor(private readonly dataSource: DataSource) {
+  constructor(@Inject(SERVICE_DATA_SOURCE) private readonly dataSource: DataSource) {
     super();
   }
 

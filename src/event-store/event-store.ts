@@ -19,6 +19,30 @@ export interface LogPosition {
 
 export const LOG_START: LogPosition = { transactionId: '0', globalPosition: '0' };
 
+/** One of `count` parts of the log, by a hash of the stream id: a stream's events all fall in one part. */
+export interface StreamPartition {
+  index: number;
+  count: number;
+}
+
+/** a < b, = 0, > b in the log's order. */
+export function compareLogPositions(a: LogPosition, b: LogPosition): number {
+  const byTransaction = BigInt(a.transactionId) - BigInt(b.transactionId);
+  if (byTransaction !== 0n) return byTransaction < 0n ? -1 : 1;
+  const byPosition = BigInt(a.globalPosition) - BigInt(b.globalPosition);
+  return byPosition === 0n ? 0 : byPosition < 0n ? -1 : 1;
+}
+
+/**
+ * The SQL condition keeping one partition's events, its parameters numbered from `firstParam`;
+ * nothing without a partition (or with one part only). The mask keeps hashtext's result
+ * non-negative without abs(), which fails on the smallest integer.
+ */
+function partitionCondition(partition: StreamPartition | undefined, firstParam: number): { sql: string; params: number[] } {
+  if (!partition || partition.count <= 1) return { sql: '', params: [] };
+  return { sql: ` AND (hashtext(e.stream_id) & 2147483647) % $${firstParam} = $${firstParam + 1}`, params: [partition.count, partition.index] };
+}
+
 /**
  * Every transaction whose id is below this bound has ended, and none can start below it: the
  * events under it are all there is or will be, and readers keep below it (see readAll).
@@ -149,15 +173,16 @@ export class EventStore {
    * late is read after the events that committed before it, never skipped. Run it on a session
    * that holds no transaction id (no writes before it in the same transaction).
    */
-  async readAll(after: LogPosition, limit: number, executor: SqlExecutor = this.db): Promise<RecordedEvent[]> {
+  async readAll(after: LogPosition, limit: number, executor: SqlExecutor = this.db, partition?: StreamPartition): Promise<RecordedEvent[]> {
+    const inPartition = partitionCondition(partition, 4);
     const rows = await executor.query<EventRow>(
       // ORDER BY names the table's columns: the output renames transaction_id to its text form.
       `SELECT ${EVENT_COLUMNS} FROM es_events e
         WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-          AND e.transaction_id < ${READABLE_BELOW}
+          AND e.transaction_id < ${READABLE_BELOW}${inPartition.sql}
         ORDER BY e.transaction_id, e.global_position
         LIMIT $3`,
-      [after.transactionId, after.globalPosition, limit],
+      [after.transactionId, after.globalPosition, limit, ...inPartition.params],
     );
     return rows.map(toRecorded);
   }
@@ -168,7 +193,14 @@ export class EventStore {
    * checkpoint moves past the others, but only events of `types` come back whole; the rest are
    * neither sent nor parsed.
    */
-  async readWindow(after: LogPosition, limit: number, types: readonly string[], executor: SqlExecutor = this.db): Promise<LogWindow> {
+  async readWindow(
+    after: LogPosition,
+    limit: number,
+    types: readonly string[],
+    executor: SqlExecutor = this.db,
+    partition?: StreamPartition,
+  ): Promise<LogWindow> {
+    const inPartition = partitionCondition(partition, 5);
     type WindowRow = Omit<EventRow, 'data' | 'metadata' | 'created_at_ms'> & {
       data: Record<string, unknown> | null;
       metadata: Record<string, unknown> | null;
@@ -181,10 +213,10 @@ export class EventStore {
               CASE WHEN e.event_type = ANY ($4::text[]) THEN floor(extract(epoch FROM e.created_at) * 1000)::float8 END AS created_at_ms
          FROM es_events e
         WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-          AND e.transaction_id < ${READABLE_BELOW}
+          AND e.transaction_id < ${READABLE_BELOW}${inPartition.sql}
         ORDER BY e.transaction_id, e.global_position
         LIMIT $3`,
-      [after.transactionId, after.globalPosition, limit, types],
+      [after.transactionId, after.globalPosition, limit, types, ...inPartition.params],
     );
     const lastRow = rows[rows.length - 1];
     return {
@@ -199,15 +231,16 @@ export class EventStore {
    * and when the first of them was written. Both walk the log's order index from `after`, so the
    * cost follows the backlog, not the size of the log (GET /health and the metrics call this).
    */
-  async logHead(after: LogPosition, executor: SqlExecutor = this.db): Promise<{ behind: number; oldestUnreadAt: Date | null }> {
+  async logHead(after: LogPosition, executor: SqlExecutor = this.db, partition?: StreamPartition): Promise<{ behind: number; oldestUnreadAt: Date | null }> {
+    const inPartition = partitionCondition(partition, 4);
     const [row] = await executor.query<{ behind: string; oldest_ms: number | null }>(
       `SELECT (SELECT count(*) FROM (SELECT 1 FROM es_events e
-                                      WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+                                      WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)${inPartition.sql}
                                       ORDER BY e.transaction_id, e.global_position LIMIT $3) AS backlog) AS behind,
               (SELECT floor(extract(epoch FROM e.created_at) * 1000)::float8 FROM es_events e
-                WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+                WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)${inPartition.sql}
                 ORDER BY e.transaction_id, e.global_position LIMIT 1) AS oldest_ms`,
-      [after.transactionId, after.globalPosition, LOG_HEAD_COUNT_LIMIT],
+      [after.transactionId, after.globalPosition, LOG_HEAD_COUNT_LIMIT, ...inPartition.params],
     );
     return { behind: Number(row.behind), oldestUnreadAt: row.oldest_ms === null ? null : new Date(row.oldest_ms) };
   }

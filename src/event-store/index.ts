@@ -6,6 +6,7 @@ export * from './event';
 export * from './event-store';
 export * from './event-store.module';
 export * from './read-by-stream';
+export * from './subscriptions/partitioned-subscription';
 export * from './subscriptions/stream-rebuild';
 export * from './subscriptions/subscription';
 export * from './subscriptions/subscription-manager';

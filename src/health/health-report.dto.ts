@@ -8,6 +8,10 @@ export const healthReportSchema = z
     projectionLag: z
       .record(z.string(), z.object({ eventsBehind: z.number().int(), secondsBehind: z.number() }))
       .meta({ description: 'Per subscription: events not applied yet, and how old the oldest of them is' }),
+    readReplica: z
+      .object({ status: z.enum(['up', 'down']), lagSeconds: z.number().optional(), error: z.string().optional() })
+      .optional()
+      .meta({ description: 'With DATABASE_READ_URL: whether the replica the query routes read answers, and how far its replay is behind' }),
     error: z.string().optional().meta({ description: 'Why the service is not healthy' }),
   })
   .meta({ id: 'HealthReport' });

@@ -2,6 +2,7 @@ import { Controller, Get, HttpCode, HttpStatus, Res, type OnModuleDestroy } from
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Database } from '../database/database';
+import { ReadDatabase } from '../database/read-database';
 import { SubscriptionManager, type SubscriptionLag } from '../event-store';
 import { healthReportSchema } from './health-report.dto';
 
@@ -9,6 +10,8 @@ export interface HealthReport {
   status: 'ok' | 'error' | 'shutting_down';
   database: 'up' | 'down';
   projectionLag: Record<string, SubscriptionLag>;
+  /** With DATABASE_READ_URL: how far the replica the query routes read is behind. */
+  readReplica?: { status: 'up' | 'down'; lagSeconds?: number; error?: string };
   error?: string;
 }
 
@@ -23,6 +26,7 @@ export class HealthController implements OnModuleDestroy {
 
   constructor(
     private readonly db: Database,
+    private readonly readDb: ReadDatabase,
     private readonly subscriptions: SubscriptionManager,
   ) {}
 
@@ -44,10 +48,21 @@ export class HealthController implements OnModuleDestroy {
     }
     try {
       await this.db.query('SELECT 1');
-      return { status: 'ok', database: 'up', projectionLag: await this.subscriptions.lag() };
+      const report: HealthReport = { status: 'ok', database: 'up', projectionLag: await this.subscriptions.lag() };
+      if (this.readDb.isReplica) report.readReplica = await this.replicaReport();
+      return report;
     } catch (error) {
       reply.status(HttpStatus.SERVICE_UNAVAILABLE);
       return { status: 'error', database: 'down', projectionLag: {}, error: `database unreachable: ${(error as Error).message}` };
+    }
+  }
+
+  /** The replica being down fails the reads, not the service: it is reported, and /health stays 200. */
+  private async replicaReport(): Promise<NonNullable<HealthReport['readReplica']>> {
+    try {
+      return { status: 'up', lagSeconds: await this.readDb.replicationLagSeconds() };
+    } catch (error) {
+      return { status: 'down', error: `read replica unreachable: ${(error as Error).message}` };
     }
   }
 }

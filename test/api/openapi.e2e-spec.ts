@@ -72,7 +72,7 @@ describe('OpenAPI description (/docs-json)', () => {
         .map(([status]) => `${label(route)} ${status}`),
     );
     expect(wrong).toEqual([]);
-    expect(routes.filter((route) => /^\/v3\//.test(route.path)).filter((route) => !operationOf(route)?.responses['401']).map(label)).toEqual([]);
+    expect(routes.filter((route) => /^\/v[34]\//.test(route.path)).filter((route) => !operationOf(route)?.responses['401']).map(label)).toEqual([]);
   });
 
   it('describes each path parameter with a schema', () => {
@@ -95,7 +95,7 @@ describe('OpenAPI description (/docs-json)', () => {
       const declared = security.some((requirement) => Object.keys(requirement).length > 0);
       if (guarded !== declared) mismatches.push(`${label(route)}: answers ${res.status} without credentials, declares ${JSON.stringify(security)}`);
       const expected =
-        route.path === WEBHOOK_PATH ? CALLBACK_SECURITY : route.path.startsWith('/admin/') ? ADMIN_SECURITY : route.path.startsWith('/v3/') ? APP_SECURITY : [];
+        route.path === WEBHOOK_PATH ? CALLBACK_SECURITY : route.path.startsWith('/admin/') ? ADMIN_SECURITY : /^\/v[34]\//.test(route.path) ? APP_SECURITY : [];
       if (JSON.stringify(declared ? security : []) !== JSON.stringify(expected)) mismatches.push(`${label(route)}: declares ${JSON.stringify(security)}`);
     }
     expect(mismatches).toEqual([]);
@@ -129,6 +129,14 @@ describe('OpenAPI description (/docs-json)', () => {
     expect(Object.keys(notificationBody?.properties as object).sort()).toEqual(
       ['category', 'data', 'notification', 'override', 'recipients', 'sendAt', 'sendTo', 'workflow'],
     );
+    expect(bodyOf('/v3/channels/whatsapp/templates/{identifier}', 'put')).toMatchObject({
+      properties: { gupshupTemplateId: { type: 'string' }, params: { type: 'array' }, header: {} },
+      required: ['gupshupTemplateId'],
+    });
+    expect(bodyOf('/v4/workflows/{identifier}/cancel-run', 'post')).toMatchObject({
+      properties: { cancellationKey: { type: 'string' }, cancelFor: { properties: { recipients: { type: 'array' } } } },
+      required: ['cancellationKey'],
+    });
     const limit = document.paths['/v3/messages'].get.parameters?.find((p) => p.name === 'limit');
     expect(limit).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 100 } });
   });

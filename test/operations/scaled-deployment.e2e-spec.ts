@@ -1,3 +1,4 @@
+import { Client } from 'pg';
 import { findFreePort } from '../../src/database/embedded-postgres';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import {
@@ -20,12 +21,16 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 
 const MESSAGES = 60;
 const FAST = { DISPATCH_POLL_MS: '20', SUBSCRIPTION_POLL_MS: '20', GUPSHUP_RATE_LIMIT: '0', LOG_LEVEL: 'warn' };
+/** The workers share the views' projection and the webhook subscription in four parts each. */
+const PARTITIONED = { SUBSCRIPTION_PARTITIONS: '4', SUBSCRIPTION_LEASE_MS: '2000' };
+const VIEWS = 'whatsapp_message_views';
 const EVENT_RANK: Record<string, number> = { enqueued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
 
 /**
  * docker-compose.yml's "scaled" profile as processes: two API instances (ROLES=api) behind nginx
- * with the deployment's own proxy configuration, and one worker (ROLES=dispatch,subscriptions), on
- * one PostgreSQL. Clients and Gupshup talk to the proxy only.
+ * with the deployment's own proxy configuration, and workers (ROLES=dispatch,subscriptions; two
+ * here, sharing the partitioned subscriptions), on one PostgreSQL. Clients and Gupshup talk to
+ * the proxy only.
  */
 describe('the scaled deployment: two API instances behind nginx and a worker', () => {
   let simulator: GupshupSimulator;
@@ -50,12 +55,32 @@ describe('the scaled deployment: two API instances behind nginx and a worker', (
     async () => {
       const proxyPort = await findFreePort();
       const common = { ...FAST, DATABASE_URL: database.url, GUPSHUP_API_BASE_URL: simulator.baseUrl!, PUBLIC_BASE_URL: `http://127.0.0.1:${proxyPort}` };
-      const [api1, api2, worker] = await Promise.all([
+      const [api1, api2, worker1, worker2] = await Promise.all([
         startServiceProcess({ port: await findFreePort(), env: { ...common, ROLES: 'api', TRUST_PROXY: 'loopback' } }),
         startServiceProcess({ port: await findFreePort(), env: { ...common, ROLES: 'api', TRUST_PROXY: 'loopback' } }),
-        startServiceProcess({ port: await findFreePort(), env: { ...common, ROLES: 'dispatch,subscriptions' } }),
+        // The worker killed below only projects: what a crash mid-dispatch does is the fault tests' subject.
+        startServiceProcess({ port: await findFreePort(), env: { ...common, ...PARTITIONED, ROLES: 'subscriptions' } }),
+        startServiceProcess({ port: await findFreePort(), env: { ...common, ...PARTITIONED, ROLES: 'dispatch,subscriptions' } }),
       ]);
-      instances.push(api1, api2, worker);
+      instances.push(api1, api2, worker1, worker2);
+      // The views' four partitions are shared by the two workers, two each.
+      const leaseHolders = async () => {
+        const client = new Client({ connectionString: database.url });
+        await client.connect();
+        try {
+          const { rows } = await client.query<{ member_id: string }>(
+            'SELECT member_id FROM es_subscription_leases WHERE subscription = $1 AND expires_at > now() ORDER BY partition',
+            [VIEWS],
+          );
+          return rows.map((row) => row.member_id);
+        } finally {
+          await client.end();
+        }
+      };
+      await eventually(async () => {
+        const holders = await leaseHolders();
+        return holders.length === 4 && new Set(holders).size === 2 ? true : undefined;
+      }, 'the two workers to hold two partitions of the views each');
       proxy = await startReverseProxy({ port: proxyPort, upstreams: [`127.0.0.1:${api1.port}`, `127.0.0.1:${api2.port}`] });
 
       // The app is made, and its callback URL given, through the proxy: Gupshup posts there too.
@@ -84,9 +109,9 @@ describe('the scaled deployment: two API instances behind nginx and a worker', (
       const answeredBy = (log: string) => new Set([...log.matchAll(/upstream=(\S+)/g)].map((match) => match[1].split(',').at(-1)!.trim()));
       expect(answeredBy(proxy.accessLog())).toEqual(new Set([`127.0.0.1:${api1.port}`, `127.0.0.1:${api2.port}`]));
 
-      // One API instance dies while the first half's callbacks are still coming in.
-      await eventually(() => (simulator.messages().length >= MESSAGES / 4 ? true : undefined), 'the worker to have sent some of the first half');
-      await api1.kill();
+      // One API instance and one worker die while the first half's callbacks are still coming in.
+      await eventually(() => (simulator.messages().length >= MESSAGES / 4 ? true : undefined), 'the workers to have sent some of the first half');
+      await Promise.all([api1.kill(), worker1.kill()]);
       await sendHalf(phones.slice(MESSAGES / 2));
 
       // Every message ends where Gupshup's callbacks for it say, read through the proxy, and none was sent twice.
@@ -109,6 +134,10 @@ describe('the scaled deployment: two API instances behind nginx and a worker', (
       );
       expect(watch.backwards).toEqual([]);
       for (const phoneNumber of phones) expect(sendRequestsTo(simulator, phoneNumber)).toBe(1);
+      // The surviving worker took the dead one's partitions when its lease ran out.
+      const holders = await leaseHolders();
+      expect(holders).toHaveLength(4);
+      expect(new Set(holders).size).toBe(1);
     },
     FAULT_TEST_TIMEOUT_MS,
   );

@@ -111,6 +111,45 @@ describe('@engagespot/node 1.7 against the service', () => {
     expect(error.message).toContain('unknown template "appointment_reminder"');
   });
 
+  it('the README workflow example sends the template registered under the workflow identifier, and workflows.cancelRun cancels a run', async () => {
+    await request(t.url)
+      .put('/v3/channels/whatsapp/templates/appointment_reminder')
+      .set(tenant.headers)
+      .send({ gupshupTemplateId: 'tpl-appointment', params: ['{{recipient.firstName}}', '{{data.doctor.name}}', '{{data.dateTime}}'] })
+      .expect(200);
+    await client.createOrUpdateUser('sdk-patient', { phoneNumber: '+919988776605', firstName: 'Ben' });
+    const data = { doctor: { name: 'Dr. Brian' }, dateTime: '27 Jul, 13:30' };
+    const answer = (await client.send({
+      notification: { workflow: { identifier: 'appointment_reminder' } },
+      data,
+      sendTo: { recipients: ['sdk-patient'] },
+    })) as unknown as { messages: { status: string }[] };
+    expect(answer.messages).toEqual([expect.objectContaining({ recipient: 'sdk-patient', status: 'queued' })]);
+    const [sent] = await eventually(() => {
+      const requests = requestsTo(simulator, '919988776605');
+      return requests.length > 0 ? requests : undefined;
+    }, 'the template message at Gupshup');
+    expect(sent.path).toBe('/wa/api/v1/template/msg');
+    expect(JSON.parse(sent.form.template as string)).toEqual({ id: 'tpl-appointment', params: ['Ben', 'Dr. Brian', '27 Jul, 13:30'] });
+
+    // A reminder for later, with a cancellation key, cancelled through the SDK before it is due.
+    const later = (await client.send({
+      notification: { workflow: { identifier: 'appointment_reminder', cancellationKey: 'appointment-99' } },
+      data,
+      sendTo: { recipients: ['sdk-patient'] },
+      sendAt: new Date(Date.now() + 60 * 60 * 1000).toISOString(),
+    })) as unknown as { messages: { messageId: string }[] };
+    expect(await client.workflows.cancelRun('appointment_reminder', { cancellationKey: 'appointment-99', cancelFor: { recipients: ['sdk-patient'] } })).toEqual({
+      cancelled: 1,
+    });
+    const cancelled = await eventually(async () => {
+      const response = await request(t.url).get(`/v3/messages/${later.messages[0].messageId}`).set(tenant.headers);
+      return response.body.status === 'discarded' ? response.body : undefined;
+    }, 'the reminder to be cancelled');
+    expect(cancelled.discardReason).toMatchObject({ code: 'cancelled' });
+    expect(requestsTo(simulator, '919988776605')).toHaveLength(1);
+  });
+
   it('keeps a top-level category and a workflow with its cancellation key, ignores other channels\' overrides; override.channels without whatsapp sends nothing', async () => {
     await client.createOrUpdateUser('sdk-user-2', { phoneNumber: '+919988776603' });
     const notification = { title: 'Hello', message: 'From the SDK', workflow: { identifier: 'welcome', cancellationKey: 'signup-42' } };

@@ -2,7 +2,9 @@ import { Injectable, Module } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import {
+  CancelWhatsAppNotificationsCommand,
   IdempotencyKeyConflictError,
+  NothingToCancelError,
   InvalidNotificationError,
   ProviderNotEnabledError,
   SendWhatsAppNotificationCommand,
@@ -20,7 +22,7 @@ class OrderNotifier {
 
   notifyShipped(appId: string, user: string, idempotencyKey?: string): Promise<SendNotificationResult> {
     const body: SendNotificationBody = { notification: { title: 'Your order shipped', message: 'It arrives Friday' }, sendTo: { recipients: [user] } };
-    return this.commandBus.execute(new SendWhatsAppNotificationCommand(appId, body, idempotencyKey));
+    return this.commandBus.execute(new SendWhatsAppNotificationCommand(appId, body, { idempotencyKey }));
   }
 
   send(appId: string, body: unknown): Promise<SendNotificationResult> {
@@ -98,7 +100,7 @@ describe('SendWhatsAppNotificationCommand through the command bus', () => {
     await expect(conflict).resolves.toBeDefined();
     const conflicting = t.app
       .get(CommandBus)
-      .execute(new SendWhatsAppNotificationCommand(tenant.appId, { notification: { title: 'Other' }, sendTo: { recipients: ['bus-4'] } }, 'reused-key'));
+      .execute(new SendWhatsAppNotificationCommand(tenant.appId, { notification: { title: 'Other' }, sendTo: { recipients: ['bus-4'] } }, { idempotencyKey: 'reused-key' }));
     await expect(conflicting).rejects.toBeInstanceOf(IdempotencyKeyConflictError);
     await expect(conflicting).rejects.toMatchObject({ status: 409 });
 
@@ -106,5 +108,18 @@ describe('SendWhatsAppNotificationCommand through the command bus', () => {
     const notEnabled = notifier.send(disabled.appId, { notification: { title: 'Hi' }, sendTo: { recipients: ['anyone'] } });
     await expect(notEnabled).rejects.toBeInstanceOf(ProviderNotEnabledError);
     await expect(notEnabled).rejects.toMatchObject({ status: 422, message: expect.stringContaining('gupshup_whatsapp') });
+  });
+
+  it('CancelWhatsAppNotificationsCommand cancels what is not yet sent, and fails with NothingToCancelError for what the app does not have', async () => {
+    await putUser(t, tenant, 'bus-cancel', { phoneNumber: '+919988779121' });
+    const later = new Date(Date.now() + 60 * 60 * 1000).toISOString();
+    const queued = await notifier.send(tenant.appId, { notification: { title: 'Later' }, sendTo: { recipients: ['bus-cancel'] }, sendAt: later });
+    const commandBus = t.app.get(CommandBus);
+    expect(await commandBus.execute(new CancelWhatsAppNotificationsCommand(tenant.appId, { requestId: queued.requestId }))).toEqual({ cancelled: 1 });
+    await jobInState(t, queued.messages[0].messageId, 'discarded');
+    await expect(commandBus.execute(new CancelWhatsAppNotificationsCommand('another-app', { requestId: queued.requestId }))).rejects.toBeInstanceOf(NothingToCancelError);
+    await expect(
+      commandBus.execute(new CancelWhatsAppNotificationsCommand(tenant.appId, { workflowIdentifier: 'none', cancellationKey: 'none' })),
+    ).rejects.toBeInstanceOf(NothingToCancelError);
   });
 });

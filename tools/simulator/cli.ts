@@ -44,6 +44,10 @@ Control API (JSON), under /__simulator:
   GET|DELETE /fates, PUT|DELETE /fates/:destination   {final, code?, reason?, stage?, skipDelivered?, delayMs?, ...}
   GET|POST|DELETE /failures         {status?, count?, body?, message?, delayMs?, dropConnection?}
   GET|DELETE /messages, GET /messages/:messageId   accepted messages and their callbacks
+  PUT /apps/:apikey/templates/:templateId   {status: approved|rejected|paused|disabled|deleted|pending, reason?, elementName?, languageCode?}
+                                    posts a v2 template-event to the app's callback URL; later sends of
+                                    a template not approved fail (4005 paused, 1004 disabled, 4003 otherwise)
+  GET /template-events              template-events posted and their attempts
   GET|PATCH /settings, POST /reset
     settings include callbackRetries (default 3), callbackRetryBackoffMs (100, doubled per retry)
     and callbackRetryMaxBackoffMs (the doubling's ceiling, default none)

@@ -2,6 +2,7 @@ import { request } from 'undici';
 import { parseGupshupCallback, type DeliveryReport, type ProviderStatus } from '../../src/whatsapp/gupshup/callback-parser';
 import { GupshupClient } from '../../src/whatsapp/gupshup/gupshup-client';
 import { buildGupshupSendRequest, type GupshupCredentials } from '../../src/whatsapp/gupshup/send-request';
+import { parseTemplateEvent } from '../../src/whatsapp/gupshup/template-event-parser';
 import { startCallbackReceiver, type CallbackReceiver } from './callback-receiver';
 import { createGupshupSimulator, type GupshupSimulator, type GupshupSimulatorOptions } from './gupshup-simulator';
 
@@ -291,6 +292,38 @@ describe('simulator callbacks', () => {
         expect(report.whatsappMessageId).toBe(reports[0].whatsappMessageId);
       }
     });
+  });
+
+  it("posts a template-event when a template's status is set, and fails later sends of a paused template", async () => {
+    const { simulator, client } = await start();
+    const sendTemplate = async () => {
+      const outcome = await client.send(
+        buildGupshupSendRequest({ credentials, destination: '919876543210', text: '', template: { id: 'tpl-1', params: ['A-1'], header: { type: 'image', link: 'https://x.test/a.png' } } }),
+      );
+      if (outcome.outcome !== 'accepted') throw new Error(JSON.stringify(outcome));
+      return outcome.messageId;
+    };
+    const approved = await sendTemplate();
+    await simulator.waitForCallbacksDelivered(4);
+    expect(simulator.message(approved)).toMatchObject({ endpoint: 'template', template: { id: 'tpl-1', params: ['A-1'] }, message: { type: 'image', image: { link: 'https://x.test/a.png' } } });
+
+    const event = await simulator.setTemplateStatus(API_KEY, 'tpl-1', { status: 'paused', elementName: 'order_shipped', languageCode: 'en' });
+    expect(event).toMatchObject({ templateId: 'tpl-1', status: 'paused', state: 'delivered' });
+    const [templateEvent] = (await receiver.waitFor(5)).slice(4);
+    expect(parseTemplateEvent(templateEvent.body, new Date())).toMatchObject({
+      kind: 'template-status',
+      report: { gupshupTemplateId: 'tpl-1', status: 'paused', elementName: 'order_shipped', languageCode: 'en' },
+    });
+
+    const paused = await sendTemplate();
+    await simulator.waitForCallbacksDelivered(6);
+    const reports = reportsFrom((await receiver.waitFor(7)).slice(5).map((callback) => callback.body));
+    expect(reports).toEqual([
+      expect.objectContaining({ providerStatus: 'enqueued', gupshupMessageId: paused }),
+      expect.objectContaining({ providerStatus: 'failed', gupshupMessageId: paused, code: '4005', reason: 'Paused Template' }),
+    ]);
+    expect((await call(simulator.baseUrl!, 'PUT', `/__simulator/apps/${API_KEY}/templates/tpl-2`, { status: 'sleepy' })).status).toBe(400);
+    expect(simulator.templateEvents()).toHaveLength(1);
   });
 
   it('reorders callbacks when asked, and sends each twice with duplicates', async () => {

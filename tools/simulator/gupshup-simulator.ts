@@ -36,6 +36,7 @@ import {
 } from './fates';
 import { maskApiKey, maskUrl } from './log-format';
 import { validateSendRequest, type SendEndpoint } from './send-validation';
+import { buildTemplateEventBody, templateSendFailure, templateStatusSchema, type SimulatedTemplateStatus, type TemplateStatusChange } from './template-events';
 
 export interface SimulatorSettings extends CallbackBehaviour {
   /** Where callbacks go for apps registered without a callback URL (and for any key with acceptAnyKey). */
@@ -116,6 +117,16 @@ export interface SimulatedMessage {
   callbacks: SimulatedCallback[];
 }
 
+/** A template-event the simulator posted (or could not post: no callback URL). */
+export interface SimulatedTemplateEvent {
+  templateId: string;
+  status: SimulatedTemplateStatus;
+  url?: string;
+  body: Record<string, unknown>;
+  state: CallbackState;
+  attempts: CallbackAttempt[];
+}
+
 export interface SimulatorAppView {
   apiKey: string;
   source: string;
@@ -171,6 +182,9 @@ export class GupshupSimulator {
   private registeredApps = new Map<string, StoredApp>();
   private readonly anyKeyAppIds = new Map<string, string>();
   private readonly fateOverrides = new Map<string, FateRule>();
+  /** Per Gupshup API key, its templates' statuses as last set (unknown ones are approved). */
+  private readonly templateStatuses = new Map<string, Map<string, SimulatedTemplateStatus>>();
+  private postedTemplateEvents: SimulatedTemplateEvent[] = [];
   private pendingFailures: PendingFailure[] = [];
   private recordedRequests: RecordedRequest[] = [];
   private acceptedMessages: SimulatedMessage[] = [];
@@ -288,6 +302,62 @@ export class GupshupSimulator {
     return structuredClone(this.acceptedMessages);
   }
 
+  /**
+   * Sets the status of one of an app's templates, as Gupshup's review or Meta's quality rating would,
+   * and posts the template-event (v2) to the app's callback URL; resolves once it was answered (or
+   * given up). Later sends of a rejected, paused, disabled, deleted or pending template fail in a
+   * callback with Gupshup's code for it.
+   */
+  async setTemplateStatus(apiKey: string, templateId: string, change: TemplateStatusChange): Promise<SimulatedTemplateEvent> {
+    const parsed = parseOrThrow(templateStatusSchema, change, 'template status');
+    if (typeof templateId !== 'string' || templateId.trim() === '') throw new ControlInputError('invalid template: the template id must not be empty');
+    const app = this.registeredApps.get(apiKey);
+    if (!app && !this.currentSettings.acceptAnyKey) throw new ControlInputError('invalid template: no app is registered with this API key');
+    let statuses = this.templateStatuses.get(apiKey);
+    if (!statuses) this.templateStatuses.set(apiKey, (statuses = new Map()));
+    statuses.set(templateId, parsed.status);
+    const url = app?.callbackUrl ?? this.currentSettings.defaultCallbackUrl ?? undefined;
+    const event: SimulatedTemplateEvent = {
+      templateId,
+      status: parsed.status,
+      ...(url ? { url } : {}),
+      body: buildTemplateEventBody(app?.srcName ?? 'DemoAPI', templateId, parsed, Date.now()),
+      state: url ? 'pending' : 'no-callback-url',
+      attempts: [],
+    };
+    this.postedTemplateEvents.push(event);
+    if (this.postedTemplateEvents.length > MAX_RECORDS) this.postedTemplateEvents.shift();
+    this.changed();
+    if (!url) return structuredClone(event);
+    const settings = this.currentSettings;
+    const run = (async () => {
+      const delivered = await this.sender.deliver(
+        url,
+        event.body,
+        { timeoutMs: settings.callbackTimeoutMs, retries: settings.callbackRetries, backoffMs: settings.callbackRetryBackoffMs, maxBackoffMs: settings.callbackRetryMaxBackoffMs ?? undefined },
+        this.stopping.signal,
+        (attempt) => {
+          event.attempts.push(attempt);
+          this.log(`callback v2 template-event ${parsed.status} template=${templateId} -> ${maskUrl(url)} ${attempt.status ?? `error ${attempt.error ?? ''}`} (attempt ${attempt.attempt})`);
+          this.changed();
+        },
+      );
+      event.state = delivered ? 'delivered' : this.stopping.signal.aborted ? 'cancelled' : 'failed';
+      this.changed();
+    })();
+    this.inFlightCallbacks.add(run);
+    await run.finally(() => {
+      this.inFlightCallbacks.delete(run);
+      this.changed();
+    });
+    return structuredClone(event);
+  }
+
+  /** The template-events posted so far, oldest first. */
+  templateEvents(): SimulatedTemplateEvent[] {
+    return structuredClone(this.postedTemplateEvents);
+  }
+
   message(messageId: string): SimulatedMessage | undefined {
     const found = this.acceptedMessages.find((message) => message.messageId === messageId);
     return found && structuredClone(found);
@@ -314,6 +384,8 @@ export class GupshupSimulator {
     this.acceptedMessages = [];
     this.pendingFailures = [];
     this.fateOverrides.clear();
+    this.templateStatuses.clear();
+    this.postedTemplateEvents = [];
     this.registeredApps = new Map(this.initialApps);
     this.currentSettings = { ...this.initialSettings };
     this.changed();
@@ -410,6 +482,12 @@ export class GupshupSimulator {
     });
     server.delete(`${p}/messages`, async (_request, reply) => reply.code(204).send(this.clearMessages()));
 
+    server.get(`${p}/template-events`, async () => this.templateEvents());
+    server.put(`${p}/apps/:apikey/templates/:templateId`, async (request) => {
+      const params = request.params as Params;
+      return this.setTemplateStatus(params.apikey, params.templateId, request.body as TemplateStatusChange);
+    });
+
     server.get(`${p}/settings`, async () => this.settings());
     server.patch(`${p}/settings`, async (request) => this.updateSettings(request.body as SettingsPatch));
     server.put(`${p}/settings`, async (request) => this.updateSettings(request.body as SettingsPatch));
@@ -461,7 +539,7 @@ export class GupshupSimulator {
     const settings = this.currentSettings;
     const callbackFormat = app.callbackFormat ?? settings.callbackFormat;
     const callbackUrl = app.callbackUrl ?? settings.defaultCallbackUrl ?? undefined;
-    const fate = this.fateFor(verdict.destination);
+    const fate = this.fateFor(verdict.destination, endpoint === 'template' ? this.templateStatusOf(verdict.apiKey, verdict.template) : undefined);
     const messageId = randomUUID();
     const acceptedAtMs = Date.now();
 
@@ -523,7 +601,15 @@ export class GupshupSimulator {
     return message;
   }
 
-  private fateFor(destination: string): ResolvedFate {
+  private templateStatusOf(apiKey: string, template: unknown): SimulatedTemplateStatus | undefined {
+    const id = (template as { id?: unknown } | undefined)?.id;
+    return typeof id === 'string' ? this.templateStatuses.get(apiKey)?.get(id) : undefined;
+  }
+
+  /** A template Gupshup would refuse fails whatever the destination; otherwise the destination's fate. */
+  private fateFor(destination: string, templateStatus?: SimulatedTemplateStatus): ResolvedFate {
+    const refused = templateSendFailure(templateStatus);
+    if (refused) return resolveFate({ final: 'failed', code: refused.code, reason: refused.reason, stage: 'async' }, this.currentSettings, 'override');
     const override = this.fateOverrides.get(destination);
     if (override) return resolveFate(override, this.currentSettings, 'override');
     if (this.options.fateRule) return resolveFate(this.options.fateRule(destination), this.currentSettings, 'rule');

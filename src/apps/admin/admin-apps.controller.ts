@@ -1,15 +1,20 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../../common/openapi';
 import { AppsService, type AppSummary, type CreatedApp } from '../apps.service';
 import { AdminApi } from './admin-api.decorator';
+import { CreateWhatsAppAppCommand } from './create-whatsapp-app.command';
 import { appListSchema, createAppBodySchema, createdAppSchema, type CreateAppBody } from './create-app.dto';
 
 @ApiTags('Admin')
 @AdminApi()
 @Controller('admin/apps')
 export class AdminAppsController {
-  constructor(private readonly apps: AppsService) {}
+  constructor(
+    private readonly apps: AppsService,
+    private readonly commandBus: CommandBus,
+  ) {}
 
   /** The response is the only place the app's secret ever appears. */
   @Post()
@@ -18,7 +23,7 @@ export class AdminAppsController {
   @ApiResponse({ status: HttpStatus.CREATED, description: 'The app, with its API secret: shown only here', standardSchema: createdAppSchema })
   @ApiErrorResponses({ 400: 'The body is invalid; the message names every problem' })
   create(@Body({ schema: createAppBodySchema }) body: CreateAppBody): Promise<CreatedApp> {
-    return this.apps.create(body.name, 'admin-api');
+    return this.commandBus.execute(new CreateWhatsAppAppCommand(body, 'admin-api'));
   }
 
   @Get()

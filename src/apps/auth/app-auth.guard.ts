@@ -1,6 +1,7 @@
 import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { setRequestAppId } from '../../common/request-context';
+import { AppConfig } from '../../config/app-config';
 import { AppsService } from '../apps.service';
 import { AUTHENTICATED_APP, type RequestWithApp } from './current-app.decorator';
 
@@ -54,12 +55,17 @@ export class AppAuthGuard implements CanActivate {
   }
 }
 
-/** The global form of AppAuthGuard: it acts on /v3 routes only and lets every other route through. */
+/** The global form of AppAuthGuard: it acts on /v3 routes only and lets every other route through (the service on its own only). */
 @Injectable()
 export class AppApiGuard implements CanActivate {
-  constructor(private readonly guard: AppAuthGuard) {}
+  constructor(
+    private readonly guard: AppAuthGuard,
+    private readonly config: AppConfig,
+  ) {}
 
   canActivate(context: ExecutionContext): Promise<boolean> | boolean {
+    // In another application, /v3 routes may be the host's own: the module's routes are guarded by @AppApi only.
+    if (this.config.host) return true;
     if (context.getType() !== 'http' || !isAppApiRoute(context.switchToHttp().getRequest<FastifyRequest>())) return true;
     return this.guard.canActivate(context);
   }

@@ -3,7 +3,7 @@ import { preparedQuery, type Database, type SqlExecutor } from '../../database/d
 import type { StoredEvent } from '../event';
 import { LOG_START, type LogPosition } from '../event-store';
 import { countBelow, readLogHorizon, readStreamChunk, type StreamChunk } from '../read-by-stream';
-import { lockSubscription, writeCheckpoint } from './checkpoint';
+import { lockSubscriptions, subscriptionCheckpoints, writeCheckpoint } from './checkpoint';
 import type { SubscriptionHandler } from './subscription';
 
 /**
@@ -56,6 +56,8 @@ export interface StreamRebuildOptions {
   chunkSize: number;
   /** Called once before the first chunk and after each chunk is added; the events to read are counted only when it is given. */
   onProgress?: (progress: StreamRebuildProgress) => void;
+  /** The checkpoints the subscription goes on from, one per partition (see PartitionedSubscription); its own name by default. */
+  checkpoints?: readonly string[];
 }
 
 /**
@@ -74,6 +76,7 @@ export interface StreamRebuildOptions {
  */
 export async function rebuildByStream(db: Database, handler: WholeStreamHandler, options: StreamRebuildOptions): Promise<StreamRebuildResult> {
   const name = handler.subscriptionName;
+  const checkpoints = options.checkpoints ?? [name];
   return db.withClient(async (client) => {
     const session: SqlExecutor = { query: async (sql, params) => (await client.query(preparedQuery(sql, params))).rows };
     const horizon = await readLogHorizon(session);
@@ -103,10 +106,12 @@ export async function rebuildByStream(db: Database, handler: WholeStreamHandler,
       await written;
       const checkpoint = horizon.last ?? LOG_START;
       await inTransaction(client, session, async (tx) => {
-        await lockSubscription(tx, name);
+        const existing = await subscriptionCheckpoints(tx, name);
+        await lockSubscriptions(tx, [...existing.map((row) => row.name), ...checkpoints]);
         await rebuild.install(tx);
-        await tx.query('DELETE FROM es_subscriptions WHERE name = $1', [name]);
-        await writeCheckpoint(tx, name, checkpoint, horizon.events);
+        // Every partition goes on from the horizon: what each holds below it is in the output.
+        await tx.query(`DELETE FROM es_subscriptions WHERE name = $1 OR starts_with(name, $1 || '#')`, [name]);
+        for (const [i, checkpointName] of checkpoints.entries()) await writeCheckpoint(tx, checkpointName, checkpoint, i === 0 ? horizon.events : 0);
       });
       return { events: horizon.events, chunks, checkpoint };
     } finally {

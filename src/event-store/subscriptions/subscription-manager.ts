@@ -4,14 +4,11 @@ import type { PoolClient } from 'pg';
 import { AppConfig } from '../../config/app-config';
 import { Database } from '../../database/database';
 import { EventStore } from '../event-store';
-import { readCheckpoint } from './checkpoint';
+import { PartitionedSubscription, partitionCountOf, type SubscriptionLag } from './partitioned-subscription';
 import { EVENT_STORE_SUBSCRIPTION, type SubscriptionHandler } from './subscription';
-import { SubscriptionRunner } from './subscription-runner';
+import { SubscriptionLeases } from './subscription-leases';
 
-export interface SubscriptionLag {
-  eventsBehind: number;
-  secondsBehind: number;
-}
+export type { SubscriptionLag } from './partitioned-subscription';
 
 const APPENDED_CHANNEL = 'es_events_appended';
 /** Longest wait between two attempts to LISTEN again after the connection was lost (a database restart). */
@@ -19,12 +16,14 @@ const LISTEN_RETRY_MAX_MS = 2000;
 
 /**
  * Finds every provider marked @EventStoreSubscription(), runs each on a polling loop (woken early
- * by LISTEN/NOTIFY), and stops them before the database closes.
+ * by LISTEN/NOTIFY), and stops them before the database closes. A subscription cut in partitions
+ * (SUBSCRIPTION_PARTITIONS) runs here only on the partitions this instance holds a lease on.
  */
 @Injectable()
 export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(SubscriptionManager.name);
-  private readonly runners = new Map<string, SubscriptionRunner>();
+  private readonly runners = new Map<string, PartitionedSubscription>();
+  private leases?: SubscriptionLeases;
   /** The LISTEN connection, and how to hand it back to the pool (once). */
   private listener?: { client: PoolClient; release: (error?: Error) => void };
   private listenTimer?: NodeJS.Timeout;
@@ -48,14 +47,14 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
     if (this.config.get('SUBSCRIPTIONS_ENABLED') && this.config.runs('subscriptions')) void this.startAll();
   }
 
-  register(handler: SubscriptionHandler): SubscriptionRunner {
+  register(handler: SubscriptionHandler): PartitionedSubscription {
     const name = handler.subscriptionName;
     const existing = this.runners.get(name);
     if (existing) {
       if (existing.handler !== handler) throw new Error(`Two subscriptions are named "${name}"`);
       return existing;
     }
-    const runner = new SubscriptionRunner(this.db, this.store, handler, {
+    const runner = new PartitionedSubscription(this.db, this.store, handler, partitionCountOf(handler, this.config.get('SUBSCRIPTION_PARTITIONS')), {
       batchSize: this.config.get('SUBSCRIPTION_BATCH_SIZE'),
       pollIntervalMs: this.config.get('SUBSCRIPTION_POLL_MS'),
       notifyDelayMs: this.config.get('SUBSCRIPTION_NOTIFY_DELAY_MS'),
@@ -68,7 +67,8 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
     return [...this.runners.keys()];
   }
 
-  runner(name: string): SubscriptionRunner {
+  /** A subscription, all its partitions. */
+  runner(name: string): PartitionedSubscription {
     const runner = this.runners.get(name);
     if (!runner) throw new Error(`No subscription named "${name}"; known: ${this.names().join(', ') || 'none'}`);
     return runner;
@@ -78,7 +78,33 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
     if (this.started) return;
     this.started = true;
     await this.listen();
-    for (const runner of this.runners.values()) runner.start();
+    const partitioned: PartitionedSubscription[] = [];
+    for (const subscription of this.runners.values()) {
+      await this.adoptPartitioning(subscription);
+      if (subscription.count > 1) partitioned.push(subscription);
+      else subscription.start();
+    }
+    if (partitioned.length > 0 && this.started) {
+      this.leases = new SubscriptionLeases(this.db, partitioned, this.config.get('SUBSCRIPTION_LEASE_MS'));
+      await this.leases.start();
+    }
+  }
+
+  /** The partitions of each cut subscription this instance runs now. */
+  partitionsHeld(): Record<string, number[]> {
+    return this.leases?.partitionsHeld() ?? {};
+  }
+
+  /** Retried until it works: the subscription must not run on checkpoints of another partitioning. */
+  private async adoptPartitioning(subscription: PartitionedSubscription): Promise<void> {
+    for (let attempt = 1; this.started; attempt++) {
+      try {
+        return await subscription.adoptPartitioning();
+      } catch (error) {
+        this.logger.warn(`subscription ${subscription.name}: could not take over the checkpoints of its former partitioning (attempt ${attempt}): ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** Math.min(attempt, 6))));
+      }
+    }
   }
 
   /** Processes every subscription up to the visible end of the log (tests, the rebuild command). */
@@ -88,12 +114,7 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
 
   async lag(): Promise<Record<string, SubscriptionLag>> {
     const result: Record<string, SubscriptionLag> = {};
-    for (const name of this.runners.keys()) {
-      const checkpoint = await readCheckpoint(this.db, name);
-      const head = await this.store.logHead(checkpoint);
-      const secondsBehind = head.oldestUnreadAt ? Math.max(0, (Date.now() - head.oldestUnreadAt.getTime()) / 1000) : 0;
-      result[name] = { eventsBehind: head.behind, secondsBehind: Math.round(secondsBehind * 1000) / 1000 };
-    }
+    for (const [name, subscription] of this.runners) result[name] = await subscription.lag();
     return result;
   }
 
@@ -101,6 +122,8 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
     this.started = false;
     clearTimeout(this.listenTimer);
     this.listenTimer = undefined;
+    await this.leases?.stop();
+    this.leases = undefined;
     await Promise.all([...this.runners.values()].map((runner) => runner.stop()));
     const listener = this.listener;
     this.listener = undefined;

@@ -1,7 +1,15 @@
 import { Logger } from '@nestjs/common';
 import type { Database, SqlExecutor } from '../../database/database';
-import { EventStore, LOG_START, type LogPosition, type LogWindow } from '../event-store';
-import { lockSubscription, readCheckpoint, tryLockSubscription, writeCheckpoint } from './checkpoint';
+import { EventStore, LOG_START, type LogPosition, type LogWindow, type StreamPartition } from '../event-store';
+import {
+  lockSubscription,
+  partitionCheckpointName,
+  readCheckpoint,
+  readCheckpointRow,
+  subscriptionCheckpoints,
+  tryLockSubscription,
+  writeCheckpoint,
+} from './checkpoint';
 import type { SubscriptionHandler } from './subscription';
 
 export interface SubscriptionRunnerOptions {
@@ -14,6 +22,8 @@ export interface SubscriptionRunnerOptions {
    * commits of a busy moment are read as one batch rather than one batch each. 0: at once.
    */
   notifyDelayMs?: number;
+  /** The part of the log this runner reads (see SubscriptionHandler.partitionedByStream); all of it by default. */
+  partition?: StreamPartition;
 }
 
 export type BatchResult = 'processed' | 'caught-up' | 'locked-elsewhere';
@@ -41,6 +51,10 @@ export class SubscriptionRunner {
   private consecutiveErrors = 0;
   /** The batch after the one being handled, being read already (see processBatch). */
   private prefetched?: { after: LogPosition; window: Promise<LogWindow | undefined> };
+  /** The checkpoint's name: the subscription's, or one partition's of it. */
+  readonly name: string;
+  readonly partition: StreamPartition;
+  private refusedOtherPartitioning = false;
 
   constructor(
     private readonly db: Database,
@@ -48,12 +62,10 @@ export class SubscriptionRunner {
     readonly handler: SubscriptionHandler,
     private readonly options: SubscriptionRunnerOptions,
   ) {
-    this.logger = new Logger(`Subscription ${handler.subscriptionName}`);
+    this.partition = options.partition ?? { index: 0, count: 1 };
+    this.name = partitionCheckpointName(handler.subscriptionName, this.partition);
+    this.logger = new Logger(`Subscription ${this.name}`);
     this.wanted = handler.eventTypes ? new Set(handler.eventTypes) : undefined;
-  }
-
-  get name(): string {
-    return this.handler.subscriptionName;
   }
 
   /** Processes at most one batch. */
@@ -64,7 +76,8 @@ export class SubscriptionRunner {
       if (!(await tryLockSubscription(tx, this.name))) return 'locked-elsewhere';
       // Nothing has been written in this transaction yet, so it holds no transaction id and
       // does not hold back the visibility horizon it reads with.
-      const after = await readCheckpoint(tx, this.name);
+      const after = (await readCheckpointRow(tx, this.name)) ?? (await this.startingPoint(tx));
+      if (!after) return 'locked-elsewhere';
       const window = (prefetched && samePosition(prefetched.after, after) ? await prefetched.window : undefined) ?? (await this.read(after, tx));
       this.lastBatchSize = window.size;
       if (!window.last) return 'caught-up';
@@ -79,10 +92,31 @@ export class SubscriptionRunner {
     });
   }
 
+  /**
+   * Where a runner without a checkpoint starts: the start of the log, unless the subscription has
+   * checkpoints of another partitioning, which instances with another SUBSCRIPTION_PARTITIONS are
+   * running (null: it waits; it must not process the log a second time).
+   */
+  private async startingPoint(tx: SqlExecutor): Promise<LogPosition | null> {
+    const others = (await subscriptionCheckpoints(tx, this.handler.subscriptionName)).filter((checkpoint) => checkpoint.count !== this.partition.count);
+    if (others.length === 0) return LOG_START;
+    if (!this.refusedOtherPartitioning) {
+      this.refusedOtherPartitioning = true;
+      this.logger.error({
+        message: `not running: the subscription is cut in ${others[0].count} part(s) by another instance, this one has SUBSCRIPTION_PARTITIONS=${this.partition.count}; give every instance the same value and restart one`,
+        subscription: this.handler.subscriptionName,
+        partitions: this.partition.count,
+        otherPartitions: others[0].count,
+      });
+    }
+    return null;
+  }
+
   /** The next batch of the log; a handler of some event types only gets those (see EventStore.readWindow). */
   private async read(after: LogPosition, executor?: SqlExecutor): Promise<LogWindow> {
-    if (this.wanted) return this.store.readWindow(after, this.options.batchSize, [...this.wanted], executor);
-    const events = await this.store.readAll(after, this.options.batchSize, executor);
+    const partition = this.partition.count > 1 ? this.partition : undefined;
+    if (this.wanted) return this.store.readWindow(after, this.options.batchSize, [...this.wanted], executor, partition);
+    const events = await this.store.readAll(after, this.options.batchSize, executor, partition);
     const last = events[events.length - 1];
     return { events, size: events.length, last: last ? { transactionId: last.transactionId, globalPosition: last.globalPosition } : null };
   }

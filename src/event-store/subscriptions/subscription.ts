@@ -12,6 +12,12 @@ export interface SubscriptionHandler {
   readonly subscriptionName: string;
   /** Event types it wants; others are skipped (the checkpoint still moves past them). Omit for all. */
   readonly eventTypes?: readonly string[];
+  /**
+   * True when what `handle` does with an event depends only on the earlier events of the same
+   * stream, never on the log's order between streams: the subscription can then be cut into
+   * SUBSCRIPTION_PARTITIONS parts by stream, each with its checkpoint, run by different instances.
+   */
+  readonly partitionedByStream?: boolean;
   handle(events: RecordedEvent[], tx: SqlExecutor): Promise<void>;
   /** Clears whatever `handle` built, before a replay from the start of the log. */
   reset?(tx: SqlExecutor): Promise<void>;

@@ -3,34 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import type { SqlExecutor } from '../../database/database';
 import { EventStoreSubscription, eventTypeOf, toStoreEvent, type RecordedEvent, type SubscriptionHandler } from '../../event-store';
-import {
-  DeliveryStatusChanged,
-  MESSAGE_EVENTS,
-  statusEvidence,
-  strongerStatus,
-  WhatsAppMessageDiscarded,
-  WhatsAppMessageQueued,
-  WhatsAppMessageSent,
-  type MessageStatus,
-} from '../../whatsapp/domain';
+import { MESSAGE_EVENTS, trackStatus, untrackedMessage, type MessageStatus, type TrackedMessage } from '../../whatsapp/domain';
 import { enabledEndpoints, insertDeliveries, wants, type NewDelivery } from '../deliveries/delivery-records';
 import { messageEventType } from '../webhook-events';
 import { statusChangeBody, type StatusChangeData } from './status-change-payload';
 
 export const STATUS_CHANGE_SUBSCRIPTION = 'webhooks_status_changes';
 
-interface MessageState {
-  messageId: string;
-  appId: string;
-  requestId: string | null;
-  recipient: string | null;
-  phoneNumber: string | null;
-  status: MessageStatus | null;
-  providerMessageId: string | null;
-  discardReason: { code: string; reason: string } | null;
-  category: string | null;
-  template: string | null;
-}
+type MessageState = TrackedMessage;
 
 interface StateRow {
   message_id: string;
@@ -54,15 +34,6 @@ interface StatusChange {
   recordedAt: Date;
 }
 
-/** The time an event gives for the status it is evidence of. */
-function eventTime(event: object, recordedAt: Date): string {
-  if (event instanceof WhatsAppMessageQueued) return event.data.queuedAt;
-  if (event instanceof WhatsAppMessageSent) return event.data.sentAt;
-  if (event instanceof DeliveryStatusChanged) return event.data.occurredAt;
-  if (event instanceof WhatsAppMessageDiscarded) return event.data.discardedAt;
-  return recordedAt.toISOString();
-}
-
 /**
  * Turns each rise of a message's status into one delivery per endpoint of its app that wants it,
  * in the transaction that moves this subscription's checkpoint: a rise is recorded once, and
@@ -75,6 +46,8 @@ function eventTime(event: object, recordedAt: Date): string {
 export class StatusChangeSubscription implements SubscriptionHandler {
   readonly subscriptionName = STATUS_CHANGE_SUBSCRIPTION;
   readonly eventTypes = MESSAGE_EVENTS.map((eventClass) => eventTypeOf(eventClass).type);
+  /** Each message's events (all in its stream) decide what this does with them. */
+  readonly partitionedByStream = true;
 
   constructor(private readonly config: AppConfig) {}
 
@@ -89,42 +62,23 @@ export class StatusChangeSubscription implements SubscriptionHandler {
       const data = event.data as { appId: string; messageId: string };
       let state = states.get(data.messageId);
       if (!state) {
-        state = { messageId: data.messageId, appId: data.appId, requestId: null, recipient: null, phoneNumber: null, status: null, providerMessageId: null, discardReason: null, category: null, template: null };
+        state = untrackedMessage(data.appId, data.messageId);
         states.set(data.messageId, state);
       }
-      if (event instanceof WhatsAppMessageQueued) {
-        state.requestId = event.data.requestId;
-        state.recipient = event.data.recipient;
-        state.phoneNumber = event.data.phoneNumber;
-        state.category = event.data.category ?? null;
-        state.template = event.data.template ?? null;
-      } else if (event instanceof WhatsAppMessageSent) {
-        state.providerMessageId = event.data.providerMessageId;
-      } else if (event instanceof DeliveryStatusChanged) {
-        state.providerMessageId ??= event.data.providerMessageId ?? null;
-      }
       touched.add(state);
-      const evidence = statusEvidence(event);
-      if (!evidence) continue;
-      const next = state.status ? strongerStatus(state.status, evidence) : evidence;
-      if (next === state.status) continue;
-      if (next === 'discarded') {
-        if (event instanceof WhatsAppMessageDiscarded) state.discardReason = { code: event.data.code, reason: event.data.reason };
-        else if (event instanceof DeliveryStatusChanged) state.discardReason = { code: event.data.code ?? 'unknown', reason: event.data.reason ?? 'failed' };
-      }
-      const previous = state.status;
-      state.status = next;
-      const type = messageEventType(next);
+      const rise = trackStatus(state, event, recordedAt);
+      if (!rise) continue;
+      const type = messageEventType(rise.status);
       const change: StatusChangeData = {
         messageId: state.messageId,
         requestId: state.requestId,
         recipient: state.recipient,
         phoneNumber: state.phoneNumber,
-        status: next,
-        previousStatus: previous,
+        status: rise.status,
+        previousStatus: rise.previousStatus,
         providerMessageId: state.providerMessageId,
-        at: new Date(eventTime(event, recordedAt)).toISOString(),
-        discardReason: next === 'discarded' ? state.discardReason : null,
+        at: rise.at,
+        discardReason: rise.discardReason,
         category: state.category,
         template: state.template,
       };

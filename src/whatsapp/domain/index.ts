@@ -5,3 +5,4 @@ export * from './message-view';
 export * from './name-based-uuid';
 export * from './status';
 export * from './failure-classes';
+export * from './status-rises';

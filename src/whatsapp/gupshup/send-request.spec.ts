@@ -52,6 +52,37 @@ describe('buildGupshupSendRequest', () => {
     });
   });
 
+  it('sends a registered template: its id and filled params in `template`, its media header in `message`', () => {
+    const request = buildGupshupSendRequest({
+      credentials,
+      destination: '919876543210',
+      text: '',
+      template: { id: 'c6aecef6-bcb0-4fb1-8100-28c094e3bc6b', params: ['A-1', 'Ada'], header: { type: 'image', link: 'https://x.test/a.png' } },
+    });
+    expect(request.path).toBe('/wa/api/v1/template/msg');
+    expect(request.form).toEqual({
+      channel: 'whatsapp',
+      source: '917834811114',
+      'src.name': 'DemoAPI',
+      destination: '919876543210',
+      template: '{"id":"c6aecef6-bcb0-4fb1-8100-28c094e3bc6b","params":["A-1","Ada"]}',
+      message: '{"type":"image","image":{"link":"https://x.test/a.png"}}',
+    });
+  });
+
+  it('sends a template without a header without any message, and a document header with its file name', () => {
+    const plain = buildGupshupSendRequest({ credentials, destination: '919876543210', text: '', template: { id: 't-1', params: [] } });
+    expect(plain.form).not.toHaveProperty('message');
+    expect(plain.form.template).toBe('{"id":"t-1","params":[]}');
+    const document = buildGupshupSendRequest({
+      credentials,
+      destination: '919876543210',
+      text: '',
+      template: { id: 't-1', params: ['x'], header: { type: 'document', link: 'https://x.test/i.pdf', filename: 'invoice.pdf' } },
+    });
+    expect(JSON.parse(document.form.message)).toEqual({ type: 'document', document: { link: 'https://x.test/i.pdf', filename: 'invoice.pdf' } });
+  });
+
   it('sends a template to the template endpoint without the default message', () => {
     const request = buildGupshupSendRequest({
       credentials,

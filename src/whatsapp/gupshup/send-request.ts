@@ -17,6 +17,22 @@ export interface GupshupSendInput {
   text: string;
   /** `override.gupshup_whatsapp` without its `_config`: every key goes into the form as is. */
   override?: Record<string, unknown>;
+  /** A registered template, its parameters filled: sent to the template endpoint instead of `text`. */
+  template?: GupshupTemplateMessage;
+}
+
+/** The media of a template's header; documents may name the file shown. */
+export interface GupshupTemplateHeader {
+  type: 'image' | 'video' | 'document';
+  link: string;
+  filename?: string;
+}
+
+export interface GupshupTemplateMessage {
+  /** Gupshup's template id. */
+  id: string;
+  params: string[];
+  header?: GupshupTemplateHeader;
 }
 
 export type GupshupSendPath = '/wa/api/v1/msg' | '/wa/api/v1/template/msg';
@@ -35,7 +51,7 @@ const CONFIG_OVERRIDE_KEY = '_config';
 
 export function buildGupshupSendRequest(input: GupshupSendInput): GupshupSendRequest {
   const { credentials, override = {} } = input;
-  const isTemplate = hasValue(override, 'template');
+  const isTemplate = input.template !== undefined || hasValue(override, 'template');
 
   const form: Record<string, string> = {
     channel: 'whatsapp',
@@ -43,8 +59,9 @@ export function buildGupshupSendRequest(input: GupshupSendInput): GupshupSendReq
     'src.name': credentials.srcName,
     destination: withoutLeadingPlus(input.destination),
   };
-  // A template send carries `template`; a `message` there describes a media header, so only the override may give one.
-  if (!isTemplate) form.message = JSON.stringify({ type: 'text', text: input.text });
+  // A template send carries `template`; a `message` there describes a media header (GUPSHUP.md §1.5).
+  if (input.template) Object.assign(form, templateFields(input.template));
+  else if (!isTemplate) form.message = JSON.stringify({ type: 'text', text: input.text });
 
   for (const [key, value] of Object.entries(override)) {
     if (key === CONFIG_OVERRIDE_KEY || value === undefined || value === null) continue;
@@ -60,6 +77,17 @@ export function buildGupshupSendRequest(input: GupshupSendInput): GupshupSendReq
     },
     form,
   };
+}
+
+/** `template` and, for a media header, `message` = `{"type": "image", "image": {"link": ...}}` (likewise video, document). */
+export function templateFields(template: GupshupTemplateMessage): Record<string, string> {
+  const fields: Record<string, string> = { template: JSON.stringify({ id: template.id, params: template.params }) };
+  const header = template.header;
+  if (header) {
+    const media = header.type === 'document' && header.filename !== undefined ? { link: header.link, filename: header.filename } : { link: header.link };
+    fields.message = JSON.stringify({ type: header.type, [header.type]: media });
+  }
+  return fields;
 }
 
 /**

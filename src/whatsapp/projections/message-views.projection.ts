@@ -40,6 +40,8 @@ export const MESSAGE_VIEW_TABLES = [
 export class MessageViewsProjection implements WholeStreamHandler {
   readonly subscriptionName = 'whatsapp_message_views';
   readonly eventTypes = [NotificationRequested, ...MESSAGE_EVENTS].map((eventClass) => eventTypeOf(eventClass).type);
+  /** Each message's events (all in its stream) decide what this does with them. */
+  readonly partitionedByStream = true;
   readonly tables = MESSAGE_VIEW_TABLES;
 
   async handle(events: RecordedEvent[], tx: SqlExecutor): Promise<void> {

@@ -1,8 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../config/app-config';
 import { Database } from '../../database/database';
-import { EventStore, rebuildByStream, SubscriptionRunner, type LogPosition, type StreamRebuildProgress } from '../../event-store';
+import { EventStore, PartitionedSubscription, partitionCountOf, rebuildByStream, type StreamRebuildProgress } from '../../event-store';
 import { MessageViewsProjection } from './message-views.projection';
+
+/** Longest the catch-up after the swap waits on live runners and old transactions: a safety net, not a schedule. */
+const REBUILD_CATCH_UP_GIVE_UP_MS = 24 * 60 * 60_000;
 
 export interface RebuildResult {
   projection: string;
@@ -86,28 +89,27 @@ export class ProjectionRebuilder {
     const pollIntervalMs = this.config.get('SUBSCRIPTION_POLL_MS');
     const batchSize = this.config.get('PROJECTION_REBUILD_BATCH_SIZE');
     const started = performance.now();
-    const target = await this.lastCommittedEvent();
     const subscriptionName = projection.subscriptionName;
+    const subscription = new PartitionedSubscription(this.db, this.store, projection, partitionCountOf(projection, this.config.get('SUBSCRIPTION_PARTITIONS')), {
+      batchSize,
+      pollIntervalMs,
+    });
     const byStream = await rebuildByStream(this.db, projection, {
       chunkSize: batchSize,
+      checkpoints: subscription.checkpointNames(),
       onProgress: onProgress && ((progress) => onProgress({ projection: subscriptionName, phase: 'streams', progress })),
     });
     let batches = byStream.chunks;
     onProgress?.({ projection: subscriptionName, phase: 'catching-up' });
-    const runner = new SubscriptionRunner(this.db, this.store, projection, { batchSize, pollIntervalMs });
-    // Everything committed before the rebuild began, whatever holds it back for a while: the live
-    // runner taking its turn, or an older transaction still open (the log is read only below the
-    // oldest running transaction, server-wide).
-    while (target && !(await this.hasReached(projection.subscriptionName, target))) {
-      if ((await runner.processBatch()) === 'processed') batches++;
-      else await new Promise((resolve) => setTimeout(resolve, pollIntervalMs));
-    }
-    // Then whatever else is readable now.
-    while ((await runner.processBatch()) === 'processed') batches++;
+    // Everything committed before the catch-up began, partition by partition, whatever holds it
+    // back for a while: the live runners taking their turns, or an older transaction still open
+    // (the log is read only below the oldest running transaction, server-wide).
+    batches += await subscription.catchUp(REBUILD_CATCH_UP_GIVE_UP_MS);
     const seconds = (performance.now() - started) / 1000;
-    const [row] = await this.db.query<{ events_processed: string }>('SELECT events_processed FROM es_subscriptions WHERE name = $1', [
-      projection.subscriptionName,
-    ]);
+    const [row] = await this.db.query<{ events_processed: string }>(
+      `SELECT sum(events_processed)::text AS events_processed FROM es_subscriptions WHERE name = $1 OR starts_with(name, $1 || '#')`,
+      [projection.subscriptionName],
+    );
     const events = Number(row?.events_processed ?? 0);
     const result: RebuildResult = {
       projection: projection.subscriptionName,
@@ -118,24 +120,5 @@ export class ProjectionRebuilder {
     };
     this.logger.log(`rebuilt ${result.projection}: ${events} events in ${result.seconds} s (${result.eventsPerSecond} events/s)`);
     return result;
-  }
-
-  /** The last event of the log in its reading order, among those committed now. */
-  private async lastCommittedEvent(): Promise<LogPosition | null> {
-    const [row] = await this.db.query<{ transaction_id: string; global_position: string }>(
-      // ORDER BY names the table's columns: the output renames transaction_id to its text form.
-      `SELECT e.transaction_id::text AS transaction_id, e.global_position FROM es_events e
-        ORDER BY e.transaction_id DESC, e.global_position DESC LIMIT 1`,
-    );
-    return row ? { transactionId: row.transaction_id, globalPosition: row.global_position } : null;
-  }
-
-  private async hasReached(subscriptionName: string, position: LogPosition): Promise<boolean> {
-    const [row] = await this.db.query<{ reached: boolean }>(
-      `SELECT (last_transaction_id, last_global_position) >= ($2::xid8, $3::bigint) AS reached
-         FROM es_subscriptions WHERE name = $1`,
-      [subscriptionName, position.transactionId, position.globalPosition],
-    );
-    return row?.reached ?? false;
   }
 }

@@ -19,6 +19,12 @@ export interface RequestFacts {
   notification: Record<string, unknown> | null;
 }
 
+/** Orders rows by their key, so that concurrent writers of the same rows lock them in one order (no deadlock). */
+function byKey(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+
 /**
  * The changes to the counter tables (per-request summaries, daily statistics, status counts),
  * summed over any number of message changes and requests, then written with one upsert per table.
@@ -115,7 +121,8 @@ export class ViewCounters {
           OR s.requested_at IS DISTINCT FROM least(s.requested_at, EXCLUDED.requested_at)
           OR s.first_queued_at IS DISTINCT FROM least(s.first_queued_at, EXCLUDED.first_queued_at)
           OR (s.notification IS NULL AND EXCLUDED.notification IS NOT NULL)`,
-      [JSON.stringify([...records.values()])],
+      // In key order: partitions of the projection running at once then lock shared rows in the same order.
+      [JSON.stringify([...records.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, record]) => record))],
     );
   }
 
@@ -123,7 +130,9 @@ export class ViewCounters {
     const deltas = this.dailyStats.changes(DAILY_METRICS);
     if (deltas.length === 0) return;
     const records = JSON.stringify(
-      deltas.map(({ key, counts }) => ({ app_id: key.appId, day: key.day, category: key.category, template: key.template, ...counts })),
+      deltas
+        .map(({ key, counts }) => ({ app_id: key.appId, day: key.day, category: key.category, template: key.template, ...counts }))
+        .sort((a, b) => byKey([a.app_id, a.day, a.category, a.template], [b.app_id, b.day, b.category, b.template])),
     );
     await tx.query(
       `INSERT INTO whatsapp_daily_stats AS d (app_id, day, category, template, sent, delivered, seen, discarded)
@@ -151,7 +160,11 @@ export class ViewCounters {
   private async writeStatusCounts(tx: SqlExecutor): Promise<void> {
     const deltas = this.statusCounts.changes(['messages']);
     if (deltas.length === 0) return;
-    const records = JSON.stringify(deltas.map(({ key, counts }) => ({ app_id: key.appId, status: key.status, messages: counts.messages })));
+    const records = JSON.stringify(
+      deltas
+        .map(({ key, counts }) => ({ app_id: key.appId, status: key.status, messages: counts.messages }))
+        .sort((a, b) => byKey([a.app_id, a.status], [b.app_id, b.status])),
+    );
     await tx.query(
       `INSERT INTO whatsapp_message_status_counts AS c (app_id, status, messages)
        SELECT r.app_id, r.status, r.messages FROM json_to_recordset($1::json) AS r(app_id text, status text, messages bigint)

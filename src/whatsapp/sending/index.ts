@@ -19,3 +19,9 @@ export type { ClaimedJob } from './dispatch/dispatch-jobs';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
 export { FailedCallbackRetries, type FailedCallback } from './dispatch/failed-callback-retries';
 export { DispatchPauses } from './pausing/dispatch-pauses';
+export {
+  CancelWhatsAppNotificationsCommand,
+  type CancelNotificationsResult,
+  type CancellationTarget,
+} from './cancelling/cancel-notifications.command';
+export { NothingToCancelError } from './cancelling/cancel-notifications.handler';

@@ -45,6 +45,6 @@ export class NotificationsController {
     @Body() body: Record<string, unknown>,
     @Headers('Idempotency-Key') idempotencyKey?: string,
   ): Promise<SendNotificationResult> {
-    return this.commandBus.execute(new SendWhatsAppNotificationCommand(app.id, body as unknown as SendNotificationBody, idempotencyKey));
+    return this.commandBus.execute(new SendWhatsAppNotificationCommand(app.id, body as unknown as SendNotificationBody, { idempotencyKey }));
   }
 }

@@ -72,6 +72,11 @@ export interface SendNotificationResult {
   messages: SentMessageResult[];
 }
 
+export interface SendNotificationOptions {
+  /** Same key and body within 24 h: the first result again, nothing sent twice. Keys are per app (the HTTP header's too). */
+  idempotencyKey?: string;
+}
+
 /**
  * Sends a WhatsApp notification for an app: the in-process form of POST /v3/notifications.
  * `body` is validated like the HTTP body (it may come from anywhere); the command fails with
@@ -81,8 +86,7 @@ export class SendWhatsAppNotificationCommand extends Command<SendNotificationRes
   constructor(
     readonly appId: string,
     readonly body: SendNotificationBody,
-    /** Same key and body within 24 h: the first result again, nothing sent twice. Keys are per app. */
-    readonly idempotencyKey?: string,
+    readonly options: SendNotificationOptions = {},
   ) {
     super();
   }

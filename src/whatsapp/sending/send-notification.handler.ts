@@ -13,6 +13,12 @@ import {
   type WhatsAppMessageEvent,
 } from '../domain';
 import { appendToStreams } from '../../event-store';
+// The files themselves, not the folder's index: that loads the templates module, which imports this one's.
+import type { RegisteredTemplate } from '../templates/template-definition';
+import { dataProblems, templateForRecipient, templateNotApproved } from '../templates/template-send-plan';
+import { TemplateMetrics } from '../templates/template.metrics';
+import { TemplatesService } from '../templates/templates.service';
+import { recordCancellationKey } from './cancelling/cancellation-keys';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
 import { overrideApiKeyContext } from './dispatch/request-builder';
@@ -46,20 +52,24 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     private readonly jobs: DispatchJobs,
     private readonly idempotencyKeys: IdempotencyKeys,
     private readonly dispatcher: WhatsAppDispatcher,
+    private readonly templates: TemplatesService,
+    private readonly templateMetrics: TemplateMetrics,
   ) {}
 
   async execute(command: SendWhatsAppNotificationCommand): Promise<SendNotificationResult> {
     const { appId } = command;
     const request = parseNotificationRequest(command.body);
-    const key = command.idempotencyKey === undefined ? undefined : checkIdempotencyKey(command.idempotencyKey);
+    const { idempotencyKey } = command.options;
+    const key = idempotencyKey === undefined ? undefined : checkIdempotencyKey(idempotencyKey);
     const hash = key === undefined ? '' : bodyHash(command.body);
     if (key !== undefined) {
       const earlier = await this.idempotencyKeys.find<SendNotificationResult>(appId, key, hash);
       if (earlier) return earlier.body;
     }
 
+    let template: RegisteredTemplate | null = null;
     if (request.sendsWhatsApp) {
-      if (request.template !== null) checkTemplate(appId, request.template);
+      if (request.template !== null) template = await this.templateFor(appId, request);
       await this.checkProviderEnabled(appId);
     }
 
@@ -69,7 +79,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
         const earlier = await this.idempotencyKeys.claim<SendNotificationResult>(tx, appId, key, hash);
         if (earlier) return { result: earlier.body, dueNow: false };
       }
-      const queued = await this.queue(tx, appId, request);
+      const queued = await this.queue(tx, appId, request, template);
       if (key !== undefined) await this.idempotencyKeys.complete(tx, appId, key, { statusCode: ACCEPTED, body: queued.result });
       return queued;
     });
@@ -88,7 +98,21 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     if (!credentials?.enabled) throw new ProviderNotEnabledError(appId);
   }
 
-  private async queue(tx: SqlExecutor, appId: string, request: NotificationRequest): Promise<{ result: SendNotificationResult; dueNow: boolean }> {
+  /** The registered template the request names: unknown (400), or data its parameters need missing (400, naming each). */
+  private async templateFor(appId: string, request: NotificationRequest): Promise<RegisteredTemplate> {
+    const template = await this.templates.find(appId, request.template!);
+    if (!template) throw new UnknownTemplateError(request.template!);
+    const problems = dataProblems(template, request.data);
+    if (problems.length > 0) throw new InvalidNotificationError(problems);
+    return template;
+  }
+
+  private async queue(
+    tx: SqlExecutor,
+    appId: string,
+    request: NotificationRequest,
+    template: RegisteredTemplate | null,
+  ): Promise<{ result: SendNotificationResult; dueNow: boolean }> {
     const now = new Date();
     const requestId = randomUUID();
     const scheduled = request.sendAt !== null && request.sendAt > now;
@@ -97,8 +121,9 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
 
     // override.channels without whatsapp: the request is kept, and no message is made.
     const planned = request.sendsWhatsApp
-      ? request.recipients.map((recipient, index) => planMessage(appId, requestId, request, recipient, users[index], dueAt, now))
+      ? request.recipients.map((recipient, index) => planMessage(appId, requestId, request, recipient, users[index], template, dueAt, now))
       : [];
+    this.countTemplateDiscards(planned);
     const requested = new NotificationRequested({
       appId,
       requestId,
@@ -121,9 +146,12 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       ...planned.map((message) => ({ streamId: messageStreamId(message.result.messageId), events: message.events, expectedVersion: 'no_stream' as const })),
     ]);
 
+    if (request.cancellationKey !== null && request.template !== null) {
+      await recordCancellationKey(tx, { appId, workflow: request.template, cancellationKey: request.cancellationKey, requestId });
+    }
     const jobs = planned.flatMap((message) => (message.job ? [message.job] : []));
     if (jobs.length > 0) {
-      await this.jobs.insertRequest(tx, requestId, appId, this.dispatchContent(appId, requestId, request));
+      await this.jobs.insertRequest(tx, requestId, appId, this.dispatchContent(appId, requestId, request, template));
       await this.jobs.insertJobs(tx, appId, requestId, dueAt, jobs);
     }
     return {
@@ -152,10 +180,18 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     return users;
   }
 
-  private dispatchContent(appId: string, requestId: string, request: NotificationRequest): DispatchContent {
+  private countTemplateDiscards(planned: readonly PlannedMessage[]): void {
+    for (const { result } of planned) {
+      const code = result.discardReason?.code;
+      if (code === 'template_not_approved' || code === 'template_param_missing') this.templateMetrics.discarded(code, 'accept');
+    }
+  }
+
+  private dispatchContent(appId: string, requestId: string, request: NotificationRequest, template: RegisteredTemplate | null): DispatchContent {
     const config = request.configOverride ?? {};
     return {
       text: request.text,
+      ...(template ? { template: { identifier: template.identifier, gupshupTemplateId: template.gupshupTemplateId } } : {}),
       overrideJson: request.gupshupOverride === null ? null : JSON.stringify(request.gupshupOverride),
       ...(config.SOURCE ? { source: config.SOURCE } : {}),
       ...(config.SRC_NAME ? { srcName: config.SRC_NAME } : {}),
@@ -164,20 +200,13 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
   }
 }
 
-/**
- * A template named by the request must be registered for the app. No template is registered yet,
- * so every named one is unknown: the answer API.md gives when no such template exists.
- */
-function checkTemplate(_appId: string, identifier: string): void {
-  throw new UnknownTemplateError(identifier);
-}
-
 function planMessage(
   appId: string,
   requestId: string,
   request: NotificationRequest,
   recipient: RequestedRecipient,
   user: User | null,
+  template: RegisteredTemplate | null,
   dueAt: Date,
   now: Date,
 ): PlannedMessage {
@@ -195,21 +224,21 @@ function planMessage(
     category: request.category,
     template: request.template,
   });
-  if (usable) {
-    return {
-      result: { messageId, recipient: recipient.identifier, status: 'queued' },
-      events: [queued],
-      job: { messageId, destination: phoneNumber.slice(1) },
-    };
-  }
-  const discardReason = unusableRecipientReason(recipient.identifier, user);
-  return {
+  const discarded = (discardReason: { code: string; reason: string }, source: 'recipient' | 'dispatch'): PlannedMessage => ({
     result: { messageId, recipient: recipient.identifier, status: 'discarded', discardReason },
-    events: [
-      queued,
-      new WhatsAppMessageDiscarded({ appId, messageId, ...discardReason, source: 'recipient', discardedAt: now.toISOString() }),
-    ],
-  };
+    events: [queued, new WhatsAppMessageDiscarded({ appId, messageId, ...discardReason, source, discardedAt: now.toISOString() })],
+  });
+  if (!usable) return discarded(unusableRecipientReason(recipient.identifier, user), 'recipient');
+  const job: NewDispatchJob = { messageId, destination: phoneNumber.slice(1) };
+  if (template) {
+    // Known now to be refused by Gupshup: no request is made (the send gate checks again when it is due).
+    const notApproved = templateNotApproved(template);
+    if (notApproved) return discarded(notApproved, 'dispatch');
+    const filled = templateForRecipient(template, request.data, user!);
+    if (!filled.ok) return discarded(filled.discard, 'recipient');
+    job.template = filled.message;
+  }
+  return { result: { messageId, recipient: recipient.identifier, status: 'queued' }, events: [queued], job };
 }
 
 function unusableRecipientReason(identifier: string, user: User | null): { code: string; reason: string } {

@@ -1,6 +1,9 @@
 import { Module } from '@nestjs/common';
 import { AppsModule } from '../../apps';
 import { UsersModule } from '../../users';
+import { CancelWhatsAppNotificationsHandler } from './cancelling/cancel-notifications.handler';
+import { CancellingController } from './cancelling/cancelling.controller';
+import { cancellingMetricProviders } from './cancelling/cancelling.metrics';
 import { AppJobsDispatch } from './dispatch/app-jobs-dispatch';
 import { appRateLimiterProvider } from './dispatch/app-rate-limiter';
 import { AppSendPacer } from './dispatch/app-send-pacer';
@@ -35,9 +38,11 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
  */
 @Module({
   imports: [AppsModule, UsersModule],
-  controllers: [NotificationsController, DispatchPauseController],
+  controllers: [NotificationsController, CancellingController, DispatchPauseController],
   providers: [
     SendWhatsAppNotificationHandler,
+    CancelWhatsAppNotificationsHandler,
+    ...cancellingMetricProviders,
     WhatsAppDispatcher,
     AppJobsDispatch,
     AppSendPacer,

@@ -28,10 +28,6 @@ export class AnalyticsController {
     @CurrentApp() app: AuthenticatedApp,
     @Query({ schema: whatsAppAnalyticsQuerySchema }) params: WhatsAppAnalyticsParams,
   ): Promise<WhatsAppAnalyticsResponse> {
-    return this.queries.execute(new GetWhatsAppAnalyticsQuery(app.id, params.from, params.to, new Date(), {
-        category: params.category,
-        template: params.template,
-        groupBy: params.groupBy,
-      }));
+    return this.queries.execute(new GetWhatsAppAnalyticsQuery(app.id, params));
   }
 }

@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import { EARLIEST_TIME, parseIsoInstant } from '../../../common/input-schemas';
 import {
   DEFAULT_ANALYTICS_DAYS,
@@ -12,22 +12,23 @@ import {
 
 const DAY_MS = 86_400_000;
 
-/** Which messages count, and how the totals are broken down. */
-export interface AnalyticsDimensions {
+/** The parameters of GET /v3/analytics/whatsapp: the days, which messages count, and how the totals are broken down. */
+export interface AnalyticsFilters {
+  /** ISO dates or times; see the DTO for defaults. */
+  from?: string;
+  to?: string;
   category?: string;
   template?: string;
   groupBy?: 'category' | 'template';
 }
 
-/** The app's WhatsApp statistics per UTC day over [from, to] (ISO dates or times; see the DTO for defaults). */
+/** The app's WhatsApp statistics per UTC day over [from, to]. */
 export class GetWhatsAppAnalyticsQuery extends Query<WhatsAppAnalyticsResponse> {
   constructor(
     readonly appId: string,
-    readonly from?: string,
-    readonly to?: string,
+    readonly filters: AnalyticsFilters = {},
     /** Today, for the defaults; a parameter so that the range is computed once per request. */
     readonly now: Date = new Date(),
-    readonly dimensions: AnalyticsDimensions = {},
   ) {
     super();
   }
@@ -45,11 +46,11 @@ interface DailyRow {
 
 @QueryHandler(GetWhatsAppAnalyticsQuery)
 export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAnalyticsQuery, WhatsAppAnalyticsResponse> {
-  constructor(private readonly db: Database) {}
+  constructor(private readonly db: ReadDatabase) {}
 
   async execute(query: GetWhatsAppAnalyticsQuery): Promise<WhatsAppAnalyticsResponse> {
     const { fromDay, toDay } = dayRange(query);
-    const { category, template, groupBy } = query.dimensions;
+    const { category, template, groupBy } = query.filters;
     const values: unknown[] = [query.appId, dayText(fromDay), dayText(toDay)];
     const where = ['app_id = $1', 'day BETWEEN $2::date AND $3::date'];
     // The table keeps '' for none; the filters name a category or template, never ''.
@@ -112,7 +113,7 @@ function addTo(map: Map<string, Counts>, key: string, counts: Counts): void {
 }
 
 /** Midnight UTC (ms) of the first and last day asked for, checked: in order, at most MAX_ANALYTICS_DAYS. */
-function dayRange({ from, to, now }: GetWhatsAppAnalyticsQuery): { fromDay: number; toDay: number } {
+function dayRange({ filters: { from, to }, now }: GetWhatsAppAnalyticsQuery): { fromDay: number; toDay: number } {
   const toDay = to === undefined ? startOfUtcDay(now.getTime()) : parseDay('to', to);
   // The default range never reaches before year 1, which PostgreSQL's dates do not have.
   const fromDay = from === undefined ? Math.max(toDay - (DEFAULT_ANALYTICS_DAYS - 1) * DAY_MS, Date.parse(EARLIEST_TIME)) : parseDay('from', from);

@@ -1,6 +1,6 @@
 import { NotFoundException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import type { MessageResponse } from '../message-response';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
 
@@ -8,7 +8,7 @@ import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, typ
 export const GET_MESSAGE_SQL = `SELECT ${MESSAGE_RESPONSE_COLUMNS} FROM message_status_view m WHERE m.message_id = $1 AND m.app_id = $2`;
 
 /** One message of the app; another app's message is not found, as if it did not exist. */
-export class GetMessageQuery extends Query<MessageResponse> {
+export class GetWhatsAppMessageQuery extends Query<MessageResponse> {
   constructor(
     readonly appId: string,
     readonly messageId: string,
@@ -17,11 +17,11 @@ export class GetMessageQuery extends Query<MessageResponse> {
   }
 }
 
-@QueryHandler(GetMessageQuery)
-export class GetMessageHandler implements IQueryHandler<GetMessageQuery, MessageResponse> {
-  constructor(private readonly db: Database) {}
+@QueryHandler(GetWhatsAppMessageQuery)
+export class GetMessageHandler implements IQueryHandler<GetWhatsAppMessageQuery, MessageResponse> {
+  constructor(private readonly db: ReadDatabase) {}
 
-  async execute({ appId, messageId }: GetMessageQuery): Promise<MessageResponse> {
+  async execute({ appId, messageId }: GetWhatsAppMessageQuery): Promise<MessageResponse> {
     const [row] = await queryMessageRows<MessageResponseRow>(this.db, GET_MESSAGE_SQL, [messageId, appId]);
     if (!row) {
       throw new NotFoundException(

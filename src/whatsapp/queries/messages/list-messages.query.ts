@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import type { MessageStatus } from '../../domain';
 import { parseIsoInstant } from '../../../common/input-schemas';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
@@ -29,7 +29,7 @@ export interface MessageFilters {
  * each page starts strictly after the previous page's last message, so messages queued while
  * a caller pages through appear neither twice nor in place of others.
  */
-export class ListMessagesQuery extends Query<MessagePage> {
+export class ListWhatsAppMessagesQuery extends Query<MessagePage> {
   constructor(
     readonly appId: string,
     readonly filters: MessageFilters,
@@ -77,11 +77,11 @@ export function listMessagesStatement(appId: string, filters: MessageFilters): L
   return { text, values, limit };
 }
 
-@QueryHandler(ListMessagesQuery)
-export class ListMessagesHandler implements IQueryHandler<ListMessagesQuery, MessagePage> {
-  constructor(private readonly db: Database) {}
+@QueryHandler(ListWhatsAppMessagesQuery)
+export class ListMessagesHandler implements IQueryHandler<ListWhatsAppMessagesQuery, MessagePage> {
+  constructor(private readonly db: ReadDatabase) {}
 
-  async execute({ appId, filters }: ListMessagesQuery): Promise<MessagePage> {
+  async execute({ appId, filters }: ListWhatsAppMessagesQuery): Promise<MessagePage> {
     const { text, values, limit } = listMessagesStatement(appId, filters);
     const rows = await queryMessageRows<MessageResponseRow>(this.db, text, values);
     const page = rows.length > limit ? rows.slice(0, limit) : rows;

@@ -6,9 +6,9 @@ import { AppApi } from '../../../apps/auth/app-api.decorator';
 import { CurrentApp } from '../../../apps/auth/current-app.decorator';
 import { ApiErrorResponses } from '../../../common/openapi';
 import { messageSchema, type MessageResponse } from '../message-response';
-import { GetMessageQuery } from './get-message.query';
+import { GetWhatsAppMessageQuery } from './get-message.query';
 import { idParamSchema, listMessagesQuerySchema, messagePageSchema, type ListMessagesParams, type MessagePage } from './list-messages.dto';
-import { ListMessagesQuery } from './list-messages.query';
+import { ListWhatsAppMessagesQuery } from './list-messages.query';
 
 @ApiTags('Delivery tracking')
 @AppApi()
@@ -26,7 +26,7 @@ export class MessagesController {
   @ApiResponse({ status: HttpStatus.OK, description: 'A page of messages', standardSchema: messagePageSchema })
   @ApiErrorResponses({ 400: 'A parameter is invalid; the message says which and what it accepts' })
   list(@CurrentApp() app: AuthenticatedApp, @Query({ schema: listMessagesQuerySchema }) params: ListMessagesParams): Promise<MessagePage> {
-    return this.queries.execute(new ListMessagesQuery(app.id, params));
+    return this.queries.execute(new ListWhatsAppMessagesQuery(app.id, params));
   }
 
   @Get(':messageId')
@@ -34,6 +34,6 @@ export class MessagesController {
   @ApiResponse({ status: HttpStatus.OK, description: 'The message', standardSchema: messageSchema })
   @ApiErrorResponses({ 400: 'The message id is not one this service could have given', 404: 'No such message in this app' })
   get(@CurrentApp() app: AuthenticatedApp, @Param('messageId', { schema: idParamSchema('messageId returned by POST /v3/notifications') }) messageId: string): Promise<MessageResponse> {
-    return this.queries.execute(new GetMessageQuery(app.id, messageId));
+    return this.queries.execute(new GetWhatsAppMessageQuery(app.id, messageId));
   }
 }

@@ -1,12 +1,12 @@
 import { NotFoundException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { Database } from '../../../database/database';
+import { ReadDatabase } from '../../../database/read-database';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
 import { NOTIFICATION_MESSAGES_LIMIT } from './notification-limits';
 import type { NotificationResponse } from './notification-response';
 
 /** One send request of the app with its messages; another app's request is not found. */
-export class GetNotificationQuery extends Query<NotificationResponse> {
+export class GetWhatsAppNotificationQuery extends Query<NotificationResponse> {
   constructor(
     readonly appId: string,
     readonly requestId: string,
@@ -28,11 +28,11 @@ interface SummaryRow {
   message_count: number;
 }
 
-@QueryHandler(GetNotificationQuery)
-export class GetNotificationHandler implements IQueryHandler<GetNotificationQuery, NotificationResponse> {
-  constructor(private readonly db: Database) {}
+@QueryHandler(GetWhatsAppNotificationQuery)
+export class GetNotificationHandler implements IQueryHandler<GetWhatsAppNotificationQuery, NotificationResponse> {
+  constructor(private readonly db: ReadDatabase) {}
 
-  async execute({ appId, requestId }: GetNotificationQuery): Promise<NotificationResponse> {
+  async execute({ appId, requestId }: GetWhatsAppNotificationQuery): Promise<NotificationResponse> {
     const [summary] = await this.db.query<SummaryRow>(
       `SELECT request_id, created_at, category, notification, queued, sent, delivered, seen, discarded, message_count
          FROM notification_summary_view WHERE request_id = $1 AND app_id = $2`,

@@ -6,7 +6,7 @@ import { AppApi } from '../../../apps/auth/app-api.decorator';
 import { CurrentApp } from '../../../apps/auth/current-app.decorator';
 import { ApiErrorResponses } from '../../../common/openapi';
 import { idParamSchema } from '../messages/list-messages.dto';
-import { GetNotificationQuery } from './get-notification.query';
+import { GetWhatsAppNotificationQuery } from './get-notification.query';
 import { notificationSchema, type NotificationResponse } from './notification-response';
 
 @ApiTags('Delivery tracking')
@@ -20,6 +20,6 @@ export class NotificationsController {
   @ApiResponse({ status: HttpStatus.OK, description: 'The send request', standardSchema: notificationSchema })
   @ApiErrorResponses({ 400: 'The request id is not one this service could have given', 404: 'No such request in this app' })
   get(@CurrentApp() app: AuthenticatedApp, @Param('requestId', { schema: idParamSchema('requestId returned by POST /v3/notifications') }) requestId: string): Promise<NotificationResponse> {
-    return this.queries.execute(new GetNotificationQuery(app.id, requestId));
+    return this.queries.execute(new GetWhatsAppNotificationQuery(app.id, requestId));
   }
 }

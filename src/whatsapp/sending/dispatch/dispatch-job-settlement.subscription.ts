@@ -16,6 +16,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class DispatchJobSettlement implements SubscriptionHandler {
   readonly subscriptionName = 'whatsapp_dispatch_job_settlement';
   readonly eventTypes = ['WhatsAppMessageSent'];
+  /** Each message's events (all in its stream) decide what this does with them. */
+  readonly partitionedByStream = true;
 
   async handle(events: RecordedEvent[], tx: SqlExecutor): Promise<void> {
     // Only this service's message ids (UUIDs) can have a job; anything else is not ours to settle.

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database, type SqlExecutor } from '../../../database/database';
 import { appendToStreams } from '../../../event-store';
 import { messageStreamId, WhatsAppMessageDiscarded } from '../../domain';
+import type { GupshupTemplateMessage } from '../../gupshup/send-request';
 import { dispatchEventId } from './dispatch-outcome';
 import type { SendGateVerdict } from './send-gates';
 
@@ -19,6 +20,8 @@ export interface DispatchContent {
   source?: string;
   srcName?: string;
   apiKeyEncrypted?: string;
+  /** The registered template the request named: its messages are template messages (each job holds its filled parameters). */
+  template?: { identifier: string; gupshupTemplateId: string };
 }
 
 /**
@@ -44,6 +47,8 @@ export interface NewDispatchJob {
   messageId: string;
   /** Digits only, no "+". */
   destination: string;
+  /** A template message: the template with this recipient's parameters filled. */
+  template?: GupshupTemplateMessage;
 }
 
 export interface ClaimedJob {
@@ -55,6 +60,8 @@ export interface ClaimedJob {
   attempt: number;
   leaseToken: string;
   content: DispatchContent;
+  /** Set for a template message (see NewDispatchJob.template). */
+  template?: GupshupTemplateMessage;
 }
 
 export interface ExpiredJob {
@@ -149,7 +156,7 @@ const CLAIM_SQL = `
          attempt_started_at = NULL, updated_at = now()
     FROM due, whatsapp_dispatch_requests r
    WHERE j.message_id = due.message_id AND r.request_id = j.request_id
-  RETURNING j.message_id, j.app_id, j.request_id, j.destination, j.attempts, r.content`;
+  RETURNING j.message_id, j.app_id, j.request_id, j.destination, j.attempts, r.content, j.template`;
 
 /** The outbox of Gupshup calls: plain SQL on `whatsapp_dispatch_requests` and `whatsapp_dispatch_jobs`. */
 @Injectable()
@@ -168,9 +175,16 @@ export class DispatchJobs {
   async insertJobs(tx: SqlExecutor, appId: string, requestId: string, dueAt: Date, jobs: readonly NewDispatchJob[]): Promise<void> {
     if (jobs.length === 0) return;
     await tx.query(
-      `INSERT INTO whatsapp_dispatch_jobs (message_id, app_id, request_id, destination, due_at)
-       SELECT j.message_id, $1, $2, j.destination, $3 FROM unnest($4::uuid[], $5::text[]) AS j (message_id, destination)`,
-      [appId, requestId, dueAt, jobs.map((job) => job.messageId), jobs.map((job) => job.destination)],
+      `INSERT INTO whatsapp_dispatch_jobs (message_id, app_id, request_id, destination, due_at, template)
+       SELECT j.message_id, $1, $2, j.destination, $3, j.template FROM unnest($4::uuid[], $5::text[], $6::jsonb[]) AS j (message_id, destination, template)`,
+      [
+        appId,
+        requestId,
+        dueAt,
+        jobs.map((job) => job.messageId),
+        jobs.map((job) => job.destination),
+        jobs.map((job) => (job.template ? JSON.stringify(job.template) : null)),
+      ],
     );
   }
 
@@ -187,7 +201,7 @@ export class DispatchJobs {
       // empty make the planner expect a handful of due jobs and sort them all instead, which for a
       // backlog of thousands means sorting the whole backlog on every claim.
       await tx.query('SET LOCAL enable_sort = off');
-      return tx.query<Pick<JobRow, 'message_id' | 'app_id' | 'request_id' | 'destination' | 'attempts'> & { content: DispatchContent }>(CLAIM_SQL, [
+      return tx.query<Pick<JobRow, 'message_id' | 'app_id' | 'request_id' | 'destination' | 'attempts'> & { content: DispatchContent; template: GupshupTemplateMessage | null }>(CLAIM_SQL, [
         options.limit,
         options.leaseToken,
         options.leaseMs,
@@ -202,6 +216,7 @@ export class DispatchJobs {
       attempt: row.attempts + 1,
       leaseToken: options.leaseToken,
       content: row.content,
+      ...(row.template ? { template: row.template } : {}),
     }));
   }
 

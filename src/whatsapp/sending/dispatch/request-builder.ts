@@ -43,7 +43,14 @@ export class RequestBuilder {
       };
       this.perRequest.set(job.requestId, prepared);
     }
-    return buildGupshupSendRequest({ credentials: prepared.credentials, destination: job.destination, text: content.text, override: prepared.override });
+    return buildGupshupSendRequest({
+      credentials: prepared.credentials,
+      destination: job.destination,
+      text: content.text,
+      override: prepared.override,
+      // A template message: its template, filled for this recipient when the request was accepted.
+      template: job.template,
+    });
   }
 }
 
