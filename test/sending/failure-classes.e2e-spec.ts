@@ -5,11 +5,10 @@ import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import {
   createTenant,
+  createTenantWithCallbacks,
   eventTypes,
   eventually,
   jobInState,
-  GUPSHUP_SOURCE,
-  GUPSHUP_SRC_NAME,
   messageEvents,
   postNotification,
   putUser,
@@ -68,12 +67,7 @@ describe('failure classes: passing failures retry, account-level failures pause 
     await simulator?.close();
   });
 
-  /** A tenant whose Gupshup app posts its callbacks to the tenant's callback URL. */
-  async function tenantWithCallbacks(): Promise<TestTenant> {
-    const tenant = await createTenant(t, simulator);
-    simulator.registerApp(tenant.gupshupApiKey, { source: GUPSHUP_SOURCE, srcName: GUPSHUP_SRC_NAME, callbackUrl: `${t.url}${tenant.callbackPath}` });
-    return tenant;
-  }
+  const tenantWithCallbacks = () => createTenantWithCallbacks(t, simulator);
 
   /** A new user with a number of its own (ending in 1: the simulator's default fate is `read`); returns the number's digits. */
   async function newRecipient(tenant: TestTenant, identifier: string): Promise<string> {
