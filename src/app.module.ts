@@ -8,6 +8,7 @@ import { EventStoreModule } from './event-store';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { UsersModule } from './users/users.module';
+import { ConsentModule } from './whatsapp/consent/consent.module';
 import { ProjectionsModule } from './whatsapp/projections/projections.module';
 import { QueriesModule } from './whatsapp/queries/queries.module';
 import { WhatsAppSendingModule } from './whatsapp/sending/sending.module';
@@ -39,6 +40,7 @@ export class AppModule {
         QueriesModule,
         TemplatesModule,
         WhatsAppSendingModule,
+        ConsentModule,
         DeliveryTrackingModule,
         WebhooksModule,
         MetricsModule,

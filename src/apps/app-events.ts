@@ -49,3 +49,15 @@ export type GupshupProviderConfiguredData = {
  */
 @StoredEventType('GupshupProviderConfigured', 1)
 export class GupshupProviderConfigured extends StoreEvent<GupshupProviderConfiguredData> {}
+
+export type SessionWindowEnforcementSetData = {
+  appId: string;
+  enforce: boolean;
+  previously: boolean;
+  actor: ConfigurationActor;
+  at: string;
+};
+
+/** The provider's `enforceSessionWindow` changed. Stream: the app's provider stream. */
+@StoredEventType('SessionWindowEnforcementSet', 1)
+export class SessionWindowEnforcementSet extends StoreEvent<SessionWindowEnforcementSetData> {}

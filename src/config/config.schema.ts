@@ -141,6 +141,11 @@ export const configSchema = z.object({
   WEBHOOK_BATCH_MAX_WAIT_MS: count('WEBHOOK_BATCH_MAX_WAIT_MS', 0, 1000).default(2),
   WEBHOOK_BATCH_MAX_SIZE: count('WEBHOOK_BATCH_MAX_SIZE', 1, 10000).default(256),
   WEBHOOK_BATCH_CONCURRENCY: count('WEBHOOK_BATCH_CONCURRENCY', 1, 100).default(2),
+  NOT_ON_WHATSAPP_SUPPRESSION_DAYS: z.coerce
+    .number({ error: 'NOT_ON_WHATSAPP_SUPPRESSION_DAYS must be a number of days from more than 0 to 3650 (fractions allowed, e.g. 0.5)' })
+    .positive('NOT_ON_WHATSAPP_SUPPRESSION_DAYS must be a number of days from more than 0 to 3650 (fractions allowed, e.g. 0.5)')
+    .max(3650, 'NOT_ON_WHATSAPP_SUPPRESSION_DAYS must be a number of days from more than 0 to 3650 (fractions allowed, e.g. 0.5)')
+    .default(30),
   RAW_CALLBACK_RETENTION_DAYS: count('RAW_CALLBACK_RETENTION_DAYS', 1, 3650).default(30),
   INVALID_CALLBACKS_PER_HOUR: count('INVALID_CALLBACKS_PER_HOUR', 0, 10_000_000).default(1000),
   WEBHOOK_OUT_TIMEOUT_MS: count('WEBHOOK_OUT_TIMEOUT_MS', 100, 600000).default(5000),

@@ -40,6 +40,7 @@ describe('Provider: gupshup_whatsapp', () => {
       config: { API_KEY: '****1a2b', SOURCE: '917834811114', SRC_NAME: 'DemoAPI' },
       callbackUrl: app.callbackUrl,
       acceptLegacyCallbackUrl: false,
+      enforceSessionWindow: false,
       updatedAt: expect.any(String),
       paused: null,
     });

@@ -49,7 +49,7 @@ describe('one app never sees another app’s data', () => {
       expect(list.body).toEqual({ data: [], nextCursor: null });
     }
     const stats = await request(t.url).get('/v3/analytics/whatsapp').query({ from: '2026-07-01', to: '2026-07-01' }).set(appA.headers).expect(200);
-    expect(stats.body.totals).toEqual({ sent: 0, delivered: 0, seen: 0, discarded: 0, deliveryRate: null, seenRate: null });
+    expect(stats.body.totals).toEqual({ sent: 0, delivered: 0, seen: 0, discarded: 0, deliveryRate: null, seenRate: null, billable: 0, billableByCategory: {} });
   });
 
   it('A’s key with B’s secret is refused', async () => {

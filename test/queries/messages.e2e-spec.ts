@@ -30,6 +30,7 @@ const MESSAGE_KEYS = [
   'seenAt',
   'discardedAt',
   'discardReason',
+  'pricing',
   'timeline',
 ].sort();
 
@@ -78,6 +79,7 @@ describe('GET /v3/messages', () => {
       discardReason: null,
       category: null,
       template: null,
+      pricing: null,
       timeline: [
         { status: 'queued', at: t0, receivedAt: t0 },
         { status: 'sent', at: at(t0, 1250), receivedAt: at(t0, 1250) },

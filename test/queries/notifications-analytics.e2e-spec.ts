@@ -119,12 +119,12 @@ describe('GET /v3/notifications/{requestId} and GET /v3/analytics/whatsapp', () 
         from: '2026-05-31',
         to: '2026-06-03',
         days: [
-          { date: '2026-05-31', sent: 0, delivered: 0, seen: 0, discarded: 0, deliveryRate: null, seenRate: null },
-          { date: '2026-06-01', sent: 3, delivered: 1, seen: 0, discarded: 0, deliveryRate: 0.3333, seenRate: 0 },
-          { date: '2026-06-02', sent: 2, delivered: 1, seen: 1, discarded: 1, deliveryRate: 0.5, seenRate: 0.5 },
-          { date: '2026-06-03', sent: 1, delivered: 2, seen: 1, discarded: 1, deliveryRate: 2, seenRate: 1 },
+          { date: '2026-05-31', sent: 0, delivered: 0, seen: 0, discarded: 0, deliveryRate: null, seenRate: null, billable: 0, billableByCategory: {} },
+          { date: '2026-06-01', sent: 3, delivered: 1, seen: 0, discarded: 0, deliveryRate: 0.3333, seenRate: 0, billable: 0, billableByCategory: {} },
+          { date: '2026-06-02', sent: 2, delivered: 1, seen: 1, discarded: 1, deliveryRate: 0.5, seenRate: 0.5, billable: 0, billableByCategory: {} },
+          { date: '2026-06-03', sent: 1, delivered: 2, seen: 1, discarded: 1, deliveryRate: 2, seenRate: 1, billable: 0, billableByCategory: {} },
         ],
-        totals: { sent: 6, delivered: 4, seen: 2, discarded: 2, deliveryRate: 0.6667, seenRate: 0.3333 },
+        totals: { sent: 6, delivered: 4, seen: 2, discarded: 2, deliveryRate: 0.6667, seenRate: 0.3333, billable: 0, billableByCategory: {} },
       });
     });
 

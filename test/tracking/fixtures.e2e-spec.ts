@@ -67,6 +67,7 @@ describe('every Gupshup callback fixture, through the real webhook', () => {
         receivedAt: expect.any(String),
         ...(report.code && { code: report.code }),
         ...(report.reason && { reason: report.reason }),
+        ...(report.pricing && { pricing: report.pricing }),
         format: report.format,
       });
       const view = await messageView(t, message.messageId);

@@ -1,7 +1,7 @@
 import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { Database, type SqlExecutor } from '../../database/database';
 import { EventStore } from '../../event-store/event-store';
-import { appProviderStreamId, GupshupProviderConfigured, type ConfigurationActor } from '../app-events';
+import { appProviderStreamId, GupshupProviderConfigured, SessionWindowEnforcementSet, type ConfigurationActor } from '../app-events';
 import { AppsService, type AuthenticatedApp } from '../apps.service';
 import { CallbackTokenService } from '../callback-tokens/callback-token.service';
 import { CredentialCipher } from './credential-cipher';
@@ -25,15 +25,18 @@ export interface GupshupProviderView {
   /** Holds the app's callback token. */
   callbackUrl: string;
   acceptLegacyCallbackUrl: boolean;
+  /** Messages other than templates go only to numbers that wrote in the last 24 hours. */
+  enforceSessionWindow: boolean;
   updatedAt: string;
   /** Set while the app's dispatch is paused by an account-level failure; null otherwise. */
   paused: ProviderPause | null;
 }
 
-/** A PUT: `enabled` may be left out only when the body sets acceptLegacyCallbackUrl alone (the schema sees to it). */
+/** A PUT: `enabled` may be left out only when the body sets nothing but settings (the schema sees to it). */
 export interface GupshupProviderInput extends Omit<GupshupConfigInput, 'enabled'> {
   enabled?: boolean;
   acceptLegacyCallbackUrl?: boolean;
+  enforceSessionWindow?: boolean;
 }
 
 /** Decrypted, for the code that calls Gupshup. When `enabled` is false a value may be empty. */
@@ -46,6 +49,7 @@ export interface GupshupCredentials {
 
 interface ConfigRow {
   enabled: boolean;
+  enforce_session_window: boolean;
   api_key_encrypted: string | null;
   api_key_last4: string | null;
   source: string | null;
@@ -53,7 +57,7 @@ interface ConfigRow {
   updated_at: Date;
 }
 
-const COLUMNS = 'enabled, api_key_encrypted, api_key_last4, source, src_name, updated_at';
+const COLUMNS = 'enabled, enforce_session_window, api_key_encrypted, api_key_last4, source, src_name, updated_at';
 
 export function notConfiguredMessage(): string {
   return `The ${GUPSHUP_PROVIDER} provider is not configured for this app: configure it with PUT /v3/channels/whatsapp/providers/${GUPSHUP_PROVIDER} {"enabled": true, "config": {"API_KEY": "...", "SOURCE": "...", "SRC_NAME": "..."}}`;
@@ -81,7 +85,8 @@ export class GupshupProviderConfigService {
    */
   async configure(app: AuthenticatedApp, input: GupshupProviderInput, actor: ConfigurationActor): Promise<GupshupProviderView> {
     const view = await this.db.transaction(async (tx) => {
-      const row = await this.configureInTransaction(tx, app, input, actor);
+      let row = await this.configureInTransaction(tx, app, input, actor);
+      if (input.enforceSessionWindow !== undefined) row = await this.setSessionWindow(tx, app.id, row, input.enforceSessionWindow, actor);
       if (input.acceptLegacyCallbackUrl !== undefined) await this.callbackTokens.setAcceptLegacy(tx, app.id, input.acceptLegacyCallbackUrl, actor);
       return this.toView(app, row, tx);
     });
@@ -152,6 +157,26 @@ export class GupshupProviderConfigService {
     return saved;
   }
 
+  /** The row with enforce_session_window set, and the change recorded when it is one. */
+  private async setSessionWindow(tx: SqlExecutor, appId: string, row: ConfigRow, enforce: boolean, actor: ConfigurationActor): Promise<ConfigRow> {
+    if (row.enforce_session_window === enforce) return row;
+    const [saved] = await tx.query<ConfigRow>(
+      `UPDATE app_provider_configs SET enforce_session_window = $3, updated_at = now() WHERE app_id = $1 AND provider = $2 RETURNING ${COLUMNS}`,
+      [appId, GUPSHUP_PROVIDER, enforce],
+    );
+    await this.store.append(
+      appProviderStreamId(appId),
+      [new SessionWindowEnforcementSet({ appId, enforce, previously: row.enforce_session_window, actor, at: saved.updated_at.toISOString() })],
+      { tx },
+    );
+    return saved;
+  }
+
+  /** Whether the app's messages other than templates are held to the 24-hour session window (false before any PUT). */
+  async enforcesSessionWindow(appId: string): Promise<boolean> {
+    return (await this.findRow(appId))?.enforce_session_window ?? false;
+  }
+
   /** The app's configuration as the API shows it, or null before the first PUT. */
   async view(app: AuthenticatedApp, tx?: SqlExecutor): Promise<GupshupProviderView | null> {
     const row = await this.findRow(app.id, tx);
@@ -210,6 +235,7 @@ export class GupshupProviderConfigService {
       config,
       callbackUrl: await this.callbackTokens.callbackUrl(app, tx),
       acceptLegacyCallbackUrl: await this.callbackTokens.acceptsLegacy(app.id, tx),
+      enforceSessionWindow: row.enforce_session_window,
       updatedAt: row.updated_at.toISOString(),
       paused: await this.pauses.pauseOf(app.id, tx),
     };

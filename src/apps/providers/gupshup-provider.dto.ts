@@ -8,7 +8,7 @@ const configValue = (description: string, example?: string) =>
   text({ min: 0, what: 'a string' }).meta({ description, ...(example ? { example } : {}) });
 
 const ENABLED_REQUIRED =
-  'is required: true to send through Gupshup, false to stop (the stored config is kept); it may be left out only in a body that sets acceptLegacyCallbackUrl alone';
+  'is required: true to send through Gupshup, false to stop (the stored config is kept); it may be left out only in a body that sets acceptLegacyCallbackUrl or enforceSessionWindow alone';
 
 /** `PUT /v3/channels/whatsapp/providers/gupshup_whatsapp` (and its admin twin). */
 export const putGupshupProviderBodySchema = z.strictObject(
@@ -35,11 +35,18 @@ export const putGupshupProviderBodySchema = z.strictObject(
         description:
           'true: callbacks on the old callback URL, without its token, are accepted too (for an app whose Gupshup callback URL predates tokens); false (the default): only the URL with the token',
       }),
+    enforceSessionWindow: z
+      .boolean({ error: 'must be true or false' })
+      .optional()
+      .meta({
+        description:
+          'true: a message other than a template, to a number that has not written to the app in the last 24 hours, is discarded as outside_session_window without calling Gupshup; false (the default): every message is sent',
+      }),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? `must be a JSON object {"enabled": true, "config": {...}} (got ${issue.input === undefined ? 'no body' : kindOf(issue.input)})` : undefined) },
 )
   .superRefine((body, ctx) => {
-    if (body.enabled === undefined && (body.config !== undefined || body.acceptLegacyCallbackUrl === undefined)) {
+    if (body.enabled === undefined && (body.config !== undefined || (body.acceptLegacyCallbackUrl === undefined && body.enforceSessionWindow === undefined))) {
       ctx.addIssue({ code: 'custom', message: ENABLED_REQUIRED, path: ['enabled'], input: undefined });
     }
   })
@@ -61,6 +68,7 @@ export const gupshupProviderViewSchema = z
       description: "The URL to set as the Gupshup app's callback URL; its `token` is a secret (rotate it with POST .../rotate-callback-token)",
     }),
     acceptLegacyCallbackUrl: z.boolean().meta({ description: 'Whether callbacks on the old URL, without the token, are accepted too' }),
+    enforceSessionWindow: z.boolean().meta({ description: 'Whether messages other than templates go only to numbers that wrote in the last 24 hours' }),
     updatedAt: z.iso.datetime(),
     paused: z
       .object({

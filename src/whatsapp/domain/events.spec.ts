@@ -37,7 +37,7 @@ describe('WhatsApp events', () => {
   });
 
   it('lists every event of a message stream, and only those', () => {
-    expect(MESSAGE_EVENTS).toHaveLength(6);
+    expect(MESSAGE_EVENTS).toHaveLength(7);
     expect(MESSAGE_EVENTS).not.toContain(NotificationRequested);
     expect(isMessageEvent(queued())).toBe(true);
     const requested = new NotificationRequested({

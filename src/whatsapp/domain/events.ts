@@ -144,6 +144,8 @@ export interface DeliveryStatusChangedData {
   /** Failure code, as text (`1002`, `131047`, ...). */
   code?: string;
   reason?: string;
+  /** What the message costs, when the callback says (v3 `pricing`, v2 `pricing` on sent). */
+  pricing?: MessagePricing;
   format: CallbackFormat;
   /** Present when this failure is one try of several: the message is tried again, not discarded. */
   retry?: FailedCallbackRetry;
@@ -161,12 +163,24 @@ export interface FailedCallbackRetry {
   nextAttemptAt: string | null;
 }
 
+/** Gupshup's and Meta's pricing of a message; a field no report gave is absent. */
+export interface MessagePricing {
+  /** marketing, utility, authentication, service, ... */
+  category?: string;
+  billable?: boolean;
+  /** CBP, NBP or PMP. */
+  model?: string;
+}
+
 /** Gupshup reported a status for the message through a callback. */
 @StoredEventType('DeliveryStatusChanged', 1)
 export class DeliveryStatusChanged extends StoreEvent<DeliveryStatusChangedData> {}
 
-/** Who decided that the message will not be delivered. */
-export type DiscardSource = 'recipient' | 'dispatch' | 'provider';
+/**
+ * Who decided that the message will not be delivered; `gate` is a send gate (a suppressed number,
+ * the session window, ...) that refused it when the request was accepted.
+ */
+export type DiscardSource = 'recipient' | 'dispatch' | 'provider' | 'gate';
 
 export interface WhatsAppMessageDiscardedData {
   appId: string;
@@ -181,6 +195,21 @@ export interface WhatsAppMessageDiscardedData {
 @StoredEventType('WhatsAppMessageDiscarded', 1)
 export class WhatsAppMessageDiscarded extends StoreEvent<WhatsAppMessageDiscardedData> {}
 
+export interface WhatsAppMessagePricedData {
+  appId: string;
+  messageId: string;
+  pricing: MessagePricing;
+  /** The provider's time of the report (the callback's, else when it was received). */
+  occurredAt: string;
+  receivedAt: string;
+  /** Gupshup's billing-event (the status callbacks' pricing rides on DeliveryStatusChanged). */
+  source: 'billing_event';
+}
+
+/** Gupshup said what the message costs, apart from any status: a billing-event. No status changes. */
+@StoredEventType('WhatsAppMessagePriced', 1)
+export class WhatsAppMessagePriced extends StoreEvent<WhatsAppMessagePricedData> {}
+
 /** Every event of a `whatsapp_message-{messageId}` stream. */
 export const MESSAGE_EVENTS = [
   WhatsAppMessageQueued,
@@ -189,6 +218,7 @@ export const MESSAGE_EVENTS = [
   WhatsAppDispatchOutcomeUnknown,
   DeliveryStatusChanged,
   WhatsAppMessageDiscarded,
+  WhatsAppMessagePriced,
 ] as const;
 
 export type WhatsAppMessageEvent = InstanceType<(typeof MESSAGE_EVENTS)[number]>;

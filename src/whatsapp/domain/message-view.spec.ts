@@ -32,7 +32,7 @@ describe('message view', () => {
       [
         'messageId', 'requestId', 'recipient', 'phoneNumber', 'provider', 'providerMessageId', 'whatsappMessageId',
         'status', 'queuedAt', 'sentAt', 'deliveredAt', 'seenAt', 'discardedAt', 'discardReason', 'timeline',
-        'category', 'template', 'appId', 'attempts', 'lastError',
+        'category', 'template', 'pricing', 'appId', 'attempts', 'lastError',
       ].sort(),
     );
   });
@@ -63,6 +63,7 @@ describe('message view', () => {
       timeline: [{ status: 'queued', at: QUEUED_AT, receivedAt: QUEUED_AT }],
       attempts: 0,
       lastError: null,
+      pricing: null,
     });
   });
 

@@ -6,9 +6,11 @@ import {
   isMessageEvent,
   WhatsAppDispatchFailed,
   WhatsAppDispatchOutcomeUnknown,
+  WhatsAppMessagePriced,
   WhatsAppMessageQueued,
   WhatsAppMessageSent,
   type DispatchErrorKind,
+  type MessagePricing,
   type WhatsAppMessageEvent,
 } from './events';
 import {
@@ -80,6 +82,13 @@ export interface MessageView {
   readonly attempts: number;
   /** The failure of the highest attempt that failed, kept after a later success as history. */
   readonly lastError: LastDispatchError | null;
+  /** What Gupshup's callbacks said the message costs; null until one says. */
+  readonly pricing: ViewPricing | null;
+}
+
+/** The pricing of a message, and whether a billing-event (Gupshup's own deduction) gave it. */
+export interface ViewPricing extends MessagePricing {
+  readonly fromBilling?: boolean;
 }
 
 /** The view before any event; `appId` and `messageId` are empty until the first one. */
@@ -105,6 +114,7 @@ export function emptyMessageView(): MessageView {
     timeline: [],
     attempts: 0,
     lastError: null,
+    pricing: null,
   };
 }
 
@@ -133,7 +143,8 @@ export function applyAllToMessageView(view: MessageView, events: Iterable<StoreE
       throw new Error(`An event of message ${messageId} was applied to the view of message ${current.messageId}`);
     }
     const withFacts = applyFacts({ ...current, appId: current.appId || appId, messageId }, event);
-    current = { ...withFacts, timeline: mergeIntoTimeline(current.timeline, timelineEntryOf(event)) };
+    const entry = timelineEntryOf(event);
+    current = entry ? { ...withFacts, timeline: mergeIntoTimeline(current.timeline, entry) } : withFacts;
   }
   return current === view ? view : withTimelineDerivedFields(current, current.timeline);
 }
@@ -201,6 +212,7 @@ function applyFacts(view: MessageView, event: WhatsAppMessageEvent): MessageView
       ...view,
       providerMessageId: sentApplied ? view.providerMessageId : smallest(view.providerMessageId, providerMessageId),
       whatsappMessageId: smallest(view.whatsappMessageId, whatsappMessageId),
+      pricing: joinPricing(view.pricing, event.data.pricing && { ...event.data.pricing }),
     };
     if (!retry) return withIds;
     const failure: LastDispatchError = {
@@ -213,10 +225,49 @@ function applyFacts(view: MessageView, event: WhatsAppMessageEvent): MessageView
     };
     return { ...withIds, attempts: Math.max(view.attempts, retry.attempt), lastError: laterError(view.lastError, failure) };
   }
+  if (event instanceof WhatsAppMessagePriced) return { ...view, pricing: joinPricing(view.pricing, { ...event.data.pricing, fromBilling: true }) };
   return view;
 }
 
-function timelineEntryOf(event: WhatsAppMessageEvent): TimelineEntry {
+/**
+ * Every pricing field any report gave. A billing-event (what Gupshup deducted) outranks the
+ * pricing objects of status callbacks, whose fields only fill its gaps; between reports of one
+ * rank, billable wins over not, and of two words the greater. So the result does not depend on
+ * the order of the reports.
+ */
+function joinPricing(current: ViewPricing | null, reported: ViewPricing | undefined): ViewPricing | null {
+  if (!reported) return current;
+  if (!current) return { ...reported };
+  if (Boolean(current.fromBilling) !== Boolean(reported.fromBilling)) {
+    const [first, second] = current.fromBilling ? [current, reported] : [reported, current];
+    return withoutUndefinedFields({
+      category: first.category ?? second.category,
+      billable: first.billable ?? second.billable,
+      model: first.model ?? second.model,
+      fromBilling: true,
+    });
+  }
+  return withoutUndefinedFields({
+    category: largest(current.category, reported.category),
+    billable: current.billable === undefined && reported.billable === undefined ? undefined : current.billable === true || reported.billable === true,
+    model: largest(current.model, reported.model),
+    fromBilling: current.fromBilling,
+  });
+}
+
+function withoutUndefinedFields(pricing: ViewPricing): ViewPricing {
+  return Object.fromEntries(Object.entries(pricing).filter(([, value]) => value !== undefined)) as ViewPricing;
+}
+
+function largest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a > b ? a : b;
+}
+
+/** The event's line in the timeline; none for a pricing report, which is no status. */
+function timelineEntryOf(event: WhatsAppMessageEvent): TimelineEntry | null {
+  if (event instanceof WhatsAppMessagePriced) return null;
   if (event instanceof WhatsAppMessageQueued) {
     const at = canonicalTime(event.data.queuedAt);
     return { status: 'queued', at, receivedAt: at };

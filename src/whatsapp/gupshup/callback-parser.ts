@@ -19,6 +19,17 @@ export interface DeliveryReport {
   /** Failure code, always a string (Gupshup sends numbers, the v3 passthrough variant strings). */
   code?: string;
   reason?: string;
+  /** What the conversation or message costs, where the callback says (v3 `pricing`, v2 `pricing` on sent). */
+  pricing?: ReportedPricing;
+}
+
+/** Gupshup's and Meta's pricing object, read into one shape; a field the callback lacks is absent. */
+export interface ReportedPricing {
+  /** marketing, utility, authentication, service, ... */
+  category?: string;
+  billable?: boolean;
+  /** The pricing model or policy: CBP, NBP, PMP. */
+  model?: string;
 }
 
 export type ParsedCallback =
@@ -105,6 +116,7 @@ function parseV2(envelope: Record<string, unknown>, receivedAt: Date): ParsedCal
     report.code = codeString(field(details, 'code'));
     report.reason = nonEmptyString(field(details, 'reason'));
   }
+  report.pricing = parsePricing(field(event, 'pricing'));
   return { kind: 'delivery', reports: [withoutUndefined(report)] };
 }
 
@@ -189,7 +201,26 @@ function parseV3Status(status: unknown, where: string, receivedAt: Date): V3Stat
       nonEmptyString(field(firstError, 'message')) ??
       nonEmptyString(field(status, 'reason'));
   }
+  report.pricing = parsePricing(field(status, 'pricing'));
   return { report: withoutUndefined(report) };
+}
+
+/**
+ * A pricing object (GUPSHUP.md §2.3, §2.6): v3 `{billable, pricing_model, category}`, v2
+ * `{policy, category}`, a billing event's deductions `{billable, model, category}`. Undefined when
+ * it holds none of these.
+ */
+export function parsePricing(value: unknown): ReportedPricing | undefined {
+  const pricing = asRecord(value);
+  if (!pricing) return undefined;
+  const billable = field(pricing, 'billable');
+  const parsed: ReportedPricing = {
+    category: nonEmptyString(field(pricing, 'category'))?.trim(),
+    billable: typeof billable === 'boolean' ? billable : billable === 'true' ? true : billable === 'false' ? false : undefined,
+    model: (nonEmptyString(field(pricing, 'pricing_model')) ?? nonEmptyString(field(pricing, 'model')) ?? nonEmptyString(field(pricing, 'policy')))?.trim(),
+  };
+  for (const key of Object.keys(parsed) as (keyof ReportedPricing)[]) if (parsed[key] === undefined) delete parsed[key];
+  return Object.keys(parsed).length > 0 ? parsed : undefined;
 }
 
 /** An enqueued event must name Gupshup's id (it is what links the WhatsApp id to our message); others need either id. */
@@ -217,24 +248,24 @@ function ignored(what: string): ParsedCallback {
   return { kind: 'ignored', what };
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function asRecord(value: unknown): Record<string, unknown> | undefined {
+export function asRecord(value: unknown): Record<string, unknown> | undefined {
   return isRecord(value) ? value : undefined;
 }
 
 /** Own properties only, so inherited names such as `constructor` never read as data. */
-function field(record: Record<string, unknown> | undefined, key: string): unknown {
+export function field(record: Record<string, unknown> | undefined, key: string): unknown {
   return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-function nonEmptyString(value: unknown): string | undefined {
+export function nonEmptyString(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
-function phoneString(value: unknown): string | undefined {
+export function phoneString(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return String(value);
   return nonEmptyString(value);
 }
@@ -245,7 +276,7 @@ function codeString(value: unknown): string | undefined {
 }
 
 /** Seconds or milliseconds, as a number or a numeric string: below 1e12 it can only be seconds. */
-function toDate(value: unknown): Date | undefined {
+export function toDate(value: unknown): Date | undefined {
   let n: number | undefined;
   if (typeof value === 'number') n = value;
   else if (typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value)) n = Number(value);
@@ -260,4 +291,53 @@ function withoutUndefined(report: DeliveryReport): DeliveryReport {
     if (report[key] === undefined) delete report[key];
   }
   return report;
+}
+
+/** What a billing-event says about one message (GUPSHUP.md §2.4, §2.6). */
+export interface BillingReport {
+  /** `references.gsId`: the `messageId` of the send response (v2 falls back to `references.id`). */
+  gupshupMessageId: string;
+  pricing: ReportedPricing;
+  /** The callback's own time, else when it was received. */
+  occurredAt: Date;
+}
+
+/**
+ * The billing reports of a callback body: a v2 `billing-event`, or the `billing-event` changes
+ * of a v3 callback (`value.billing`). None for anything else; never throws.
+ */
+export function parseBillingReports(body: unknown, receivedAt: Date = new Date()): BillingReport[] {
+  try {
+    if (!isRecord(body)) return [];
+    if (field(body, 'object') === V3_OBJECT) {
+      const reports: BillingReport[] = [];
+      for (const entry of arrayField(body, 'entry')) {
+        for (const change of arrayField(asRecord(entry), 'changes')) {
+          if (field(asRecord(change), 'field') !== 'billing-event') continue;
+          const billing = asRecord(field(asRecord(field(asRecord(change), 'value')), 'billing'));
+          const report = billingReport(billing, false, receivedAt);
+          if (report) reports.push(report);
+        }
+      }
+      return reports;
+    }
+    if (field(body, 'type') !== 'billing-event') return [];
+    const report = billingReport(asRecord(field(body, 'payload')), true, toDate(field(body, 'timestamp')) ?? receivedAt);
+    return report ? [report] : [];
+  } catch {
+    return [];
+  }
+}
+
+function billingReport(billing: Record<string, unknown> | undefined, idIsGupshups: boolean, occurredAt: Date): BillingReport | undefined {
+  const references = asRecord(field(billing, 'references'));
+  // In v3 `references.id` is WhatsApp's id; in v2 Glific reads it as Gupshup's when gsId is missing.
+  const gupshupMessageId = nonEmptyString(field(references, 'gsId')) ?? (idIsGupshups ? nonEmptyString(field(references, 'id')) : undefined);
+  const pricing = parsePricing(field(billing, 'deductions'));
+  return gupshupMessageId && pricing ? { gupshupMessageId: gupshupMessageId.trim(), pricing, occurredAt } : undefined;
+}
+
+export function arrayField(record: Record<string, unknown> | undefined, key: string): unknown[] {
+  const value = field(record, key);
+  return Array.isArray(value) ? value : [];
 }

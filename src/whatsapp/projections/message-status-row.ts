@@ -2,6 +2,7 @@ import {
   isTime,
   WHATSAPP_PROVIDER,
   type LastDispatchError,
+  type MessagePricing,
   type MessageStatus,
   type MessageView,
   type TimelineEntry,
@@ -87,6 +88,7 @@ export const MESSAGE_STATUS_VIEW_COLUMNS: readonly ViewColumn[] = [
   { name: 'last_stream_position', type: 'bigint', inResponse: false, write: (_view, lastStreamPosition) => lastStreamPosition },
   text('category', 'category', true),
   text('template', 'template', true),
+  { name: 'pricing', type: 'json', field: 'pricing', inResponse: true, write: (view) => view.pricing, read: (row) => (row.pricing as MessagePricing | null) ?? null },
 ];
 
 const RESPONSE_COLUMNS = MESSAGE_STATUS_VIEW_COLUMNS.filter((column) => column.inResponse);

@@ -20,6 +20,7 @@ export const MESSAGE_VIEW_TABLES = [
   'notification_summary_view',
   'whatsapp_daily_stats',
   'whatsapp_message_status_counts',
+  'whatsapp_daily_billable',
 ] as const;
 
 /**

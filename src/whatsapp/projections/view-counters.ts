@@ -2,6 +2,7 @@ import type { SqlExecutor } from '../../database/database';
 import { MESSAGE_STATUSES } from '../domain';
 import { storableTime } from './message-status-row';
 import {
+  billableDeltas,
   DAILY_METRICS,
   dailyStatsDeltas,
   statusCountDeltas,
@@ -34,6 +35,7 @@ export class ViewCounters {
   private readonly summaries = summaryDeltas([]);
   private readonly dailyStats = dailyStatsDeltas([]);
   private readonly statusCounts = statusCountDeltas([]);
+  private readonly billable = billableDeltas([]);
   private readonly firstQueuedAt = new Map<string, string>();
   private readonly requests = new Map<string, RequestFacts>();
 
@@ -41,6 +43,7 @@ export class ViewCounters {
     summaryDeltas(changes, this.summaries);
     dailyStatsDeltas(changes, this.dailyStats);
     statusCountDeltas(changes, this.statusCounts);
+    billableDeltas(changes, this.billable);
     for (const { after } of changes) {
       const queuedAt = storableTime(after.queuedAt);
       if (!after.requestId || !queuedAt) continue;
@@ -61,6 +64,7 @@ export class ViewCounters {
     await this.writeSummaries(tx);
     await this.writeDailyStats(tx);
     await this.writeStatusCounts(tx);
+    await this.writeBillable(tx);
   }
 
   private async writeSummaries(tx: SqlExecutor): Promise<void> {
@@ -176,6 +180,37 @@ export class ViewCounters {
         `DELETE FROM whatsapp_message_status_counts c
           USING json_to_recordset($1::json) AS r(app_id text, status text)
           WHERE c.app_id = r.app_id AND c.status = r.status AND c.messages = 0`,
+        [records],
+      );
+    }
+  }
+
+  private async writeBillable(tx: SqlExecutor): Promise<void> {
+    const deltas = this.billable.changes(['billable']);
+    if (deltas.length === 0) return;
+    const records = JSON.stringify(
+      deltas.map(({ key, counts }) => ({
+        app_id: key.appId,
+        day: key.day,
+        category: key.category,
+        template: key.template,
+        pricing_category: key.pricingCategory,
+        billable: counts.billable,
+      })),
+    );
+    await tx.query(
+      `INSERT INTO whatsapp_daily_billable AS b (app_id, day, category, template, pricing_category, billable)
+       SELECT r.app_id, r.day, r.category, r.template, r.pricing_category, r.billable
+         FROM json_to_recordset($1::json) AS r(app_id text, day date, category text, template text, pricing_category text, billable integer)
+       ON CONFLICT (app_id, day, category, template, pricing_category) DO UPDATE SET billable = b.billable + EXCLUDED.billable`,
+      [records],
+    );
+    if (deltas.some((delta) => delta.decreased)) {
+      await tx.query(
+        `DELETE FROM whatsapp_daily_billable b
+          USING json_to_recordset($1::json) AS r(app_id text, day date, category text, template text, pricing_category text)
+          WHERE b.app_id = r.app_id AND b.day = r.day AND b.category = r.category AND b.template = r.template
+            AND b.pricing_category = r.pricing_category AND b.billable = 0`,
         [records],
       );
     }

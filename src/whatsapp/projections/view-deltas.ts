@@ -142,3 +142,32 @@ export function statusCountDeltas(
   }
   return deltas;
 }
+
+export interface BillableKey extends DailyStatsKey {
+  /** Gupshup's pricing category ('' when no report named one). */
+  pricingCategory: string;
+}
+
+/**
+ * The day and pricing category a message counts under as billable, or null when no report said
+ * it is: the day it was sent (or, lacking that record, delivered, seen or queued).
+ */
+export function billableContribution(view: MessageView): BillableKey | null {
+  if (view.pricing?.billable !== true) return null;
+  const day = utcDay(view.sentAt ?? view.deliveredAt ?? view.seenAt ?? view.queuedAt);
+  return day ? { ...dailyStatsKey(view, day), pricingCategory: view.pricing.category ?? '' } : null;
+}
+
+/** How each app's billable messages per day and pricing category change. */
+export function billableDeltas(
+  changes: Iterable<MessageChange>,
+  deltas = new CounterDeltas<BillableKey, 'billable'>((key) => JSON.stringify([key.appId, key.day, key.category, key.template, key.pricingCategory])),
+): CounterDeltas<BillableKey, 'billable'> {
+  for (const { before, after } of changes) {
+    const out = before ? billableContribution(before) : null;
+    if (out) deltas.add(out, 'billable', -1);
+    const into = billableContribution(after);
+    if (into) deltas.add(into, 'billable', 1);
+  }
+  return deltas;
+}

@@ -24,6 +24,14 @@ export const discardReasonSchema = z
   .object({ code: z.string().meta({ example: '1002' }), reason: z.string().meta({ example: 'Number does not exist on WhatsApp' }) })
   .meta({ id: 'DiscardReason' });
 
+export const pricingSchema = z
+  .object({
+    category: z.string().nullable().meta({ example: 'utility', description: 'marketing, utility, authentication, service, ...' }),
+    billable: z.boolean().nullable().meta({ description: 'Whether Gupshup charges for the message' }),
+    model: z.string().nullable().meta({ example: 'PMP', description: 'The pricing model: CBP, NBP or PMP' }),
+  })
+  .meta({ id: 'MessagePricing' });
+
 export const messageSchema = z
   .object({
     messageId: z.string().meta({ format: 'uuid' }),
@@ -41,6 +49,7 @@ export const messageSchema = z
     discardReason: discardReasonSchema.nullable(),
     category: z.string().nullable().meta({ example: 'order-updates', description: "The request's category (category or notification.category)" }),
     template: z.string().nullable().meta({ description: 'The WhatsApp template the request named, if any' }),
+    pricing: pricingSchema.nullable().meta({ description: "What Gupshup's callbacks said the message costs (v3 pricing objects); null until one says" }),
     timeline: z.array(timelineEntrySchema).meta({ description: 'One entry per distinct event, ordered by `at`' }),
   })
   .meta({ id: 'Message' });
@@ -67,6 +76,7 @@ export type MessageResponseFields = Pick<
   | 'discardReason'
   | 'category'
   | 'template'
+  | 'pricing'
   | 'timeline'
 >;
 
@@ -88,6 +98,7 @@ export function messageResponse(view: MessageResponseFields): MessageResponse {
     discardReason: view.discardReason ? { code: view.discardReason.code, reason: view.discardReason.reason } : null,
     category: view.category,
     template: view.template,
+    pricing: view.pricing ? { category: view.pricing.category ?? null, billable: view.pricing.billable ?? null, model: view.pricing.model ?? null } : null,
     timeline: view.timeline.map((entry) => ({ ...entry })),
   };
 }

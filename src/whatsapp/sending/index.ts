@@ -14,8 +14,8 @@ export { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow, type Dispatch
 export { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 export { WhatsAppDispatcher } from './dispatch/dispatcher';
 export { LeaseExpiry } from './dispatch/lease-expiry';
-export { SendGates, type GateStop, type SendGate, type SendGateVerdict } from './dispatch/send-gates';
-export type { ClaimedJob } from './dispatch/dispatch-jobs';
+export { AcceptanceGates, SendGates, type GateStop, type SendGate, type SendGateVerdict } from './dispatch/send-gates';
+export type { ClaimedJob, DispatchContent } from './dispatch/dispatch-jobs';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
 export { FailedCallbackRetries, type FailedCallback } from './dispatch/failed-callback-retries';
 export { DispatchPauses } from './pausing/dispatch-pauses';

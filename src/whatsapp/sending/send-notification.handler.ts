@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { CredentialDecryptionError, GupshupProviderConfigService, maskSecret } from '../../apps';
@@ -22,6 +23,7 @@ import { recordCancellationKey } from './cancelling/cancellation-keys';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
 import { overrideApiKeyContext } from './dispatch/request-builder';
+import { AcceptanceGates, type GateStop } from './dispatch/send-gates';
 import { InvalidNotificationError, ProviderNotEnabledError, UnknownTemplateError } from './errors';
 import { bodyHash, checkIdempotencyKey, IdempotencyKeys } from './idempotency';
 import { parseNotificationRequest, type NotificationRequest, type RequestedRecipient } from './notification-request';
@@ -44,6 +46,8 @@ interface PlannedMessage {
  */
 @CommandHandler(SendWhatsAppNotificationCommand)
 export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhatsAppNotificationCommand, SendNotificationResult> {
+  private readonly logger = new Logger('SendNotification');
+
   constructor(
     private readonly db: Database,
     private readonly users: UsersService,
@@ -54,6 +58,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     private readonly dispatcher: WhatsAppDispatcher,
     private readonly templates: TemplatesService,
     private readonly templateMetrics: TemplateMetrics,
+    private readonly gates: AcceptanceGates,
   ) {}
 
   async execute(command: SendWhatsAppNotificationCommand): Promise<SendNotificationResult> {
@@ -124,6 +129,10 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       ? request.recipients.map((recipient, index) => planMessage(appId, requestId, request, recipient, users[index], template, dueAt, now))
       : [];
     this.countTemplateDiscards(planned);
+    const content = this.dispatchContent(appId, requestId, request, template);
+    // A message due now that a send gate refuses (a suppressed number, ...) is discarded at once;
+    // a scheduled one meets the gates when it is due, as every message does before it is sent.
+    if (!scheduled) await this.discardRefused(appId, requestId, content, planned, now);
     const requested = new NotificationRequested({
       appId,
       requestId,
@@ -151,13 +160,39 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     }
     const jobs = planned.flatMap((message) => (message.job ? [message.job] : []));
     if (jobs.length > 0) {
-      await this.jobs.insertRequest(tx, requestId, appId, this.dispatchContent(appId, requestId, request, template));
+      await this.jobs.insertRequest(tx, requestId, appId, content);
       await this.jobs.insertJobs(tx, appId, requestId, dueAt, jobs);
     }
     return {
       result: { requestId, messages: planned.map((message) => message.result) },
       dueNow: jobs.length > 0 && !scheduled,
     };
+  }
+
+  /** Turns each planned message that an acceptance gate refuses into a message discarded with the gate's reason. */
+  private async discardRefused(appId: string, requestId: string, content: DispatchContent, planned: PlannedMessage[], now: Date): Promise<void> {
+    const candidates = planned.flatMap((message) =>
+      message.job ? [{ messageId: message.job.messageId, appId, requestId, destination: message.job.destination, attempt: 0, leaseToken: '', content }] : [],
+    );
+    if (candidates.length === 0) return;
+    let stopped: Map<string, GateStop>;
+    try {
+      stopped = await this.gates.check(candidates);
+    } catch (error) {
+      // The gates are asked again right before each message is sent: accepting it now loses nothing.
+      this.logger.warn({ message: `a send gate failed when the request was accepted (${(error as Error).message}); its messages are checked when they are sent`, appId, requestId });
+      return;
+    }
+    for (const message of planned) {
+      const verdict = message.job && stopped.get(message.job.messageId)?.verdict;
+      if (!verdict) continue;
+      const discardReason = { code: verdict.reason, reason: verdict.detail ?? verdict.reason };
+      message.result = { ...message.result, status: 'discarded', discardReason };
+      message.events.push(
+        new WhatsAppMessageDiscarded({ appId, messageId: message.result.messageId, ...discardReason, source: 'gate', discardedAt: now.toISOString() }),
+      );
+      delete message.job;
+    }
   }
 
   /** Inline users are created or updated first; every other recipient is looked up. */

@@ -21,7 +21,7 @@ import { LeaseExpiry } from './dispatch/lease-expiry';
 import { OutcomeRecorder } from './dispatch/outcome-recorder';
 import { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 import { RequestBuilderFactory } from './dispatch/request-builder';
-import { SendGates } from './dispatch/send-gates';
+import { AcceptanceGates, SendGates } from './dispatch/send-gates';
 import { GupshupClient } from '../gupshup/gupshup-client';
 import { IdempotencyKeys } from './idempotency';
 import { DispatchPauseController } from './pausing/dispatch-pause.controller';
@@ -49,6 +49,7 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     appRateLimiterProvider,
     RequestBuilderFactory,
     SendGates,
+    AcceptanceGates,
     OutcomeRecorder,
     DispatchHousekeeping,
     LeaseExpiry,
@@ -66,6 +67,6 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     FailedCallbackRetries,
     ...DispatchOperatorCommands,
   ],
-  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, LeaseExpiry, DispatchPauses, FailedCallbackRetries],
+  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, AcceptanceGates, LeaseExpiry, DispatchPauses, FailedCallbackRetries],
 })
 export class WhatsAppSendingModule {}

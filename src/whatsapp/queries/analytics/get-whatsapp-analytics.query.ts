@@ -64,11 +64,22 @@ export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAna
         GROUP BY 1, 2`,
       values,
     );
+    const billableRows = await this.db.query<BillableRow>(
+      `SELECT to_char(day, 'YYYY-MM-DD') AS day, ${value} AS value, pricing_category, sum(billable)::integer AS billable
+         FROM whatsapp_daily_billable WHERE ${where.join(' AND ')}
+        GROUP BY 1, 2, 3`,
+      values,
+    );
     const byDay = new Map<string, Counts>();
     const byValue = new Map<string, Counts>();
     for (const row of rows) {
       addTo(byDay, row.day, row);
       addTo(byValue, row.value, row);
+    }
+    for (const row of billableRows) {
+      const counts = { ...zeroCounts(), billable: row.billable, billableByCategory: { [row.pricing_category || UNKNOWN_PRICING_CATEGORY]: row.billable } };
+      addTo(byDay, row.day, counts);
+      addTo(byValue, row.value, counts);
     }
     const days: WhatsAppDailyStatsResponse[] = [];
     const totals = zeroCounts();
@@ -88,25 +99,41 @@ export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAna
   }
 }
 
+interface BillableRow {
+  day: string;
+  value: string;
+  pricing_category: string;
+  billable: number;
+}
+
+/** How the billable messages whose reports named no pricing category are shown. */
+const UNKNOWN_PRICING_CATEGORY = 'unknown';
+
 interface Counts {
   sent: number;
   delivered: number;
   seen: number;
   discarded: number;
+  billable: number;
+  billableByCategory: Record<string, number>;
 }
 
 function zeroCounts(): Counts {
-  return { sent: 0, delivered: 0, seen: 0, discarded: 0 };
+  return { sent: 0, delivered: 0, seen: 0, discarded: 0, billable: 0, billableByCategory: {} };
 }
 
-function addCounts(into: Counts, counts: Counts): void {
+function addCounts(into: Counts, counts: Omit<Counts, 'billable' | 'billableByCategory'> & Partial<Counts>): void {
   into.sent += counts.sent;
   into.delivered += counts.delivered;
   into.seen += counts.seen;
   into.discarded += counts.discarded;
+  into.billable += counts.billable ?? 0;
+  for (const [category, billable] of Object.entries(counts.billableByCategory ?? {})) {
+    into.billableByCategory[category] = (into.billableByCategory[category] ?? 0) + billable;
+  }
 }
 
-function addTo(map: Map<string, Counts>, key: string, counts: Counts): void {
+function addTo(map: Map<string, Counts>, key: string, counts: Omit<Counts, 'billable' | 'billableByCategory'> & Partial<Counts>): void {
   let entry = map.get(key);
   if (!entry) map.set(key, (entry = zeroCounts()));
   addCounts(entry, counts);
@@ -141,7 +168,16 @@ function dayText(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
 }
 
-function withRates(counts: Omit<WhatsAppStatsResponse, 'deliveryRate' | 'seenRate'>): WhatsAppStatsResponse {
+function withRates(counts: Counts): WhatsAppStatsResponse {
   const rate = (part: number) => (counts.sent === 0 ? null : Math.round((part / counts.sent) * 10_000) / 10_000);
-  return { ...counts, deliveryRate: rate(counts.delivered), seenRate: rate(counts.seen) };
+  return {
+    sent: counts.sent,
+    delivered: counts.delivered,
+    seen: counts.seen,
+    discarded: counts.discarded,
+    deliveryRate: rate(counts.delivered),
+    seenRate: rate(counts.seen),
+    billable: counts.billable,
+    billableByCategory: { ...counts.billableByCategory },
+  };
 }

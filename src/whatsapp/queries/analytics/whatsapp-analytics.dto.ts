@@ -37,6 +37,11 @@ export const whatsAppStatsSchema = z
     discarded: count.meta({ description: 'Messages that will not be delivered' }),
     deliveryRate: rate('delivered'),
     seenRate: rate('seen'),
+    billable: count.meta({ description: "Messages Gupshup's callbacks reported as billable, on the day they were sent" }),
+    billableByCategory: z.record(z.string(), count).meta({
+      example: { utility: 12, marketing: 3 },
+      description: 'The billable messages by Gupshup pricing category (marketing, utility, authentication, service, ...; unknown when no report named one)',
+    }),
   })
   .meta({ id: 'WhatsAppStats' });
 

@@ -55,3 +55,11 @@ export class SendGates {
     return stopped;
   }
 }
+
+/**
+ * The gates that are asked when a request is accepted as well (a feature registers with both):
+ * a message they stop is discarded at once, and the 202 says so. The dispatch-time check stays
+ * the one that counts; this one only answers earlier.
+ */
+@Injectable()
+export class AcceptanceGates extends SendGates {}

@@ -65,6 +65,12 @@ export class ParkedCallbackExpiry implements OnApplicationBootstrap, BeforeAppli
       this.metrics.expired(batch.rows);
       if (batch.rows < BATCH) break;
     }
+    // Billing-events whose message never became known go with them (their raw callbacks were kept as ignored).
+    const billing = await this.db.query<{ n: number }>(
+      `WITH gone AS (DELETE FROM tracking_waiting_billing WHERE received_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`,
+      [before],
+    );
+    if (billing[0]?.n) this.logger.log({ message: 'billing reports expired unapplied', rows: billing[0].n, receivedBefore: before.toISOString() });
     if (total.rows > 0) this.logger.log({ message: 'parked callbacks expired', rows: total.rows, rawCallbacks: total.rawCallbacks });
     return total;
   }

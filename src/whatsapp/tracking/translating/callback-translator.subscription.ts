@@ -61,13 +61,15 @@ export class CallbackTranslator implements SubscriptionHandler {
   /**
    * Forgets what translating built, before the log is translated again from its start: the
    * correlations, the lost dispatches and the callbacks parked from raw callbacks (all derived
-   * from the log; correlations learnt before callbacks were recorded raw are kept, as nothing in
+   * from the log, billing reports waiting for their message too; correlations learnt before
+   * callbacks were recorded raw are kept, as nothing in
    * the log could teach them again). The delivery events stay; translating again finds them stored.
    */
   async reset(tx: SqlExecutor): Promise<void> {
     await tx.query('DELETE FROM tracking_correlations WHERE derived_from_log');
     await tx.query('DELETE FROM tracking_unresolved_dispatches');
     await tx.query('DELETE FROM parked_callbacks WHERE callback_event_id IS NOT NULL');
+    await tx.query('DELETE FROM tracking_waiting_billing');
   }
 
   /** The lost dispatch's phone number, unless the message was sent after all (or has no number). */

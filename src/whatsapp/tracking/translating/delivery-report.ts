@@ -1,5 +1,5 @@
 import { deliveryStatusChanged, type DeliveryStatusChanged, type FailedCallbackRetry } from '../../domain';
-import type { DeliveryReport } from '../../gupshup/callback-parser';
+import type { DeliveryReport, ReportedPricing } from '../../gupshup/callback-parser';
 
 /** Longest provider id kept: Gupshup's are UUIDs, WhatsApp's wamid.… ids well under 200 characters. */
 export const MAX_PROVIDER_ID_LENGTH = 200;
@@ -48,7 +48,22 @@ export function checkReport(report: DeliveryReport, receivedAt: Date): CheckedRe
   if (code) clean.code = code;
   const reason = cleanText(report.reason, MAX_REASON_LENGTH);
   if (reason) clean.reason = reason;
+  const pricing = cleanPricing(report.pricing);
+  if (pricing) clean.pricing = pricing;
   return { ok: true, report: clean };
+}
+
+const MAX_PRICING_TEXT_LENGTH = 64;
+
+function cleanPricing(pricing: ReportedPricing | undefined): ReportedPricing | undefined {
+  if (!pricing) return undefined;
+  const clean: ReportedPricing = {};
+  const category = cleanText(pricing.category, MAX_PRICING_TEXT_LENGTH);
+  if (category) clean.category = category;
+  if (pricing.billable !== undefined) clean.billable = pricing.billable;
+  const model = cleanText(pricing.model, MAX_PRICING_TEXT_LENGTH);
+  if (model) clean.model = model;
+  return Object.keys(clean).length > 0 ? clean : undefined;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
@@ -103,6 +118,7 @@ export function deliveryEventOf(resolved: ResolvedReport): DeliveryStatusChanged
     receivedAt: resolved.receivedAt.toISOString(),
     ...(report.code !== undefined && { code: report.code }),
     ...(report.reason !== undefined && { reason: report.reason }),
+    ...(report.pricing !== undefined && { pricing: report.pricing }),
     format: report.format,
     ...(resolved.retry !== undefined && { retry: resolved.retry }),
   });

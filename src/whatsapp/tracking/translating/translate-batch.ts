@@ -1,8 +1,9 @@
 import type { SqlExecutor } from '../../../database/database';
 import { appendToStreams, type StoreEvent, type StreamAppend } from '../../../event-store';
-import { messageStreamId, type DeliveryStatusChanged, type FailedCallbackRetry, type WhatsAppMessageSent } from '../../domain';
+import { messageStreamId, type DeliveryStatusChanged, type FailedCallbackRetry, type WhatsAppMessagePriced, type WhatsAppMessageSent } from '../../domain';
 import type { FailedCallback } from '../../sending';
-import { parseGupshupCallback, type DeliveryReport } from '../../gupshup/callback-parser';
+import { parseBillingReports, parseGupshupCallback, type DeliveryReport } from '../../gupshup/callback-parser';
+import { billingKey, billingKeyString, parkBillingReports, pricedEvent, takeBillingReports, type BillingItem } from './billing-reports';
 import {
   parkReports,
   recordInvalidCallbacks,
@@ -91,12 +92,16 @@ export async function translateBatch(tx: SqlExecutor, inputs: readonly Translato
   const invalid: InvalidCallback[] = [];
   const sent: { appId: string; messageId: string; gupshupMessageId: string }[] = [];
   const lost: UnresolvedDispatch[] = [];
+  const billing: BillingItem[] = [];
 
   for (const input of inputs) {
     if (input.kind === 'sent') sent.push(input);
     else if (input.kind === 'lost') {
       if (input.dispatch) lost.push(input.dispatch);
-    } else readCallback(input.eventId, input.data, items, invalid, result);
+    } else {
+      readCallback(input.eventId, input.data, items, invalid, result);
+      billing.push(...readBilling(input.eventId, input.data));
+    }
   }
 
   // Sends first: a callback of this batch for a message whose send is in it too is applied at once.
@@ -125,6 +130,22 @@ export async function translateBatch(tx: SqlExecutor, inputs: readonly Translato
   resolved.push(...resolveParked(unparked, (p) => owners.get(correlationKeyString(lookupKey(p.appId, p.report)))));
   result.unparked += unparked.length;
 
+  // Billing-events: priced on their message, or kept until its send is read.
+  const priced: WhatsAppMessagePriced[] = [];
+  const billingOwners = await findCorrelations(tx, billing.map(billingKey));
+  await parkBillingReports(
+    tx,
+    billing.filter((item) => {
+      const owner = billingOwners.get(billingKeyString(item));
+      if (owner) priced.push(pricedEvent(item, owner.messageId));
+      return !owner;
+    }),
+  );
+  for (const item of await takeBillingReports(tx, sent.map((s) => ({ appId: s.appId, gupshupMessageId: s.gupshupMessageId })))) {
+    const owner = owners.get(billingKeyString(item));
+    if (owner) priced.push(pricedEvent(item, owner.messageId));
+  }
+
   // Lost dispatches: those recorded in this batch against what is parked, what was parked in this
   // batch against those recorded before. Only authenticated callbacks count as evidence.
   const sentEvents: WhatsAppMessageSent[] = [];
@@ -138,6 +159,7 @@ export async function translateBatch(tx: SqlExecutor, inputs: readonly Translato
     const waiting = await takeParkedByGupshupIds(tx, [{ appId: dispatch.appId, providerId: gupshupMessageId }]);
     result.unparked += waiting.length;
     resolved.push(...resolveParked(waiting, () => ({ messageId: dispatch.messageId, gupshupMessageId })));
+    for (const item of await takeBillingReports(tx, [{ appId: dispatch.appId, gupshupMessageId }])) priced.push(pricedEvent(item, dispatch.messageId));
   };
   for (const dispatch of lost) {
     await recordUnresolvedDispatch(tx, dispatch);
@@ -171,7 +193,7 @@ export async function translateBatch(tx: SqlExecutor, inputs: readonly Translato
   }
 
   if (decideFailures) await markRetriedFailures(tx, resolved, decideFailures);
-  const isNew = await appendReports(tx, resolved, sentEvents, result);
+  const isNew = await appendReports(tx, resolved, [...sentEvents, ...priced], result);
   items.forEach((item, index) => {
     item.outcome.outcome = resolvedAt[index] < 0 ? 'parked' : isNew[resolvedAt[index]] ? 'applied' : 'duplicate';
   });
@@ -207,6 +229,18 @@ function resolveParked(
     resolved.push({ appId: p.appId, messageId: owner.messageId, gupshupMessageId: p.report.gupshupMessageId ?? owner.gupshupMessageId, report: p.report, receivedAt: p.receivedAt });
   }
   return resolved;
+}
+
+/** The billing reports of one recorded callback (it is otherwise counted as ignored). */
+function readBilling(eventId: string, data: GupshupCallbackReceivedData): BillingItem[] {
+  const receivedAt = new Date(data.receivedAt);
+  return parseBillingReports(recordedBody(data), receivedAt).map((report, partIndex) => ({
+    ...report,
+    appId: data.appId,
+    callbackEventId: eventId,
+    partIndex,
+    receivedAt,
+  }));
 }
 
 /** Parses one recorded callback into report items and invalid parts, counting what it holds. */
@@ -254,11 +288,16 @@ function readCallback(
 }
 
 /**
- * Appends the reconciled sends and one DeliveryStatusChanged per resolved report, to their
- * messages' streams, in one statement; copies of an event (in this batch, or stored before) are
- * stored once. Returns, per resolved report, whether its event was new.
+ * Appends the reconciled sends and billing reports, and one DeliveryStatusChanged per resolved
+ * report, to their messages' streams, in one statement; copies of an event (in this batch, or
+ * stored before) are stored once. Returns, per resolved report, whether its event was new.
  */
-async function appendReports(tx: SqlExecutor, resolved: readonly ResolvedReport[], sentEvents: readonly WhatsAppMessageSent[], result: TranslationResult): Promise<boolean[]> {
+async function appendReports(
+  tx: SqlExecutor,
+  resolved: readonly ResolvedReport[],
+  otherEvents: readonly (WhatsAppMessageSent | WhatsAppMessagePriced)[],
+  result: TranslationResult,
+): Promise<boolean[]> {
   const events = resolved.map(deliveryEventOf);
   const byStream = new Map<string, StoreEvent<object>[]>();
   const add = (messageId: string, event: StoreEvent<object>) => {
@@ -267,7 +306,7 @@ async function appendReports(tx: SqlExecutor, resolved: readonly ResolvedReport[
     if (list) list.push(event);
     else byStream.set(streamId, [event]);
   };
-  for (const event of sentEvents) add(event.data.messageId, event);
+  for (const event of otherEvents) add(event.data.messageId, event);
   const firstCopies = new Map<string, DeliveryStatusChanged>();
   const isFirstCopy = events.map((event) => {
     if (firstCopies.has(event.eventId)) return false;
