@@ -14,6 +14,7 @@ import { CallbackTokenService } from './callback-tokens/callback-token.service';
 import { CredentialCipher } from './providers/credential-cipher';
 import { GupshupProviderConfigService } from './providers/gupshup-provider-config.service';
 import { GupshupProviderController } from './providers/gupshup-provider.controller';
+import { ProviderPauseSource } from './providers/provider-pause-source';
 
 /**
  * Apps (tenants) and their credentials, the admin API and `apps:create` and `apps:list` commands, each app's
@@ -32,6 +33,7 @@ import { GupshupProviderController } from './providers/gupshup-provider.controll
     AdminGuard,
     CredentialCipher,
     GupshupProviderConfigService,
+    ProviderPauseSource,
     CreateAppCommand,
     CreateWhatsAppAppHandler,
     ListAppsCommand,
@@ -39,6 +41,6 @@ import { GupshupProviderController } from './providers/gupshup-provider.controll
     CallbackTokenMetrics,
     ...callbackTokenMetricProviders,
   ],
-  exports: [AppsService, AppAuthGuard, AdminGuard, AdminToken, CredentialCipher, GupshupProviderConfigService, CallbackTokenService],
+  exports: [AppsService, AppAuthGuard, AdminGuard, AdminToken, CredentialCipher, GupshupProviderConfigService, ProviderPauseSource, CallbackTokenService],
 })
 export class AppsModule {}

@@ -12,5 +12,6 @@ export {
   type GupshupCredentials,
   type GupshupProviderView,
 } from './providers/gupshup-provider-config.service';
+export { ProviderPauseSource, type ProviderPause } from './providers/provider-pause-source';
 export { CallbackTokenService, webhookPath, type CallbackVerdict } from './callback-tokens/callback-token.service';
 export { CallbackTokenIssued, CallbackTokenRotated, LegacyCallbackUrlSet } from './callback-tokens/callback-token.events';

@@ -42,6 +42,7 @@ describe('Provider: gupshup_whatsapp', () => {
       acceptLegacyCallbackUrl: false,
       enforceSessionWindow: false,
       updatedAt: expect.any(String),
+      paused: null,
     });
     expect((await get(app).expect(200)).body).toEqual(res.body);
     expect(await credentials(app)).toEqual({ enabled: true, apiKey, source: '917834811114', srcName: 'DemoAPI' });

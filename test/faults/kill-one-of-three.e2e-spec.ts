@@ -11,7 +11,7 @@ const APPS = 3;
 const RECIPIENTS_PER_APP = 1000;
 /**
  * Gupshup's deadline is long, so that a busy machine's slow simulator is never taken for a
- * timeout (a timeout is retried, the one documented way to reach a phone twice); the lease a
+ * timeout (a timeout would park the message as outcome_unknown rather than send it twice); the lease a
  * little longer, as the dispatcher asks.
  */
 const TIMEOUT_MS = 30_000;

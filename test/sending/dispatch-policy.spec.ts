@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { WhatsAppDispatchFailed, WhatsAppMessageDiscarded, WhatsAppMessageSent } from '../../src/whatsapp/domain';
+import { WhatsAppDispatchFailed, WhatsAppDispatchOutcomeUnknown, WhatsAppMessageDiscarded, WhatsAppMessageSent } from '../../src/whatsapp/domain';
 import { rateLimitShape } from '../../src/whatsapp/sending/dispatch/app-rate-limiter';
 import { decideAttemptOutcome, dispatchEventId, MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/whatsapp/sending/dispatch/dispatch-outcome';
 
@@ -37,12 +37,13 @@ describe('decideAttemptOutcome', () => {
     expect(decision.events[0].eventId).toBe(dispatchEventId(context.messageId, 1, 'sent'));
   });
 
-  it('retries 429, 5xx, timeouts and connection errors until the last attempt', () => {
+  it('retries 429, 5xx, passing failure codes and connections never opened until the last attempt', () => {
     for (const outcome of [
       { outcome: 'retryable' as const, kind: 'http' as const, httpStatus: 429, message: 'Too Many Requests' },
       { outcome: 'retryable' as const, kind: 'http' as const, httpStatus: 503, message: 'Service Unavailable' },
-      { outcome: 'retryable' as const, kind: 'timeout' as const, message: 'no answer' },
-      { outcome: 'retryable' as const, kind: 'network' as const, message: 'ECONNRESET' },
+      { outcome: 'retryable' as const, kind: 'http' as const, httpStatus: 400, message: 'Rate limit hit', code: '130429' },
+      { outcome: 'retryable' as const, kind: 'timeout' as const, message: 'request not sent: UND_ERR_CONNECT_TIMEOUT' },
+      { outcome: 'retryable' as const, kind: 'network' as const, message: 'request not sent: ECONNREFUSED' },
     ]) {
       const retry = decideAttemptOutcome(context, outcome, policy, now, () => 0);
       expect(retry.job).toMatchObject({ state: 'pending', dueAt: new Date(now.getTime() + 500) });
@@ -55,6 +56,25 @@ describe('decideAttemptOutcome', () => {
       expect(last.events[1].data).toMatchObject({ source: 'dispatch', code: 'attempts_exhausted' });
       expect((last.events[1].data as { reason: string }).reason).toContain(outcome.message);
     }
+  });
+
+  it('parks a call that may have reached Gupshup as outcome_unknown, never to be retried', () => {
+    const startedAt = new Date(now.getTime() - 10_000);
+    for (const kind of ['timeout', 'network'] as const) {
+      const decision = decideAttemptOutcome(context, { outcome: 'unknown', kind, message: 'no answer' }, policy, now, () => 0, startedAt);
+      expect(decision.job).toMatchObject({ state: 'outcome_unknown' });
+      expect(decision.events.map((event) => event.constructor)).toEqual([WhatsAppDispatchOutcomeUnknown]);
+      expect(decision.events[0].data).toEqual({ appId: 'app-1', messageId: context.messageId, attempt: 1, startedAt: startedAt.toISOString(), detectedAt: now.toISOString() });
+      expect(decision.events[0].eventId).toBe(dispatchEventId(context.messageId, 1, 'outcome_unknown'));
+    }
+  });
+
+  it('queues an account-level failure again, due now, and asks for the app to be paused', () => {
+    const decision = decideAttemptOutcome({ ...context, attempt: 3 }, { outcome: 'account', httpStatus: 402, code: '1003', message: 'Wallet Balance Low' }, policy, now);
+    expect(decision.job).toMatchObject({ state: 'pending', dueAt: now });
+    expect(decision.pause).toEqual({ code: '1003', reason: 'Wallet Balance Low' });
+    expect(decision.events.map((event) => event.constructor)).toEqual([WhatsAppDispatchFailed]);
+    expect(decision.events[0].data).toMatchObject({ attempt: 3, code: '1003', failureClass: 'account', nextAttemptAt: null });
   });
 
   it('discards a rejected request at once, with Gupshup\'s message', () => {

@@ -1,7 +1,10 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import {
   createTenant,
+  eventTypes,
   eventually,
   jobInState,
   messageEvents,
@@ -131,19 +134,29 @@ describe('dispatch: retries, rejections and scheduled sends', () => {
     expect(events[2].data).toMatchObject({ source: 'provider', code: 'http_401', reason: 'Authentication Failed' });
   });
 
-  it('retries a request that timed out, and one whose connection dropped', async () => {
+  it('never calls again a request that timed out: Gupshup may have it, so it is parked as outcome_unknown', async () => {
     const destination = await newRecipient('r-timeout');
     // An answer that would come long after the timeout (the simulator drops it when it closes).
     simulator.injectFailure({ delayMs: 600_000, count: 1 });
-    simulator.injectFailure({ dropConnection: true, count: 1 });
     const messageId = await send('r-timeout');
 
-    await jobInState(t, messageId, 'sent');
-    expect(requestsTo(simulator, destination)).toHaveLength(3);
+    const parked = await jobInState(t, messageId, 'outcome_unknown');
+    expect(parked.attempts).toBe(0);
+    expect(parked.attemptStartedAt).not.toBeNull();
+    expect(requestsTo(simulator, destination)).toHaveLength(1);
     const events = await messageEvents(t, messageId);
-    expect(events.map((event) => event.type)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchFailed', 'WhatsAppDispatchFailed', 'WhatsAppMessageSent']);
-    expect(events[1].data).toMatchObject({ attempt: 1, errorKind: 'timeout' });
-    expect(events[2].data).toMatchObject({ attempt: 2, errorKind: 'network' });
+    expect(events.map((event) => event.type)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown']);
+    expect(events[1].data).toMatchObject({ attempt: 1 });
+  });
+
+  it('never calls again a request whose connection dropped before the answer', async () => {
+    const destination = await newRecipient('r-dropped');
+    simulator.injectFailure({ dropConnection: true, count: 1 });
+    const messageId = await send('r-dropped');
+
+    await jobInState(t, messageId, 'outcome_unknown');
+    expect(requestsTo(simulator, destination)).toHaveLength(1);
+    expect(await eventTypes(t, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown']);
   });
 
   it('holds a message with sendAt in the future until then, and sends it after', async () => {
@@ -177,5 +190,53 @@ describe('dispatch: retries, rejections and scheduled sends', () => {
     const messageId = await send('r-past', { sendAt: '2020-01-01T00:00:00Z' });
     await jobInState(t, messageId, 'sent');
     expect(requestsTo(simulator, destination)).toHaveLength(1);
+  });
+});
+
+/** A request that cannot have reached Gupshup is retried: here no connection could be opened at all. */
+describe('dispatch: a request that never left', () => {
+  let simulator: GupshupSimulator;
+  let t: TestApp;
+  let forwarder: Server | undefined;
+
+  afterAll(async () => {
+    forwarder?.closeAllConnections();
+    await new Promise<void>((resolve) => (forwarder ? forwarder.close(() => resolve()) : resolve()));
+    await t?.close();
+    await simulator?.close();
+  });
+
+  it('retries a request whose connection was refused, and sends it once Gupshup is reachable', async () => {
+    simulator = await startSimulator();
+    // A port nobody listens on (yet): Gupshup is unreachable.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    t = await startSendingApp(simulator, { env: { GUPSHUP_API_BASE_URL: `http://127.0.0.1:${port}`, DISPATCH_BACKOFF_MS: '200', DISPATCH_MAX_ATTEMPTS: '20' } });
+    const tenant = await createTenant(t, simulator);
+    await putUser(t, tenant, 'r-refused', { phoneNumber: '+919988776601' });
+    const res = await postNotification(t, tenant, { notification: { title: 'Hello' }, sendTo: { recipients: ['r-refused'] } }).expect(202);
+    const messageId = res.body.messages[0].messageId as string;
+
+    await eventually(async () => ((await eventTypes(t, messageId)).includes('WhatsAppDispatchFailed') ? true : undefined), 'a refused attempt');
+    const [failed] = (await messageEvents(t, messageId)).filter((event) => event.type === 'WhatsAppDispatchFailed');
+    expect(failed.data).toMatchObject({ attempt: 1, errorKind: 'network', error: expect.stringContaining('ECONNREFUSED') });
+    expect(simulator.requests()).toHaveLength(0);
+
+    // Gupshup is back on that port.
+    forwarder = createServer(async (req, response) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name]) => !['host', 'connection', 'content-length'].includes(name)).map(([name, value]) => [name, String(value)]));
+      const answer = await fetch(new URL(req.url ?? '/', simulator.baseUrl), { method: req.method, headers, body: Buffer.concat(chunks) });
+      response.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+      response.end(Buffer.from(await answer.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => forwarder!.listen(port, '127.0.0.1', resolve));
+
+    const sent = await jobInState(t, messageId, 'sent');
+    expect(requestsTo(simulator, '919988776601')).toHaveLength(1);
+    expect(sent.attempts).toBeGreaterThanOrEqual(2);
   });
 });

@@ -73,6 +73,13 @@ export async function createTenant(t: TestApp, simulator: GupshupSimulator, opti
   return { appId, apiKey, apiSecret, gupshupApiKey, headers, callbackPath };
 }
 
+/** createTenant, with the tenant's Gupshup app posting its callbacks to the tenant's callback URL (with its token). */
+export async function createTenantWithCallbacks(t: TestApp, simulator: GupshupSimulator): Promise<TestTenant> {
+  const tenant = await createTenant(t, simulator);
+  simulator.registerApp(tenant.gupshupApiKey, { source: GUPSHUP_SOURCE, srcName: GUPSHUP_SRC_NAME, callbackUrl: `${t.url}${tenant.callbackPath}` });
+  return tenant;
+}
+
 export async function putUser(t: TestApp, tenant: TestTenant, identifier: string, profile: Record<string, unknown>): Promise<void> {
   await request(t.url).put(`/v3/users/${encodeURIComponent(identifier)}`).set(tenant.headers).send(profile).expect(200);
 }

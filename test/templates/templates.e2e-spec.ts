@@ -6,6 +6,7 @@ import { templateStatusStreamId, templateStreamId } from '../../src/whatsapp/tem
 import type { TestApp } from '../support/test-app';
 import {
   createTenant,
+  createTenantWithCallbacks,
   eventually,
   GUPSHUP_SOURCE,
   GUPSHUP_SRC_NAME,
@@ -39,12 +40,7 @@ describe('WhatsApp templates', () => {
     await simulator?.close();
   });
 
-  /** A tenant whose Gupshup app posts its callbacks to the tenant's callback URL. */
-  async function tenantWithCallbacks(): Promise<TestTenant> {
-    const tenant = await createTenant(t, simulator);
-    simulator.registerApp(tenant.gupshupApiKey, { source: GUPSHUP_SOURCE, srcName: GUPSHUP_SRC_NAME, callbackUrl: `${t.url}${tenant.callbackPath}` });
-    return tenant;
-  }
+  const tenantWithCallbacks = () => createTenantWithCallbacks(t, simulator);
 
   const putTemplate = (tenant: TestTenant, identifier: string, body: unknown) =>
     request(t.url).put(`${TEMPLATES}/${encodeURIComponent(identifier)}`).set(tenant.headers).send(body as object);

@@ -5,6 +5,7 @@ import { appProviderStreamId, GupshupProviderConfigured, SessionWindowEnforcemen
 import { AppsService, type AuthenticatedApp } from '../apps.service';
 import { CallbackTokenService } from '../callback-tokens/callback-token.service';
 import { CredentialCipher } from './credential-cipher';
+import { ProviderPauseSource, type ProviderPause } from './provider-pause-source';
 import {
   apiKeyFingerprint,
   GUPSHUP_CHANNEL,
@@ -27,6 +28,8 @@ export interface GupshupProviderView {
   /** Messages other than templates go only to numbers that wrote in the last 24 hours. */
   enforceSessionWindow: boolean;
   updatedAt: string;
+  /** Set while the app's dispatch is paused by an account-level failure; null otherwise. */
+  paused: ProviderPause | null;
 }
 
 /** A PUT: `enabled` may be left out only when the body sets nothing but settings (the schema sees to it). */
@@ -70,6 +73,7 @@ export class GupshupProviderConfigService {
     private readonly cipher: CredentialCipher,
     private readonly apps: AppsService,
     private readonly callbackTokens: CallbackTokenService,
+    private readonly pauses: ProviderPauseSource,
   ) {}
 
   /**
@@ -233,6 +237,7 @@ export class GupshupProviderConfigService {
       acceptLegacyCallbackUrl: await this.callbackTokens.acceptsLegacy(app.id, tx),
       enforceSessionWindow: row.enforce_session_window,
       updatedAt: row.updated_at.toISOString(),
+      paused: await this.pauses.pauseOf(app.id, tx),
     };
   }
 }

@@ -70,6 +70,17 @@ export const gupshupProviderViewSchema = z
     acceptLegacyCallbackUrl: z.boolean().meta({ description: 'Whether callbacks on the old URL, without the token, are accepted too' }),
     enforceSessionWindow: z.boolean().meta({ description: 'Whether messages other than templates go only to numbers that wrote in the last 24 hours' }),
     updatedAt: z.iso.datetime(),
+    paused: z
+      .object({
+        since: z.iso.datetime().meta({ description: 'When the account-level failure paused the dispatch' }),
+        code: z.string().meta({ description: "Gupshup's or Meta's failure code", example: '1003' }),
+        reason: z.string().meta({ example: 'Unable To Send Message / Check your wallet balance.' }),
+      })
+      .nullable()
+      .meta({
+        description:
+          "Set while the app's WhatsApp dispatch is paused by an account-level failure (Gupshup 1003 wallet balance low, 4001 rate limited, Meta 471 spam rate limit, ...): its messages stay queued, and nothing is sent until POST .../gupshup_whatsapp/resume; null otherwise",
+      }),
   })
   .meta({ id: 'GupshupProvider' });
 

@@ -1,7 +1,7 @@
 import type { EventMetadata } from '../../event-store/event';
 import { DeliveryStatusChanged, type DeliveryStatusChangedData } from './events';
 import { uuidV5 } from './name-based-uuid';
-import { statusFromProviderStatus, type ProviderStatus } from './status';
+import { statusFromProviderStatus, type MessageStatus, type ProviderStatus } from './status';
 
 /** Namespace of the UUIDs of DeliveryStatusChanged events. Changing it would break deduplication. */
 export const DELIVERY_EVENT_NAMESPACE = 'b4e9a982-5b51-4edb-b161-b802b947097c';
@@ -51,6 +51,14 @@ export function deliveryStatusChanged(
   data: Omit<DeliveryStatusChangedData, 'status'>,
   metadata: EventMetadata = {},
 ): DeliveryStatusChanged {
-  const full: DeliveryStatusChangedData = { ...data, status: statusFromProviderStatus(data.providerStatus) };
+  const full: DeliveryStatusChangedData = { ...data, status: deliveryStatusOf(data) };
   return new DeliveryStatusChanged(full, deliveryEventIdOf(full), metadata);
+}
+
+/**
+ * The status a callback is evidence of: its provider status's, except a failure that sent the
+ * message back to the queue for another try, which leaves it where it was.
+ */
+export function deliveryStatusOf(data: Pick<DeliveryStatusChangedData, 'providerStatus' | 'retry'>): MessageStatus {
+  return data.retry ? 'queued' : statusFromProviderStatus(data.providerStatus);
 }

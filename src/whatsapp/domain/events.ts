@@ -1,5 +1,6 @@
 import { StoreEvent, StoredEventType } from '../../event-store/event';
-import type { ProviderStatus, ReportedStatus } from './status';
+import type { FailureClass } from './failure-classes';
+import type { MessageStatus, ProviderStatus } from './status';
 
 // All times in event data are ISO 8601 strings, so that stored JSON reads back unchanged.
 
@@ -89,7 +90,11 @@ export interface WhatsAppDispatchFailedData {
   /** Present when errorKind is `http`. */
   httpStatus?: number;
   error: string;
-  /** When the next attempt is due; null when there will be none. */
+  /** The failure code of Gupshup's error answer, when it carried one (`130429`, `1003`, ...). */
+  code?: string;
+  /** Its class (failure-classes.ts); `account` pauses the app's dispatch. */
+  failureClass?: FailureClass;
+  /** When the next attempt is due; null when there will be none, or while the app's dispatch is paused. */
   nextAttemptAt: string | null;
   failedAt: string;
 }
@@ -123,8 +128,11 @@ export interface DeliveryStatusChangedData {
   appId: string;
   messageId: string;
   providerStatus: ProviderStatus;
-  /** statusFromProviderStatus(providerStatus), stored so that readers need no mapping. */
-  status: ReportedStatus;
+  /**
+   * statusFromProviderStatus(providerStatus), stored so that readers need no mapping; `queued`
+   * for a failure that sent the message back to the queue (`retry`).
+   */
+  status: MessageStatus;
   /** Gupshup's id (`gsId ?? id` in v2, `gs_id` in v3), when the callback carries it. */
   providerMessageId?: string;
   /** WhatsApp's id (`whatsappMessageId` of v2 enqueued, `id` of v2 receipts and of v3). */
@@ -139,6 +147,20 @@ export interface DeliveryStatusChangedData {
   /** What the message costs, when the callback says (v3 `pricing`, v2 `pricing` on sent). */
   pricing?: MessagePricing;
   format: CallbackFormat;
+  /** Present when this failure is one try of several: the message is tried again, not discarded. */
+  retry?: FailedCallbackRetry;
+}
+
+/**
+ * A `failed` callback whose code is passing or account-level (failure-classes.ts) while the
+ * message had attempts left: the message went back to the queue for another try instead of ending.
+ */
+export interface FailedCallbackRetry {
+  /** The attempt that failed. */
+  attempt: number;
+  failureClass: Exclude<FailureClass, 'permanent'>;
+  /** When the next attempt is due; null while the app's dispatch is paused (account-level). */
+  nextAttemptAt: string | null;
 }
 
 /** Gupshup's and Meta's pricing of a message; a field no report gave is absent. */

@@ -321,4 +321,49 @@ describe('message view', () => {
     const view = foldMessageView([queued()]);
     expect(() => applyToMessageView(view, sent({ messageId: 'another' }))).toThrow('another');
   });
+
+  describe('a message tried again after a failed callback of a passing code', () => {
+    const SECOND_ID = 'ff4a68a0-1203-4c85-8dc3-49d0b3226a35';
+    const retried = () => [
+      queued(),
+      sent(),
+      callback('enqueued', at(2)),
+      callback('failed', at(3), { code: '130429', reason: 'Rate limit hit', retry: { attempt: 1, failureClass: 'passing', nextAttemptAt: at(5) } }),
+      sent({ attempt: 2, providerMessageId: SECOND_ID, sentAt: at(6) }),
+      callback('enqueued', at(7), { providerMessageId: SECOND_ID, whatsappMessageId: 'wamid.second' }),
+      callback('delivered', at(8), { providerMessageId: SECOND_ID, whatsappMessageId: 'wamid.second' }),
+    ];
+
+    it('is never shown discarded while the retry is pending, and shows each try on its timeline', () => {
+      const pending = foldMessageView(retried().slice(0, 4));
+      expect(pending.status).toBe('sent');
+      expect(pending.discardReason).toBeNull();
+      expect(pending.lastError).toMatchObject({ attempt: 1, kind: 'callback', message: '130429: Rate limit hit', nextAttemptAt: at(5) });
+
+      const view = foldMessageView(retried());
+      expect(view.status).toBe('delivered');
+      expect(view.timeline.map((entry) => [entry.status, entry.providerStatus ?? null])).toEqual([
+        ['queued', null],
+        ['sent', null],
+        ['sent', 'enqueued'],
+        ['queued', 'failed'],
+        ['sent', null],
+        ['sent', 'enqueued'],
+        ['delivered', 'delivered'],
+      ]);
+      expect(view.timeline[3]).toMatchObject({ code: '130429', reason: 'Rate limit hit' });
+      expect(view.attempts).toBe(2);
+    });
+
+    it("shows the latest attempt's Gupshup id, in either order of the sends", () => {
+      expect(foldMessageView(retried()).providerMessageId).toBe(SECOND_ID);
+      expect(foldMessageView([...retried()].reverse()).providerMessageId).toBe(SECOND_ID);
+    });
+
+    it('ends discarded when the failure came with no attempt left (no retry)', () => {
+      const view = foldMessageView([queued(), sent(), callback('failed', at(3), { code: '130429', reason: 'Rate limit hit' })]);
+      expect(view.status).toBe('discarded');
+      expect(view.discardReason).toEqual({ code: '130429', reason: 'Rate limit hit' });
+    });
+  });
 });

@@ -1,5 +1,6 @@
 import type { StoreEvent } from '../../event-store/event';
 import { canonicalTime } from './canonical-time';
+import { deliveryStatusOf } from './delivery-event-id';
 import {
   DeliveryStatusChanged,
   isMessageEvent,
@@ -14,7 +15,6 @@ import {
 } from './events';
 import {
   PROVIDER_STATUSES,
-  statusFromProviderStatus,
   statusPrecedence,
   strongestStatus,
   type MessageStatus,
@@ -41,7 +41,8 @@ export interface DiscardReason {
   readonly reason: string;
 }
 
-export type DispatchErrorKindOrUnknown = DispatchErrorKind | 'outcome_unknown';
+/** `callback`: a `failed` callback that sent the message back to the queue for another try. */
+export type DispatchErrorKindOrUnknown = DispatchErrorKind | 'outcome_unknown' | 'callback';
 
 export interface LastDispatchError {
   readonly attempt: number;
@@ -168,13 +169,17 @@ function applyFacts(view: MessageView, event: WhatsAppMessageEvent): MessageView
   }
   if (event instanceof WhatsAppMessageSent) {
     // Gupshup's answer to our own call is the authority on its id; callbacks only fill in until it is known.
+    // A message tried again after a failed callback was accepted more than once: the latest
+    // attempt's id is the one its callbacks now carry (as long as events come in their order;
+    // two sends of the same attempt number keep the smaller id, whatever the order).
     const sentAlreadyApplied = view.timeline.some(isOwnSentEntry);
     const { providerMessageId, attempt } = event.data;
-    return {
-      ...view,
-      providerMessageId: sentAlreadyApplied ? smallest(view.providerMessageId, providerMessageId) : providerMessageId,
-      attempts: Math.max(view.attempts, attempt),
-    };
+    let id = providerMessageId;
+    if (sentAlreadyApplied) {
+      if (attempt < view.attempts) id = view.providerMessageId ?? providerMessageId;
+      else if (attempt === view.attempts) id = smallest(view.providerMessageId, providerMessageId) ?? providerMessageId;
+    }
+    return { ...view, providerMessageId: id, attempts: Math.max(view.attempts, attempt) };
   }
   if (event instanceof WhatsAppDispatchFailed) {
     const { attempt, errorKind, httpStatus, error, failedAt, nextAttemptAt } = event.data;
@@ -201,14 +206,24 @@ function applyFacts(view: MessageView, event: WhatsAppMessageEvent): MessageView
     return { ...view, attempts: Math.max(view.attempts, attempt), lastError: laterError(view.lastError, failure) };
   }
   if (event instanceof DeliveryStatusChanged) {
-    const { providerMessageId, whatsappMessageId } = event.data;
+    const { providerMessageId, whatsappMessageId, retry, code, reason, occurredAt } = event.data;
     const sentApplied = view.timeline.some(isOwnSentEntry);
-    return {
+    const withIds = {
       ...view,
       providerMessageId: sentApplied ? view.providerMessageId : smallest(view.providerMessageId, providerMessageId),
       whatsappMessageId: smallest(view.whatsappMessageId, whatsappMessageId),
       pricing: joinPricing(view.pricing, event.data.pricing && { ...event.data.pricing }),
     };
+    if (!retry) return withIds;
+    const failure: LastDispatchError = {
+      attempt: retry.attempt,
+      kind: 'callback',
+      httpStatus: null,
+      message: [code, reason].filter((part) => part !== undefined).join(': ') || 'failed',
+      at: canonicalTime(occurredAt),
+      nextAttemptAt: retry.nextAttemptAt === null ? null : canonicalTime(retry.nextAttemptAt),
+    };
+    return { ...withIds, attempts: Math.max(view.attempts, retry.attempt), lastError: laterError(view.lastError, failure) };
   }
   if (event instanceof WhatsAppMessagePriced) return { ...view, pricing: joinPricing(view.pricing, { ...event.data.pricing, fromBilling: true }) };
   return view;
@@ -280,7 +295,7 @@ function timelineEntryOf(event: WhatsAppMessageEvent): TimelineEntry | null {
   if (event instanceof DeliveryStatusChanged) {
     const { providerStatus, occurredAt, receivedAt, code, reason } = event.data;
     return {
-      status: statusFromProviderStatus(providerStatus),
+      status: deliveryStatusOf(event.data),
       providerStatus,
       at: canonicalTime(occurredAt),
       receivedAt: canonicalTime(receivedAt),

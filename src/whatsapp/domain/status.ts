@@ -95,15 +95,17 @@ export function canMoveTo(from: MessageStatus, to: MessageStatus): boolean {
 }
 
 /**
- * The status one event is evidence of. Dispatch failures and lost answers leave the message
- * `queued`: only WhatsAppMessageDiscarded ends it on our side. Null for events of other streams.
+ * The status one event is evidence of. Dispatch failures, lost answers and failed callbacks
+ * that sent the message back for another try leave the message `queued`: only
+ * WhatsAppMessageDiscarded or a final `failed` callback end it. Null for events of other streams.
  */
 export function statusEvidence(event: StoreEvent<object>): MessageStatus | null {
   if (event instanceof WhatsAppMessageQueued) return 'queued';
   if (event instanceof WhatsAppDispatchFailed) return 'queued';
   if (event instanceof WhatsAppDispatchOutcomeUnknown) return 'queued';
   if (event instanceof WhatsAppMessageSent) return 'sent';
-  if (event instanceof DeliveryStatusChanged) return statusFromProviderStatus(event.data.providerStatus);
+  // A failure that sent the message back for another try is evidence of nothing more than queued.
+  if (event instanceof DeliveryStatusChanged) return event.data.retry ? 'queued' : statusFromProviderStatus(event.data.providerStatus);
   if (event instanceof WhatsAppMessageDiscarded) return 'discarded';
   return null;
 }

@@ -141,6 +141,20 @@ describe('GupshupClient against the simulator', () => {
     expect(simulator.requests()[0].response?.contentType).toBe('text/html; charset=UTF-8');
   });
 
+  it('classifies an error answer by the failure code it carries, over its HTTP status', async () => {
+    simulator.injectFailure({ status: 400, body: { status: 'error', message: 'Rate limit hit', code: 130429 } });
+    expect(await client.send(textRequest())).toEqual({ outcome: 'retryable', kind: 'http', httpStatus: 400, message: 'Rate limit hit', code: '130429' });
+    simulator.injectFailure({ status: 402, body: { status: 'error', message: 'Wallet Balance Low', code: '1003' } });
+    expect(await client.send(textRequest())).toEqual({ outcome: 'account', httpStatus: 402, message: 'Wallet Balance Low', code: '1003' });
+    simulator.injectFailure({ status: 503, body: { error: { code: 131026, message: 'Message undeliverable' } } });
+    expect(await client.send(textRequest())).toMatchObject({ outcome: 'rejected', httpStatus: 503, code: '131026' });
+    simulator.injectFailure({ status: 503, body: { status: 'error', message: 'Busy', code: 999999 } });
+    expect(await client.send(textRequest())).toMatchObject({ outcome: 'retryable', httpStatus: 503, code: '999999' });
+    // A 2xx is never retried, whatever it carries: Gupshup may have taken the message in.
+    simulator.injectFailure({ status: 200, body: { status: 'error', message: 'Rate limit hit', code: 130429 } });
+    expect(await client.send(textRequest())).toEqual({ outcome: 'rejected', httpStatus: 200, message: 'Rate limit hit' });
+  });
+
   it('does not retry a 2xx without a messageId or with status error', async () => {
     simulator.injectFailure({ status: 200, body: { status: 'error', message: 'Something odd' } });
     expect(await client.send(textRequest())).toEqual({ outcome: 'rejected', httpStatus: 200, message: 'Something odd' });
@@ -157,14 +171,14 @@ describe('GupshupClient against the simulator', () => {
     expect(await client.send(textRequest())).toEqual({ outcome: 'accepted', httpStatus: 200, messageId: 'ee4a68a0-1203-4c85-8dc3-49d0b3226a35' });
   });
 
-  it('gives up at its deadline on a slow answer, as a retryable timeout', async () => {
+  it('gives up at its deadline on a slow answer, as an unknown outcome (Gupshup may have the message)', async () => {
     // A simulator of its own: the abandoned request may reach it late, and must not take another test's failure.
     const slow = createGupshupSimulator({ apps: [{ apiKey: API_KEY, source: '917834811114', srcName: 'DemoAPI' }] });
     const impatient = new GupshupClient({ baseUrl: await slow.listen(), timeoutMs: 150 });
     try {
       // An answer ten minutes away (dropped when the simulator closes): that send() returns at all shows it did not wait.
       slow.injectFailure({ delayMs: 600_000 });
-      expect(await impatient.send(textRequest())).toEqual({ outcome: 'retryable', kind: 'timeout', message: 'no answer from Gupshup within 150 ms' });
+      expect(await impatient.send(textRequest())).toEqual({ outcome: 'unknown', kind: 'timeout', message: 'no answer from Gupshup within 150 ms' });
       expect(slow.requests().filter((request) => request.response !== undefined)).toEqual([]);
     } finally {
       await impatient.close();
@@ -172,10 +186,10 @@ describe('GupshupClient against the simulator', () => {
     }
   });
 
-  it('reports a dropped connection as a retryable network error', async () => {
+  it('reports a connection dropped after the request was written as an unknown outcome, not retryable', async () => {
     simulator.injectFailure({ dropConnection: true });
     const outcome = await client.send(textRequest());
-    expect(outcome).toMatchObject({ outcome: 'retryable', kind: 'network' });
+    expect(outcome).toMatchObject({ outcome: 'unknown', kind: 'network' });
     expect(simulator.requests()[0].response).toEqual({ dropped: true });
     expect(await client.send(textRequest())).toMatchObject({ outcome: 'accepted' });
   });
@@ -244,7 +258,7 @@ describe('GupshupClient transport', () => {
       response.write('{"status":"submitted",');
     });
     const client = new GupshupClient({ baseUrl: url, timeoutMs: 200 });
-    expect(await client.send(textRequest())).toMatchObject({ outcome: 'retryable', kind: 'timeout' });
+    expect(await client.send(textRequest())).toMatchObject({ outcome: 'unknown', kind: 'timeout' });
     await client.close();
   });
 

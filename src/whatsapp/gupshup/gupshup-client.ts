@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Pool } from 'undici';
+import { failureClassOf, FAILURE_CODES } from '../domain/failure-classes';
 import type { GupshupSendRequest } from './send-request';
 
 export interface GupshupClientOptions {
@@ -14,14 +15,27 @@ export interface GupshupClientOptions {
 export type GupshupSendOutcome =
   | { outcome: 'accepted'; messageId: string; httpStatus: number }
   /** Gupshup refused the request. Sending it again would fail the same way. httpStatus 0: it was never sent. */
-  | { outcome: 'rejected'; httpStatus: number; message: string }
-  /** Worth trying again later: 408, 429, 5xx, timeouts and connection errors. */
-  | { outcome: 'retryable'; kind: 'http' | 'timeout' | 'network'; httpStatus?: number; message: string };
+  | { outcome: 'rejected'; httpStatus: number; message: string; code?: string }
+  /**
+   * Known not to have been sent, and worth trying again later: 408, 429, 5xx answers, a failure
+   * code of the passing class (failure-classes.ts), and connections that never carried the request.
+   */
+  | { outcome: 'retryable'; kind: 'http' | 'timeout' | 'network'; httpStatus?: number; message: string; code?: string }
+  /** Gupshup refused it with an account-level code (wallet empty, rate-limited): nothing is sent until the app is resumed. */
+  | { outcome: 'account'; httpStatus: number; code: string; message: string }
+  /**
+   * The request may have reached Gupshup (no answer before the deadline, the connection lost once
+   * it was written): sending it again could deliver the message twice.
+   */
+  | { outcome: 'unknown'; kind: 'timeout' | 'network'; message: string };
 
 /** Gupshup answers in a few hundred bytes; anything past this is not an answer worth reading. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 const MAX_MESSAGE_LENGTH = 300;
-const TIMEOUT_ERROR_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+/** Errors raised before a connection to Gupshup existed: the request cannot have left. */
+const NOT_CONNECTED_ERROR_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+/** Longest wait for a connection: past it the call fails as never sent, well before its deadline. */
+const MAX_CONNECT_TIMEOUT_MS = 5000;
 
 /** Sends prepared requests to Gupshup's send API and classifies every answer, failure included, without throwing. */
 @Injectable()
@@ -86,7 +100,9 @@ export class GupshupClient implements OnModuleDestroy {
       keepAliveTimeout: 10_000,
       headersTimeout: this.options.timeoutMs,
       bodyTimeout: this.options.timeoutMs,
-      connect: { timeout: this.options.timeoutMs },
+      // Shorter than the call's deadline, so that a connection that never opens fails as such
+      // (never sent, retried) rather than as a deadline (maybe sent, never retried).
+      connect: { timeout: Math.max(1, Math.min(MAX_CONNECT_TIMEOUT_MS, Math.floor(this.options.timeoutMs / 2))) },
     });
     return this.pool;
   }
@@ -104,21 +120,53 @@ function classifyAnswer(httpStatus: number, text: string, apiKey: string): Gupsh
     // a second try could deliver it twice. Without an id, we cannot track it either.
     return { outcome: 'rejected', httpStatus, message: bodyMessage ? message : safeMessage(`HTTP ${httpStatus} without a messageId`, apiKey) };
   }
-  if (httpStatus === 408 || httpStatus === 429 || httpStatus >= 500) return { outcome: 'retryable', kind: 'http', httpStatus, message };
-  return { outcome: 'rejected', httpStatus, message };
+  // An error answer means Gupshup did not take the message. A failure code it carries says what
+  // to do; without a known one, the HTTP status does.
+  const code = failureCodeOf(body);
+  if (code !== undefined && FAILURE_CODES[code]) {
+    const failureClass = failureClassOf(code);
+    if (failureClass === 'account') return { outcome: 'account', httpStatus, code, message };
+    if (failureClass === 'passing') return { outcome: 'retryable', kind: 'http', httpStatus, message, code };
+    return { outcome: 'rejected', httpStatus, message, code };
+  }
+  const withCode = code !== undefined ? { code } : {};
+  if (httpStatus === 408 || httpStatus === 429 || httpStatus >= 500) return { outcome: 'retryable', kind: 'http', httpStatus, message, ...withCode };
+  return { outcome: 'rejected', httpStatus, message, ...withCode };
+}
+
+/** The failure code of an error body: `code` (Gupshup), or `error.code` / `errors[0].code` (Meta's shape). */
+function failureCodeOf(body: Record<string, unknown> | undefined): string | undefined {
+  const error = body?.error;
+  const errors = body?.errors;
+  const candidates = [
+    body?.code,
+    typeof error === 'object' && error !== null ? (error as Record<string, unknown>).code : undefined,
+    Array.isArray(errors) && typeof errors[0] === 'object' && errors[0] !== null ? (errors[0] as Record<string, unknown>).code : undefined,
+  ];
+  for (const candidate of candidates) {
+    if (typeof candidate === 'number' && Number.isInteger(candidate)) return String(candidate);
+    if (typeof candidate === 'string' && /^\d{1,9}$/.test(candidate.trim())) return candidate.trim();
+  }
+  return undefined;
 }
 
 function classifyError(error: unknown, deadlinePassed: boolean, timeoutMs: number, apiKey: string): GupshupSendOutcome {
   const code = errorCode(error);
   const detail = error instanceof Error ? error.message : String(error);
-  if (deadlinePassed || (code !== undefined && TIMEOUT_ERROR_CODES.has(code))) {
-    return { outcome: 'retryable', kind: 'timeout', message: safeMessage(`no answer from Gupshup within ${timeoutMs} ms`, apiKey) };
-  }
   if (code === 'UND_ERR_INVALID_ARG') {
     // The request could not even be written (e.g. a header with a line break): nothing left this process.
     return { outcome: 'rejected', httpStatus: 0, message: safeMessage(`request not sent: ${detail}`, apiKey) };
   }
-  return { outcome: 'retryable', kind: 'network', message: safeMessage(code ? `${code}: ${detail}` : detail, apiKey) };
+  if (code !== undefined && NOT_CONNECTED_ERROR_CODES.has(code)) {
+    const kind = code === 'UND_ERR_CONNECT_TIMEOUT' ? 'timeout' : 'network';
+    return { outcome: 'retryable', kind, message: safeMessage(`request not sent, no connection to Gupshup: ${code}: ${detail}`, apiKey) };
+  }
+  // Anything else happened on a connection that may have carried the request: Gupshup may have
+  // the message, and calling it again could deliver it twice (docs/dispatch-policy.md).
+  if (deadlinePassed || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'ETIMEDOUT') {
+    return { outcome: 'unknown', kind: 'timeout', message: safeMessage(`no answer from Gupshup within ${timeoutMs} ms`, apiKey) };
+  }
+  return { outcome: 'unknown', kind: 'network', message: safeMessage(`connection lost before Gupshup answered: ${code ? `${code}: ${detail}` : detail}`, apiKey) };
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -17,6 +17,8 @@ export { LeaseExpiry } from './dispatch/lease-expiry';
 export { AcceptanceGates, SendGates, type GateStop, type SendGate, type SendGateVerdict } from './dispatch/send-gates';
 export type { ClaimedJob, DispatchContent } from './dispatch/dispatch-jobs';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
+export { FailedCallbackRetries, type FailedCallback } from './dispatch/failed-callback-retries';
+export { DispatchPauses } from './pausing/dispatch-pauses';
 export {
   CancelWhatsAppNotificationsCommand,
   type CancelNotificationsResult,

@@ -11,6 +11,7 @@ import { ProviderCredentialsCache } from './dispatch/credentials-cache';
 import { DispatchHousekeeping } from './dispatch/dispatch-housekeeping';
 import { DispatchJobSettlement } from './dispatch/dispatch-job-settlement.subscription';
 import { DispatchJobs } from './dispatch/dispatch-jobs';
+import { FailedCallbackRetries } from './dispatch/failed-callback-retries';
 import { DispatchMetrics, dispatchMetricProviders } from './dispatch/dispatch-metrics';
 import { DispatchOperatorCommands } from './dispatch/dispatch-operator.commands';
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
@@ -23,6 +24,8 @@ import { RequestBuilderFactory } from './dispatch/request-builder';
 import { AcceptanceGates, SendGates } from './dispatch/send-gates';
 import { GupshupClient } from '../gupshup/gupshup-client';
 import { IdempotencyKeys } from './idempotency';
+import { DispatchPauseController } from './pausing/dispatch-pause.controller';
+import { DispatchPauses, dispatchPauseMetricProviders } from './pausing/dispatch-pauses';
 import { NotificationsController } from './notifications.controller';
 import { SendWhatsAppNotificationHandler } from './send-notification.handler';
 
@@ -35,7 +38,7 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
  */
 @Module({
   imports: [AppsModule, UsersModule],
-  controllers: [NotificationsController, CancellingController],
+  controllers: [NotificationsController, CancellingController, DispatchPauseController],
   providers: [
     SendWhatsAppNotificationHandler,
     CancelWhatsAppNotificationsHandler,
@@ -59,8 +62,11 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     gupshupClientProvider,
     DispatchMetrics,
     ...dispatchMetricProviders,
+    DispatchPauses,
+    ...dispatchPauseMetricProviders,
+    FailedCallbackRetries,
     ...DispatchOperatorCommands,
   ],
-  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, AcceptanceGates, LeaseExpiry],
+  exports: [DispatchJobs, OutcomeUnknownResolver, WhatsAppDispatcher, GupshupClient, SendGates, AcceptanceGates, LeaseExpiry, DispatchPauses, FailedCallbackRetries],
 })
 export class WhatsAppSendingModule {}

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { WhatsAppSendingModule } from '../sending';
 import { ParkedCallbackExpiry } from './parking/parked-callback-expiry';
 import { ParkedCallbacksController } from './parking/parked-callbacks.controller';
 import { GupshupWebhookController } from './receiving/gupshup-webhook.controller';
@@ -15,6 +16,8 @@ import { trackingMetricProviders, TrackingMetrics } from './tracking.metrics';
  * delivery events) and parking (what waits for its message, and its expiry).
  */
 @Module({
+  // Failed callbacks may send a message back to the dispatch queue, or pause its app.
+  imports: [WhatsAppSendingModule],
   controllers: [GupshupWebhookController, ParkedCallbacksController],
   providers: [
     WebhookBodyParser,

@@ -8,7 +8,7 @@ import { AppSendPacer } from './app-send-pacer';
 import { ProviderCredentialsCache } from './credentials-cache';
 import { DispatchJobs, type ClaimedJob } from './dispatch-jobs';
 import { DISPATCH_LOG_CONTEXT, jobFields } from './dispatch-log';
-import { DispatchMetrics, gupshupCallLabel } from './dispatch-metrics';
+import { answerStatus, DispatchMetrics, gupshupCallLabel } from './dispatch-metrics';
 import { decideAttemptOutcome, discardBeforeCall, type RetryPolicy } from './dispatch-outcome';
 import { OutcomeRecorder } from './outcome-recorder';
 import { RequestBuilderFactory } from './request-builder';
@@ -162,26 +162,34 @@ export class AppJobsDispatch {
       return;
     }
     const calls: Promise<void>[] = [];
+    const notStarted: ClaimedJob[] = [];
     for (const job of jobs) {
       if (started.has(job.messageId)) calls.push(this.call(job, requests.get(job)!, context));
-      else this.logger.log({ message: `attempt ${job.attempt} not started: the job was withdrawn or taken over since it was claimed`, ...jobFields(job) });
+      else {
+        notStarted.push(job);
+        this.logger.log({ message: `attempt ${job.attempt} not started: the job was withdrawn or taken over, or its app paused, since it was claimed`, ...jobFields(job) });
+      }
     }
+    // Those held back by a pause go back to the queue untried; releasing leaves withdrawn and
+    // taken-over jobs alone (it only touches jobs still in flight under this claim).
+    if (notStarted.length > 0) await this.releaseQuietly(notStarted, 0);
     await Promise.all(calls);
   }
 
   /** Calls Gupshup for one job; resolves with the answer in hand, its recording pushed to `records`. */
   private async call(job: ClaimedJob, request: GupshupSendRequest, context: AppJobsContext): Promise<void> {
     const started = performance.now();
+    const startedAt = new Date();
     const outcome = await this.client.send(request);
     const durationMs = performance.now() - started;
     this.metrics.gupshupCall(outcome, durationMs / 1000);
-    const decision = decideAttemptOutcome(job, outcome, this.policy, new Date());
+    const decision = decideAttemptOutcome(job, outcome, this.policy, new Date(), Math.random, startedAt);
     const answer = gupshupCallLabel(outcome);
     this.logger.debug({
       message: `attempt ${job.attempt}: Gupshup call ${answer} in ${Math.round(durationMs)} ms` + (outcome.outcome === 'accepted' ? '' : `: ${outcome.message}`),
       ...jobFields(job),
       gupshup: answer,
-      ...(outcome.httpStatus ? { httpStatus: outcome.httpStatus } : {}),
+      ...(answerStatus(outcome) ? { httpStatus: answerStatus(outcome) } : {}),
       ...(outcome.outcome === 'accepted' ? { gupshupMessageId: outcome.messageId } : {}),
       durationMs: Math.round(durationMs),
     });

@@ -100,7 +100,9 @@ export interface DispatchJobRow {
 export type JobOutcome =
   | { state: 'sent'; providerMessageId: string }
   | { state: 'pending'; dueAt: Date; lastError: string }
-  | { state: 'discarded'; lastError: string };
+  | { state: 'discarded'; lastError: string }
+  /** The request may have reached Gupshup: never called again by itself (docs/dispatch-policy.md). */
+  | { state: 'outcome_unknown'; lastError: string };
 
 export interface RecordedOutcome {
   job: ClaimedJob;
@@ -145,6 +147,7 @@ const CLAIM_SQL = `
   WITH due AS (
     SELECT message_id FROM whatsapp_dispatch_jobs
      WHERE state = 'pending' AND due_at <= now() AND NOT (app_id = ANY ($4::text[]))
+       AND NOT EXISTS (SELECT 1 FROM whatsapp_dispatch_pauses p WHERE p.app_id = whatsapp_dispatch_jobs.app_id)
      ORDER BY due_at
      LIMIT $1
      FOR UPDATE SKIP LOCKED)
@@ -188,7 +191,8 @@ export class DispatchJobs {
   /**
    * Takes up to `limit` due jobs, oldest due first, skipping rows other workers hold, and marks
    * them in flight under a lease in the same statement, committed before it returns: nobody else
-   * can take them until the lease runs out. Jobs of `excludeAppIds` (rate-limited now) are left.
+   * can take them until the lease runs out. Jobs of `excludeAppIds` (rate-limited now) and of
+   * paused apps (whatsapp_dispatch_pauses) are left.
    * Their requests are not started yet (see markRequestsStarted).
    */
   async claim(options: { limit: number; leaseMs: number; leaseToken: string; excludeAppIds: readonly string[] }): Promise<ClaimedJob[]> {
@@ -261,8 +265,8 @@ export class DispatchJobs {
 
   /**
    * Marks claimed jobs "request started", right before their Gupshup calls, in one statement that
-   * commits on its own. Only jobs still held by their claim and not withdrawn are marked; the
-   * others must not be sent. Returns the message ids marked.
+   * commits on its own. Only jobs still held by their claim, not withdrawn, and of an app whose
+   * dispatch is not paused are marked; the others must not be sent. Returns the message ids marked.
    */
   async markRequestsStarted(jobs: readonly ClaimedJob[]): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
@@ -270,6 +274,7 @@ export class DispatchJobs {
       `UPDATE whatsapp_dispatch_jobs
           SET attempt_started_at = now(), updated_at = now()
         WHERE message_id = ANY ($1::uuid[]) AND lease_token = ANY ($2::uuid[]) AND state = 'in_flight' AND attempt_started_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM whatsapp_dispatch_pauses p WHERE p.app_id = whatsapp_dispatch_jobs.app_id)
        RETURNING message_id`,
       [jobs.map((job) => job.messageId), [...new Set(jobs.map((job) => job.leaseToken))]],
     );

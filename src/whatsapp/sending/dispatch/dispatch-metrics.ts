@@ -11,8 +11,11 @@ export const DISPATCH_JOBS = 'whatsapp_dispatch_jobs';
 export const DISPATCH_OLDEST_DUE = 'whatsapp_dispatch_oldest_due_seconds';
 export const DISPATCH_LEASE_EXPIRIES = 'whatsapp_dispatch_lease_expiries_total';
 
-/** How a call to Gupshup's send API ended, as the latency histogram labels it. */
-export type GupshupCallLabel = 'accepted' | 'rejected' | 'retryable' | 'timeout' | 'network_error';
+/**
+ * How a call to Gupshup's send API ended, as the latency histogram labels it: `timeout` and
+ * `connection_lost` may have reached Gupshup (never retried), `network_error` never did.
+ */
+export type GupshupCallLabel = 'accepted' | 'rejected' | 'retryable' | 'account' | 'timeout' | 'connection_lost' | 'network_error';
 
 /**
  * What became of an attempt once recorded: `sent`, `retry` (due again later), `discarded`, or
@@ -30,15 +33,21 @@ export type LeaseExpiryAction = 'requeued' | 'outcome_unknown';
 const OPEN_STATES = ['pending', 'in_flight', 'outcome_unknown'] as const;
 
 export function gupshupCallLabel(outcome: GupshupSendOutcome): GupshupCallLabel {
+  if (outcome.outcome === 'unknown') return outcome.kind === 'timeout' ? 'timeout' : 'connection_lost';
   if (outcome.outcome !== 'retryable') return outcome.outcome;
-  if (outcome.kind === 'timeout') return 'timeout';
-  return outcome.kind === 'network' ? 'network_error' : 'retryable';
+  return outcome.kind === 'http' ? 'retryable' : 'network_error';
+}
+
+/** The HTTP status of a call's answer; 0 when there was none. */
+export function answerStatus(outcome: GupshupSendOutcome): number {
+  return 'httpStatus' in outcome ? (outcome.httpStatus ?? 0) : 0;
 }
 
 export const dispatchMetricProviders: Provider[] = [
   makeHistogramProvider({
     name: GUPSHUP_SEND_DURATION,
-    help: "Calls to Gupshup's send API and how long they took, by outcome (accepted, rejected, retryable, timeout, network_error) and HTTP status (0: no answer)",
+    help:
+      "Calls to Gupshup's send API and how long they took, by outcome (accepted, rejected, retryable, account, network_error: never sent; timeout, connection_lost: maybe sent, never retried) and HTTP status (0: no answer)",
     labelNames: ['outcome', 'status_code'],
     buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   }),
@@ -88,8 +97,7 @@ export class DispatchMetrics implements OnModuleInit, OnModuleDestroy {
   }
 
   gupshupCall(outcome: GupshupSendOutcome, seconds: number): void {
-    const statusCode = outcome.outcome === 'retryable' ? (outcome.httpStatus ?? 0) : outcome.httpStatus;
-    this.callDuration.observe({ outcome: gupshupCallLabel(outcome), status_code: String(statusCode) }, seconds);
+    this.callDuration.observe({ outcome: gupshupCallLabel(outcome), status_code: String(answerStatus(outcome)) }, seconds);
   }
 
   outcome(outcome: DispatchOutcome, code: string, count = 1): void {

@@ -49,13 +49,18 @@ export interface AttemptContext {
 export interface AttemptDecision {
   job: JobOutcome;
   events: WhatsAppMessageEvent[];
+  /** An account-level failure: the app's dispatch is paused with this code and reason, in the same transaction. */
+  pause?: { code: string; reason: string };
 }
 
 /**
  * What an answer from Gupshup means for the message. Pure: the clock and the randomness are passed in.
  * - accepted: sent, with Gupshup's messageId; never tried again.
- * - rejected (400, 401, ...): Gupshup will refuse it again; discarded now, with its message.
- * - retryable (429, 5xx, timeout, network): tried again after a backoff, until maxAttempts.
+ * - rejected (400, 401, a permanent failure code, ...): Gupshup will refuse it again; discarded now, with its message.
+ * - retryable (429, 5xx, a passing failure code, no connection): tried again after a backoff, until maxAttempts.
+ * - account (1003, 4001, ...): back to the queue, due now, and the app's dispatch paused until resumed.
+ * - unknown (timeout, connection lost once the request was written): Gupshup may have the
+ *   message, so it is never called again by itself: parked as outcome_unknown.
  */
 export function decideAttemptOutcome(
   context: AttemptContext,
@@ -63,6 +68,7 @@ export function decideAttemptOutcome(
   policy: RetryPolicy,
   now: Date,
   random: () => number = Math.random,
+  startedAt: Date = now,
 ): AttemptDecision {
   const { appId, messageId, attempt } = context;
   const at = now.toISOString();
@@ -74,10 +80,18 @@ export function decideAttemptOutcome(
       ],
     };
   }
+  if (outcome.outcome === 'unknown') {
+    return {
+      job: { state: 'outcome_unknown', lastError: describeFailure(outcome.kind, undefined, outcome.message) },
+      events: [outcomeUnknownEvent(context, startedAt, now)],
+    };
+  }
 
-  const errorKind = outcome.outcome === 'rejected' ? 'http' : outcome.kind;
-  const httpStatus = outcome.outcome === 'rejected' ? outcome.httpStatus : outcome.httpStatus;
-  const description = describeFailure(errorKind, httpStatus, outcome.message);
+  const errorKind = outcome.outcome === 'retryable' ? outcome.kind : 'http';
+  const httpStatus = outcome.httpStatus;
+  const code = outcome.code;
+  const description = describeFailure(errorKind, httpStatus, code !== undefined ? `${outcome.message} (code ${code})` : outcome.message);
+  const failureClass = outcome.outcome === 'account' ? 'account' : outcome.outcome === 'retryable' ? (code !== undefined ? 'passing' : undefined) : code !== undefined ? 'permanent' : undefined;
   const retry = outcome.outcome === 'retryable' && attempt < policy.maxAttempts;
   const nextAttemptAt = retry ? new Date(now.getTime() + retryDelayMs(attempt, policy.backoffMs, random)) : null;
   const failed = new WhatsAppDispatchFailed(
@@ -88,11 +102,17 @@ export function decideAttemptOutcome(
       errorKind,
       ...(httpStatus !== undefined && httpStatus > 0 ? { httpStatus } : {}),
       error: outcome.message,
+      ...(code !== undefined ? { code } : {}),
+      ...(failureClass !== undefined ? { failureClass } : {}),
       nextAttemptAt: nextAttemptAt ? nextAttemptAt.toISOString() : null,
       failedAt: at,
     },
     dispatchEventId(messageId, attempt, 'failed'),
   );
+  if (outcome.outcome === 'account') {
+    // Nothing is lost: the message waits in the queue, held by the pause, and goes when the app is resumed.
+    return { job: { state: 'pending', dueAt: now, lastError: description }, events: [failed], pause: { code: outcome.code, reason: outcome.message } };
+  }
   if (nextAttemptAt) return { job: { state: 'pending', dueAt: nextAttemptAt, lastError: description }, events: [failed] };
 
   const discarded =

@@ -6,6 +6,8 @@ import { isDatabaseUnavailable } from '../../../database/database-errors';
 import { GroupCommitBatcher } from '../../../database/group-commit-batcher';
 import { appendToStreams } from '../../../event-store';
 import { messageStreamId, WhatsAppDispatchFailed, WhatsAppMessageDiscarded } from '../../domain';
+import { DispatchPauses } from '../pausing/dispatch-pauses';
+import type { WhatsAppDispatchPausedData } from '../pausing/dispatch-pause.events';
 import { DispatchJobs, type ClaimedJob } from './dispatch-jobs';
 import { DISPATCH_LOG_CONTEXT, failureCode, formatDelay, jobFields } from './dispatch-log';
 import { DispatchMetrics } from './dispatch-metrics';
@@ -49,6 +51,7 @@ export class OutcomeRecorder {
     private readonly db: Database,
     private readonly jobs: DispatchJobs,
     private readonly metrics: DispatchMetrics,
+    private readonly pauses: DispatchPauses,
   ) {
     this.maxAttempts = config.get('DISPATCH_MAX_ATTEMPTS');
     this.batcher = new GroupCommitBatcher<Outcome, boolean>(
@@ -62,7 +65,7 @@ export class OutcomeRecorder {
    * answer would leave the message to the outcome_unknown policy. `attempts` is the number of calls
    * made (one less than the claimed attempt when it ended before calling). Never rejects.
    */
-  async record(job: ClaimedJob, decision: AttemptDecision, attempts = job.attempt): Promise<void> {
+  async record(job: ClaimedJob, decision: AttemptDecision, attempts = callsMade(job, decision)): Promise<void> {
     for (let tries = 1; ; tries++) {
       try {
         const applied = await this.batcher.submit({ job, decision, attempts });
@@ -93,19 +96,27 @@ export class OutcomeRecorder {
 
   /** One transaction for a batch: true for each outcome that applied (its claim was still the job's). */
   private async commit(outcomes: Outcome[]): Promise<boolean[]> {
+    let paused: WhatsAppDispatchPausedData[] = [];
     const applied = await this.db.transaction(async (tx) => {
       const recorded = await this.jobs.recordOutcomes(
         tx,
         outcomes.map(({ job, decision, attempts }) => ({ job, outcome: decision.job, attempts })),
       );
+      const kept = outcomes.filter(({ job }) => recorded.has(job.messageId));
       await appendToStreams(
         tx,
-        outcomes
-          .filter(({ job }) => recorded.has(job.messageId))
-          .map(({ job, decision }) => ({ streamId: messageStreamId(job.messageId), events: decision.events, expectedVersion: 'any' as const })),
+        kept.map(({ job, decision }) => ({ streamId: messageStreamId(job.messageId), events: decision.events, expectedVersion: 'any' as const })),
+      );
+      // An account-level answer pauses the app with the message that met it, in the same transaction.
+      paused = await this.pauses.pause(
+        tx,
+        kept.flatMap(({ job, decision }) =>
+          decision.pause ? [{ appId: job.appId, code: decision.pause.code, reason: decision.pause.reason, messageId: job.messageId, learntFrom: 'send_answer' as const }] : [],
+        ),
       );
       return recorded;
     });
+    this.pauses.reportPaused(paused);
     return outcomes.map(({ job }) => applied.has(job.messageId));
   }
 
@@ -125,6 +136,17 @@ export class OutcomeRecorder {
         this.logger.debug({ message: `sent: ${ofMax} accepted by Gupshup as ${outcome.providerMessageId}`, ...fields, gupshupMessageId: outcome.providerMessageId });
         return;
       case 'pending': {
+        if (decision.pause) {
+          this.metrics.outcome('retry', `paused_${decision.pause.code}`);
+          this.logger.warn({
+            message: `${ofMax} failed with account-level code ${decision.pause.code} (${outcome.lastError}); queued again, held while the app's dispatch is paused`,
+            ...fields,
+            reason: outcome.lastError,
+            ...failure,
+            code: decision.pause.code,
+          });
+          return;
+        }
         const retryInMs = Math.max(0, outcome.dueAt.getTime() - Date.now());
         this.metrics.outcome('retry', failureCode(failed?.errorKind, failed?.httpStatus));
         this.logger.warn({
@@ -137,6 +159,15 @@ export class OutcomeRecorder {
         });
         return;
       }
+      case 'outcome_unknown':
+        this.metrics.outcome('outcome_unknown', 'answer_lost');
+        this.logger.warn({
+          message: `${ofMax} may have reached Gupshup but got no answer (${outcome.lastError}); not sent again: parked as outcome_unknown until a callback or an operator settles it`,
+          ...fields,
+          reason: outcome.lastError,
+          action: 'outcome_unknown',
+        });
+        return;
       case 'discarded': {
         const discarded = decision.events.find((event) => event instanceof WhatsAppMessageDiscarded)?.data;
         const code = discarded?.code ?? 'discarded';
@@ -153,4 +184,9 @@ export class OutcomeRecorder {
       }
     }
   }
+}
+
+/** Calls made so far: the claimed attempt's, except a call whose outcome is unknown, recorded as not made yet (a settlement or a resend counts it). */
+function callsMade(job: ClaimedJob, decision: AttemptDecision): number {
+  return decision.job.state === 'outcome_unknown' ? job.attempt - 1 : job.attempt;
 }

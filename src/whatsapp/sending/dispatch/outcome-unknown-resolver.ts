@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Database, type SqlExecutor } from '../../../database/database';
 import { EventStore } from '../../../event-store/event-store';
 import { DeliveryStatusChanged, messageStreamId, WhatsAppMessageSent } from '../../domain';
-import { appendToStreams } from '../../../event-store';
+import { appendToStreams, type StoreEvent } from '../../../event-store';
 import { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow } from './dispatch-jobs';
 import { dispatchEventId } from './dispatch-outcome';
 
@@ -45,15 +45,28 @@ export class OutcomeUnknownResolver {
 
   /**
    * An operator's decision: send a parked message again now, as a new attempt. Refused (false)
-   * when it is not parked, or when its stream already shows that Gupshup has it (a send result or
-   * a callback recorded since): sending it again would deliver it twice.
+   * when it is not parked, or when its stream already shows that Gupshup may have it (a send
+   * result of the parked attempt, or a callback not about an earlier attempt's Gupshup id):
+   * sending it again would deliver it twice.
    */
   async resend(messageId: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       // Under the job's lock, the stream read below sees a send result the translator committed meanwhile.
       if (!(await lockOutcomeUnknownJob(tx, messageId))) return false;
-      const events = await this.store.readStream(messageStreamId(messageId), { tx });
-      if (events.some((event) => event instanceof WhatsAppMessageSent || event instanceof DeliveryStatusChanged)) return false;
+      const job = await this.jobs.find(messageId, tx);
+      if (!job) return false;
+      const events: StoreEvent<object>[] = await this.store.readStream(messageStreamId(messageId), { tx });
+      // A message tried again after a failed callback has sends and callbacks of its earlier
+      // attempts (up to job.attempts): only what may be about the parked one forbids a resend.
+      const earlierIds = new Set(
+        events.filter((event): event is WhatsAppMessageSent => event instanceof WhatsAppMessageSent && event.data.attempt <= job.attempts).map((event) => event.data.providerMessageId),
+      );
+      const gupshupMayHaveIt = events.some(
+        (event) =>
+          (event instanceof WhatsAppMessageSent && event.data.attempt > job.attempts) ||
+          (event instanceof DeliveryStatusChanged && !(event.data.providerMessageId !== undefined && earlierIds.has(event.data.providerMessageId))),
+      );
+      if (gupshupMayHaveIt) return false;
       return Boolean(await this.jobs.requeueOutcomeUnknown(tx, messageId));
     });
   }

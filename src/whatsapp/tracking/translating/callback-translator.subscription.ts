@@ -3,6 +3,7 @@ import type { SqlExecutor } from '../../../database/database';
 import { EventStore, EventStoreSubscription, type RecordedEvent, type StoreEvent, type SubscriptionHandler } from '../../../event-store';
 import { messageStreamId, WhatsAppMessageQueued, WhatsAppMessageSent, type WhatsAppDispatchOutcomeUnknownData, type WhatsAppMessageSentData } from '../../domain';
 import type { GupshupCallbackReceivedData } from '../receiving/gupshup-callback-received.event';
+import { FailedCallbackRetries } from '../../sending';
 import { TrackingMetrics } from '../tracking.metrics';
 import { destinationDigits, type UnresolvedDispatch } from './lost-dispatches';
 import { translateBatch, type TranslatorInput } from './translate-batch';
@@ -25,6 +26,7 @@ export class CallbackTranslator implements SubscriptionHandler {
   constructor(
     private readonly store: EventStore,
     private readonly metrics: TrackingMetrics,
+    private readonly failedCallbacks: FailedCallbackRetries,
   ) {}
 
   async handle(recorded: RecordedEvent[], tx: SqlExecutor): Promise<void> {
@@ -40,7 +42,7 @@ export class CallbackTranslator implements SubscriptionHandler {
         inputs.push({ kind: 'lost', dispatch: await this.lostDispatch(tx, data) });
       }
     }
-    const result = await translateBatch(tx, inputs);
+    const result = await translateBatch(tx, inputs, (batchTx, failures) => this.failedCallbacks.decide(batchTx, failures));
 
     for (const outcome of result.outcomes) {
       this.metrics.callback(outcome.format, outcome.kind, outcome.outcome);
@@ -73,7 +75,9 @@ export class CallbackTranslator implements SubscriptionHandler {
   /** The lost dispatch's phone number, unless the message was sent after all (or has no number). */
   private async lostDispatch(tx: SqlExecutor, data: WhatsAppDispatchOutcomeUnknownData): Promise<UnresolvedDispatch | null> {
     const stream: StoreEvent<object>[] = await this.store.readStream(messageStreamId(data.messageId), { tx });
-    if (stream.some((event) => event instanceof WhatsAppMessageSent)) return null;
+    // Sent by this attempt or a later one after all; an earlier attempt's acceptance (a message
+    // tried again after a failed callback) says nothing about this one.
+    if (stream.some((event) => event instanceof WhatsAppMessageSent && event.data.attempt >= data.attempt)) return null;
     const queued = stream.find((event): event is WhatsAppMessageQueued => event instanceof WhatsAppMessageQueued);
     const phoneNumber = queued?.data.phoneNumber;
     if (!phoneNumber) return null;

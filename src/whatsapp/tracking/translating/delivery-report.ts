@@ -1,4 +1,4 @@
-import { deliveryStatusChanged, type DeliveryStatusChanged } from '../../domain';
+import { deliveryStatusChanged, type DeliveryStatusChanged, type FailedCallbackRetry } from '../../domain';
 import type { DeliveryReport, ReportedPricing } from '../../gupshup/callback-parser';
 
 /** Longest provider id kept: Gupshup's are UUIDs, WhatsApp's wamid.… ids well under 200 characters. */
@@ -97,6 +97,8 @@ export interface ResolvedReport {
   gupshupMessageId?: string;
   report: DeliveryReport;
   receivedAt: Date;
+  /** Set on a failure that sent the message back to the queue for another try. */
+  retry?: FailedCallbackRetry;
 }
 
 /**
@@ -118,5 +120,6 @@ export function deliveryEventOf(resolved: ResolvedReport): DeliveryStatusChanged
     ...(report.reason !== undefined && { reason: report.reason }),
     ...(report.pricing !== undefined && { pricing: report.pricing }),
     format: report.format,
+    ...(resolved.retry !== undefined && { retry: resolved.retry }),
   });
 }

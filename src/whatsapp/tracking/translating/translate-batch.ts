@@ -1,6 +1,7 @@
 import type { SqlExecutor } from '../../../database/database';
 import { appendToStreams, type StoreEvent, type StreamAppend } from '../../../event-store';
-import { messageStreamId, type DeliveryStatusChanged, type WhatsAppMessagePriced, type WhatsAppMessageSent } from '../../domain';
+import { messageStreamId, type DeliveryStatusChanged, type FailedCallbackRetry, type WhatsAppMessagePriced, type WhatsAppMessageSent } from '../../domain';
+import type { FailedCallback } from '../../sending';
 import { parseBillingReports, parseGupshupCallback, type DeliveryReport } from '../../gupshup/callback-parser';
 import { billingKey, billingKeyString, parkBillingReports, pricedEvent, takeBillingReports, type BillingItem } from './billing-reports';
 import {
@@ -46,6 +47,12 @@ export interface TranslationResult {
 
 type Outcome = TranslationResult['outcomes'][number];
 
+/**
+ * What sending decides about `failed` reports before they are stored, in the same transaction:
+ * per failure, the retry that makes it one try of several, or undefined when it ends the message.
+ */
+export type FailureDecider = (tx: SqlExecutor, failures: readonly FailedCallback[]) => Promise<(FailedCallbackRetry | undefined)[]>;
+
 /** A report of a recorded callback, with where it came from and the outcome it is counted under. */
 interface ReportItem extends ReportToPark {
   outcome: Outcome;
@@ -79,7 +86,7 @@ function ignoredKind(what: string): string {
  * parked before the ids they teach are applied, so the outcome does not depend on where the log
  * was cut into batches.
  */
-export async function translateBatch(tx: SqlExecutor, inputs: readonly TranslatorInput[]): Promise<TranslationResult> {
+export async function translateBatch(tx: SqlExecutor, inputs: readonly TranslatorInput[], decideFailures?: FailureDecider): Promise<TranslationResult> {
   const result: TranslationResult = { outcomes: [], appended: [], unparked: 0, reconciled: [] };
   const items: ReportItem[] = [];
   const invalid: InvalidCallback[] = [];
@@ -185,11 +192,30 @@ export async function translateBatch(tx: SqlExecutor, inputs: readonly Translato
     resolved.push(...learning);
   }
 
+  if (decideFailures) await markRetriedFailures(tx, resolved, decideFailures);
   const isNew = await appendReports(tx, resolved, [...sentEvents, ...priced], result);
   items.forEach((item, index) => {
     item.outcome.outcome = resolvedAt[index] < 0 ? 'parked' : isNew[resolvedAt[index]] ? 'applied' : 'duplicate';
   });
   return result;
+}
+
+/** Gives each `failed` report that sending sends back to the queue its `retry`, in place. */
+async function markRetriedFailures(tx: SqlExecutor, resolved: ResolvedReport[], decideFailures: FailureDecider): Promise<void> {
+  const failed = resolved.flatMap((item, index) => (item.report.providerStatus === 'failed' ? [index] : []));
+  if (failed.length === 0) return;
+  const retries = await decideFailures(
+    tx,
+    failed.map((index) => {
+      const { appId, messageId, report, gupshupMessageId } = resolved[index];
+      const about = report.gupshupMessageId ?? gupshupMessageId;
+      return { appId, messageId, ...(about !== undefined && { gupshupMessageId: about }), ...(report.code !== undefined && { code: report.code }), ...(report.reason !== undefined && { reason: report.reason }) };
+    }),
+  );
+  failed.forEach((index, k) => {
+    const retry = retries[k];
+    if (retry) resolved[index] = { ...resolved[index], retry };
+  });
 }
 
 function resolveParked(

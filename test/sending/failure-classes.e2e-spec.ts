@@ -1,0 +1,294 @@
+import { PassThrough } from 'node:stream';
+import request from 'supertest';
+import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
+import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
+import type { TestApp } from '../support/test-app';
+import {
+  createTenant,
+  createTenantWithCallbacks,
+  eventTypes,
+  eventually,
+  jobInState,
+  messageEvents,
+  postNotification,
+  putUser,
+  requestsTo,
+  startSendingApp,
+  startSimulator,
+  type TestTenant,
+} from './sending-test-kit';
+
+const MAX_ATTEMPTS = 3;
+
+interface TimelineEntry {
+  status: string;
+  providerStatus?: string;
+  code?: string;
+}
+
+/**
+ * Failures that retry or pause, end to end: the simulator plays Gupshup and posts its callbacks
+ * to the app's callback URL (with its token), the service translates them, and the outcome is
+ * read through the public API, /metrics and the log.
+ */
+describe('failure classes: passing failures retry, account-level failures pause the app', () => {
+  let simulator: GupshupSimulator;
+  let t: TestApp;
+  const logLines: Record<string, unknown>[] = [];
+  let phoneSuffix = 10;
+
+  beforeAll(async () => {
+    simulator = await startSimulator();
+    const logs = new PassThrough();
+    let pending = '';
+    logs.on('data', (chunk: Buffer) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          logLines.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          // not a JSON line
+        }
+      }
+    });
+    t = await startSendingApp(simulator, {
+      env: { DISPATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS), SUBSCRIPTIONS_ENABLED: 'true', SUBSCRIPTION_POLL_MS: '20', LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      logDestination: logs,
+    });
+  });
+  afterEach(() => {
+    simulator.clearFailures();
+    simulator.clearFates();
+  });
+  afterAll(async () => {
+    await t?.close();
+    await simulator?.close();
+  });
+
+  const tenantWithCallbacks = () => createTenantWithCallbacks(t, simulator);
+
+  /** A new user with a number of its own (ending in 1: the simulator's default fate is `read`); returns the number's digits. */
+  async function newRecipient(tenant: TestTenant, identifier: string): Promise<string> {
+    phoneSuffix += 1;
+    const digits = `91998877${phoneSuffix}1`;
+    await putUser(t, tenant, identifier, { phoneNumber: `+${digits}` });
+    return digits;
+  }
+
+  async function send(tenant: TestTenant, identifier: string): Promise<string> {
+    const res = await postNotification(t, tenant, { notification: { title: 'Your order shipped' }, sendTo: { recipients: [identifier] } }).expect(202);
+    return res.body.messages[0].messageId as string;
+  }
+
+  async function message(tenant: TestTenant, messageId: string) {
+    const res = await request(t.url).get(`/v3/messages/${messageId}`).set(tenant.headers).expect(200);
+    return res.body as { status: string; timeline: TimelineEntry[]; discardReason: { code: string } | null };
+  }
+
+  /** Waits until GET /v3/messages/{id} shows `status` (the message's view is projected shortly after its events). */
+  function messageWithStatus(tenant: TestTenant, messageId: string, status: string) {
+    return eventually(async () => {
+      const res = await request(t.url).get(`/v3/messages/${messageId}`).set(tenant.headers);
+      return res.status === 200 && res.body.status === status ? (res.body as Awaited<ReturnType<typeof message>>) : undefined;
+    }, `message ${messageId} to be ${status}`);
+  }
+
+  function provider(tenant: TestTenant) {
+    return request(t.url).get('/v3/channels/whatsapp/providers/gupshup_whatsapp').set(tenant.headers).expect(200);
+  }
+
+  async function metrics(): Promise<string> {
+    return (await request(t.url).get('/metrics').expect(200)).text;
+  }
+
+  it('retries a message whose failed callback is a throttling code, and it ends delivered with each try on its timeline', async () => {
+    const tenant = await tenantWithCallbacks();
+    const destination = await newRecipient(tenant, 'throttled');
+    simulator.setFate(destination, { final: 'failed', code: 130429, reason: 'Rate limit hit', stage: 'async' });
+    const messageId = await send(tenant, 'throttled');
+    // The first try fails; the next one, made only after its failed callback came back, is delivered.
+    await eventually(() => requestsTo(simulator, destination).length >= 1 || undefined, 'the first request');
+    simulator.setFate(destination, { final: 'delivered' });
+
+    const delivered = await messageWithStatus(tenant, messageId, 'delivered');
+    expect(requestsTo(simulator, destination)).toHaveLength(2);
+    const tries = delivered.timeline.filter((entry) => entry.status === 'sent' && entry.providerStatus === undefined);
+    expect(tries).toHaveLength(2);
+    // The failed callback is one try, not the end: it is shown as Gupshup's `failed` that left the message queued.
+    const failure = delivered.timeline.find((entry) => entry.providerStatus === 'failed');
+    expect(failure).toMatchObject({ status: 'queued', code: '130429', reason: 'Rate limit hit' });
+    expect(delivered.discardReason).toBeNull();
+
+    const events = await messageEvents(t, messageId);
+    expect(events.filter((event) => event.type === 'WhatsAppMessageSent').map((event) => (event.data as { attempt: number }).attempt)).toEqual([1, 2]);
+    const failed = events.find((event) => event.type === 'DeliveryStatusChanged' && (event.data as { providerStatus: string }).providerStatus === 'failed');
+    expect(failed?.data).toMatchObject({ status: 'queued', code: '130429', retry: { attempt: 1, failureClass: 'passing', nextAttemptAt: expect.any(String) } });
+
+    expect(await metrics()).toMatch(/whatsapp_dispatch_outcomes_total\{outcome="retry",code="callback_130429"\} [1-9]/);
+    expect(logLines).toContainEqual(expect.objectContaining({ action: 'retry', appId: tenant.appId, messageId, attempt: 1, code: '130429' }));
+  });
+
+  it('parks a retry whose connection dropped instead of sending it twice, and an operator can still send it again', async () => {
+    const tenant = await tenantWithCallbacks();
+    const destination = await newRecipient(tenant, 'throttled-then-dropped');
+    simulator.setFate(destination, { final: 'failed', code: 130429, stage: 'async' });
+    const messageId = await send(tenant, 'throttled-then-dropped');
+    await eventually(() => requestsTo(simulator, destination).length >= 1 || undefined, 'the first request');
+    simulator.setFate(destination, { final: 'read' });
+    // The retry reaches Gupshup, but its connection drops before the answer.
+    simulator.injectFailure({ dropConnection: true });
+
+    const parked = await jobInState(t, messageId, 'outcome_unknown');
+    expect(parked.attempts).toBe(1);
+    expect(requestsTo(simulator, destination)).toHaveLength(2);
+    expect(await eventTypes(t, messageId)).toContain('WhatsAppDispatchOutcomeUnknown');
+    expect(logLines).toContainEqual(expect.objectContaining({ action: 'outcome_unknown', appId: tenant.appId, messageId, attempt: 2 }));
+
+    // The first attempt's send and callbacks do not stand in the way of resending the second.
+    expect(await t.app.get(OutcomeUnknownResolver).resend(messageId)).toBe(true);
+    await messageWithStatus(tenant, messageId, 'seen');
+    expect(requestsTo(simulator, destination)).toHaveLength(3);
+  });
+
+  it(`discards a message whose every try fails with a passing code, after ${MAX_ATTEMPTS} requests`, async () => {
+    const tenant = await tenantWithCallbacks();
+    const destination = await newRecipient(tenant, 'always-throttled');
+    simulator.setFate(destination, { final: 'failed', code: 131056, stage: 'async' });
+    const messageId = await send(tenant, 'always-throttled');
+
+    const discarded = await messageWithStatus(tenant, messageId, 'discarded');
+    expect(requestsTo(simulator, destination)).toHaveLength(MAX_ATTEMPTS);
+    expect(discarded.discardReason).toMatchObject({ code: '131056' });
+    expect(discarded.timeline.filter((entry) => entry.providerStatus === 'failed').map((entry) => entry.status)).toEqual([
+      ...Array(MAX_ATTEMPTS - 1).fill('queued'),
+      'discarded',
+    ]);
+  });
+
+  it('retries a send answered with an error carrying a passing code', async () => {
+    const tenant = await tenantWithCallbacks();
+    const destination = await newRecipient(tenant, 'sync-throttled');
+    simulator.injectFailure({ status: 400, body: { status: 'error', message: 'Pair rate limit hit', code: 131056 } });
+    const messageId = await send(tenant, 'sync-throttled');
+
+    await messageWithStatus(tenant, messageId, 'seen');
+    expect(requestsTo(simulator, destination).map((received) => received.response?.status)).toEqual([400, 200]);
+    const events = await messageEvents(t, messageId);
+    expect(events.find((event) => event.type === 'WhatsAppDispatchFailed')?.data).toMatchObject({ attempt: 1, code: '131056', failureClass: 'passing' });
+  });
+
+  it('pauses the app on a 1003 failure with nothing lost, shows it, and sends the held messages on resume', async () => {
+    const tenant = await tenantWithCallbacks();
+    const other = await tenantWithCallbacks();
+    const first = await newRecipient(tenant, 'wallet-empty');
+    simulator.setFate(first, { final: 'failed', code: 1003 });
+    const firstId = await send(tenant, 'wallet-empty');
+
+    const paused = await eventually(async () => {
+      const res = await provider(tenant);
+      return res.body.paused ? res.body : undefined;
+    }, 'the provider to show the pause');
+    expect(paused.paused).toEqual({ since: expect.any(String), code: '1003', reason: expect.stringContaining('wallet balance') });
+    expect((await provider(other)).body.paused).toBeNull();
+
+    // Held: later messages of the paused app get no request, while another app's go out.
+    const later = [await newRecipient(tenant, 'held-1'), await newRecipient(tenant, 'held-2')];
+    const laterIds = [await send(tenant, 'held-1'), await send(tenant, 'held-2')];
+    const otherDestination = await newRecipient(other, 'not-paused');
+    const otherId = await send(other, 'not-paused');
+    await messageWithStatus(other, otherId, 'seen');
+    expect(requestsTo(simulator, otherDestination)).toHaveLength(1);
+    for (const destination of later) expect(requestsTo(simulator, destination)).toHaveLength(0);
+    expect(requestsTo(simulator, first)).toHaveLength(1);
+    for (const messageId of [firstId, ...laterIds]) expect((await message(tenant, messageId)).status).toMatch(/^(queued|sent)$/);
+    const firstView = await message(tenant, firstId);
+    expect(firstView.timeline.find((entry) => entry.providerStatus === 'failed')).toMatchObject({ status: 'queued', code: '1003' });
+
+    const text = await metrics();
+    expect(text).toMatch(/whatsapp_dispatch_paused_apps [1-9]/);
+    expect(text).toMatch(/whatsapp_dispatch_pauses_total\{code="1003"\} [1-9]/);
+    expect(logLines).toContainEqual(expect.objectContaining({ action: 'paused', appId: tenant.appId, messageId: firstId, code: '1003', learntFrom: 'callback' }));
+
+    // The wallet is topped up; resuming sends every held message, the one that failed included.
+    simulator.setFate(first, { final: 'read' });
+    const resumed = await request(t.url).post('/v3/channels/whatsapp/providers/gupshup_whatsapp/resume').set(tenant.headers).expect(200);
+    expect(resumed.body).toEqual({ resumed: true, lifted: paused.paused });
+    for (const messageId of [firstId, ...laterIds]) await messageWithStatus(tenant, messageId, 'seen');
+    expect(requestsTo(simulator, first)).toHaveLength(2);
+    for (const destination of later) expect(requestsTo(simulator, destination)).toHaveLength(1);
+    expect((await provider(tenant)).body.paused).toBeNull();
+    expect(logLines).toContainEqual(expect.objectContaining({ action: 'resumed', appId: tenant.appId, code: '1003' }));
+    expect(await metrics()).toMatch(/whatsapp_dispatch_resumes_total [1-9]/);
+
+    const again = await request(t.url).post('/v3/channels/whatsapp/providers/gupshup_whatsapp/resume').set(tenant.headers).expect(200);
+    expect(again.body).toEqual({ resumed: false, lifted: null });
+  });
+
+  it('holds a paused app in every instance: a second instance on the same database neither sends its messages nor misses the resume', async () => {
+    const second = await startSendingApp(simulator, {
+      database: t.database,
+      env: { DISPATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS), SUBSCRIPTIONS_ENABLED: 'true', SUBSCRIPTION_POLL_MS: '20' },
+    });
+    try {
+      const tenant = await tenantWithCallbacks();
+      const first = await newRecipient(tenant, 'shared-wallet-empty');
+      simulator.setFate(first, { final: 'failed', code: 1003 });
+      const firstId = await send(tenant, 'shared-wallet-empty');
+      await eventually(async () => ((await provider(tenant)).body.paused ? true : undefined), 'the pause');
+
+      // Posted through the second instance; both dispatch, neither sends while paused.
+      const held = await newRecipient(tenant, 'shared-held');
+      const heldRes = await request(second.url)
+        .post('/v3/notifications')
+        .set(tenant.headers)
+        .send({ notification: { title: 'Held' }, sendTo: { recipients: ['shared-held'] } })
+        .expect(202);
+      const heldId = heldRes.body.messages[0].messageId as string;
+      const other = await tenantWithCallbacks();
+      const otherDestination = await newRecipient(other, 'shared-not-paused');
+      const otherId = (
+        await request(second.url).post('/v3/notifications').set(other.headers).send({ notification: { title: 'Go' }, sendTo: { recipients: ['shared-not-paused'] } }).expect(202)
+      ).body.messages[0].messageId as string;
+      await messageWithStatus(other, otherId, 'seen');
+      expect(requestsTo(simulator, otherDestination)).toHaveLength(1);
+      expect(requestsTo(simulator, held)).toHaveLength(0);
+      expect((await request(second.url).get('/v3/channels/whatsapp/providers/gupshup_whatsapp').set(tenant.headers).expect(200)).body.paused).toMatchObject({ code: '1003' });
+
+      simulator.setFate(first, { final: 'read' });
+      await request(second.url).post('/v3/channels/whatsapp/providers/gupshup_whatsapp/resume').set(tenant.headers).expect(200);
+      for (const messageId of [firstId, heldId]) await messageWithStatus(tenant, messageId, 'seen');
+      expect(requestsTo(simulator, held)).toHaveLength(1);
+      expect(requestsTo(simulator, first)).toHaveLength(2);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('pauses the app when the send answer itself carries an account-level code', async () => {
+    const tenant = await tenantWithCallbacks();
+    const destination = await newRecipient(tenant, 'rate-limited');
+    simulator.injectFailure({ status: 429, body: { status: 'error', message: 'API Rate Limited', code: 4001 } });
+    const messageId = await send(tenant, 'rate-limited');
+
+    const paused = await eventually(async () => {
+      const res = await provider(tenant);
+      return res.body.paused ? res.body.paused : undefined;
+    }, 'the provider to show the pause');
+    expect(paused).toMatchObject({ code: '4001', reason: 'API Rate Limited' });
+    expect((await message(tenant, messageId)).status).toBe('queued');
+    expect(requestsTo(simulator, destination)).toHaveLength(1);
+
+    await request(t.url).post('/v3/channels/whatsapp/providers/gupshup_whatsapp/resume').set(tenant.headers).expect(200);
+    await messageWithStatus(tenant, messageId, 'seen');
+    expect(requestsTo(simulator, destination)).toHaveLength(2);
+  });
+
+  it('answers 404 to a resume before the provider is configured, and 401 without credentials', async () => {
+    const tenant = await createTenant(t, simulator, { enable: false });
+    const res = await request(t.url).post('/v3/channels/whatsapp/providers/gupshup_whatsapp/resume').set(tenant.headers).expect(404);
+    expect(res.body.message).toContain('not configured');
+    await request(t.url).post('/v3/channels/whatsapp/providers/gupshup_whatsapp/resume').expect(401);
+  });
+});
