@@ -212,7 +212,7 @@ describe('Input the service cannot store or walk: a 4xx naming the field, never 
         [
           'status must be one of queued, sent, delivered, seen, discarded (got "read")',
           'limit must be a whole number from 1 to 100 (got "abc")',
-          'colour is not a known parameter: allowed parameters are status, recipient, requestId, category, template, from, to, limit, cursor',
+          'colour is not a known parameter: allowed parameters are status, recipient, requestId, phoneNumber, discardCode, category, template, from, to, limit, cursor',
         ].join('; '),
       );
       const repeated = await request(t.url).get('/v3/messages?limit=1&limit=2').set(tenant.headers).expect(400);

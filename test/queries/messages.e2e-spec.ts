@@ -252,7 +252,7 @@ describe('GET /v3/messages', () => {
       [{ from: '2026-04-02', to: '2026-04-01' }, /from must not be later than to/],
       [{ cursor: 'not-a-cursor' }, /cursor is not valid/],
       [{ cursor: Buffer.from('["x","y"]').toString('base64url') }, /cursor is not valid/],
-      [{ colour: 'blue' }, /colour is not a known parameter: allowed parameters are status, recipient, requestId, category, template, from, to, limit, cursor/],
+      [{ colour: 'blue' }, /colour is not a known parameter: allowed parameters are status, recipient, requestId, phoneNumber, discardCode, category, template, from, to, limit, cursor/],
     ])('rejects %j with a 400 that says what to fix', async (query, message) => {
       const response = await request(t.url).get('/v3/messages').query(query).set(filterApp.headers).expect(400);
       expect(response.body).toEqual({ statusCode: 400, error: 'Bad Request', message: expect.stringMatching(message) });

@@ -82,7 +82,7 @@ describe('operations: /metrics and /docs', () => {
     expect(routes.filter((route) => !described.includes(route))).toEqual([]);
     expect(document.paths['/v3/messages/{messageId}'].get.security).toEqual([{ apiKey: [], apiSecret: [] }]);
     expect(document.paths['/v3/messages'].get.parameters.map((p: { name: string }) => p.name).sort()).toEqual(
-      ['category', 'cursor', 'from', 'limit', 'recipient', 'requestId', 'status', 'template', 'to'],
+      ['category', 'cursor', 'discardCode', 'from', 'limit', 'phoneNumber', 'recipient', 'requestId', 'status', 'template', 'to'],
     );
   });
 });
@@ -91,7 +91,10 @@ describe('operations: /metrics and /docs', () => {
 function controllerRoutes(t: TestApp): string[] {
   const scanner = new MetadataScanner();
   const join = (...parts: string[]) =>
-    `/${parts.map((part) => part.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`.replace(/:(\w+)/g, '{$1}');
+    `/${parts.map((part) => part.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`
+      .replace(/:(\w+)/g, '{$1}')
+      // A bare wildcard, as @nestjs/swagger names it.
+      .replace(/\/\*$/, '/{path}');
   return t.app
     .get(DiscoveryService)
     .getControllers()
