@@ -29,6 +29,7 @@ describe('start-up banner', () => {
     const banner = startupBanner(base);
     expect(banner.split('\n')[0]).toBe('whatsapp-notify is listening on http://127.0.0.1:3000');
     expect(banner).toContain('API docs:        http://127.0.0.1:3000/docs');
+    expect(banner).toContain('dashboard:       http://127.0.0.1:3000/dashboard');
     expect(banner).toContain('SDK baseUrl:     http://127.0.0.1:3000/v3');
     expect(banner).toContain('Gupshup API:     http://127.0.0.1:4010');
     expect(banner).toContain('callbacks:       https://notify.example.com/api/v1/apps/{apiKey}/webhook/gupshup_whatsapp?token={callbackToken}');

@@ -85,6 +85,7 @@ export function startupBanner(facts: StartupFacts): string {
   const lines = [
     `whatsapp-notify is listening on ${facts.url}`,
     `  API docs:        ${facts.url}/docs (OpenAPI: ${facts.url}/docs-json)`,
+    `  dashboard:       ${facts.url}/dashboard`,
     `  SDK baseUrl:     ${facts.url}/v3`,
     databaseLine,
     `  Gupshup API:     ${facts.gupshupApiBaseUrl}`,
