@@ -26,7 +26,9 @@ describe('status webhooks', () => {
         WEBHOOK_OUT_BACKOFF_MS: '50',
         WEBHOOK_OUT_MAX_BACKOFF_MS: '200',
         WEBHOOK_OUT_POLL_MS: '20',
-        WEBHOOK_OUT_TIMEOUT_MS: '15000',
+        // Longer than any wait here, even on a loaded machine: a held answer must not time out and be
+        // retried while the slow-endpoint test counts the requests it holds open.
+        WEBHOOK_OUT_TIMEOUT_MS: '600000',
         WEBHOOK_OUT_ENDPOINT_CONCURRENCY: '8',
         // A delivery failing for 20 s is given up; an endpoint failing for 30 s is disabled.
         WEBHOOK_OUT_RETRY_HOURS: String(20 / 3600),

@@ -12,30 +12,76 @@ export interface WebhookPostResult {
 export interface WebhookHttpClientOptions {
   timeoutMs: number;
   allowPrivate: boolean;
-  /** Connections kept per endpoint origin. */
-  connectionsPerOrigin: number;
+  /** Connections per endpoint: its concurrency limit. */
+  connectionsPerEndpoint: number;
+}
+
+/** An endpoint's connections are closed after this long without a delivery. */
+const IDLE_AGENT_MS = 5 * 60_000;
+const IDLE_SWEEP_EVERY_MS = 60_000;
+
+interface EndpointAgent {
+  agent: Agent;
+  inFlight: number;
+  lastUsed: number;
 }
 
 const MAX_ERROR_LENGTH = 300;
 
 /**
- * POSTs deliveries with undici, keeping connections to each endpoint open. Unless private
+ * POSTs deliveries with undici, keeping connections to each endpoint open. Each endpoint has
+ * connections of its own: two endpoints on one host (`/a` and `/b` of the same server) must not
+ * share a pool, or a slow one would hold every connection and delay the other. Unless private
  * addresses are allowed, every connection is made through a DNS lookup that refuses non-public
  * answers, and an IP literal in the URL is checked before the request.
  */
 export class WebhookHttpClient {
-  private readonly agent: Agent;
+  private readonly agents = new Map<string, EndpointAgent>();
+  private lastSweep = Date.now();
 
-  constructor(private readonly options: WebhookHttpClientOptions) {
-    this.agent = new Agent({
-      connections: options.connectionsPerOrigin,
-      connect: { timeout: options.timeoutMs, ...(options.allowPrivate ? {} : { lookup: publicOnlyLookup }) },
-      headersTimeout: options.timeoutMs,
-      bodyTimeout: options.timeoutMs,
-    });
+  constructor(private readonly options: WebhookHttpClientOptions) {}
+
+  private agentFor(endpointId: string): EndpointAgent {
+    let entry = this.agents.get(endpointId);
+    if (!entry) {
+      const agent = new Agent({
+        connections: this.options.connectionsPerEndpoint,
+        connect: { timeout: this.options.timeoutMs, ...(this.options.allowPrivate ? {} : { lookup: publicOnlyLookup }) },
+        headersTimeout: this.options.timeoutMs,
+        bodyTimeout: this.options.timeoutMs,
+      });
+      entry = { agent, inFlight: 0, lastUsed: Date.now() };
+      this.agents.set(endpointId, entry);
+    }
+    return entry;
   }
 
-  async post(url: string, body: string, headers: Record<string, string>): Promise<WebhookPostResult> {
+  /** Closes the connections of endpoints that have had no delivery for a while. */
+  private sweepIdle(now: number): void {
+    if (now - this.lastSweep < IDLE_SWEEP_EVERY_MS) return;
+    this.lastSweep = now;
+    for (const [endpointId, entry] of this.agents) {
+      if (entry.inFlight === 0 && now - entry.lastUsed > IDLE_AGENT_MS) {
+        this.agents.delete(endpointId);
+        void entry.agent.close().catch(() => undefined);
+      }
+    }
+  }
+
+  async post(endpointId: string, url: string, body: string, headers: Record<string, string>): Promise<WebhookPostResult> {
+    this.sweepIdle(Date.now());
+    const endpoint = this.agentFor(endpointId);
+    endpoint.inFlight++;
+    endpoint.lastUsed = Date.now();
+    try {
+      return await this.postWith(endpoint.agent, url, body, headers);
+    } finally {
+      endpoint.inFlight--;
+      endpoint.lastUsed = Date.now();
+    }
+  }
+
+  private async postWith(agent: Agent, url: string, body: string, headers: Record<string, string>): Promise<WebhookPostResult> {
     const started = performance.now();
     const elapsed = () => Math.round(performance.now() - started);
     try {
@@ -45,7 +91,7 @@ export class WebhookHttpClient {
       }
       const response = await request(url, {
         method: 'POST',
-        dispatcher: this.agent,
+        dispatcher: agent,
         headers: { 'content-type': 'application/json', 'user-agent': 'whatsapp-notify-webhooks/1', ...headers },
         body,
         signal: AbortSignal.timeout(this.options.timeoutMs),
@@ -68,6 +114,8 @@ export class WebhookHttpClient {
   }
 
   async close(): Promise<void> {
-    await this.agent.close().catch(() => undefined);
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((entry) => entry.agent.close().catch(() => undefined)));
   }
 }

@@ -62,7 +62,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     this.leaseMs = 2 * timeoutMs + 1000;
     this.schedule = { backoffMs: config.get('WEBHOOK_OUT_BACKOFF_MS'), maxBackoffMs: config.get('WEBHOOK_OUT_MAX_BACKOFF_MS') };
     this.disableAfterHours = config.get('WEBHOOK_OUT_DISABLE_AFTER_HOURS');
-    this.http = new WebhookHttpClient({ timeoutMs, allowPrivate: config.get('WEBHOOK_OUT_ALLOW_PRIVATE'), connectionsPerOrigin: this.endpointConcurrency });
+    this.http = new WebhookHttpClient({ timeoutMs, allowPrivate: config.get('WEBHOOK_OUT_ALLOW_PRIVATE'), connectionsPerEndpoint: this.endpointConcurrency });
   }
 
   onApplicationBootstrap(): void {
@@ -142,7 +142,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     let outcome;
     try {
       const headers = this.signer(delivery).sign(delivery.id, at, delivery.body);
-      outcome = await this.http.post(delivery.url, delivery.body, { ...headers });
+      outcome = await this.http.post(delivery.endpointId, delivery.url, delivery.body, { ...headers });
     } catch (error) {
       outcome = { ok: false, statusCode: null, durationMs: 0, error: `could not sign the delivery: ${(error as Error).message}` };
     }
