@@ -147,6 +147,9 @@ export const configSchema = z.object({
     .max(3650, 'NOT_ON_WHATSAPP_SUPPRESSION_DAYS must be a number of days from more than 0 to 3650 (fractions allowed, e.g. 0.5)')
     .default(30),
   RAW_CALLBACK_RETENTION_DAYS: count('RAW_CALLBACK_RETENTION_DAYS', 1, 3650).default(30),
+  MESSAGE_RETENTION_DAYS: count('MESSAGE_RETENTION_DAYS', 0, 36500).default(0),
+  EVENT_LOG_PARTITION_DAYS: count('EVENT_LOG_PARTITION_DAYS', 1, 366).default(7),
+  EVENT_ARCHIVE_DIR: z.string().min(1).optional(),
   INVALID_CALLBACKS_PER_HOUR: count('INVALID_CALLBACKS_PER_HOUR', 0, 10_000_000).default(1000),
   WEBHOOK_OUT_TIMEOUT_MS: count('WEBHOOK_OUT_TIMEOUT_MS', 100, 600000).default(5000),
   WEBHOOK_OUT_BACKOFF_MS: count('WEBHOOK_OUT_BACKOFF_MS', 0, 86400000).default(5000),

@@ -7,7 +7,12 @@ import type { SqlExecutor } from '../database/database';
  */
 export async function deleteStreams(tx: SqlExecutor, streamIds: readonly string[]): Promise<number> {
   if (streamIds.length === 0) return 0;
-  await tx.query('DELETE FROM es_events WHERE stream_id = ANY ($1::text[])', [streamIds]);
+  // The stream types name the partitions to look in (see 1764001800000-PartitionedEventLog).
+  await tx.query(
+    `DELETE FROM es_events WHERE split_part(stream_id, '-', 1) = ANY (ARRAY(SELECT DISTINCT split_part(s, '-', 1) FROM unnest($1::text[]) AS s))
+        AND stream_id = ANY ($1::text[])`,
+    [streamIds],
+  );
   const rows = await tx.query<{ stream_id: string }>('DELETE FROM es_streams WHERE stream_id = ANY ($1::text[]) RETURNING stream_id', [streamIds]);
   return rows.length;
 }
