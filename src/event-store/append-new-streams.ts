@@ -43,7 +43,7 @@ export async function appendNewStreams(db: SqlExecutor, eventClass: EventClass, 
          FROM unnest($1::text[], $3::uuid[]) WITH ORDINALITY AS x(stream_id, event_id, n)
          JOIN jsonb_array_elements($6::jsonb) WITH ORDINALITY AS d(value, n) ON d.n = x.n
      )
-     SELECT pg_notify('es_events_appended', '')`,
+     SELECT pg_notify('es_events_appended', $4)`,
     [streamIds, streamType, eventIds, type, schemaVersion, `[${data.join(',')}]`],
   );
 }

@@ -3,6 +3,7 @@ import { Database, isRetryableTransactionError, type SqlExecutor } from '../data
 import { StreamVersionConflictError, type ExpectedVersion } from './errors';
 import { appendToStreams, expectedNumberOf, streamTypeOf, type StreamAppend } from './append-to-streams';
 import { eventTypeOf, toStoreEvent, type RecordedEvent, type StoreEvent } from './event';
+import type { EventDataMatch } from './subscriptions/subscription';
 
 export interface AppendResult {
   /** The stream's version after the append (its last stream position). */
@@ -41,6 +42,38 @@ export function compareLogPositions(a: LogPosition, b: LogPosition): number {
 function partitionCondition(partition: StreamPartition | undefined, firstParam: number): { sql: string; params: number[] } {
   if (!partition || partition.count <= 1) return { sql: '', params: [] };
   return { sql: ` AND (hashtext(e.stream_id) & 2147483647) % $${firstParam} = $${firstParam + 1}`, params: [partition.count, partition.index] };
+}
+
+/**
+ * The SQL condition of an event a reader wants: one of `types` ($4), and for a type with
+ * filters, data passing one of its tests; their parameters are numbered from `firstParam`.
+ */
+function wantedCondition(
+  types: readonly string[],
+  filters: Readonly<Record<string, readonly EventDataMatch[]>> | undefined,
+  firstParam: number,
+): { sql: string; params: unknown[] } {
+  const filtered = Object.entries(filters ?? {}).filter(([type, matches]) => types.includes(type) && matches.length > 0);
+  if (filtered.length === 0) return { sql: 'e.event_type = ANY ($4::text[])', params: [] };
+  const params: unknown[] = [filtered.map(([type]) => type)];
+  const unfiltered = `$${firstParam}::text[]`;
+  const tests = filtered.map(([type, matches]) => {
+    params.push(type);
+    const typeParam = `$${firstParam + params.length - 1}`;
+    const contains = matches.flatMap((match) => ('contains' in match ? [JSON.stringify(match.contains)] : []));
+    const keys = matches.flatMap((match) => ('hasKey' in match ? [match.hasKey] : []));
+    const alternatives: string[] = [];
+    if (contains.length > 0) {
+      params.push(contains);
+      alternatives.push(`e.data @> ANY ($${firstParam + params.length - 1}::jsonb[])`);
+    }
+    if (keys.length > 0) {
+      params.push(keys);
+      alternatives.push(`e.data ?| $${firstParam + params.length - 1}::text[]`);
+    }
+    return `(e.event_type = ${typeParam} AND (${alternatives.join(' OR ')}))`;
+  });
+  return { sql: `((e.event_type = ANY ($4::text[]) AND NOT e.event_type = ANY (${unfiltered})) OR ${tests.join(' OR ')})`, params };
 }
 
 /**
@@ -156,7 +189,10 @@ export class EventStore {
   /** The events of one stream, in order, from `fromPosition` (1-based, inclusive). */
   async readStream(streamId: string, options: { fromPosition?: number; tx?: SqlExecutor } = {}): Promise<StoreEvent[]> {
     const rows = await (options.tx ?? this.db).query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM es_events e WHERE e.stream_id = $1 AND e.stream_position >= $2 ORDER BY e.stream_position`,
+      // The stream's type names its partition (see 1764001800000-PartitionedEventLog).
+      `SELECT ${EVENT_COLUMNS} FROM es_events e
+        WHERE split_part(e.stream_id, '-', 1) = split_part($1, '-', 1) AND e.stream_id = $1 AND e.stream_position >= $2
+        ORDER BY e.stream_position`,
       [streamId, options.fromPosition ?? 1],
     );
     return rows.map((row) => toStoreEvent(toRecorded(row)));
@@ -189,9 +225,10 @@ export class EventStore {
 
   /**
    * readAll for a reader that wants some event types only: the same window of the log (up to
-   * `limit` events in order, whatever their type) and its last position, so that the reader's
-   * checkpoint moves past the others, but only events of `types` come back whole; the rest are
-   * neither sent nor parsed.
+   * `limit` events in order, whatever their type), how many events it spans and its last
+   * position, so that the reader's checkpoint moves past the others; but only the events of
+   * `types` (and the window's last event, as a position) are sent: the rest are neither sent nor
+   * parsed. A subscription reads every event of the log; most are of types it does not want.
    */
   async readWindow(
     after: LogPosition,
@@ -199,29 +236,41 @@ export class EventStore {
     types: readonly string[],
     executor: SqlExecutor = this.db,
     partition?: StreamPartition,
+    filters?: Readonly<Record<string, readonly EventDataMatch[]>>,
   ): Promise<LogWindow> {
     const inPartition = partitionCondition(partition, 5);
+    const wanted = wantedCondition(types, filters, 5 + inPartition.params.length);
     type WindowRow = Omit<EventRow, 'data' | 'metadata' | 'created_at_ms'> & {
       data: Record<string, unknown> | null;
       metadata: Record<string, unknown> | null;
       created_at_ms: number | null;
+      wanted: boolean;
+      size: string;
     };
+    // The window's rows keep the log's order from the index scan under the LIMIT, so numbering
+    // them needs no sort.
     const rows = await executor.query<WindowRow>(
       `SELECT global_position, transaction_id::text AS transaction_id, stream_id, stream_position, event_id, event_type, schema_version,
-              CASE WHEN e.event_type = ANY ($4::text[]) THEN e.data END AS data,
-              CASE WHEN e.event_type = ANY ($4::text[]) THEN e.metadata END AS metadata,
-              CASE WHEN e.event_type = ANY ($4::text[]) THEN floor(extract(epoch FROM e.created_at) * 1000)::float8 END AS created_at_ms
-         FROM es_events e
-        WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
-          AND e.transaction_id < ${READABLE_BELOW}${inPartition.sql}
-        ORDER BY e.transaction_id, e.global_position
-        LIMIT $3`,
-      [after.transactionId, after.globalPosition, limit, types, ...inPartition.params],
+              data, metadata, CASE WHEN wanted THEN floor(extract(epoch FROM created_at) * 1000)::float8 END AS created_at_ms, wanted, size
+         FROM (SELECT x.*, row_number() OVER (ORDER BY x.transaction_id, x.global_position) AS n, count(*) OVER () AS size
+                 FROM (SELECT e.global_position, e.transaction_id, e.stream_id, e.stream_position, e.event_id, e.event_type, e.schema_version,
+                              ${wanted.sql} AS wanted,
+                              CASE WHEN ${wanted.sql} THEN e.data END AS data,
+                              CASE WHEN ${wanted.sql} THEN e.metadata END AS metadata,
+                              e.created_at
+                         FROM es_events e
+                        WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+                          AND e.transaction_id < ${READABLE_BELOW}${inPartition.sql}
+                        ORDER BY e.transaction_id, e.global_position
+                        LIMIT $3) AS x) AS w
+        WHERE wanted OR n = size
+        ORDER BY n`,
+      [after.transactionId, after.globalPosition, limit, types, ...inPartition.params, ...wanted.params],
     );
     const lastRow = rows[rows.length - 1];
     return {
-      events: rows.filter((row) => row.data !== null).map((row) => toRecorded(row as EventRow)),
-      size: rows.length,
+      events: rows.filter((row) => row.wanted).map((row) => toRecorded(row as EventRow)),
+      size: lastRow ? Number(lastRow.size) : 0,
       last: lastRow ? { transactionId: lastRow.transaction_id, globalPosition: lastRow.global_position } : null,
     };
   }

@@ -115,6 +115,22 @@ async function selectStreamRows(db: Database, options: StreamChunkOptions, where
     conditions.push(`e.event_type = ANY ($${values.length}::text[])`);
   }
   const sql = `SELECT ${STREAM_COLUMNS} FROM es_events e WHERE ${conditions.join(' AND ')} ${orderAndLimit}`;
-  const result = await db.pool.query<StreamRow>({ ...(preparedQuery(sql, values) as QueryConfig), rowMode: 'array' });
-  return result.rows;
+  return db.withClient(async (client) => {
+    // The walk in stream order must not hang on the planner's statistics: a partition of the log
+    // not analyzed yet (autovacuum never analyzes a partitioned table's parent, and a leaf only
+    // after enough writes) makes the type filter look so selective that reading the partition
+    // whole and sorting it looks cheaper, and a chunk then reads millions of rows.
+    await client.query(`BEGIN; ${IN_STREAM_ORDER}`);
+    try {
+      const result = await client.query<StreamRow>({ ...(preparedQuery(sql, values) as QueryConfig), rowMode: 'array' });
+      await client.query('COMMIT');
+      return result.rows;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
 }
+
+/** Planner settings, for one transaction, that leave walking the indexes in order as the only plan. */
+const IN_STREAM_ORDER = "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)";

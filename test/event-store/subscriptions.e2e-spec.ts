@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlExecutor } from '../../src/database/database';
-import { SubscriptionRunner, type RecordedEvent, type SubscriptionHandler } from '../../src/event-store';
+import { SubscriptionRunner, type BatchContext, type RecordedEvent, type SubscriptionHandler } from '../../src/event-store';
 import { eventually } from '../support/eventually';
 import { createStoreFixture, type StoreFixture } from '../support/sql';
 import { CounterIncremented, CounterReset } from '../support/test-events';
@@ -167,6 +167,33 @@ describe('subscriptions', () => {
     expect(window.events.every((e) => e.createdAt instanceof Date && typeof e.data.reason === 'string')).toBe(true);
   });
 
+  it('gives a handler with data filters only the events of a filtered type that pass one of its tests', async () => {
+    const stream = `counter-${randomUUID()}`;
+    const handler = Object.assign(new RecordingHandler(`filtered-${randomUUID()}`), {
+      eventTypes: ['TestCounterReset', 'TestCounterIncremented'],
+      eventFilters: { TestCounterReset: [{ contains: { reason: 'kept' } }, { hasKey: 'note' }] },
+    });
+    const wanted: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const kept = new CounterReset({ reason: 'kept' });
+      const noted = new CounterReset({ reason: 'other', note: 'x' } as never);
+      const increment = new CounterIncremented({ by: i });
+      wanted.push(kept.eventId, noted.eventId, increment.eventId);
+      await f.store.append(stream, [kept, new CounterReset({ reason: 'dropped' }), noted, increment]);
+    }
+    const filtered = runner(handler, 5);
+    await filtered.catchUp();
+    // Of this stream's (the log holds the other tests' events too).
+    expect((await received(handler.subscriptionName)).filter((r) => r.stream_id === stream).map((r) => r.event_id)).toEqual(wanted);
+    const [checkpoint] = await f.db.query<{ behind: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM es_events e WHERE (e.transaction_id, e.global_position) > (s.last_transaction_id, s.last_global_position)
+                         AND e.stream_id = $2) AS behind
+         FROM es_subscriptions s WHERE s.name = $1`,
+      [handler.subscriptionName, stream],
+    );
+    expect(checkpoint.behind).toBe(false);
+  });
+
   it("tells a reader's backlog: the events after its position and when the first was written", async () => {
     await f.store.append(`counter-${randomUUID()}`, [new CounterIncremented({ by: 1 }), new CounterIncremented({ by: 2 })]);
     // Every committed event, in the log's order (readAll would stop at the oldest transaction still open on the server).
@@ -226,6 +253,43 @@ describe('subscriptions', () => {
     expect(shared.max).toBe(1);
     expect(b.batches).toBeGreaterThan(0);
     expectExactlyOnceInStreamOrder(await received(name), await allEventIds());
+  });
+
+  it('tells its handler which batches it processes a second time after a rewind, until it is past where it had got', async () => {
+    const name = `rewind-${randomUUID()}`;
+    const seen: { events: string[]; replay: boolean }[] = [];
+    const handler: SubscriptionHandler = {
+      subscriptionName: name,
+      async handle(events: RecordedEvent[], _tx: SqlExecutor, batch?: BatchContext) {
+        seen.push({ events: events.map((e) => e.eventId), replay: batch?.replay ?? false });
+      },
+    };
+    const r = runner(handler, 4);
+    const stream = `counter-${randomUUID()}`;
+    await f.store.append(stream, [new CounterIncremented({ by: 1 })]);
+    const [{ since }] = await f.db.query<{ since: Date }>('SELECT now() AS since');
+    const again: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const event = new CounterIncremented({ by: i });
+      again.push(event.eventId);
+      await f.store.append(stream, [event]);
+    }
+    await r.catchUp();
+    expect(seen.every((batch) => !batch.replay)).toBe(true);
+
+    seen.length = 0;
+    await r.rewind(since);
+    await r.catchUp();
+    expect(seen.every((batch) => batch.replay)).toBe(true);
+    expect(seen.flatMap((batch) => batch.events)).toEqual(again);
+
+    seen.length = 0;
+    const later = new CounterIncremented({ by: 100 });
+    await f.store.append(stream, [later]);
+    await r.catchUp();
+    expect(seen).toEqual([{ events: [later.eventId], replay: false }]);
+    const [mark] = await f.db.query('SELECT replay_until_transaction_id, replay_until_global_position FROM es_subscriptions WHERE name = $1', [name]);
+    expect(mark).toEqual({ replay_until_transaction_id: null, replay_until_global_position: null });
   });
 
   it('replays from the start after a reset', async () => {

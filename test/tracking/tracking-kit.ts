@@ -12,6 +12,7 @@ import {
 import { TRANSLATOR_SUBSCRIPTION } from '../../src/whatsapp/tracking/translating/callback-translator.subscription';
 import { startTestApp, TEST_ADMIN_TOKEN, type TestApp, type TestAppOptions } from '../support/test-app';
 import { eventually, GIVE_UP_AFTER_MS } from '../support/eventually';
+import { PatientDeadline } from '../../src/common/patient-deadline';
 
 export const adminAuth = { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
@@ -115,14 +116,14 @@ export async function recordSent(t: TestApp, message: TestMessage, gupshupId: st
  */
 export async function catchUp(t: TestApp, subscription?: string): Promise<void> {
   const manager = t.app.get(SubscriptionManager);
-  const deadline = Date.now() + GIVE_UP_AFTER_MS;
+  const deadline = new PatientDeadline(GIVE_UP_AFTER_MS);
   for (;;) {
     if (subscription) await manager.runner(subscription).catchUp();
     else await manager.catchUpAll();
     const lag = await manager.lag();
     const behind = Object.entries(lag).filter(([name, { eventsBehind }]) => eventsBehind > 0 && (!subscription || name === subscription));
     if (behind.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`gave up: subscriptions still behind after ${GIVE_UP_AFTER_MS} ms: ${behind.map(([name, l]) => `${name} ${l.eventsBehind}`).join(', ')}`);
+    if (deadline.passed()) throw new Error(`gave up: subscriptions still behind after ${GIVE_UP_AFTER_MS} ms: ${behind.map(([name, l]) => `${name} ${l.eventsBehind}`).join(', ')}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

@@ -7,11 +7,29 @@ export async function readCheckpoint(db: SqlExecutor, name: string): Promise<Log
 
 /** The checkpoint, or null when the subscription (or this partition of it) has none yet. */
 export async function readCheckpointRow(db: SqlExecutor, name: string): Promise<LogPosition | null> {
-  const rows = await db.query<{ transaction_id: string; global_position: string }>(
-    'SELECT last_transaction_id::text AS transaction_id, last_global_position AS global_position FROM es_subscriptions WHERE name = $1',
+  return (await readCheckpointState(db, name))?.position ?? null;
+}
+
+/** A checkpoint, and how far the log is being processed a second time after a rewind. */
+export interface CheckpointState {
+  position: LogPosition;
+  /** Where the subscription had got to when it was rewound, until the checkpoint passes it again; null otherwise. */
+  replayUntil: LogPosition | null;
+}
+
+export async function readCheckpointState(db: SqlExecutor, name: string): Promise<CheckpointState | null> {
+  const rows = await db.query<{ transaction_id: string; global_position: string; replay_transaction_id: string | null; replay_global_position: string | null }>(
+    `SELECT last_transaction_id::text AS transaction_id, last_global_position AS global_position,
+            replay_until_transaction_id::text AS replay_transaction_id, replay_until_global_position AS replay_global_position
+       FROM es_subscriptions WHERE name = $1`,
     [name],
   );
-  return rows.length ? { transactionId: rows[0].transaction_id, globalPosition: rows[0].global_position } : null;
+  if (rows.length === 0) return null;
+  const [row] = rows;
+  return {
+    position: { transactionId: row.transaction_id, globalPosition: row.global_position },
+    replayUntil: row.replay_transaction_id === null ? null : { transactionId: row.replay_transaction_id, globalPosition: row.replay_global_position! },
+  };
 }
 
 /**
@@ -36,6 +54,10 @@ export async function subscriptionCheckpoints(db: SqlExecutor, subscription: str
   }));
 }
 
+const PASSED_REPLAY_MARK =
+  '(EXCLUDED.last_transaction_id, EXCLUDED.last_global_position) >= (es_subscriptions.replay_until_transaction_id, es_subscriptions.replay_until_global_position)';
+
+/** Moves the checkpoint; a replay mark it reaches is cleared (a null mark compares as unknown, and stays null). */
 export async function writeCheckpoint(db: SqlExecutor, name: string, position: LogPosition, processed: number): Promise<void> {
   await db.query(
     `INSERT INTO es_subscriptions (name, last_transaction_id, last_global_position, events_processed, updated_at)
@@ -43,8 +65,18 @@ export async function writeCheckpoint(db: SqlExecutor, name: string, position: L
      ON CONFLICT (name) DO UPDATE SET last_transaction_id = EXCLUDED.last_transaction_id,
        last_global_position = EXCLUDED.last_global_position,
        events_processed = es_subscriptions.events_processed + EXCLUDED.events_processed,
-       updated_at = now()`,
+       updated_at = now(),
+       replay_until_transaction_id = CASE WHEN ${PASSED_REPLAY_MARK} THEN NULL ELSE es_subscriptions.replay_until_transaction_id END,
+       replay_until_global_position = CASE WHEN ${PASSED_REPLAY_MARK} THEN NULL ELSE es_subscriptions.replay_until_global_position END`,
     [name, position.transactionId, position.globalPosition, processed],
+  );
+}
+
+/** Marks the log up to `until` as processed already: the batches up to there are replays (see writeCheckpoint). */
+export async function markReplay(db: SqlExecutor, name: string, until: LogPosition): Promise<void> {
+  await db.query(
+    'UPDATE es_subscriptions SET replay_until_transaction_id = $2::xid8, replay_until_global_position = $3 WHERE name = $1',
+    [name, until.transactionId, until.globalPosition],
   );
 }
 

@@ -67,8 +67,8 @@ export class PartitionedSubscription {
     await Promise.all((index === undefined ? this.runners : [this.runners[index]]).map((runner) => runner.stop()));
   }
 
-  poke(): void {
-    for (const runner of this.runners) runner.poke();
+  poke(delayMs?: number): void {
+    for (const runner of this.runners) runner.poke(delayMs);
   }
 
   /** Clears the handler's output once and moves every partition's checkpoint back to the start of the log. */
@@ -143,7 +143,7 @@ export class PartitionedSubscription {
     let processed = 0;
     while (compareLogPositions(after, target) < 0) {
       const window = types
-        ? await this.store.readWindow(after, this.options.batchSize, types, tx, partition)
+        ? await this.store.readWindow(after, this.options.batchSize, types, tx, partition, this.handler.eventFilters)
         : await this.store.readAll(after, this.options.batchSize, tx, partition).then((events) => ({
             events,
             size: events.length,

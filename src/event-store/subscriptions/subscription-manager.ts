@@ -11,6 +11,8 @@ import { SubscriptionLeases } from './subscription-leases';
 export type { SubscriptionLag } from './partitioned-subscription';
 
 const APPENDED_CHANNEL = 'es_events_appended';
+/** How soon a subscription wakes for a commit of event types it does not read: only to move its checkpoint past them. */
+const OTHER_TYPES_WAKE_MS = 100;
 /** Longest wait between two attempts to LISTEN again after the connection was lost (a database restart). */
 const LISTEN_RETRY_MAX_MS = 2000;
 
@@ -158,7 +160,7 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
       this.listenAgainLater();
     };
     client.on('error', onError);
-    client.on('notification', () => this.pokeAll());
+    client.on('notification', (notification: { payload?: string }) => this.poke(notification.payload));
     try {
       await client.query(`LISTEN ${APPENDED_CHANNEL}`);
     } catch (error) {
@@ -190,5 +192,22 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
 
   private pokeAll(): void {
     for (const runner of this.runners.values()) runner.poke();
+  }
+
+  /**
+   * Wakes the subscriptions that want some of the event types a commit appended (the NOTIFY's
+   * payload, comma-separated; every subscription when it names none). The others are woken
+   * later (OTHER_TYPES_WAKE_MS), to move their checkpoints past those events: waking each of them
+   * for every commit of a busy moment cost a transaction apiece for nothing.
+   */
+  private poke(payload: string | undefined): void {
+    if (!payload) return this.pokeAll();
+    const types = payload.split(',');
+    const later = Math.max(this.config.get('SUBSCRIPTION_NOTIFY_DELAY_MS'), Math.min(OTHER_TYPES_WAKE_MS, this.config.get('SUBSCRIPTION_POLL_MS')));
+    for (const runner of this.runners.values()) {
+      const wanted = runner.handler.eventTypes;
+      if (!wanted || types.some((type) => wanted.includes(type))) runner.poke();
+      else runner.poke(later);
+    }
   }
 }

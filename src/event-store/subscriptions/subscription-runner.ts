@@ -1,11 +1,12 @@
 import { Logger } from '@nestjs/common';
 import type { Database, SqlExecutor } from '../../database/database';
-import { EventStore, LOG_START, type LogPosition, type LogWindow, type StreamPartition } from '../event-store';
+import { PatientDeadline } from '../../common/patient-deadline';
+import { compareLogPositions, EventStore, LOG_START, type LogPosition, type LogWindow, type StreamPartition } from '../event-store';
 import {
   lockSubscription,
+  markReplay,
   partitionCheckpointName,
-  readCheckpoint,
-  readCheckpointRow,
+  readCheckpointState,
   subscriptionCheckpoints,
   tryLockSubscription,
   writeCheckpoint,
@@ -43,9 +44,9 @@ export class SubscriptionRunner {
   private readonly wanted?: ReadonlySet<string>;
   private running = false;
   private loop?: Promise<void>;
-  private wake?: () => void;
-  /** A poke arrived while a batch was being processed: do not sleep after it. */
-  private pokedWhileBusy = false;
+  private wake?: (delayMs: number) => void;
+  /** A poke arrived while a batch was being processed: sleep no longer than this (ms) after it. */
+  private pokedWhileBusy?: number;
   /** Events read by the last batch. */
   private lastBatchSize = 0;
   private consecutiveErrors = 0;
@@ -76,7 +77,8 @@ export class SubscriptionRunner {
       if (!(await tryLockSubscription(tx, this.name))) return 'locked-elsewhere';
       // Nothing has been written in this transaction yet, so it holds no transaction id and
       // does not hold back the visibility horizon it reads with.
-      const after = (await readCheckpointRow(tx, this.name)) ?? (await this.startingPoint(tx));
+      const checkpoint = await readCheckpointState(tx, this.name);
+      const after = checkpoint?.position ?? (await this.startingPoint(tx));
       if (!after) return 'locked-elsewhere';
       const window = (prefetched && samePosition(prefetched.after, after) ? await prefetched.window : undefined) ?? (await this.read(after, tx));
       this.lastBatchSize = window.size;
@@ -86,7 +88,7 @@ export class SubscriptionRunner {
       // still the log's next part when the checkpoint is where it was read from: every
       // transaction below its snapshot's horizon had ended.
       if (window.size === this.options.batchSize) this.prefetch(window.last);
-      if (window.events.length > 0) await this.handler.handle(window.events, tx);
+      if (window.events.length > 0) await this.handler.handle(window.events, tx, { replay: !!checkpoint?.replayUntil });
       await writeCheckpoint(tx, this.name, window.last, window.size);
       return 'processed';
     });
@@ -115,7 +117,7 @@ export class SubscriptionRunner {
   /** The next batch of the log; a handler of some event types only gets those (see EventStore.readWindow). */
   private async read(after: LogPosition, executor?: SqlExecutor): Promise<LogWindow> {
     const partition = this.partition.count > 1 ? this.partition : undefined;
-    if (this.wanted) return this.store.readWindow(after, this.options.batchSize, [...this.wanted], executor, partition);
+    if (this.wanted) return this.store.readWindow(after, this.options.batchSize, [...this.wanted], executor, partition, this.handler.eventFilters);
     const events = await this.store.readAll(after, this.options.batchSize, executor, partition);
     const last = events[events.length - 1];
     return { events, size: events.length, last: last ? { transactionId: last.transactionId, globalPosition: last.globalPosition } : null };
@@ -134,7 +136,7 @@ export class SubscriptionRunner {
    */
   async catchUp(timeoutMs = 60_000): Promise<number> {
     const [{ xmax }] = await this.db.query<{ xmax: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xmax');
-    const deadline = Date.now() + timeoutMs;
+    const deadline = new PatientDeadline(timeoutMs);
     let batches = 0;
     for (;;) {
       // Checked before the batch reads: once true, that read sees every transaction before the call.
@@ -148,7 +150,7 @@ export class SubscriptionRunner {
         continue;
       }
       if (result === 'caught-up' && reached) return batches;
-      if (Date.now() > deadline) throw new Error(`subscription ${this.name} did not catch up within ${timeoutMs} ms`);
+      if (deadline.passed()) throw new Error(`subscription ${this.name} did not catch up within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, Math.min(this.options.pollIntervalMs, 50)));
     }
   }
@@ -159,16 +161,19 @@ export class SubscriptionRunner {
     this.loop = this.run();
   }
 
-  /** Wakes the loop before the next poll (LISTEN/NOTIFY calls this), after notifyDelayMs. */
-  poke(): void {
-    if (this.wake) this.wake();
-    else this.pokedWhileBusy = true;
+  /**
+   * Wakes the loop before the next poll (LISTEN/NOTIFY calls this), after `delayMs`
+   * (notifyDelayMs by default); a poke never makes a sooner wake-up later.
+   */
+  poke(delayMs = this.options.notifyDelayMs ?? 0): void {
+    if (this.wake) this.wake(delayMs);
+    else this.pokedWhileBusy = Math.min(this.pokedWhileBusy ?? Infinity, delayMs);
   }
 
   /** Stops after the batch in progress, if any, has committed or rolled back. */
   async stop(): Promise<void> {
     this.running = false;
-    this.wake?.();
+    this.wake?.(0);
     await this.loop;
   }
 
@@ -184,13 +189,16 @@ export class SubscriptionRunner {
 
   /**
    * Moves the checkpoint back to just before the first event written at or after `since`, so that
-   * the handler processes that part of the log again (it must be idempotent). Never moves it
-   * forward. Returns the checkpoint it leaves.
+   * the handler processes that part of the log again (it must be idempotent; its batches up to
+   * where it was are marked as replays). Never moves it forward. Returns the checkpoint it leaves.
    */
   async rewind(since: Date): Promise<LogPosition> {
     return this.db.transaction(async (tx) => {
       await lockSubscription(tx, this.name);
-      const current = await readCheckpoint(tx, this.name);
+      const state = await readCheckpointState(tx, this.name);
+      const current = state?.position ?? LOG_START;
+      // Rewound again before the last replay ended: the replay reaches the furthest point either got to.
+      const replayUntil = state?.replayUntil && compareLogPositions(state.replayUntil, current) > 0 ? state.replayUntil : current;
       const [first] = await tx.query<{ transaction_id: string; global_position: string }>(
         `SELECT transaction_id::text AS transaction_id, global_position FROM es_events e
           WHERE e.created_at >= $1 AND (e.transaction_id, e.global_position) <= ($2::xid8, $3::bigint)
@@ -201,6 +209,7 @@ export class SubscriptionRunner {
       const position: LogPosition = { transactionId: first.transaction_id, globalPosition: String(BigInt(first.global_position) - 1n) };
       await tx.query('DELETE FROM es_subscriptions WHERE name = $1', [this.name]);
       await writeCheckpoint(tx, this.name, position, 0);
+      await markReplay(tx, this.name, replayUntil);
       return position;
     });
   }
@@ -230,22 +239,25 @@ export class SubscriptionRunner {
 
   private sleep(ms: number): Promise<void> {
     if (!this.running) return Promise.resolve();
-    const notifyDelayMs = this.options.notifyDelayMs ?? 0;
-    if (this.pokedWhileBusy) {
-      this.pokedWhileBusy = false;
-      ms = Math.min(ms, notifyDelayMs);
+    if (this.pokedWhileBusy !== undefined) {
+      ms = Math.min(ms, this.pokedWhileBusy);
+      this.pokedWhileBusy = undefined;
     }
     return new Promise((resolve) => {
-      let timer = setTimeout(done, ms);
-      function done() {
+      let deadline = Date.now() + ms;
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.wake = () => {
         this.wake = undefined;
-        if (!this.running || notifyDelayMs === 0) return done();
+        resolve();
+      };
+      timer = setTimeout(done, ms);
+      this.wake = (delayMs) => {
+        if (!this.running || delayMs <= 0) return done();
+        if (Date.now() + delayMs >= deadline) return;
+        deadline = Date.now() + delayMs;
         clearTimeout(timer);
-        timer = setTimeout(done, Math.min(ms, notifyDelayMs));
+        timer = setTimeout(done, delayMs);
       };
     });
   }

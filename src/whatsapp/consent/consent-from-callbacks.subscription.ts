@@ -38,6 +38,19 @@ function shownNumber(phoneNumber: string): string {
 export class ConsentFromCallbacks implements SubscriptionHandler {
   readonly subscriptionName = CONSENT_SUBSCRIPTION;
   readonly eventTypes = ['GupshupCallbackReceived', 'DeliveryStatusChanged'];
+  /**
+   * What can bear on consent: v2 user-events and inbound messages, v3 callbacks holding messages
+   * (a body kept as text is read to find out), failures. The log holds mostly status callbacks.
+   */
+  readonly eventFilters = {
+    GupshupCallbackReceived: [
+      { contains: { body: { type: 'user-event' } } },
+      { contains: { body: { type: 'message' } } },
+      { contains: { body: { entry: [{ changes: [{ value: { messages: [{}] } }] }] } } },
+      { hasKey: 'bodyText' },
+    ],
+    DeliveryStatusChanged: [{ contains: { providerStatus: 'failed' } }],
+  };
   private readonly logger = new Logger('Consent');
   private readonly notOnWhatsAppMs: number;
 

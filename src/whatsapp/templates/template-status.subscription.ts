@@ -20,6 +20,8 @@ export const TEMPLATE_STATUS_SUBSCRIPTION = 'whatsapp_template_status';
 export class TemplateStatusTranslator implements SubscriptionHandler {
   readonly subscriptionName = TEMPLATE_STATUS_SUBSCRIPTION;
   readonly eventTypes = ['GupshupCallbackReceived'];
+  /** Template-events only (v2 `type`; a body kept as text is read to find out): the log holds mostly status callbacks. */
+  readonly eventFilters = { GupshupCallbackReceived: [{ contains: { body: { type: 'template-event' } } }, { hasKey: 'bodyText' }] };
   private readonly logger = new Logger('WhatsAppTemplates');
 
   constructor(

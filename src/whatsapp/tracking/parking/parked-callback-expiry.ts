@@ -1,23 +1,26 @@
-import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
 import { Database } from '../../../database/database';
 import { deleteStreams } from '../../../event-store/delete-streams';
+import { EventLogRetention } from '../../../event-store/retention/event-log-retention';
 import { rawCallbackStreamId } from '../receiving/gupshup-callback-received.event';
 import { TrackingMetrics } from '../tracking.metrics';
 import { expireParkedCallbacks } from './parked-callbacks';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const EVERY_MS = 60 * 60 * 1000;
-/** Rows removed per transaction, so that a first run over a long backlog holds no lock for long. */
+/** Due rows taken per transaction (with the other rows of their callbacks), so that a first run over a long backlog holds no lock for long. */
 const BATCH = 5000;
 
 /**
  * Removes callbacks that were kept without ever being applied (unreadable, or for a message never
  * known) once they are older than RAW_CALLBACK_RETENTION_DAYS: their parked rows and, when nothing
  * of them was applied, their raw events. Runs hourly in the process that runs the subscriptions.
+ * Every raw callback, applied or not, goes with its partition of the log after the same time
+ * (EventLogRetention: es_events_raw_callbacks).
  */
 @Injectable()
-export class ParkedCallbackExpiry implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class ParkedCallbackExpiry implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('DeliveryTracking');
   private timer?: NodeJS.Timeout;
   private firstRun?: NodeJS.Timeout;
@@ -27,7 +30,12 @@ export class ParkedCallbackExpiry implements OnApplicationBootstrap, BeforeAppli
     private readonly db: Database,
     private readonly config: AppConfig,
     private readonly metrics: TrackingMetrics,
+    private readonly logRetention: EventLogRetention,
   ) {}
+
+  onModuleInit(): void {
+    this.logRetention.register({ parent: 'es_events_raw_callbacks', days: this.config.get('RAW_CALLBACK_RETENTION_DAYS'), setting: 'RAW_CALLBACK_RETENTION_DAYS' });
+  }
 
   onApplicationBootstrap(): void {
     if (!this.config.get('SUBSCRIPTIONS_ENABLED') || !this.config.runs('subscriptions')) return;
@@ -47,13 +55,13 @@ export class ParkedCallbackExpiry implements OnApplicationBootstrap, BeforeAppli
     await this.running;
   }
 
-  /** Expires what was received before `now` minus the retention; returns the rows and raw callbacks removed. */
-  async expire(now = new Date()): Promise<{ rows: number; rawCallbacks: number }> {
+  /** Expires what was received before `now` minus the retention, `batchSize` due rows a transaction; returns the rows and raw callbacks removed. */
+  async expire(now = new Date(), batchSize = BATCH): Promise<{ rows: number; rawCallbacks: number }> {
     const before = new Date(now.getTime() - this.config.get('RAW_CALLBACK_RETENTION_DAYS') * DAY_MS);
     const total = { rows: 0, rawCallbacks: 0 };
     for (;;) {
       const batch = await this.db.transaction(async (tx) => {
-        const expired = await expireParkedCallbacks(tx, before, BATCH);
+        const expired = await expireParkedCallbacks(tx, before, batchSize);
         await deleteStreams(tx, expired.rawCallbackEventIds.map(rawCallbackStreamId));
         return expired;
       });
@@ -63,9 +71,9 @@ export class ParkedCallbackExpiry implements OnApplicationBootstrap, BeforeAppli
       total.rows += batch.rows;
       total.rawCallbacks += batch.rawCallbackEventIds.length;
       this.metrics.expired(batch.rows);
-      if (batch.rows < BATCH) break;
+      if (batch.picked < batchSize) break;
     }
-    // Billing-events whose message never became known go with them (their raw callbacks were kept as ignored).
+    // Billing-events whose message never became known go with them; their raw callbacks stay until the log retires their partition.
     const billing = await this.db.query<{ n: number }>(
       `WITH gone AS (DELETE FROM tracking_waiting_billing WHERE received_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM gone`,
       [before],

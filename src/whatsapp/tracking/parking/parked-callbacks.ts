@@ -2,6 +2,7 @@ import { exceedsJsonDepth } from '../../../common/input-schemas';
 import type { SqlExecutor } from '../../../database/database';
 import type { DeliveryReport } from '../../gupshup/callback-parser';
 import { fromStoredReport, toStoredReport, type StoredReport } from '../translating/delivery-report';
+import { RAW_CALLBACK_STREAM_TYPE } from '../receiving/gupshup-callback-received.event';
 
 /**
  * parked_callbacks: what the translator could not apply, each row referencing the raw callback
@@ -48,7 +49,10 @@ export interface ParkedReport {
 
 const MAX_PROBLEM_LENGTH = 2000;
 
-/** Parks reports; a part parked already (the same callback translated again) is left as it is. */
+/**
+ * Parks reports. A part parked already (the same callback translated again) keeps its row, its id
+ * and parkedAt, with what this reading found in it.
+ */
 export async function parkReports(tx: SqlExecutor, parked: readonly ReportToPark[]): Promise<void> {
   if (parked.length === 0) return;
   await tx.query(
@@ -57,7 +61,9 @@ export async function parkReports(tx: SqlExecutor, parked: readonly ReportToPark
      SELECT app_id, 'waiting', format, provider_status, gupshup_id, whatsapp_id, destination, report, received_at, event_id, part_index, parts, authenticated
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::jsonb[], $8::timestamptz[], $9::uuid[], $10::int[], $11::int[], $12::boolean[])
          AS p(app_id, format, provider_status, gupshup_id, whatsapp_id, destination, report, received_at, event_id, part_index, parts, authenticated)
-     ON CONFLICT (callback_event_id, part_index) DO NOTHING`,
+     ON CONFLICT (callback_event_id, part_index) DO UPDATE SET state = 'waiting', problem = NULL, format = EXCLUDED.format,
+       provider_status = EXCLUDED.provider_status, gupshup_message_id = EXCLUDED.gupshup_message_id, whatsapp_message_id = EXCLUDED.whatsapp_message_id,
+       destination = EXCLUDED.destination, report = EXCLUDED.report, unapplied_parts = EXCLUDED.unapplied_parts, authenticated = EXCLUDED.authenticated`,
     [
       parked.map((p) => p.appId),
       parked.map((p) => p.report.format),
@@ -75,6 +81,7 @@ export async function parkReports(tx: SqlExecutor, parked: readonly ReportToPark
   );
 }
 
+/** Keeps unreadable callbacks (or parts), and those of kinds not tracked; one read again keeps its row, with what this reading found. */
 export async function recordInvalidCallbacks(tx: SqlExecutor, invalid: readonly InvalidCallback[]): Promise<void> {
   if (invalid.length === 0) return;
   await tx.query(
@@ -82,7 +89,8 @@ export async function recordInvalidCallbacks(tx: SqlExecutor, invalid: readonly 
      SELECT app_id, state, problem, received_at, event_id, part_index, parts, authenticated
        FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::uuid[], $5::int[], $6::int[], $7::boolean[], $8::text[])
          AS i(app_id, problem, received_at, event_id, part_index, parts, authenticated, state)
-     ON CONFLICT (callback_event_id, part_index) DO NOTHING`,
+     ON CONFLICT (callback_event_id, part_index) DO UPDATE SET state = EXCLUDED.state, problem = EXCLUDED.problem,
+       unapplied_parts = EXCLUDED.unapplied_parts, authenticated = EXCLUDED.authenticated`,
     [
       invalid.map((i) => i.appId),
       invalid.map((i) => (i.problem.length > MAX_PROBLEM_LENGTH ? `${i.problem.slice(0, MAX_PROBLEM_LENGTH)}…` : i.problem)),
@@ -93,6 +101,26 @@ export async function recordInvalidCallbacks(tx: SqlExecutor, invalid: readonly 
       invalid.map((i) => i.authenticated),
       invalid.map((i) => i.state ?? 'invalid'),
     ],
+  );
+}
+
+/**
+ * For callbacks read again (a replay of the log, see tracking:retranslate): removes their rows
+ * that this reading does not park again, so that what an earlier reading parked, and this one
+ * applies or reads otherwise, is no longer listed. `kept` are the parts this reading parks.
+ */
+export async function forgetPartsNoLongerParked(
+  tx: SqlExecutor,
+  callbackEventIds: readonly string[],
+  kept: readonly Pick<CallbackPart, 'callbackEventId' | 'partIndex'>[],
+): Promise<void> {
+  if (callbackEventIds.length === 0) return;
+  await tx.query(
+    `DELETE FROM parked_callbacks p
+      WHERE p.callback_event_id = ANY ($1::uuid[])
+        AND NOT EXISTS (SELECT 1 FROM unnest($2::uuid[], $3::int[]) AS k(callback_event_id, part_index)
+                         WHERE k.callback_event_id = p.callback_event_id AND k.part_index = p.part_index)`,
+    [callbackEventIds, kept.map((part) => part.callbackEventId), kept.map((part) => part.partIndex)],
   );
 }
 
@@ -195,7 +223,7 @@ export async function listParkedCallbacks(db: SqlExecutor, query: ParkedCallback
     `SELECT p.id, p.app_id, p.state, p.format, p.provider_status, p.gupshup_message_id, p.whatsapp_message_id, p.destination, p.problem,
             coalesce(p.raw_body, e.data->>'bodyText', (e.data->'body')::text) AS raw_body, p.received_at, p.parked_at
        FROM parked_callbacks p
-       LEFT JOIN es_events e ON e.event_id = p.callback_event_id
+       LEFT JOIN es_events e ON split_part(e.stream_id, '-', 1) = '${RAW_CALLBACK_STREAM_TYPE}' AND e.stream_id = '${RAW_CALLBACK_STREAM_TYPE}-' || p.callback_event_id
       WHERE ($1::text IS NULL OR p.app_id = $1) AND (p.state = $2 OR ($2::text IS NULL AND p.state <> 'ignored')) AND ($3::bigint IS NULL OR p.id < $3)
       ORDER BY p.id DESC
       LIMIT $4`,
@@ -232,22 +260,31 @@ function parseStoredBody(raw: string): unknown {
 }
 
 /**
- * Removes the parked rows received before `before` and, for each callback none of whose parts
- * was ever applied (every part it had parked expires now), its raw event: unreadable and
- * unmatched callbacks are kept for a while, not for ever. A callback of which a part was applied
- * keeps its raw event, which a retranslation reads. Returns what was removed.
+ * Removes the parked rows received before `before`, a callback at a time: the rows of up to
+ * `limit` of the oldest due rows, with every other row of their callbacks (a callback's parts
+ * share its received time, so they are due together; taking them together means a batch limit
+ * never cuts through one). The raw event goes with its rows when none of the callback's parts was
+ * ever applied: every part it had left unapplied (unapplied_parts) is still parked now. A
+ * callback of which a part was applied keeps its raw event, which a retranslation reads.
+ * `picked` says how many due rows the batch started from, so that a caller knows whether more
+ * may be due.
  */
 export async function expireParkedCallbacks(
   tx: SqlExecutor,
   before: Date,
   limit: number,
-): Promise<{ rows: number; rawCallbackEventIds: string[] }> {
-  const rows = await tx.query<{ callback_event_id: string | null; unapplied_parts: number | null; expired: string }>(
-    `WITH expired AS (
-       DELETE FROM parked_callbacks WHERE id IN (SELECT id FROM parked_callbacks WHERE received_at < $1 ORDER BY received_at LIMIT $2)
-       RETURNING callback_event_id, unapplied_parts
+): Promise<{ rows: number; picked: number; rawCallbackEventIds: string[] }> {
+  const rows = await tx.query<{ callback_event_id: string | null; unapplied_parts: number | null; expired: string; picked: string }>(
+    `WITH picked AS (
+       SELECT id, callback_event_id FROM parked_callbacks WHERE received_at < $1 ORDER BY received_at LIMIT $2
+     ), expired AS (
+       DELETE FROM parked_callbacks p
+        WHERE p.id IN (SELECT id FROM picked WHERE callback_event_id IS NULL)
+           OR p.callback_event_id IN (SELECT callback_event_id FROM picked WHERE callback_event_id IS NOT NULL)
+       RETURNING p.callback_event_id, p.unapplied_parts
      )
-     SELECT callback_event_id, unapplied_parts, count(*)::text AS expired FROM expired GROUP BY 1, 2`,
+     SELECT callback_event_id, max(unapplied_parts) AS unapplied_parts, count(*)::text AS expired, (SELECT count(*) FROM picked)::text AS picked
+       FROM expired GROUP BY 1`,
     [before.toISOString(), limit],
   );
   let removed = 0;
@@ -256,12 +293,5 @@ export async function expireParkedCallbacks(
     removed += Number(row.expired);
     if (row.callback_event_id !== null && row.unapplied_parts === Number(row.expired)) rawCallbackEventIds.push(row.callback_event_id);
   }
-  // Parts of one callback may have expired in an earlier run (a batch limit cut through them):
-  // the raw event goes once no part of it is left.
-  const leftovers = await tx.query<{ callback_event_id: string }>(
-    `SELECT DISTINCT callback_event_id FROM parked_callbacks WHERE callback_event_id = ANY ($1::uuid[])`,
-    [rawCallbackEventIds],
-  );
-  const keep = new Set(leftovers.map((row) => row.callback_event_id));
-  return { rows: removed, rawCallbackEventIds: rawCallbackEventIds.filter((id) => !keep.has(id)) };
+  return { rows: removed, picked: rows.length > 0 ? Number(rows[0].picked) : 0, rawCallbackEventIds };
 }

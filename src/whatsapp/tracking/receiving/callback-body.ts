@@ -7,12 +7,14 @@ export type DecodedBody = { ok: true; json: unknown; text: string } | { ok: fals
  */
 export function decodeCallbackBody(body: unknown): DecodedBody {
   const bytes = Buffer.isBuffer(body) ? body : typeof body === 'string' ? Buffer.from(body) : Buffer.alloc(0);
+  let text = bytes.toString('utf8');
   // A UTF-8 byte order mark is not JSON, but some senders put one.
-  const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
-  if (text.trim() === '') return { ok: false, problem: 'The callback body is empty: send the Gupshup event as a JSON object' };
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   try {
     return { ok: true, json: JSON.parse(text), text };
   } catch (error) {
+    // Told apart only once parsing failed: an empty body does not parse either.
+    if (text.trim() === '') return { ok: false, problem: 'The callback body is empty: send the Gupshup event as a JSON object' };
     return { ok: false, problem: `The callback body is not valid JSON (${(error as Error).message}): send the Gupshup event as a JSON object` };
   }
 }

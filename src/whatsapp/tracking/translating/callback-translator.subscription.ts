@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { SqlExecutor } from '../../../database/database';
-import { EventStore, EventStoreSubscription, type RecordedEvent, type StoreEvent, type SubscriptionHandler } from '../../../event-store';
+import { EventStore, EventStoreSubscription, type BatchContext, type RecordedEvent, type StoreEvent, type SubscriptionHandler } from '../../../event-store';
 import { messageStreamId, WhatsAppMessageQueued, WhatsAppMessageSent, type WhatsAppDispatchOutcomeUnknownData, type WhatsAppMessageSentData } from '../../domain';
 import type { GupshupCallbackReceivedData } from '../receiving/gupshup-callback-received.event';
 import { FailedCallbackRetries } from '../../sending';
@@ -29,7 +29,7 @@ export class CallbackTranslator implements SubscriptionHandler {
     private readonly failedCallbacks: FailedCallbackRetries,
   ) {}
 
-  async handle(recorded: RecordedEvent[], tx: SqlExecutor): Promise<void> {
+  async handle(recorded: RecordedEvent[], tx: SqlExecutor, batch?: BatchContext): Promise<void> {
     const inputs: TranslatorInput[] = [];
     for (const event of recorded) {
       if (event.type === 'GupshupCallbackReceived') {
@@ -42,7 +42,7 @@ export class CallbackTranslator implements SubscriptionHandler {
         inputs.push({ kind: 'lost', dispatch: await this.lostDispatch(tx, data) });
       }
     }
-    const result = await translateBatch(tx, inputs, (batchTx, failures) => this.failedCallbacks.decide(batchTx, failures));
+    const result = await translateBatch(tx, inputs, (batchTx, failures) => this.failedCallbacks.decide(batchTx, failures), { replay: batch?.replay });
 
     for (const outcome of result.outcomes) {
       this.metrics.callback(outcome.format, outcome.kind, outcome.outcome);

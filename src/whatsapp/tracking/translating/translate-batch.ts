@@ -5,6 +5,7 @@ import type { FailedCallback } from '../../sending';
 import { parseBillingReports, parseGupshupCallback, type DeliveryReport } from '../../gupshup/callback-parser';
 import { billingKey, billingKeyString, parkBillingReports, pricedEvent, takeBillingReports, type BillingItem } from './billing-reports';
 import {
+  forgetPartsNoLongerParked,
   parkReports,
   recordInvalidCallbacks,
   takeParkedByGupshupIds,
@@ -86,7 +87,12 @@ function ignoredKind(what: string): string {
  * parked before the ids they teach are applied, so the outcome does not depend on where the log
  * was cut into batches.
  */
-export async function translateBatch(tx: SqlExecutor, inputs: readonly TranslatorInput[], decideFailures?: FailureDecider): Promise<TranslationResult> {
+export async function translateBatch(
+  tx: SqlExecutor,
+  inputs: readonly TranslatorInput[],
+  decideFailures?: FailureDecider,
+  options: { replay?: boolean } = {},
+): Promise<TranslationResult> {
   const result: TranslationResult = { outcomes: [], appended: [], unparked: 0, reconciled: [] };
   const items: ReportItem[] = [];
   const invalid: InvalidCallback[] = [];
@@ -99,8 +105,9 @@ export async function translateBatch(tx: SqlExecutor, inputs: readonly Translato
     else if (input.kind === 'lost') {
       if (input.dispatch) lost.push(input.dispatch);
     } else {
-      readCallback(input.eventId, input.data, items, invalid, result);
-      billing.push(...readBilling(input.eventId, input.data));
+      const billed = readBilling(input.eventId, input.data);
+      readCallback(input.eventId, input.data, billed.length, items, invalid, result);
+      billing.push(...billed);
     }
   }
 
@@ -121,6 +128,11 @@ export async function translateBatch(tx: SqlExecutor, inputs: readonly Translato
     resolved.push({ appId: item.appId, messageId: correlation.messageId, gupshupMessageId: correlation.gupshupMessageId, report: item.report, receivedAt: item.receivedAt });
     return resolved.length - 1;
   });
+  // Read before (the translator was rewound): what an earlier reading parked and this one does not goes.
+  if (options.replay) {
+    const callbackEventIds = inputs.flatMap((input) => (input.kind === 'callback' ? [input.eventId] : []));
+    await forgetPartsNoLongerParked(tx, callbackEventIds, [...toPark, ...invalid]);
+  }
   await parkReports(tx, toPark);
   await recordInvalidCallbacks(tx, invalid);
 
@@ -243,10 +255,15 @@ function readBilling(eventId: string, data: GupshupCallbackReceivedData): Billin
   }));
 }
 
-/** Parses one recorded callback into report items and invalid parts, counting what it holds. */
+/**
+ * Parses one recorded callback into report items and invalid parts, counting what it holds.
+ * `billingParts` is how many billing reports it also holds: those are applied (or wait) elsewhere,
+ * so they count among the parts that keep its raw event from expiring with what it left parked.
+ */
 function readCallback(
   eventId: string,
   data: GupshupCallbackReceivedData,
+  billingParts: number,
   items: ReportItem[],
   invalid: InvalidCallback[],
   result: TranslationResult,
@@ -259,7 +276,7 @@ function readCallback(
   if (parsed.kind === 'ignored') {
     result.outcomes.push({ format, kind: ignoredKind(parsed.what), outcome: 'ignored', appId: data.appId, callbackEventId: eventId });
     // Kept only for the retention period, like what could not be applied.
-    invalid.push({ ...part, partIndex: -1, unappliedParts: 1, problem: parsed.what, state: 'ignored' });
+    invalid.push({ ...part, partIndex: -1, unappliedParts: 1 + billingParts, problem: parsed.what, state: 'ignored' });
     return;
   }
   const problems: string[] = parsed.kind === 'invalid' ? [parsed.message] : [...(parsed.skipped ?? [])];
@@ -282,7 +299,7 @@ function readCallback(
   }
   // How many rows the callback could leave parked, for the expiry: a callback is "never applied"
   // only when all of them expire.
-  const parts = reports.length + (problems.length > 0 ? 1 : 0);
+  const parts = reports.length + (problems.length > 0 ? 1 : 0) + billingParts;
   for (const item of reports) item.unappliedParts = parts;
   if (problems.length > 0) invalid[invalid.length - 1].unappliedParts = parts;
 }
