@@ -50,6 +50,16 @@ describe('status webhooks', () => {
     return created;
   }
 
+  /** An endpoint's in-flight counter, and its deliveries in flight counted. */
+  async function inFlightCount(endpointId: string): Promise<{ counter: number; rows: number }> {
+    const [row] = await t.db.query<{ counter: number; rows: number }>(
+      `SELECT e.in_flight AS counter, (SELECT count(*)::int FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.state = 'in_flight') AS rows
+         FROM webhook_endpoints e WHERE e.id = $1`,
+      [endpointId],
+    );
+    return row;
+  }
+
   async function send(app: TestTenant, phoneNumber: string, category?: string): Promise<string> {
     const user = `user-${tenants}-${phoneNumber.slice(-4)}`;
     await putUser(t, app, user, { phoneNumber });
@@ -212,8 +222,9 @@ describe('status webhooks', () => {
       // The fast endpoint's delivery arrives while the slow endpoint still holds its answers.
       await eventually(() => (receiver.acknowledged('/fast').length === 1 ? true : undefined), 'the fast endpoint to get its delivery');
       expect(receiver.acknowledged('/slow')).toHaveLength(0);
-      // The slow endpoint never has more requests open than its concurrency limit.
+      // The slow endpoint never has more requests open than its concurrency limit, which its counter holds.
       expect(receiver.at('/slow').length).toBe(8);
+      expect(await inFlightCount(slow.id)).toEqual({ counter: 8, rows: 8 });
     } finally {
       held.open();
     }
@@ -221,6 +232,8 @@ describe('status webhooks', () => {
       () => (new Set(receiver.acknowledged('/slow').map((each) => each.headers['webhook-id'])).size === 40 ? true : undefined),
       'the slow endpoint to get every delivery',
     );
+    await eventually(async () => ((await inFlightCount(slow.id)).counter === 0 ? true : undefined), 'the last outcomes to be recorded');
+    expect(await inFlightCount(slow.id)).toEqual({ counter: 0, rows: 0 });
   });
 
   it('replays every status change since a time, in order, as new deliveries', async () => {

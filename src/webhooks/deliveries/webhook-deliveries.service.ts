@@ -15,7 +15,8 @@ interface DeliveryRow {
   seq: string;
   event_type: string;
   message_id: string | null;
-  state: DeliveryState;
+  /** `waiting`: pending behind an earlier delivery of the same message (see the WebhookDeliveryCycle migration). */
+  state: DeliveryState | 'waiting';
   body: string;
   created_at: Date;
   due_at: Date;
@@ -28,7 +29,8 @@ function toView(row: DeliveryRow): DeliveryView {
     id: row.id,
     type: row.event_type,
     messageId: row.message_id,
-    status: row.state,
+    // A waiting delivery is pending for the customer, with no time of its own yet.
+    status: row.state === 'waiting' ? 'pending' : row.state,
     payload: JSON.parse(row.body) as Record<string, unknown>,
     createdAt: row.created_at.toISOString(),
     nextAttemptAt: row.state === 'pending' ? row.due_at.toISOString() : null,
@@ -59,9 +61,13 @@ export class WebhookDeliveries {
     const rows = await this.db.query<DeliveryRow>(
       `SELECT d.id, d.seq::text, d.event_type, d.message_id, d.state, d.body, d.created_at, d.due_at, d.delivered_at,
               coalesce((SELECT json_agg(json_build_object('at', a.at, 'statusCode', a.status_code, 'durationMs', a.duration_ms, 'error', a.error) ORDER BY a.attempt)
-                          FROM webhook_delivery_attempts a WHERE a.delivery_id = d.id), '[]') AS attempts_list
+                          FROM (SELECT x.attempt, x.at, x.status_code, x.duration_ms, x.error FROM webhook_delivery_attempts x WHERE x.delivery_id = d.id
+                                UNION ALL
+                                -- the attempt that closed it, kept in its row
+                                SELECT d.attempts, d.final_attempt_at, d.last_status_code, d.final_attempt_duration_ms, d.last_error
+                                 WHERE d.final_attempt_at IS NOT NULL) a), '[]') AS attempts_list
          FROM webhook_deliveries d
-        WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.state = $2) AND ($3::text IS NULL OR d.message_id = $3)
+        WHERE d.endpoint_id = $1 AND ($2::text IS NULL OR d.state = $2 OR ($2 = 'pending' AND d.state = 'waiting')) AND ($3::text IS NULL OR d.message_id = $3)
           AND ($4::bigint IS NULL OR d.seq < $4)
         ORDER BY d.seq DESC
         LIMIT $5`,
@@ -76,11 +82,22 @@ export class WebhookDeliveries {
     await this.endpoints.row(this.db, appId, endpointId);
     const retryHours = this.config.get('WEBHOOK_OUT_RETRY_HOURS');
     const rows = await this.db.transaction(async (tx) => {
-      const [found] = await tx.query<{ state: DeliveryState }>('SELECT state FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2 FOR UPDATE', [deliveryId, endpointId]);
+      const [found] = await tx.query<{ state: DeliveryState | 'waiting' }>('SELECT state FROM webhook_deliveries WHERE id = $1 AND endpoint_id = $2 FOR UPDATE', [deliveryId, endpointId]);
       if (!found) throw new NotFoundException('No such delivery for this webhook: list them with GET /v3/webhooks/{id}/deliveries');
       if (found.state === 'in_flight') return [{ state: found.state }];
-      const updated = await tx.query<{ state: DeliveryState }>(
-        `UPDATE webhook_deliveries SET state = 'pending', due_at = now(), give_up_at = now() + make_interval(secs => $2::float8 * 3600), updated_at = now()
+      // The attempt that closed it joins the earlier ones, as the next attempt will close it.
+      await tx.query(
+        `INSERT INTO webhook_delivery_attempts (delivery_id, attempt, at, status_code, duration_ms, error)
+         SELECT id, attempts, final_attempt_at, last_status_code, final_attempt_duration_ms, last_error FROM webhook_deliveries
+          WHERE id = $1 AND final_attempt_at IS NOT NULL
+         ON CONFLICT DO NOTHING`,
+        [deliveryId],
+      );
+      // A waiting delivery keeps its place behind the earlier one, with a fresh retry window.
+      const updated = await tx.query<{ state: DeliveryState | 'waiting' }>(
+        `UPDATE webhook_deliveries SET state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END, due_at = now(),
+                final_attempt_at = NULL, final_attempt_duration_ms = NULL,
+                give_up_at = now() + make_interval(secs => $2::float8 * 3600), updated_at = now()
           WHERE id = $1 RETURNING state`,
         [deliveryId, retryHours],
       );
@@ -88,7 +105,7 @@ export class WebhookDeliveries {
       return updated;
     });
     this.logger.log({ message: 'webhook delivery retry requested', appId, endpointId, deliveryId });
-    return { deliveryId, status: rows[0].state };
+    return { deliveryId, status: rows[0].state === 'waiting' ? 'pending' : rows[0].state };
   }
 
   /** Queues every status change of the app at or after `from` again, as new deliveries in their original order. */

@@ -30,7 +30,7 @@ export const webhookMetricProviders: Provider[] = [
     help: 'From the commit of a status change to its delivery being acknowledged by the endpoint, in seconds',
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
   }),
-  makeGaugeProvider({ name: WEBHOOK_DELIVERIES, help: 'Deliveries not finished, by state: pending (new or waiting for a retry), in_flight', labelNames: ['state'] }),
+  makeGaugeProvider({ name: WEBHOOK_DELIVERIES, help: 'Deliveries not finished, by state: pending (new, or waiting for a retry or for an earlier delivery of the same message), in_flight', labelNames: ['state'] }),
   makeCounterProvider({ name: WEBHOOK_ENDPOINTS_DISABLED, help: 'Endpoints disabled after failing for WEBHOOK_OUT_DISABLE_AFTER_HOURS without a success' }),
 ];
 
@@ -73,7 +73,7 @@ export class WebhookMetrics implements OnModuleInit, OnModuleDestroy {
   private async refresh(): Promise<void> {
     try {
       const [row] = await this.db.query<{ pending: string; in_flight: string }>(
-        `SELECT (SELECT count(*) FROM webhook_deliveries WHERE state = 'pending') AS pending,
+        `SELECT (SELECT count(*) FROM webhook_deliveries WHERE state IN ('pending', 'waiting')) AS pending,
                 (SELECT count(*) FROM webhook_deliveries WHERE state = 'in_flight') AS in_flight`,
       );
       this.deliveries.set({ state: 'pending' }, Number(row.pending));

@@ -16,11 +16,14 @@ import { WebhookSigner } from './webhook-signing';
 const MAX_CLAIM = 500;
 
 /**
- * Posts deliveries to customers' endpoints: claims due ones under a lease (up to
- * WEBHOOK_OUT_CONCURRENCY in flight in this process, WEBHOOK_OUT_ENDPOINT_CONCURRENCY per endpoint
- * across all), signs and posts each, and records the attempts in batches. A slow endpoint holds
- * only its own slots, so the others go on. A process that dies leaves its claims to run out;
- * they are claimed again and sent again (at least once).
+ * Posts deliveries to customers' endpoints. One loop works in rounds, each one call to the
+ * database (DeliveryQueue.cycle): the outcomes of the attempts that ended since the last round are
+ * recorded, and as many due deliveries are claimed under a lease as there are free slots (up to
+ * WEBHOOK_OUT_CONCURRENCY in flight in this process, WEBHOOK_OUT_ENDPOINT_CONCURRENCY per
+ * endpoint across all). A round starts as soon as an attempt ends, so outcomes arriving while one
+ * runs are recorded together by the next (group commit), and a slot is taken again one round after
+ * its attempt ended. A slow endpoint holds only its own slots, so the others go on. A process that
+ * dies leaves its claims to run out; they are claimed again and sent again (at least once).
  */
 @Injectable()
 export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -38,10 +41,12 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
   private loop?: Promise<void>;
   private wake?: () => void;
   private poked = false;
+  /** Claimed and not yet recorded: being sent, or ended and waiting in `outcomes`. */
   private inFlight = 0;
   private readonly sends = new Set<Promise<void>>();
-  private readonly results: AttemptResult[] = [];
-  private flushing?: Promise<void>;
+  private outcomes: AttemptResult[] = [];
+  /** Disabling endpoints that keep failing, off the loop, one at a time. */
+  private failingChecks: Promise<void> = Promise.resolve();
   private listener?: PoolClient;
   private lastTakeBack = 0;
 
@@ -77,7 +82,8 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     await this.loop;
     // Attempts under way end within the timeout; their outcomes are recorded before the pool closes.
     await Promise.allSettled([...this.sends]);
-    await this.flush();
+    if (this.outcomes.length > 0) await this.round(0).catch(() => undefined);
+    await this.failingChecks;
     await this.http.close();
     const listener = this.listener;
     this.listener = undefined;
@@ -87,7 +93,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     }
   }
 
-  /** Wakes the loop now (new deliveries, a freed slot). */
+  /** Wakes the loop now (new deliveries, an attempt that ended). */
   poke(): void {
     if (this.wake) this.wake();
     else this.poked = true;
@@ -97,36 +103,61 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     await this.listen();
     let failures = 0;
     while (this.running) {
-      const capacity = this.concurrency - this.inFlight;
       await this.takeBackExpired();
-      let claimed: ClaimedDelivery[] = [];
-      if (capacity > 0) {
-        try {
-          claimed = await this.queue.claim({
-            limit: Math.min(capacity, MAX_CLAIM),
-            endpointConcurrency: this.endpointConcurrency,
-            leaseMs: this.leaseMs,
-            leaseToken: this.leaseToken,
-          });
-          failures = 0;
-        } catch (error) {
-          failures++;
-          this.logger.error({ message: `claiming webhook deliveries failed (${failures} in a row): ${(error as Error).message}`, failures });
-          await this.sleep(Math.min(30_000, this.pollMs * 2 ** Math.min(failures, 10)));
-          continue;
-        }
+      // The slots of the attempts recorded in this round are free for its claims.
+      const limit = Math.min(this.concurrency - this.inFlight + this.outcomes.length, MAX_CLAIM);
+      if (limit === 0 && this.outcomes.length === 0) {
+        await this.sleep(this.pollMs);
+        continue;
       }
-      for (const delivery of claimed) this.start(delivery);
-      // A full claim means more may be due at once; otherwise wait for a poke or the poll.
-      if (claimed.length === 0 || claimed.length < Math.min(capacity, MAX_CLAIM)) await this.sleep(this.pollMs);
+      let claimed: number;
+      try {
+        claimed = await this.round(limit);
+        failures = 0;
+      } catch (error) {
+        failures++;
+        this.logger.error({ message: `recording and claiming webhook deliveries failed (${failures} in a row): ${(error as Error).message}`, failures });
+        await this.sleep(Math.min(30_000, this.pollMs * 2 ** Math.min(failures, 10)));
+        continue;
+      }
+      // Attempts that ended meanwhile, or a full claim (more may be due): the next round at once.
+      // Otherwise wait for a poke (an attempt ending, new deliveries) or the poll.
+      if (this.outcomes.length === 0 && claimed < limit) await this.sleep(this.pollMs);
     }
   }
 
-  /** Now and then, not on every claim: claims run out only when a process stopped. */
+  /**
+   * Records the outcomes waiting and claims up to `limit` deliveries, which start at once; the
+   * number claimed. Outcomes that could not be recorded stay for the next round (their claims
+   * hold until the lease runs out; after that they are sent again, and the stale outcome is ignored).
+   */
+  private async round(limit: number): Promise<number> {
+    const outcomes = this.outcomes;
+    this.outcomes = [];
+    let claimed: ClaimedDelivery[];
+    try {
+      claimed = await this.queue.cycle({ outcomes, limit, endpointConcurrency: this.endpointConcurrency, leaseMs: this.leaseMs, leaseToken: this.leaseToken });
+    } catch (error) {
+      this.outcomes = outcomes.concat(this.outcomes);
+      throw error;
+    }
+    this.inFlight -= outcomes.length;
+    this.report(outcomes);
+    for (const delivery of claimed) this.start(delivery);
+    return claimed.length;
+  }
+
+  /** Now and then, not on every round: claims run out only when a process stopped. */
   private async takeBackExpired(): Promise<void> {
     if (Date.now() - this.lastTakeBack < Math.min(this.leaseMs / 2, 5000)) return;
     this.lastTakeBack = Date.now();
-    await this.queue.takeBackExpired().catch((error: Error) => this.logger.warn(`taking back expired webhook claims failed: ${error.message}`));
+    try {
+      const { takenBack, corrected } = await this.queue.takeBackExpired();
+      if (takenBack > 0) this.logger.warn({ message: `${takenBack} webhook deliveries claimed by a process that stopped are due again`, deliveries: takenBack });
+      if (corrected > 0) this.logger.error({ message: `the in-flight count of ${corrected} webhook endpoints did not match their deliveries, and was corrected`, endpoints: corrected });
+    } catch (error) {
+      this.logger.warn(`taking back expired webhook claims failed: ${(error as Error).message}`);
+    }
   }
 
   private start(delivery: ClaimedDelivery): void {
@@ -138,7 +169,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async attempt(delivery: ClaimedDelivery): Promise<void> {
-    const at = new Date();
+    const at = Date.now();
     let outcome;
     try {
       const headers = this.signer(delivery).sign(delivery.id, at, delivery.body);
@@ -150,50 +181,17 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     if (outcome.ok) {
       result = { delivery, at, durationMs: outcome.durationMs, statusCode: outcome.statusCode, error: null, state: 'delivered', dueAt: null };
     } else {
-      const dueAt = new Date(Date.now() + retryDelayMs(this.schedule, delivery.attempt));
-      const giveUp = dueAt.getTime() >= delivery.giveUpAt.getTime();
+      const dueAt = Date.now() + retryDelayMs(this.schedule, delivery.attempt);
+      const giveUp = dueAt >= delivery.giveUpAt;
       result = { delivery, at, durationMs: outcome.durationMs, statusCode: outcome.statusCode, error: outcome.error, state: giveUp ? 'failed' : 'pending', dueAt: giveUp ? null : dueAt };
     }
-    this.results.push(result);
-    await this.flush();
-  }
-
-  /** Records every attempt that ended, in one transaction per round; one round at a time. */
-  private flush(): Promise<void> {
-    if (!this.flushing) {
-      this.flushing = this.flushRounds().finally(() => (this.flushing = undefined));
-      return this.flushing;
-    }
-    // A round is under way: the next one picks this result up.
-    return this.flushing.then(() => (this.results.length > 0 ? this.flush() : undefined));
-  }
-
-  private async flushRounds(): Promise<void> {
-    while (this.results.length > 0) {
-      const batch = this.results.splice(0, this.results.length);
-      try {
-        const disabled = await this.queue.record(batch, this.disableAfterHours);
-        this.report(batch);
-        for (const endpoint of disabled) {
-          this.metrics.endpointDisabled();
-          this.logger.error({
-            message: `webhook endpoint disabled: no successful delivery since ${endpoint.failingSince.toISOString()} (WEBHOOK_OUT_DISABLE_AFTER_HOURS=${this.disableAfterHours})`,
-            appId: endpoint.appId,
-            endpointId: endpoint.id,
-          });
-        }
-      } catch (error) {
-        // The claims run out and the deliveries are tried again: at least once.
-        this.logger.error({ message: `recording ${batch.length} webhook attempts failed: ${(error as Error).message}`, attempts: batch.length });
-      } finally {
-        this.inFlight -= batch.length;
-        this.poke();
-      }
-    }
+    this.outcomes.push(result);
+    this.poke();
   }
 
   private report(batch: readonly AttemptResult[]): void {
     const now = Date.now();
+    let failing: Set<string> | undefined;
     for (const result of batch) {
       const { delivery } = result;
       const outcome = result.state === 'delivered' ? 'delivered' : result.state === 'failed' ? 'failed' : 'retry';
@@ -209,14 +207,38 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
         durationMs: result.durationMs,
       };
       if (outcome === 'delivered') {
-        this.metrics.delivered((now - delivery.changeRecordedAt.getTime()) / 1000);
+        this.metrics.delivered((now - delivery.changeRecordedAt) / 1000);
         this.logger.debug({ message: 'webhook delivered', ...fields });
-      } else if (outcome === 'retry') {
-        this.logger.warn({ message: `webhook attempt failed, retrying at ${result.dueAt!.toISOString()}: ${result.error}`, ...fields, nextAttemptAt: result.dueAt!.toISOString() });
+        continue;
+      }
+      (failing ??= new Set()).add(delivery.endpointId);
+      if (outcome === 'retry') {
+        const nextAttemptAt = new Date(result.dueAt!).toISOString();
+        this.logger.warn({ message: `webhook attempt failed, retrying at ${nextAttemptAt}: ${result.error}`, ...fields, nextAttemptAt });
       } else {
         this.logger.error({ message: `webhook delivery failed for good after ${delivery.attempt} attempts: ${result.error}`, ...fields });
       }
     }
+    if (failing) this.disableFailing([...failing]);
+  }
+
+  /** Endpoints failing for WEBHOOK_OUT_DISABLE_AFTER_HOURS are disabled; checked after a round with failures, off the loop. */
+  private disableFailing(endpointIds: string[]): void {
+    this.failingChecks = this.failingChecks.then(async () => {
+      try {
+        for (const endpoint of await this.queue.disableFailing(endpointIds, this.disableAfterHours)) {
+          this.metrics.endpointDisabled();
+          this.logger.error({
+            message: `webhook endpoint disabled: no successful delivery since ${endpoint.failingSince.toISOString()} (WEBHOOK_OUT_DISABLE_AFTER_HOURS=${this.disableAfterHours})`,
+            appId: endpoint.appId,
+            endpointId: endpoint.id,
+          });
+        }
+      } catch (error) {
+        // The next failure checks again.
+        this.logger.warn({ message: `checking failing webhook endpoints failed: ${(error as Error).message}`, endpoints: endpointIds.length });
+      }
+    });
   }
 
   private signer(delivery: ClaimedDelivery): WebhookSigner {

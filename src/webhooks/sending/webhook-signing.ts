@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { Webhook } from 'standardwebhooks';
+import { createHmac, randomBytes } from 'node:crypto';
 
 export const SECRET_PREFIX = 'whsec_';
 
@@ -15,21 +14,25 @@ export interface SignedHeaders {
   'webhook-signature': string;
 }
 
-/** Signs bodies with an endpoint's secret; one per secret, reused across its deliveries. */
+/**
+ * Signs bodies with an endpoint's secret; one per secret, reused across its deliveries. The
+ * signature is the specification's `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` under
+ * the secret's bytes, computed by node:crypto: the standardwebhooks package computes the same
+ * with a SHA-256 written in JavaScript, four times the CPU per delivery. A test checks that the
+ * two agree and that the package verifies what is signed here.
+ */
 export class WebhookSigner {
-  private readonly webhook: Webhook;
+  private readonly key: Buffer;
 
   constructor(secret: string) {
-    this.webhook = new Webhook(secret);
+    this.key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+    if (this.key.length === 0) throw new Error('the endpoint secret is empty');
   }
 
-  sign(deliveryId: string, at: Date, body: string): SignedHeaders {
-    // The library signs with whole seconds, as the specification's timestamp header has them.
-    const seconds = Math.floor(at.getTime() / 1000);
-    return {
-      'webhook-id': deliveryId,
-      'webhook-timestamp': String(seconds),
-      'webhook-signature': this.webhook.sign(deliveryId, new Date(seconds * 1000), body),
-    };
+  /** `at`: the attempt's time in epoch milliseconds; the header has whole seconds. */
+  sign(deliveryId: string, at: number, body: string): SignedHeaders {
+    const timestamp = String(Math.floor(at / 1000));
+    const signature = createHmac('sha256', this.key).update(`${deliveryId}.${timestamp}.${body}`).digest('base64');
+    return { 'webhook-id': deliveryId, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` };
   }
 }

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app-config';
 import type { SqlExecutor } from '../../database/database';
 import { EventStoreSubscription, eventTypeOf, toStoreEvent, type RecordedEvent, type SubscriptionHandler } from '../../event-store';
 import { MESSAGE_EVENTS, trackStatus, untrackedMessage, type MessageStatus, type TrackedMessage } from '../../whatsapp/domain';
-import { enabledEndpoints, insertDeliveries, wants, type NewDelivery } from '../deliveries/delivery-records';
+import { insertStatusChanges, type StatusChange } from '../deliveries/delivery-records';
 import { messageEventType } from '../webhook-events';
 import { statusChangeBody, type StatusChangeData } from './status-change-payload';
 
@@ -23,15 +22,6 @@ interface StateRow {
   discard_reason: { code: string; reason: string } | null;
   category: string | null;
   template: string | null;
-}
-
-interface StatusChange {
-  appId: string;
-  messageId: string;
-  type: string;
-  at: string;
-  body: string;
-  recordedAt: Date;
 }
 
 /**
@@ -87,39 +77,7 @@ export class StatusChangeSubscription implements SubscriptionHandler {
 
     await this.saveStates(tx, [...touched]);
     if (changes.length === 0) return;
-    await tx.query(
-      `INSERT INTO webhook_status_changes (app_id, message_id, event_type, at, body, recorded_at)
-       SELECT c.app_id, c.message_id, c.event_type, c.at, c.body, c.recorded_at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::timestamptz[])
-              WITH ORDINALITY AS c (app_id, message_id, event_type, at, body, recorded_at, n)
-        ORDER BY c.n`,
-      [
-        changes.map((c) => c.appId),
-        changes.map((c) => c.messageId),
-        changes.map((c) => c.type),
-        changes.map((c) => c.at),
-        changes.map((c) => c.body),
-        changes.map((c) => c.recordedAt),
-      ],
-    );
-    const endpoints = await enabledEndpoints(tx, [...new Set(changes.map((c) => c.appId))]);
-    if (endpoints.length === 0) return;
-    const deliveries: NewDelivery[] = [];
-    for (const change of changes) {
-      for (const endpoint of endpoints) {
-        if (endpoint.appId !== change.appId || !wants(endpoint, change.type)) continue;
-        deliveries.push({
-          id: randomUUID(),
-          endpointId: endpoint.id,
-          appId: change.appId,
-          messageId: change.messageId,
-          eventType: change.type,
-          body: change.body,
-          changeRecordedAt: change.recordedAt,
-        });
-      }
-    }
-    await insertDeliveries(tx, deliveries, this.config.get('WEBHOOK_OUT_RETRY_HOURS'));
+    await insertStatusChanges(tx, changes, this.config.get('WEBHOOK_OUT_RETRY_HOURS'));
   }
 
   async reset(tx: SqlExecutor): Promise<void> {
