@@ -11,7 +11,13 @@ export function isRetryableTransactionError(error: unknown): boolean {
   return RETRYABLE_SQLSTATES.has((error as { code?: string })?.code ?? '');
 }
 
-function ignoreClientError(): void {}
+/** A connection's lasting 'error' listener: the loss reaches its holder through its next query. */
+function connectionLost(): void {}
+
+/** Gives a connection its lasting 'error' listener, once. */
+function keepErrorsHeard(client: PoolClient): void {
+  if (!client.listeners('error').includes(connectionLost)) client.on('error', connectionLost);
+}
 
 /** Statement names by SQL text; bounded, so that SQL built at run time cannot grow it forever. */
 const statementNames = new Map<string, string>();
@@ -49,6 +55,12 @@ export class Database implements SqlExecutor {
     // A connection the server drops while idle in the pool must not crash the process; the
     // pool replaces it. (pg emits 'error' and an unhandled one would be thrown.)
     if (pool.listenerCount('error') === 0) pool.on('error', () => undefined);
+    // Nor one dropped while lent out between two statements, whoever holds it: each connection
+    // keeps a listener of its own, and its holder still learns of the loss from its next query
+    // (the pool then closes it). Connections made before this pool was handed over are given one
+    // when they are next lent.
+    pool.on('connect', keepErrorsHeard);
+    pool.on('acquire', keepErrorsHeard);
   }
 
   async query<R extends QueryResultRow = QueryResultRow>(sql: string, params?: readonly unknown[]): Promise<R[]> {
@@ -72,9 +84,9 @@ export class Database implements SqlExecutor {
   }
 
   private async transactionOnce<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    // Dropped between two statements: the next query fails and the error reaches the caller
+    // (the connection's own listener keeps the 'error' event from being thrown).
     const client = await this.pool.connect();
-    // Dropped between two statements: the next query fails and the error reaches the caller.
-    client.on('error', ignoreClientError);
     try {
       await client.query('BEGIN');
       const result = await work(new ClientExecutor(client));
@@ -84,7 +96,6 @@ export class Database implements SqlExecutor {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.off('error', ignoreClientError);
       client.release();
     }
   }
@@ -92,11 +103,9 @@ export class Database implements SqlExecutor {
   /** A client of its own, for work that must stay on one session (advisory locks, LISTEN). */
   async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
-    client.on('error', ignoreClientError);
     try {
       return await work(client);
     } finally {
-      client.off('error', ignoreClientError);
       client.release();
     }
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { WhatsAppDispatchFailed, WhatsAppDispatchOutcomeUnknown, WhatsAppMessageDiscarded, WhatsAppMessageSent } from '../../src/whatsapp/domain';
-import { rateLimitShape } from '../../src/whatsapp/sending/dispatch/app-rate-limiter';
+import { ARRIVAL_MARGIN_SECONDS, rateLimitShape } from '../../src/whatsapp/sending/dispatch/app-rate-limiter';
 import { decideAttemptOutcome, dispatchEventId, MAX_RETRY_DELAY_MS, retryDelayMs } from '../../src/whatsapp/sending/dispatch/dispatch-outcome';
 
 const context = { appId: 'app-1', messageId: '6f1c1a52-8c1e-4c55-9a51-1d8a3f1b2c3d', attempt: 1 };
@@ -91,14 +91,73 @@ describe('decideAttemptOutcome', () => {
   });
 });
 
+/**
+ * The limiter's rule (ACQUIRE_SQL) in plain numbers: at `at`, up to `wanted` sends, as many as
+ * keep the bucket's `tat` within `burst` intervals of now.
+ */
+function grantTimes(shape: { intervalSeconds: number; burst: number }, asks: { at: number; wanted: number }[]): number[] {
+  const { intervalSeconds: interval, burst } = shape;
+  let tat = -Infinity;
+  const granted: number[] = [];
+  for (const { at, wanted } of asks) {
+    const freeFrom = Math.max(tat, at);
+    const n = Math.min(wanted, Math.floor((at + interval * burst - freeFrom) / interval + 1e-9));
+    if (n < 1) continue;
+    tat = freeFrom + interval * n;
+    for (let i = 0; i < n; i++) granted.push(at);
+  }
+  return granted;
+}
+
+/** The most grants in any window [t, t + windowSeconds) that starts at a grant. */
+function busiest(times: number[], windowSeconds: number): number {
+  let most = 0;
+  for (let start = 0, end = 0; start < times.length; start++) {
+    while (end < times.length && times[end] < times[start] + windowSeconds) end++;
+    most = Math.max(most, end - start);
+  }
+  return most;
+}
+
 describe('rateLimitShape', () => {
-  it('spaces sends evenly, without bursts, up to 20 a second', () => {
-    expect(rateLimitShape(10)).toEqual({ intervalSeconds: 0.1, burst: 1 });
-    expect(rateLimitShape(20)).toEqual({ intervalSeconds: 0.05, burst: 1 });
+  it('spaces sends evenly, without bursts, up to 20 a second, with 50 ms to spare in each second', () => {
+    expect(ARRIVAL_MARGIN_SECONDS).toBe(0.05);
+    expect(rateLimitShape(10)).toEqual({ intervalSeconds: expect.closeTo(0.105, 9), burst: 1 });
+    expect(rateLimitShape(20)).toEqual({ intervalSeconds: expect.closeTo(0.0525, 9), burst: 1 });
+    expect(rateLimitShape(0.5).intervalSeconds).toBeCloseTo(2.1);
   });
 
   it('allows bursts of 50 ms worth above that', () => {
-    expect(rateLimitShape(100)).toEqual({ intervalSeconds: 0.01, burst: 5 });
+    expect(rateLimitShape(100)).toEqual({ intervalSeconds: expect.closeTo(1.05 / 96, 9), burst: 5 });
     expect(rateLimitShape(21)).toMatchObject({ burst: 2 });
+  });
+
+  it('never grants more than the limit in any 1 s + margin, however often and for how many the workers ask', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        // Workers asking every few microseconds to every few hundred milliseconds.
+        fc.constantFrom(1, 10, 100, 1_000, 10_000),
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 30 }), wanted: fc.integer({ min: 1, max: 20 }) }), { minLength: 1, maxLength: 3_000, size: 'max' }),
+        (limit, microsPerGap, asks) => {
+          let at = 0;
+          const times = grantTimes(
+            rateLimitShape(limit),
+            asks.map(({ gap, wanted }) => ({ at: (at += (gap * microsPerGap) / 1e6), wanted })),
+          );
+          expect(busiest(times, 1 + ARRIVAL_MARGIN_SECONDS - 1e-6)).toBeLessThanOrEqual(limit);
+        },
+      ),
+      // Shrinking thousands of asks takes minutes; the first counterexample says enough.
+      { endOnFailure: true },
+    );
+  });
+
+  it('still sends at the limit less the margin when asked without pause', () => {
+    for (const limit of [1, 10, 20, 21, 100, 1000]) {
+      const asks = Array.from({ length: 20_000 }, (_, i) => ({ at: i / 10_000, wanted: 1 }));
+      const times = grantTimes(rateLimitShape(limit), asks);
+      expect(times.length / 2).toBeGreaterThanOrEqual((limit / (1 + ARRIVAL_MARGIN_SECONDS)) * 0.9);
+    }
   });
 });

@@ -41,28 +41,38 @@ describe('dispatch: the rate bucket takes several sends at once', () => {
     return row.ms;
   }
 
+  /** The limiter's spacing in milliseconds: between two sends, and the burst's worth. */
+  function spacing(limiter: AppRateLimiter): { intervalMs: number; burst: number; burstMs: number } {
+    const { intervalSeconds, burst } = limiter.shape!;
+    return { intervalMs: intervalSeconds * 1000, burst, burstMs: intervalSeconds * 1000 * burst };
+  }
+
   it("gives a new app's first request a burst at most", async () => {
-    const limiter = new AppRateLimiter(db, 1000); // one send a millisecond, bursts of 50
+    const limiter = new AppRateLimiter(db, 1000); // about one send a millisecond, bursts of 50
+    expect(spacing(limiter).burst).toBe(50);
     expect(await limiter.tryAcquire('new-app', 500)).toEqual({ granted: 50, retryInMs: 0 });
     expect(await limiter.tryAcquire('new-small', 3)).toEqual({ granted: 3, retryInMs: 0 });
   });
 
   it('takes what the bucket holds, up to the number asked for, and leaves it at most a burst ahead', async () => {
     const limiter = new AppRateLimiter(db, 1000);
-    // 30 ms of the 50 ms burst used: 20 sends left, one more for every millisecond since.
+    const { intervalMs, burst, burstMs } = spacing(limiter);
+    // 30 ms of the burst's worth used: what is left of it, and one more send per interval since.
+    const left = Math.floor((burstMs - 30) / intervalMs);
     const setAt = await setBucket('partly-used', 30);
     const permit = await limiter.tryAcquire('partly-used', 500);
     const elapsedMs = Date.now() - setAt;
-    expect(permit.granted).toBeGreaterThanOrEqual(20);
-    expect(permit.granted).toBeLessThanOrEqual(Math.min(50, 20 + elapsedMs + 1));
-    expect(await msUntilEmpty('partly-used')).toBeLessThanOrEqual(50);
+    expect(permit.granted).toBeGreaterThanOrEqual(left);
+    expect(permit.granted).toBeLessThanOrEqual(Math.min(burst, left + Math.ceil(elapsedMs / intervalMs) + 1));
+    expect(await msUntilEmpty('partly-used')).toBeLessThanOrEqual(burstMs);
 
     await setBucket('full', -1000);
     expect(await limiter.tryAcquire('full', 7)).toEqual({ granted: 7, retryInMs: 0 });
   });
 
   it('sends one at a time up to 20 a second, and says how long until the next slot when there is none', async () => {
-    const limiter = new AppRateLimiter(db, 10); // one send every 100 ms, no burst
+    const limiter = new AppRateLimiter(db, 10); // one send every 105 ms, no burst
+    expect(spacing(limiter).burst).toBe(1);
     await setBucket('slow', -1000);
     expect(await limiter.tryAcquire('slow', 5)).toEqual({ granted: 1, retryInMs: 0 });
 
@@ -76,12 +86,13 @@ describe('dispatch: the rate bucket takes several sends at once', () => {
 
   it('never gives more than a burst to many instances asking at once for a new app', async () => {
     const instances = Array.from({ length: 8 }, () => new AppRateLimiter(db, 10));
+    const { intervalMs } = spacing(instances[0]);
     const startedAt = Date.now();
     const permits = await Promise.all(instances.map((limiter) => limiter.tryAcquire('raced', 5)));
     const elapsedMs = Date.now() - startedAt;
     const granted = permits.reduce((sum, permit) => sum + permit.granted, 0);
     expect(granted).toBeGreaterThanOrEqual(1);
-    expect(granted).toBeLessThanOrEqual(1 + Math.floor(elapsedMs / 100));
+    expect(granted).toBeLessThanOrEqual(1 + Math.floor(elapsedMs / intervalMs));
   });
 
   it('grants everything asked for when the limit is off', async () => {

@@ -4,27 +4,33 @@ import { Database, type SqlExecutor } from '../../../database/database';
 
 /** Limits up to this many a second send one at a time, evenly spaced; see rateLimitShape. */
 export const EVENLY_SPACED_UP_TO = 20;
+/**
+ * Room left for the time between a grant and the request's arrival at Gupshup (marking the
+ * attempt started, the network): limit + 1 sends are at least 1 s plus this apart, so a request
+ * held up by less than this cannot make a second at Gupshup hold one send too many.
+ */
+export const ARRIVAL_MARGIN_SECONDS = 0.05;
 /** Wait after the limiter's own query failed, before trying again. */
 const STORE_ERROR_RETRY_MS = 1000;
 
 export interface RateLimitShape {
-  /** Seconds between two sends, on average: 1/limit. */
+  /** Seconds between two sends, on average. */
   intervalSeconds: number;
   /** How many sends may go back to back after a quiet spell. */
   burst: number;
 }
 
 /**
- * Up to EVENLY_SPACED_UP_TO a second, no burst: two sends of an app are always at least 1/limit
- * seconds apart, so no second ever holds more than the limit. Above that, a burst of limit/20
- * (50 ms worth) lets several workers send at once; any second then holds at most limit + burst - 1.
+ * Up to EVENLY_SPACED_UP_TO a second, no burst: two sends of an app are always at least
+ * (1 s + margin) / limit apart. Above that, a burst of limit/20 (50 ms worth) lets several workers
+ * send at once, and the spacing leaves room for it: any 1 s + margin still holds at most the limit.
  */
 export function rateLimitShape(limitPerSecond: number): RateLimitShape {
   if (!(limitPerSecond > 0)) throw new Error('a rate limit must be a positive number a second');
-  return {
-    intervalSeconds: 1 / limitPerSecond,
-    burst: limitPerSecond <= EVENLY_SPACED_UP_TO ? 1 : Math.ceil(limitPerSecond / EVENLY_SPACED_UP_TO),
-  };
+  const burst = limitPerSecond <= EVENLY_SPACED_UP_TO ? 1 : Math.ceil(limitPerSecond / EVENLY_SPACED_UP_TO);
+  // In a window of the limit + margin: the burst, then one send per interval after it.
+  const spaced = burst === 1 ? limitPerSecond : limitPerSecond - burst + 1;
+  return { intervalSeconds: (1 + ARRIVAL_MARGIN_SECONDS) / spaced, burst };
 }
 
 /** How many sends may go now; when none, how long to wait before asking again. */
