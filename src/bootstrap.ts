@@ -10,7 +10,7 @@ import { CALLBACK_TOKEN_SECURITY, callbackTokenSecurityScheme } from './apps/cal
 import { acceptEmptyJsonBody } from './common/empty-json-body';
 import { DASHBOARD_SESSION_SCHEME, SESSION_COOKIE } from './dashboard/dashboard-session.guard';
 import { ErrorResponseFilter } from './common/error-response.filter';
-import { createRootLogger, PinoLoggerService, type LogDestination } from './common/logger';
+import { createRootLogger, lazyRequestLogger, PinoLoggerService, type LogDestination } from './common/logger';
 import { openApiSchemaConverter } from './common/openapi';
 import { RequestLogging } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
@@ -42,6 +42,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const adapter = new FastifyAdapter({
     // Fastify's own lines go through the same pino logger; each request's access line is written by RequestLogging.
     loggerInstance: rootLogger,
+    ...(rootLogger && { childLoggerFactory: lazyRequestLogger }),
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     genReqId: requestLogging.genReqId,
     bodyLimit: config.get('BODY_LIMIT_BYTES'),

@@ -27,7 +27,8 @@ export { NothingToCancelError } from './whatsapp/sending/cancelling/cancel-notif
 export { CreateWhatsAppAppCommand } from './apps/admin/create-whatsapp-app.command';
 export type { CreatedApp } from './apps/apps.service';
 
-// Queries (QueryBus)
+// Queries (QueryBus): their filters and ids are checked as the REST routes check them; InvalidQueryError names the bad field
+export { InvalidQueryError } from './common/validation';
 export { GetWhatsAppMessageQuery } from './whatsapp/queries/messages/get-message.query';
 export { ListWhatsAppMessagesQuery, type MessageFilters } from './whatsapp/queries/messages/list-messages.query';
 export { GetWhatsAppNotificationQuery } from './whatsapp/queries/notifications/get-notification.query';

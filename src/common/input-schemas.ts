@@ -84,13 +84,14 @@ function codePoints(value: string): number {
 
 /**
  * A whole number in a query string (where every value is text): digits only, from min to max.
- * Documented as an integer; parsed to a number.
+ * Documented as an integer; parsed to a number. A number is taken as well, so that the same schema
+ * checks the typed filters other modules pass in the process, and accepts its own output again.
  */
 export function wholeNumberParam(min: number, max: number) {
   return z
     .unknown()
     .superRefine((value, ctx) => {
-      const number = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : NaN;
+      const number = typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : typeof value === 'number' && Number.isInteger(value) ? value : NaN;
       if (!(number >= min && number <= max)) {
         ctx.addIssue({ code: 'custom', message: `must be a whole number from ${min} to ${max} (got ${shown(value)})`, input: value });
       }

@@ -1,4 +1,4 @@
-import { BadRequestException } from '@nestjs/common';
+import { InvalidQueryError } from './validation';
 
 /**
  * The opaque `cursor` of a keyset-paginated list: base64url of the JSON array of the last row's
@@ -8,8 +8,8 @@ export function encodeKeysetCursor(sortKey: readonly string[]): string {
   return Buffer.from(JSON.stringify(sortKey)).toString('base64url');
 }
 
-export function invalidCursorError(): BadRequestException {
-  return new BadRequestException('cursor is not valid: pass the nextCursor of the previous page unchanged, or leave it out for the first page');
+export function invalidCursorError(): InvalidQueryError {
+  return new InvalidQueryError(['cursor is not valid: pass the nextCursor of the previous page unchanged, or leave it out for the first page']);
 }
 
 /** The sort key a cursor holds, if it is an array of `parts` values; throws the 400 for anything else. */

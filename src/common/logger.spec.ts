@@ -1,6 +1,6 @@
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { Writable } from 'node:stream';
-import { chooseLogFormat, createRootLogger, PinoLoggerService, redactUrl, type LogFormat } from './logger';
+import { chooseLogFormat, createRootLogger, lazyRequestLogger, PinoLoggerService, redactUrl, type LogFormat } from './logger';
 import { runInRequestContext } from './request-context';
 
 // ESC [ ... m: an ANSI colour sequence.
@@ -156,5 +156,27 @@ describe('redactUrl', () => {
     ['/health', '/health'],
   ])('%s → %s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);
+  });
+});
+
+describe('lazyRequestLogger', () => {
+  it('makes the child only when a line is logged, with its bindings and redaction', async () => {
+    const destination = captureStream(false);
+    const root = createRootLogger({ level: 'info', format: 'json', destination });
+    let made = 0;
+    const child = root.child.bind(root);
+    root.child = ((...args: Parameters<typeof child>) => {
+      made++;
+      return child(...args);
+    }) as typeof root.child;
+    const logger = lazyRequestLogger.call(undefined as never, root, { requestId: 'r-1' }, {}, undefined as never);
+    expect(made).toBe(0);
+    logger.warn({ token: 'secret-token' }, 'slow client');
+    logger.info('again');
+    expect(made).toBe(1);
+    await destination.firstWrite;
+    const lines = destination.text().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ requestId: 'r-1', message: 'slow client', token: '[redacted]', level: 'warn' });
+    expect(lines).toHaveLength(2);
   });
 });

@@ -1,4 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
+import type { FastifyBaseLogger, FastifyServerOptions } from 'fastify';
 import pino, { type Level, type Logger as PinoLogger, type LoggerOptions } from 'pino';
 import pinoPretty from 'pino-pretty';
 import type { AppConfigValues } from '../config/config.schema';
@@ -132,6 +133,11 @@ export class PinoLoggerService implements LoggerService {
     this.write('fatal', message, params);
   }
 
+  /** Whether a line of this level would be written: a caller can skip building one that would not. */
+  isLevelEnabled(level: Level): boolean {
+    return this.pino.isLevelEnabled(level);
+  }
+
   private write(level: Level, message: unknown, params: unknown[]): void {
     if (!this.pino.isLevelEnabled(level)) return;
     const { context, stack, extra } = splitParams(params, level === 'error' || level === 'fatal');
@@ -185,3 +191,66 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   const prototype = Object.getPrototypeOf(value) as unknown;
   return prototype === Object.prototype || prototype === null;
 }
+
+/**
+ * A request's logger, made only when something logs through it: Fastify gives every request one,
+ * and a pino child with redaction configured costs a redaction pass over its bindings, while
+ * nearly every request logs nothing through it (the access line is RequestLogging's).
+ */
+class LazyChildLogger {
+  private made?: FastifyBaseLogger;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Record<string, unknown>,
+    private readonly options: Record<string, unknown>,
+  ) {}
+
+  private get real(): FastifyBaseLogger {
+    return (this.made ??= this.parent.child(this.bindings, this.options));
+  }
+
+  get level(): string {
+    return this.real.level;
+  }
+
+  set level(level: string) {
+    this.real.level = level;
+  }
+
+  fatal(...args: unknown[]): void {
+    (this.real.fatal as (...a: unknown[]) => void)(...args);
+  }
+
+  error(...args: unknown[]): void {
+    (this.real.error as (...a: unknown[]) => void)(...args);
+  }
+
+  warn(...args: unknown[]): void {
+    (this.real.warn as (...a: unknown[]) => void)(...args);
+  }
+
+  info(...args: unknown[]): void {
+    (this.real.info as (...a: unknown[]) => void)(...args);
+  }
+
+  debug(...args: unknown[]): void {
+    (this.real.debug as (...a: unknown[]) => void)(...args);
+  }
+
+  trace(...args: unknown[]): void {
+    (this.real.trace as (...a: unknown[]) => void)(...args);
+  }
+
+  silent(...args: unknown[]): void {
+    (this.real.silent as (...a: unknown[]) => void)(...args);
+  }
+
+  child(bindings: Record<string, unknown>, options?: Record<string, unknown>): FastifyBaseLogger {
+    return this.real.child(bindings, options);
+  }
+}
+
+/** Fastify's childLoggerFactory: see LazyChildLogger. */
+export const lazyRequestLogger: NonNullable<FastifyServerOptions['childLoggerFactory']> = (logger, bindings, options) =>
+  new LazyChildLogger(logger, bindings, options as Record<string, unknown>) as unknown as FastifyBaseLogger;

@@ -60,7 +60,7 @@ export class RequestLogging {
   /** Fastify's genReqId: the id this request was given on arrival. */
   readonly genReqId = (request: IncomingMessage): string => this.requests.get(request)?.requestId ?? chooseRequestId(request);
 
-  constructor(private readonly logger: LoggerService) {}
+  constructor(private readonly logger: LoggerService & { isLevelEnabled?(level: 'info' | 'error'): boolean }) {}
 
   install(fastify: FastifyInstance, onCompleted?: (request: CompletedRequest) => void): void {
     this.onCompleted = onCompleted;
@@ -99,6 +99,9 @@ export class RequestLogging {
     const route = state.route ?? UNMATCHED_ROUTE;
     const method = request.method ?? 'UNKNOWN';
     const statusCode = response.statusCode;
+    this.onCompleted?.({ method, route, statusCode, durationSeconds: durationMs / 1000 });
+    // The line is built only when it is written (LOG_LEVEL above info writes none of a success).
+    if (this.logger.isLevelEnabled && !this.logger.isLevelEnabled(statusCode >= 500 ? 'error' : 'info')) return;
     const appId = state.context?.appId;
     const fullUrl = redactUrl(request.url ?? '');
     const url = fullUrl.length > MAX_LOGGED_URL_LENGTH ? `${fullUrl.slice(0, MAX_LOGGED_URL_LENGTH)}…` : fullUrl;
@@ -119,6 +122,5 @@ export class RequestLogging {
     };
     if (statusCode >= 500) this.logger.error(line, undefined, 'HTTP');
     else this.logger.log(line, 'HTTP');
-    this.onCompleted?.({ method, route, statusCode, durationSeconds: durationMs / 1000 });
   }
 }

@@ -71,6 +71,8 @@ describe('text', () => {
 describe('wholeNumberParam and isoDateOrTimeParam', () => {
   it.each(['1', '100', '42'])('accepts %j', (value) => expect(wholeNumberParam(1, 100).safeParse(value)).toEqual({ success: true, data: Number(value) }));
   it.each(['0', '101', 'abc', '1.5', '-1', ' 1', '1e2', '', '1'.repeat(20)])('refuses %j', (value) => expect(wholeNumberParam(1, 100).safeParse(value).success).toBe(false));
+  it.each([1, 100, 42])('accepts the number %j, as in-process callers pass it', (value) => expect(wholeNumberParam(1, 100).safeParse(value)).toEqual({ success: true, data: value }));
+  it.each([0, 101, 1.5, -1, Number.NaN, Number.POSITIVE_INFINITY, true, null])('refuses %j', (value) => expect(wholeNumberParam(1, 100).safeParse(value).success).toBe(false));
 
   it('accepts calendar dates and times between years 1 and 9999, without an offset as UTC', () => {
     expect(parseIsoInstant('2026-03-01')).toBe(Date.parse('2026-03-01T00:00:00Z'));

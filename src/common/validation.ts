@@ -2,6 +2,18 @@ import { BadRequestException, Injectable, StandardSchemaValidationPipe, type Arg
 import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { z } from 'zod';
 
+/**
+ * A query's input is not acceptable (400): a filter, an id, a cursor. The message names each bad
+ * field and says what is allowed; callers of a QueryBus match it by class, HTTP callers get it as
+ * the route's 400.
+ */
+export class InvalidQueryError extends BadRequestException {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'InvalidQueryError';
+  }
+}
+
 /** Where a validated value came from: it names the value in messages about the whole of it. */
 export type InputLocation = { kind: 'body' } | { kind: 'query' } | { kind: 'param'; name: string } | { kind: 'value'; name: string };
 

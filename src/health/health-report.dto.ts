@@ -12,6 +12,13 @@ export const healthReportSchema = z
       .object({ status: z.enum(['up', 'down']), lagSeconds: z.number().optional(), error: z.string().optional() })
       .optional()
       .meta({ description: 'With DATABASE_READ_URL: whether the replica the query routes read answers, and how far its replay is behind' }),
+    subscriptionPartitions: z
+      .record(z.string(), z.array(z.number().int()))
+      .optional()
+      .meta({
+        description:
+          'With SUBSCRIPTION_PARTITIONS > 1, on an instance that runs subscriptions: per subscription cut in parts, the parts (1 to SUBSCRIPTION_PARTITIONS) this instance runs now',
+      }),
     error: z.string().optional().meta({ description: 'Why the service is not healthy' }),
   })
   .meta({ id: 'HealthReport' });

@@ -12,6 +12,11 @@ export interface HealthReport {
   projectionLag: Record<string, SubscriptionLag>;
   /** With DATABASE_READ_URL: how far the replica the query routes read is behind. */
   readReplica?: { status: 'up' | 'down'; lagSeconds?: number; error?: string };
+  /**
+   * With SUBSCRIPTION_PARTITIONS > 1, on an instance that runs subscriptions: the parts of each
+   * cut subscription it runs now, numbered from 1 as in their checkpoints' names.
+   */
+  subscriptionPartitions?: Record<string, number[]>;
   error?: string;
 }
 
@@ -49,6 +54,10 @@ export class HealthController implements OnModuleDestroy {
     try {
       await this.db.query('SELECT 1');
       const report: HealthReport = { status: 'ok', database: 'up', projectionLag: await this.subscriptions.lag() };
+      const held = this.subscriptions.partitionsHeld();
+      if (Object.keys(held).length > 0) {
+        report.subscriptionPartitions = Object.fromEntries(Object.entries(held).map(([name, partitions]) => [name, partitions.map((index) => index + 1)]));
+      }
       if (this.readDb.isReplica) report.readReplica = await this.replicaReport();
       return report;
     } catch (error) {

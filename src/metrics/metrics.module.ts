@@ -2,7 +2,15 @@ import { Global, Module } from '@nestjs/common';
 import { makeGaugeProvider, PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { HttpMetrics, httpRequestDurationProvider } from './http-metrics';
 import { MetricsController } from './metrics.controller';
-import { PROJECTION_LAG_EVENTS, PROJECTION_LAG_SECONDS, ProjectionMetrics, WHATSAPP_MESSAGES } from './projection-metrics';
+import {
+  EVENT_LOG_PARTITIONS,
+  EVENT_LOG_RETIRED_EVENTS,
+  PROJECTION_LAG_EVENTS,
+  PROJECTION_LAG_SECONDS,
+  ProjectionMetrics,
+  SUBSCRIPTION_PARTITIONS_HELD,
+  WHATSAPP_MESSAGES,
+} from './projection-metrics';
 import { ScrapeTimeMetrics } from './scrape-time-metrics';
 
 /**
@@ -28,7 +36,22 @@ import { ScrapeTimeMetrics } from './scrape-time-metrics';
       help: 'Age in seconds of the oldest event a subscription has not processed yet (0 when caught up)',
       labelNames: ['subscription'],
     }),
+    makeGaugeProvider({
+      name: SUBSCRIPTION_PARTITIONS_HELD,
+      help: 'Parts of a subscription cut in SUBSCRIPTION_PARTITIONS that this instance runs now (their sum over the instances is the partition count)',
+      labelNames: ['subscription'],
+    }),
     makeGaugeProvider({ name: WHATSAPP_MESSAGES, help: 'WhatsApp messages per current status, all apps', labelNames: ['status'] }),
+    makeGaugeProvider({
+      name: EVENT_LOG_PARTITIONS,
+      help: 'Time partitions of the event log per kind (parent) and state: attached, detached (being retired), dropped (retired)',
+      labelNames: ['parent', 'state'],
+    }),
+    makeGaugeProvider({
+      name: EVENT_LOG_RETIRED_EVENTS,
+      help: 'Events exported to EVENT_ARCHIVE_DIR and dropped from the log so far, per kind (parent)',
+      labelNames: ['parent'],
+    }),
   ],
   exports: [ProjectionMetrics, ScrapeTimeMetrics, HttpMetrics],
 })

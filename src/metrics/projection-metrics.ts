@@ -7,10 +7,15 @@ import { SubscriptionManager } from '../event-store';
 export const PROJECTION_LAG_EVENTS = 'projection_lag_events';
 export const PROJECTION_LAG_SECONDS = 'projection_lag_seconds';
 export const WHATSAPP_MESSAGES = 'whatsapp_messages';
+export const SUBSCRIPTION_PARTITIONS_HELD = 'subscription_partitions_held';
+export const EVENT_LOG_PARTITIONS = 'event_log_partitions';
+export const EVENT_LOG_RETIRED_EVENTS = 'event_log_retired_events';
 
 /**
- * Gauges read at scrape time: how far each subscription is behind the log, and how many
- * messages are at each status (from whatsapp_message_status_counts, a handful of rows).
+ * Gauges read at scrape time: how far each subscription is behind the log, how many parts of
+ * each cut subscription this instance runs, how many messages are at each status (from
+ * whatsapp_message_status_counts, a handful of rows), and the event log's time partitions by
+ * state with the events retired (exported, then dropped) so far.
  */
 @Injectable()
 export class ProjectionMetrics {
@@ -22,11 +27,20 @@ export class ProjectionMetrics {
     @InjectMetric(PROJECTION_LAG_EVENTS) private readonly lagEvents: Gauge<'subscription'>,
     @InjectMetric(PROJECTION_LAG_SECONDS) private readonly lagSeconds: Gauge<'subscription'>,
     @InjectMetric(WHATSAPP_MESSAGES) private readonly messages: Gauge<'status'>,
+    @InjectMetric(SUBSCRIPTION_PARTITIONS_HELD) private readonly partitionsHeld: Gauge<'subscription'>,
+    @InjectMetric(EVENT_LOG_PARTITIONS) private readonly partitions: Gauge<'parent' | 'state'>,
+    @InjectMetric(EVENT_LOG_RETIRED_EVENTS) private readonly retired: Gauge<'parent'>,
   ) {}
 
   /** Sets every gauge from the database; a failure leaves the previous values and is logged, the scrape still answers. */
   async refresh(): Promise<void> {
-    await Promise.all([this.refreshLag(), this.refreshStatusCounts()]);
+    this.refreshPartitionsHeld();
+    await Promise.all([this.refreshLag(), this.refreshStatusCounts(), this.refreshLogPartitions()]);
+  }
+
+  private refreshPartitionsHeld(): void {
+    this.partitionsHeld.reset();
+    for (const [subscription, partitions] of Object.entries(this.subscriptions.partitionsHeld())) this.partitionsHeld.set({ subscription }, partitions.length);
   }
 
   private async refreshLag(): Promise<void> {
@@ -52,6 +66,23 @@ export class ProjectionMetrics {
       for (const row of rows) this.messages.set({ status: row.status }, Number(row.messages));
     } catch (error) {
       this.logger.warn(`message status counts unavailable: ${(error as Error).message}`);
+    }
+  }
+
+  private async refreshLogPartitions(): Promise<void> {
+    try {
+      const rows = await this.db.query<{ parent: string; state: string; partitions: number; events: string }>(
+        `SELECT parent, state, count(*)::int AS partitions, coalesce(sum(exported_events) FILTER (WHERE state = 'dropped'), 0) AS events
+           FROM es_log_partitions GROUP BY parent, state`,
+      );
+      this.partitions.reset();
+      this.retired.reset();
+      for (const row of rows) {
+        this.partitions.set({ parent: row.parent, state: row.state }, row.partitions);
+        if (row.state === 'dropped') this.retired.set({ parent: row.parent }, Number(row.events));
+      }
+    } catch (error) {
+      this.logger.warn(`event log partitions unavailable: ${(error as Error).message}`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { eventually } from '../support/eventually';
 import { SendGates, type ClaimedJob, type SendGateVerdict } from '../../src/whatsapp/sending';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
@@ -147,7 +148,12 @@ describe('cancelling', () => {
     for (const part of ['cancellationKey', 'cancelFor.recipients', 'extra']) expect(bad.body.message).toContain(part);
     await request(t.url).post(`/v3/notifications/${sent.body.requestId}/cancel`).send().expect(401);
 
-    expect((await request(t.url).get(`/v3/messages/${sent.body.messages[0].messageId}`).set(tenant.headers).expect(200)).body.status).toBe('queued');
+    // The view shows the message once the projection has read its queueing (it runs on its own).
+    const shown = await eventually(async () => {
+      const res = await request(t.url).get(`/v3/messages/${sent.body.messages[0].messageId}`).set(tenant.headers);
+      return res.status === 200 ? res.body : undefined;
+    }, 'the queued message in the view');
+    expect(shown.status).toBe('queued');
   });
 
   it('does not send a message cancelled while a worker holds it, claimed and about to call Gupshup', async () => {

@@ -1,9 +1,20 @@
 import { Controller, Get, Module, type DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
+import { CommandBus, CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
-import { CreateWhatsAppAppCommand, WhatsAppNotifyModule, type WhatsAppNotifyModuleOptions } from '../../src';
+import {
+  CreateWhatsAppAppCommand,
+  GetWhatsAppAnalyticsQuery,
+  GetWhatsAppMessageQuery,
+  GetWhatsAppNotificationQuery,
+  InvalidQueryError,
+  ListWhatsAppMessagesQuery,
+  WhatsAppNotifyModule,
+  type AnalyticsFilters,
+  type MessageFilters,
+  type WhatsAppNotifyModuleOptions,
+} from '../../src';
 import { ConfigError } from '../../src/config/app-config';
 import { startTestApp, TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -100,6 +111,74 @@ describe('WhatsAppNotifyModule inside another application', () => {
       await request(server).get('/v3/messages').set(auth).expect(404);
       // The host's own routes are the host's: no app credentials asked for.
       await request(server).get('/v3/orders').expect(200, { orders: ['A-1'] });
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("checks the filters and ids given to its queries on the host's QueryBus with the REST routes' schemas, naming the bad field", async () => {
+    const host = await startHost({ databaseUrl: database.url, workers: false, routePrefix: 'wa', publicBaseUrl: 'https://shop.example', secretKey: TEST_SECRET_KEY, databasePoolSize: 2 });
+    try {
+      await host.listen(0, '127.0.0.1');
+      const app = await host.get(CommandBus).execute(new CreateWhatsAppAppCommand({ name: 'Queried' }));
+      const auth = { 'X-ENGAGESPOT-API-KEY': app.apiKey, 'X-ENGAGESPOT-API-SECRET': app.apiSecret };
+      const queries = host.get(QueryBus);
+      const refusal = async (query: Parameters<QueryBus['execute']>[0]): Promise<InvalidQueryError> => {
+        const error = await queries.execute(query).then(
+          () => undefined,
+          (caught: unknown) => caught,
+        );
+        expect(error).toBeInstanceOf(InvalidQueryError);
+        expect(error).toMatchObject({ status: 400 });
+        return error as InvalidQueryError;
+      };
+      // What other modules pass is not typed at run time: a host's values may be anything.
+      const filters = (value: unknown) => value as MessageFilters;
+
+      // The same rule as GET /v3/messages, word for word, with the field's place in the query.
+      for (const [parameter, value] of [
+        ['limit', '1000'],
+        ['status', 'lost'],
+        ['from', 'yesterday'],
+        ['colour', 'red'],
+      ]) {
+        const rest = await request(host.getHttpServer()).get(`/wa/v3/messages?${parameter}=${value}`).set(auth).expect(400);
+        const bus = await refusal(new ListWhatsAppMessagesQuery(app.id, filters({ [parameter]: value })));
+        expect(bus.problems).toHaveLength(1);
+        expect(bus.message).toBe(`filters.${(rest.body.message as string).replace('known parameter: allowed parameters', 'known field: allowed fields')}`);
+      }
+      expect((await refusal(new ListWhatsAppMessagesQuery(app.id, filters({ limit: 0 })))).message).toBe('filters.limit must be a whole number from 1 to 100 (got 0)');
+      expect((await refusal(new ListWhatsAppMessagesQuery(app.id, filters({ phoneNumber: '+91\u0000' })))).message).toBe('filters.phoneNumber contains a NUL character');
+      expect((await refusal(new ListWhatsAppMessagesQuery(app.id, filters('status=sent')))).message).toBe('filters must be an object (got a string)');
+      // Every problem at once, each by its field.
+      expect((await refusal(new ListWhatsAppMessagesQuery(app.id, filters({ limit: 2.5, requestId: 7 })))).problems).toEqual([
+        'filters.requestId must be the requestId returned by POST /v3/notifications (got a number)',
+        'filters.limit must be a whole number from 1 to 100 (got 2.5)',
+      ]);
+      expect((await refusal(new ListWhatsAppMessagesQuery(app.id, { from: '2026-03-02', to: '2026-03-01' }))).message).toMatch(/^from \(2026-03-02\) is after to/);
+      expect((await refusal(new ListWhatsAppMessagesQuery(app.id, { cursor: 'not-a-cursor' }))).message).toMatch(/^cursor is not valid/);
+      expect((await refusal(new ListWhatsAppMessagesQuery(undefined as unknown as string, {}))).message).toBe('appId is required');
+
+      expect((await refusal(new GetWhatsAppMessageQuery(app.id, ''))).message).toBe('messageId must not be empty');
+      expect((await refusal(new GetWhatsAppMessageQuery(app.id, 42 as unknown as string))).message).toBe(
+        'messageId must be the messageId returned by POST /v3/notifications (got a number)',
+      );
+      expect((await refusal(new GetWhatsAppNotificationQuery(app.id, 'a\u0000b'))).message).toBe('requestId contains a NUL character');
+      const analytics = (value: unknown) => value as AnalyticsFilters;
+      expect((await refusal(new GetWhatsAppAnalyticsQuery(app.id, analytics({ groupBy: 'day' })))).message).toBe('filters.groupBy must be category or template');
+      expect((await refusal(new GetWhatsAppAnalyticsQuery(app.id, analytics({ to: 20260301 })))).message).toBe(
+        'filters.to must be a date (YYYY-MM-DD) or an ISO 8601 time, e.g. 2026-03-01 (got 20260301)',
+      );
+      expect((await refusal(new GetWhatsAppAnalyticsQuery(app.id, { from: '2025-01-01', to: '2026-03-01' }))).message).toMatch(/^from and to span 425 days/);
+
+      // Good filters, typed as the REST query's parsed values or as its text, are answered.
+      await expect(queries.execute(new ListWhatsAppMessagesQuery(app.id, { status: 'sent', limit: 5 }))).resolves.toEqual({ data: [], nextCursor: null });
+      await expect(queries.execute(new ListWhatsAppMessagesQuery(app.id, filters({ limit: '5' })))).resolves.toEqual({ data: [], nextCursor: null });
+      await expect(queries.execute(new ListWhatsAppMessagesQuery(app.id))).resolves.toEqual({ data: [], nextCursor: null });
+      const today = new Date().toISOString().slice(0, 10);
+      await expect(queries.execute(new GetWhatsAppAnalyticsQuery(app.id, { from: today, to: today, groupBy: 'category' }))).resolves.toMatchObject({ from: today, to: today, breakdown: [] });
+      // The REST route keeps answering as before.
+      await request(host.getHttpServer()).get('/wa/v3/messages?limit=5&status=sent').set(auth).expect(200, { data: [], nextCursor: null });
     } finally {
       await host.close();
     }

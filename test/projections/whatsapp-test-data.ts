@@ -16,6 +16,7 @@ import {
 } from '../../src/whatsapp/domain';
 import { MESSAGE_VIEW_TABLES, MessageViewsProjection } from '../../src/whatsapp/projections';
 import { GIVE_UP_AFTER_MS } from '../support/eventually';
+import { PatientDeadline } from '../../src/common/patient-deadline';
 import { TEST_ADMIN_TOKEN, type TestApp } from '../support/test-app';
 
 // Builders of WhatsApp events for one message at a time, with ids and times of the caller's choosing.
@@ -117,11 +118,11 @@ export async function appendRequest(store: EventStore, event: NotificationReques
 export async function waitForProjections(t: TestApp, timeoutMs = GIVE_UP_AFTER_MS): Promise<void> {
   const manager = t.app.get(SubscriptionManager);
   const name = t.app.get(MessageViewsProjection).subscriptionName;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = new PatientDeadline(timeoutMs);
   for (;;) {
     const lag = (await manager.lag())[name];
     if (lag && lag.eventsBehind === 0) return;
-    if (Date.now() > deadline) throw new Error(`gave up: projection ${name} still ${lag?.eventsBehind} events behind after ${timeoutMs} ms`);
+    if (deadline.passed()) throw new Error(`gave up: projection ${name} still ${lag?.eventsBehind} events behind after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

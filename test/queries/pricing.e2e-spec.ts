@@ -18,12 +18,13 @@ describe('pricing from Gupshup’s callbacks and billing-events', () => {
 
   it('a v3 callback’s pricing shows on the message and in the analytics of the day', async () => {
     const tenant = await createCallbackTenant(t, simulator, 'v3');
-    const today = new Date().toISOString().slice(0, 10);
     const sent = await sendTo(t, tenant, '+919833000011', { category: 'order-updates' });
     const shown = await eventually(async () => {
       const res = await getMessage(t, tenant, sent.messageId);
       return res.body.status === 'seen' && res.body.pricing ? res.body : undefined;
     }, 'the message to be seen, with its pricing');
+    // Counted on the UTC day it was sent (not today's: a run may cross midnight).
+    const sentDay = shown.sentAt.slice(0, 10);
     // The simulator's v3 sent status: {"billable": true, "pricing_model": "CBP", "category": "service"}.
     expect(shown.pricing).toEqual({ category: 'service', billable: true, model: 'CBP' });
 
@@ -31,29 +32,29 @@ describe('pricing from Gupshup’s callbacks and billing-events', () => {
     expect(listed.body.data[0].pricing).toEqual(shown.pricing);
 
     const analytics = await eventually(async () => {
-      const res = await request(t.url).get('/v3/analytics/whatsapp').query({ from: today, to: today }).set(tenant.headers);
+      const res = await request(t.url).get('/v3/analytics/whatsapp').query({ from: sentDay, to: sentDay }).set(tenant.headers);
       return res.body.totals?.billable === 1 ? res.body : undefined;
     }, 'the analytics to count the billable message');
-    expect(analytics.days[0]).toMatchObject({ date: today, sent: 1, billable: 1, billableByCategory: { service: 1 } });
+    expect(analytics.days[0]).toMatchObject({ date: sentDay, sent: 1, billable: 1, billableByCategory: { service: 1 } });
     expect(analytics.totals.billableByCategory).toEqual({ service: 1 });
 
     // The request's category filters and breaks down billable messages like the other counts.
-    const filtered = await request(t.url).get('/v3/analytics/whatsapp').query({ from: today, to: today, category: 'other' }).set(tenant.headers).expect(200);
+    const filtered = await request(t.url).get('/v3/analytics/whatsapp').query({ from: sentDay, to: sentDay, category: 'other' }).set(tenant.headers).expect(200);
     expect(filtered.body.totals).toMatchObject({ billable: 0, billableByCategory: {} });
-    const grouped = await request(t.url).get('/v3/analytics/whatsapp').query({ from: today, to: today, groupBy: 'category' }).set(tenant.headers).expect(200);
+    const grouped = await request(t.url).get('/v3/analytics/whatsapp').query({ from: sentDay, to: sentDay, groupBy: 'category' }).set(tenant.headers).expect(200);
     expect(grouped.body.breakdown).toEqual([expect.objectContaining({ value: 'order-updates', billable: 1, billableByCategory: { service: 1 } })]);
   });
 
   it('a v2 callback’s pricing (policy and category, no billable) shows as far as it goes and counts nothing as billable', async () => {
     const tenant = await createCallbackTenant(t, simulator, 'v2');
-    const today = new Date().toISOString().slice(0, 10);
     const sent = await sendTo(t, tenant, '+919833000021');
     const shown = await eventually(async () => {
       const res = await getMessage(t, tenant, sent.messageId);
       return res.body.status === 'seen' && res.body.pricing ? res.body : undefined;
     }, 'the message to be seen, with its pricing');
+    const sentDay = shown.sentAt.slice(0, 10);
     expect(shown.pricing).toEqual({ category: 'service', billable: null, model: 'CBP' });
-    const analytics = await request(t.url).get('/v3/analytics/whatsapp').query({ from: today, to: today }).set(tenant.headers).expect(200);
+    const analytics = await request(t.url).get('/v3/analytics/whatsapp').query({ from: sentDay, to: sentDay }).set(tenant.headers).expect(200);
     expect(analytics.body.totals).toMatchObject({ sent: 1, billable: 0, billableByCategory: {} });
 
     // Gupshup's billing-event for it (references.gsId: the message's Gupshup id) says what was deducted, and outranks the status's pricing.
@@ -69,7 +70,7 @@ describe('pricing from Gupshup’s callbacks and billing-events', () => {
     expect(billed.pricing).toEqual({ category: 'marketing', billable: true, model: 'PMP' });
     expect(billed.timeline.map((entry: { status: string }) => entry.status)).toEqual(shown.timeline.map((entry: { status: string }) => entry.status));
     const counted = await eventually(async () => {
-      const res = await request(t.url).get('/v3/analytics/whatsapp').query({ from: today, to: today }).set(tenant.headers);
+      const res = await request(t.url).get('/v3/analytics/whatsapp').query({ from: sentDay, to: sentDay }).set(tenant.headers);
       return res.body.totals?.billable === 1 ? res.body : undefined;
     }, 'the analytics to count the billed message');
     expect(counted.totals.billableByCategory).toEqual({ marketing: 1 });

@@ -1,10 +1,14 @@
-import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { z } from 'zod';
 import { ReadDatabase } from '../../../database/read-database';
 import { EARLIEST_TIME, parseIsoInstant } from '../../../common/input-schemas';
+import { InvalidQueryError } from '../../../common/validation';
+import { appIdSchema, checkedQueryInput } from '../query-input';
 import {
   DEFAULT_ANALYTICS_DAYS,
   MAX_ANALYTICS_DAYS,
+  whatsAppAnalyticsQuerySchema,
+  type WhatsAppAnalyticsParams,
   type WhatsAppAnalyticsResponse,
   type WhatsAppDailyStatsResponse,
   type WhatsAppStatsResponse,
@@ -12,15 +16,15 @@ import {
 
 const DAY_MS = 86_400_000;
 
-/** The parameters of GET /v3/analytics/whatsapp: the days, which messages count, and how the totals are broken down. */
-export interface AnalyticsFilters {
-  /** ISO dates or times; see the DTO for defaults. */
-  from?: string;
-  to?: string;
-  category?: string;
-  template?: string;
-  groupBy?: 'category' | 'template';
-}
+/** The query's `now`: a Date that is a time (not an Invalid Date). */
+const NOW_SCHEMA = z.date();
+
+/**
+ * The filters of GetWhatsAppAnalyticsQuery: the query parameters of GET /v3/analytics/whatsapp,
+ * checked by the same schema (whatsAppAnalyticsQuerySchema): the days (ISO dates or times; see
+ * the DTO for defaults), which messages count, and how the totals are broken down.
+ */
+export type AnalyticsFilters = WhatsAppAnalyticsParams;
 
 /** The app's WhatsApp statistics per UTC day over [from, to]. */
 export class GetWhatsAppAnalyticsQuery extends Query<WhatsAppAnalyticsResponse> {
@@ -49,9 +53,13 @@ export class GetWhatsAppAnalyticsHandler implements IQueryHandler<GetWhatsAppAna
   constructor(private readonly db: ReadDatabase) {}
 
   async execute(query: GetWhatsAppAnalyticsQuery): Promise<WhatsAppAnalyticsResponse> {
-    const { fromDay, toDay } = dayRange({ ...query.filters, now: query.now });
-    const { category, template, groupBy } = query.filters;
-    const values: unknown[] = [query.appId, dayText(fromDay), dayText(toDay)];
+    // Filters from another module come as they are: checked here as GET /v3/analytics/whatsapp checks its query.
+    const appId = checkedQueryInput(appIdSchema, query.appId, 'appId');
+    const filters = checkedQueryInput(whatsAppAnalyticsQuerySchema, query.filters, 'filters');
+    const now = checkedQueryInput(NOW_SCHEMA, query.now, 'now');
+    const { fromDay, toDay } = dayRange({ ...filters, now });
+    const { category, template, groupBy } = filters;
+    const values: unknown[] = [appId, dayText(fromDay), dayText(toDay)];
     const where = ['app_id = $1', 'day BETWEEN $2::date AND $3::date'];
     // The table keeps '' for none; the filters name a category or template, never ''.
     if (category !== undefined) where.push(`category = $${values.push(category)}`);
@@ -145,18 +153,18 @@ export function dayRange({ from, to, now }: { from?: string; to?: string; now: D
   // The default range never reaches before year 1, which PostgreSQL's dates do not have.
   const fromDay = from === undefined ? Math.max(toDay - (DEFAULT_ANALYTICS_DAYS - 1) * DAY_MS, Date.parse(EARLIEST_TIME)) : parseDay('from', from);
   if (fromDay > toDay) {
-    throw new BadRequestException(`from (${dayText(fromDay)}) is after to (${dayText(toDay)}): from must be the earlier day`);
+    throw new InvalidQueryError([`from (${dayText(fromDay)}) is after to (${dayText(toDay)}): from must be the earlier day`]);
   }
   const days = (toDay - fromDay) / DAY_MS + 1;
   if (days > MAX_ANALYTICS_DAYS) {
-    throw new BadRequestException(`from and to span ${days} days; ask for at most ${MAX_ANALYTICS_DAYS} days at a time`);
+    throw new InvalidQueryError([`from and to span ${days} days; ask for at most ${MAX_ANALYTICS_DAYS} days at a time`]);
   }
   return { fromDay, toDay };
 }
 
 function parseDay(name: string, text: string): number {
   const ms = parseIsoInstant(text);
-  if (Number.isNaN(ms)) throw new BadRequestException(`${name} must be a date (YYYY-MM-DD) or an ISO 8601 time between years 1 and 9999, e.g. 2026-03-01`);
+  if (Number.isNaN(ms)) throw new InvalidQueryError([`${name} must be a date (YYYY-MM-DD) or an ISO 8601 time between years 1 and 9999, e.g. 2026-03-01`]);
   return startOfUtcDay(ms);
 }
 

@@ -4,6 +4,8 @@ import { Database } from '../../../database/database';
 import { ReadDatabase } from '../../../database/read-database';
 import type { MessageResponse } from '../message-response';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
+import { appIdSchema, checkedQueryInput } from '../query-input';
+import { MESSAGE_ID_SCHEMA } from './list-messages.dto';
 
 /** The read behind GET /v3/messages/{id}: $1 the message id, $2 the app id (the primary key, then the app). */
 export const GET_MESSAGE_SQL = `SELECT ${MESSAGE_RESPONSE_COLUMNS} FROM message_status_view m WHERE m.message_id = $1 AND m.app_id = $2`;
@@ -22,7 +24,10 @@ export class GetWhatsAppMessageQuery extends Query<MessageResponse> {
 export class GetMessageHandler implements IQueryHandler<GetWhatsAppMessageQuery, MessageResponse> {
   constructor(private readonly db: ReadDatabase) {}
 
-  async execute({ appId, messageId }: GetWhatsAppMessageQuery): Promise<MessageResponse> {
+  async execute(query: GetWhatsAppMessageQuery): Promise<MessageResponse> {
+    // As GET /v3/messages/{messageId} checks its path: a caller of the QueryBus may pass anything.
+    const appId = checkedQueryInput(appIdSchema, query.appId, 'appId');
+    const messageId = checkedQueryInput(MESSAGE_ID_SCHEMA, query.messageId, 'messageId');
     const [row] = await queryMessageRows<MessageResponseRow>(this.db, GET_MESSAGE_SQL, [messageId, appId]);
     if (!row) {
       throw new NotFoundException(

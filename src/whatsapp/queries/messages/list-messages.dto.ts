@@ -55,5 +55,11 @@ export type MessagePage = z.output<typeof messagePageSchema>;
 
 /** An id in a path (a message's or a send request's): text that can be looked up. */
 export function idParamSchema(what: string) {
-  return text({ max: MAX_FILTER_LENGTH, what }).meta({ format: 'uuid', description: `The ${what}` });
+  return text({ max: MAX_FILTER_LENGTH, what: `the ${what}` }).meta({ format: 'uuid', description: `The ${what}` });
 }
+
+/** The messageId of GET /v3/messages/{messageId} and of GetWhatsAppMessageQuery. */
+export const MESSAGE_ID_SCHEMA = idParamSchema('messageId returned by POST /v3/notifications');
+
+/** The requestId of GET /v3/notifications/{requestId} and of GetWhatsAppNotificationQuery. */
+export const REQUEST_ID_SCHEMA = idParamSchema('requestId returned by POST /v3/notifications');

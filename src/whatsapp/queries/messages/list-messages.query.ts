@@ -1,30 +1,21 @@
-import { BadRequestException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ReadDatabase } from '../../../database/read-database';
-import type { MessageStatus } from '../../domain';
 import { parseIsoInstant } from '../../../common/input-schemas';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
-import { DEFAULT_PAGE_SIZE, type MessagePage } from './list-messages.dto';
+import { InvalidQueryError } from '../../../common/validation';
+import { appIdSchema, checkedQueryInput } from '../query-input';
+import { DEFAULT_PAGE_SIZE, listMessagesQuerySchema, type ListMessagesParams, type MessagePage } from './list-messages.dto';
 import { decodeMessageCursor, encodeMessageCursor } from './message-cursor';
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
 
-export interface MessageFilters {
-  status?: MessageStatus;
-  recipient?: string;
-  requestId?: string;
-  phoneNumber?: string;
-  discardCode?: string;
-  category?: string;
-  template?: string;
-  /** ISO 8601, inclusive bounds on queuedAt; a bare date as `to` includes that whole day (UTC). */
-  from?: string;
-  to?: string;
-  limit?: number;
-  /** A nextCursor from a previous page. */
-  cursor?: string;
-}
+/**
+ * The filters of ListWhatsAppMessagesQuery: the query parameters of GET /v3/messages, checked by
+ * the same schema (listMessagesQuerySchema). from/to are ISO 8601, inclusive bounds on queuedAt
+ * (a bare date as `to` includes that whole day, UTC); cursor is a nextCursor of a previous page.
+ */
+export type MessageFilters = ListMessagesParams;
 
 /**
  * A page of the app's messages, newest first. Keyset pagination on (queued_at, message_id):
@@ -34,7 +25,7 @@ export interface MessageFilters {
 export class ListWhatsAppMessagesQuery extends Query<MessagePage> {
   constructor(
     readonly appId: string,
-    readonly filters: MessageFilters,
+    readonly filters: MessageFilters = {},
   ) {
     super();
   }
@@ -65,7 +56,7 @@ export function listMessagesStatement(appId: string, filters: MessageFilters): L
   // A bare date as `to` means the whole of that day (UTC).
   const to = filters.to === undefined ? undefined : parseTime('to', filters.to) + (DATE_ONLY.test(filters.to) ? DAY_MS - 1 : 0);
   if (from !== undefined && to !== undefined && from > to) {
-    throw new BadRequestException(`from (${filters.from}) is after to (${filters.to}): from must not be later than to`);
+    throw new InvalidQueryError([`from (${filters.from}) is after to (${filters.to}): from must not be later than to`]);
   }
   if (from !== undefined) where.push(`m.queued_at >= ${param(new Date(from).toISOString())}::timestamptz`);
   if (to !== undefined) where.push(`m.queued_at <= ${param(new Date(to).toISOString())}::timestamptz`);
@@ -85,7 +76,10 @@ export function listMessagesStatement(appId: string, filters: MessageFilters): L
 export class ListMessagesHandler implements IQueryHandler<ListWhatsAppMessagesQuery, MessagePage> {
   constructor(private readonly db: ReadDatabase) {}
 
-  async execute({ appId, filters }: ListWhatsAppMessagesQuery): Promise<MessagePage> {
+  async execute(query: ListWhatsAppMessagesQuery): Promise<MessagePage> {
+    // Filters from another module come as they are: checked here as GET /v3/messages checks its query.
+    const appId = checkedQueryInput(appIdSchema, query.appId, 'appId');
+    const filters = checkedQueryInput(listMessagesQuerySchema, query.filters, 'filters');
     const { text, values, limit } = listMessagesStatement(appId, filters);
     const rows = await queryMessageRows<MessageResponseRow>(this.db, text, values);
     const page = rows.length > limit ? rows.slice(0, limit) : rows;
@@ -101,7 +95,7 @@ export class ListMessagesHandler implements IQueryHandler<ListWhatsAppMessagesQu
 function parseTime(name: string, text: string): number {
   const ms = parseIsoInstant(text);
   if (Number.isNaN(ms)) {
-    throw new BadRequestException(`${name} must be a calendar date or time in ISO 8601 between years 1 and 9999, e.g. 2026-03-01 or 2026-03-01T10:00:00Z`);
+    throw new InvalidQueryError([`${name} must be a calendar date or time in ISO 8601 between years 1 and 9999, e.g. 2026-03-01 or 2026-03-01T10:00:00Z`]);
   }
   return ms;
 }

@@ -7,7 +7,7 @@ import { CurrentApp } from '../../../apps/auth/current-app.decorator';
 import { ApiErrorResponses } from '../../../common/openapi';
 import { messageSchema, type MessageResponse } from '../message-response';
 import { GetWhatsAppMessageQuery } from './get-message.query';
-import { idParamSchema, listMessagesQuerySchema, messagePageSchema, type ListMessagesParams, type MessagePage } from './list-messages.dto';
+import { listMessagesQuerySchema, MESSAGE_ID_SCHEMA, messagePageSchema, type ListMessagesParams, type MessagePage } from './list-messages.dto';
 import { ListWhatsAppMessagesQuery } from './list-messages.query';
 
 @ApiTags('Delivery tracking')
@@ -33,7 +33,7 @@ export class MessagesController {
   @ApiOperation({ summary: 'One message: its status, times and timeline' })
   @ApiResponse({ status: HttpStatus.OK, description: 'The message', standardSchema: messageSchema })
   @ApiErrorResponses({ 400: 'The message id is not one this service could have given', 404: 'No such message in this app' })
-  get(@CurrentApp() app: AuthenticatedApp, @Param('messageId', { schema: idParamSchema('messageId returned by POST /v3/notifications') }) messageId: string): Promise<MessageResponse> {
+  get(@CurrentApp() app: AuthenticatedApp, @Param('messageId', { schema: MESSAGE_ID_SCHEMA }) messageId: string): Promise<MessageResponse> {
     return this.queries.execute(new GetWhatsAppMessageQuery(app.id, messageId));
   }
 }

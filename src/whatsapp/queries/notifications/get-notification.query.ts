@@ -2,6 +2,8 @@ import { NotFoundException } from '@nestjs/common';
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ReadDatabase } from '../../../database/read-database';
 import { MESSAGE_RESPONSE_COLUMNS, messageResponseFromRow, queryMessageRows, type MessageResponseRow } from '../message-rows';
+import { REQUEST_ID_SCHEMA } from '../messages/list-messages.dto';
+import { appIdSchema, checkedQueryInput } from '../query-input';
 import { NOTIFICATION_MESSAGES_LIMIT } from './notification-limits';
 import type { NotificationResponse } from './notification-response';
 
@@ -32,7 +34,10 @@ interface SummaryRow {
 export class GetNotificationHandler implements IQueryHandler<GetWhatsAppNotificationQuery, NotificationResponse> {
   constructor(private readonly db: ReadDatabase) {}
 
-  async execute({ appId, requestId }: GetWhatsAppNotificationQuery): Promise<NotificationResponse> {
+  async execute(query: GetWhatsAppNotificationQuery): Promise<NotificationResponse> {
+    // As GET /v3/notifications/{requestId} checks its path: a caller of the QueryBus may pass anything.
+    const appId = checkedQueryInput(appIdSchema, query.appId, 'appId');
+    const requestId = checkedQueryInput(REQUEST_ID_SCHEMA, query.requestId, 'requestId');
     const [summary] = await this.db.query<SummaryRow>(
       `SELECT request_id, created_at, category, notification, queued, sent, delivered, seen, discarded, message_count
          FROM notification_summary_view WHERE request_id = $1 AND app_id = $2`,

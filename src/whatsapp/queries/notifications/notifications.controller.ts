@@ -5,7 +5,7 @@ import type { AuthenticatedApp } from '../../../apps/apps.service';
 import { AppApi } from '../../../apps/auth/app-api.decorator';
 import { CurrentApp } from '../../../apps/auth/current-app.decorator';
 import { ApiErrorResponses } from '../../../common/openapi';
-import { idParamSchema } from '../messages/list-messages.dto';
+import { REQUEST_ID_SCHEMA } from '../messages/list-messages.dto';
 import { GetWhatsAppNotificationQuery } from './get-notification.query';
 import { notificationSchema, type NotificationResponse } from './notification-response';
 
@@ -19,7 +19,7 @@ export class NotificationsController {
   @ApiOperation({ summary: 'One send request: how many of its messages are at each status, and the messages' })
   @ApiResponse({ status: HttpStatus.OK, description: 'The send request', standardSchema: notificationSchema })
   @ApiErrorResponses({ 400: 'The request id is not one this service could have given', 404: 'No such request in this app' })
-  get(@CurrentApp() app: AuthenticatedApp, @Param('requestId', { schema: idParamSchema('requestId returned by POST /v3/notifications') }) requestId: string): Promise<NotificationResponse> {
+  get(@CurrentApp() app: AuthenticatedApp, @Param('requestId', { schema: REQUEST_ID_SCHEMA }) requestId: string): Promise<NotificationResponse> {
     return this.queries.execute(new GetWhatsAppNotificationQuery(app.id, requestId));
   }
 }
