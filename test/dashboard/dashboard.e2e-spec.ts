@@ -186,8 +186,9 @@ describe('dashboard in a browser', () => {
     await filter((p) => p.getByLabel('Category').fill('no-such-category'), 0);
     await page.getByText('No messages match.').waitFor();
     await filter((p) => p.getByLabel('To', { exact: true }).fill('2020-01-01'), 0);
-    const today = new Date().toISOString().slice(0, 10);
-    await filter((p) => p.getByLabel('From', { exact: true }).fill(today), USERS.length);
+    // The UTC day they were queued on (not today's: a run may cross midnight).
+    const queuedDay = (await request(t.url).get(`/v3/messages/${messageIds.get('asha')}`).set(acme.headers).expect(200)).body.queuedAt.slice(0, 10);
+    await filter((p) => p.getByLabel('From', { exact: true }).fill(queuedDay), USERS.length);
     await filter((p) => p.getByLabel('Template').fill('no-such-template'), 0);
     await context.close();
   });
@@ -205,6 +206,35 @@ describe('dashboard in a browser', () => {
     expect(new Set(words)).toEqual(new Set(['queued', 'sent', 'delivered', 'seen']));
     await page.getByText('Gupshup: read').waitFor();
     await screenshot(page, 'message');
+    await context.close();
+  });
+
+  it('a page load straight into Messages: signed out, the sign-in and then the rows; signed in, the rows read once', async () => {
+    const context = await newContext(browser);
+    const page = await context.newPage();
+    const firstPageReads: string[] = [];
+    page.on('request', (req) => {
+      const url = new URL(req.url());
+      if (url.pathname === '/dashboard/api/v3/messages' && !url.searchParams.has('cursor')) firstPageReads.push(url.search);
+    });
+    const table = page.getByRole('table');
+    const recipients = () => table.locator('tbody tr td:nth-child(2)').allTextContents();
+
+    // The first rows are asked for with the session, before the sign-in: that 401 is not shown.
+    await page.goto(`${t.url}/dashboard#/messages?status=seen`);
+    await page.getByLabel('API key').fill(acme.apiKey);
+    await page.getByLabel('API secret').fill(acme.apiSecret);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await eventually(async () => ((await recipients()).join() === 'asha' ? true : undefined), 'the seen message after signing in');
+    expect(await page.getByRole('alert').count()).toBe(0);
+
+    // A new document, signed in: the rows of its filter, asked for once.
+    await page.goto('about:blank');
+    firstPageReads.length = 0;
+    await page.goto(`${t.url}/dashboard#/messages?status=delivered`);
+    await eventually(async () => ((await recipients()).join() === 'bilal' ? true : undefined), 'the delivered message on a new page load');
+    expect(await page.getByLabel('Status').inputValue()).toBe('delivered');
+    expect(firstPageReads).toEqual(['?status=delivered&limit=50']);
     await context.close();
   });
 
@@ -231,6 +261,34 @@ describe('dashboard in a browser', () => {
     await row.getByText('seen', { exact: true }).waitFor();
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     await screenshot(page, 'messages-live');
+    await context.close();
+  });
+
+  it('Messages: "More" adds the next page below the first, no row twice, until the last page', async () => {
+    const paged = await createTenant('Paged', false);
+    // Users without a phone number: their messages are discarded at once, nothing goes to Gupshup.
+    const recipients = Array.from({ length: 57 }, (_, index) => `no-phone-${index}`);
+    for (const id of recipients) await request(t.url).put(`/v3/users/${id}`).set(paged.headers).send({}).expect(200);
+    await request(t.url).post('/v3/notifications').set(paged.headers).send({ notification: { title: 'Hi' }, sendTo: { recipients } }).expect(202);
+    await eventually(async () => {
+      const res = await request(t.url).get('/v3/messages?status=discarded&limit=100').set(paged.headers).expect(200);
+      return res.body.data.length === recipients.length ? true : undefined;
+    }, 'every message to be discarded');
+
+    const { context, page } = await appPage(paged);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
+    const rows = page.getByRole('table', { name: 'Messages, newest first' }).locator('tbody tr');
+    await eventually(async () => ((await rows.count()) === 50 ? true : undefined), 'the first page');
+    const firstPage = await rows.evaluateAll((shown) => shown.map((row) => row.getAttribute('data-message-id')));
+    await page.getByRole('button', { name: 'More messages' }).click();
+    await eventually(async () => ((await rows.count()) === recipients.length ? true : undefined), 'the second page below the first');
+    const shown = await rows.evaluateAll((all) => all.map((row) => row.getAttribute('data-message-id')));
+    expect(shown.slice(0, 50)).toEqual(firstPage);
+    expect(new Set(shown).size).toBe(recipients.length);
+    const listed = (await request(t.url).get('/v3/messages?limit=100').set(paged.headers).expect(200)).body.data.map((message: { messageId: string }) => message.messageId);
+    expect(shown).toEqual(listed);
+    // The last page: no more to add.
+    expect(await page.getByRole('button', { name: 'More messages' }).count()).toBe(0);
     await context.close();
   });
 
@@ -334,6 +392,53 @@ describe('dashboard in a browser', () => {
     await context.close();
   });
 
+  it("Settings: shows the app's dispatch paused by Gupshup's 1003, and resuming there sends the message held meanwhile", async () => {
+    const shop = await createTenant('Wallet empty', true);
+    // Gupshup fails the first message with 1003 (wallet balance low): an account-level failure, which pauses the app.
+    const walletEmpty = '919900000051';
+    const held = { id: 'held', digits: '919900000058' }; // 8: sent only, so the message stays at sent once it goes out
+    simulator.setFate(walletEmpty, { final: 'failed', code: 1003 });
+    try {
+      await request(t.url).put('/v3/users/wallet').set(shop.headers).send({ phoneNumber: `+${walletEmpty}` }).expect(200);
+      await request(t.url).put(`/v3/users/${held.id}`).set(shop.headers).send({ phoneNumber: `+${held.digits}` }).expect(200);
+      const send = async (recipient: string) =>
+        (await request(t.url).post('/v3/notifications').set(shop.headers).send({ notification: { title: 'Your order shipped' }, sendTo: { recipients: [recipient] } }).expect(202))
+          .body.messages[0].messageId as string;
+      await send('wallet');
+      await eventually(async () => {
+        const provider = await request(t.url).get('/v3/channels/whatsapp/providers/gupshup_whatsapp').set(shop.headers).expect(200);
+        return provider.body.paused ? true : undefined;
+      }, 'the app to be paused');
+      const heldId = await send(held.id);
+
+      const { context, page } = await appPage(shop);
+      await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Settings' }).click();
+      const dispatch = page.getByRole('region', { name: 'Dispatch' });
+      await dispatch.getByRole('alert').filter({ hasText: /Paused since .+: Gupshup answered 1003, .*wallet balance\. The app's messages stay queued/ }).waitFor();
+      await screenshot(page, 'settings-paused');
+
+      // The message sent while paused is held: queued, and never asked of Gupshup.
+      await dispatch.getByRole('link', { name: 'Held messages' }).click();
+      await page.locator(`tr[data-message-id="${heldId}"]`).getByText('queued', { exact: true }).waitFor();
+      expect(simulator.messages().filter((message) => message.destination === held.digits)).toHaveLength(0);
+
+      // The wallet is topped up; resumed from the page, the held message goes out.
+      simulator.setFate(walletEmpty, { final: 'sent' });
+      await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Settings' }).click();
+      await dispatch.getByRole('button', { name: 'Resume dispatch' }).click();
+      await page.getByRole('status').filter({ hasText: 'Dispatch resumed' }).waitFor();
+      await dispatch.getByText('Running: messages are sent as they are queued.').waitFor();
+      expect(await dispatch.getByRole('button', { name: 'Resume dispatch' }).count()).toBe(0);
+      await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
+      await page.locator(`tr[data-message-id="${heldId}"]`).getByText('sent', { exact: true }).waitFor();
+      expect(simulator.messages().filter((message) => message.destination === held.digits)).toHaveLength(1);
+      await screenshot(page, 'settings-resumed-messages');
+      await context.close();
+    } finally {
+      simulator.clearFate(walletEmpty);
+    }
+  });
+
   it('the admin signs in with the token, chooses an app, and sees the parked callbacks, their bodies as text', async () => {
     // A report for a message nobody sent is parked; its body holds markup that must stay text.
     const parked = {
@@ -421,11 +526,12 @@ describe('dashboard in a browser', () => {
     expect(await list('phoneNumber=%2B919900000016')).toEqual(['bilal']);
     expect(await list('discardCode=1002')).toEqual(['dora']);
     expect(await list('discardCode=1002&status=delivered')).toEqual([]);
-    const today = new Date().toISOString().slice(0, 10);
-    const reasons = await request(t.url).get(`/v3/analytics/whatsapp/discard-reasons?from=${today}&to=${today}`).set(acme.headers).expect(200);
-    expect(reasons.body).toEqual({ from: today, to: today, data: [{ code: '1002', reason: 'Number Does Not Exist On WhatsApp', count: 1 }] });
+    // Counted on the UTC day it was discarded (not today's: a run may cross midnight).
+    const day = (await request(t.url).get(`/v3/messages/${messageIds.get('dora')}`).set(acme.headers).expect(200)).body.discardedAt.slice(0, 10);
+    const reasons = await request(t.url).get(`/v3/analytics/whatsapp/discard-reasons?from=${day}&to=${day}`).set(acme.headers).expect(200);
+    expect(reasons.body).toEqual({ from: day, to: day, data: [{ code: '1002', reason: 'Number Does Not Exist On WhatsApp', count: 1 }] });
     expect((await request(t.url).get('/v3/analytics/whatsapp/discard-reasons?from=2026-02-01&to=2026-01-01').set(acme.headers)).status).toBe(400);
-    const other = await request(t.url).get(`/v3/analytics/whatsapp/discard-reasons?from=${today}&to=${today}`).set(globex.headers).expect(200);
+    const other = await request(t.url).get(`/v3/analytics/whatsapp/discard-reasons?from=${day}&to=${day}`).set(globex.headers).expect(200);
     expect(other.body.data).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, type Session } from './api';
+import { apiOnce } from './early';
 import { href, useRoute } from './route';
 import { ErrorNote, Field } from './ui';
 import { LiveFeedProvider } from './live';
@@ -24,7 +25,7 @@ const NAVIGATION = [
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   useEffect(() => {
-    api<Session>('/session').then(setSession, () => setSession(null));
+    apiOnce<Session>('/session').then(setSession, () => setSession(null));
   }, []);
   if (session === undefined) return <p class="loading">Loading…</p>;
   if (session === null) return <SignIn onSignedIn={setSession} />;

@@ -6,16 +6,16 @@ export interface Route {
   query: URLSearchParams;
 }
 
-function current(): Route {
+export function currentRoute(): Route {
   const hash = window.location.hash.replace(/^#\/?/, '');
   const [path, query] = hash.split('?', 2);
   return { path: path.split('/').filter(Boolean).map(decodeURIComponent), query: new URLSearchParams(query ?? '') };
 }
 
 export function useRoute(): Route {
-  const [route, setRoute] = useState(current);
+  const [route, setRoute] = useState(currentRoute);
   useEffect(() => {
-    const update = () => setRoute(current());
+    const update = () => setRoute(currentRoute());
     window.addEventListener('hashchange', update);
     return () => window.removeEventListener('hashchange', update);
   }, []);

@@ -84,13 +84,3 @@ export function useAction(): { error?: Error; run: (work: () => Promise<void>) =
   }, []);
   return { error, run };
 }
-
-/** The next page of a keyset-paged list, when there is one. */
-export function NextPageButton({ cursor, onNext }: { cursor?: string | null; onNext: (cursor: string) => void }) {
-  if (!cursor) return null;
-  return (
-    <button type="button" onClick={() => onNext(cursor)}>
-      Next page
-    </button>
-  );
-}

@@ -1,8 +1,10 @@
 import { api, MESSAGE_STATUSES, queryString, type Message, type Page } from '../api';
+import { apiOnce } from '../early';
 import { formatTime } from '../format';
 import { LiveIndicator, useLive } from '../live';
 import { href, navigate } from '../route';
-import { ErrorNote, Field, PageTitle, StatusBadge, useLoad } from '../ui';
+import { Table, usePagedRows, type Column } from '../table';
+import { ErrorNote, Field, PageTitle, StatusBadge } from '../ui';
 
 /** The filters, by their name in the page's URL and in GET /v3/messages. */
 const FILTERS = ['status', 'phoneNumber', 'requestId', 'discardCode', 'template', 'category', 'from', 'to'] as const;
@@ -38,35 +40,40 @@ function matches(message: Message, filters: Filters): boolean {
   return true;
 }
 
+function messagesPath(filters: Filters, cursor?: string): string {
+  return `/v3/messages${queryString({ ...filters, cursor, limit: '50' })}`;
+}
+
+/** The request of the page's first rows, for the page's URL query (started early on a page load). */
+export function firstMessagesPath(query: URLSearchParams): string {
+  return messagesPath(filtersOf(query));
+}
+
 export function MessagesPage({ query }: { query: URLSearchParams }) {
   const filters = filtersOf(query);
-  const cursor = query.get('cursor') ?? undefined;
   const key = query.toString();
-  const page = useLoad(() => api<Page<Message>>(`/v3/messages${queryString({ ...filters, cursor, limit: '50' })}`), [key]);
-  // The cursors of the pages before this one, so that "Previous page" can go back.
-  const back = query.getAll('back');
+  const list = usePagedRows((cursor) => (cursor ? api<Page<Message>>(messagesPath(filters, cursor)) : apiOnce<Page<Message>>(messagesPath(filters))), [key]);
 
   const connected = useLive(
     (event) => {
-      if (event.type === 'resync') return page.reload();
-      if (!page.data) return;
-      const changed = new Map(event.messages.map((message) => [message.messageId, message]));
-      let rows = page.data.data.map((row) => {
-        const fresh = changed.get(row.messageId);
-        if (!fresh) return row;
-        changed.delete(row.messageId);
-        return fresh;
-      });
-      // A row that no longer matches (its status moved past the filter) stays until the page is read again: rows do not vanish under the reader.
-      if (!cursor) {
+      if (event.type === 'resync') return list.reload();
+      list.update((rows) => {
+        const changed = new Map(event.messages.map((message) => [message.messageId, message]));
+        let shown = rows.map((row) => {
+          const fresh = changed.get(row.messageId);
+          if (!fresh) return row;
+          changed.delete(row.messageId);
+          return fresh;
+        });
+        // A row that no longer matches (its status moved past the filter) stays until the page is read again: rows do not vanish under the reader.
         const added = [...changed.values()].filter((message) => matches(message, filters) && message.queuedAt);
         if (added.length) {
-          rows = [...added, ...rows].sort((a, b) => (b.queuedAt ?? '').localeCompare(a.queuedAt ?? '') || b.messageId.localeCompare(a.messageId));
+          shown = [...added, ...shown].sort((a, b) => (b.queuedAt ?? '').localeCompare(a.queuedAt ?? '') || b.messageId.localeCompare(a.messageId));
         }
-      }
-      page.set({ ...page.data, data: rows });
+        return shown;
+      });
     },
-    [page.data, key],
+    [key],
   );
 
   const apply = (event: Event) => {
@@ -121,80 +128,40 @@ export function MessagesPage({ query }: { query: URLSearchParams }) {
         </div>
       </form>
       <LiveIndicator connected={connected} />
-      <ErrorNote error={page.error} />
-      <MessageTable messages={page.data?.data} loading={page.loading} />
-      <nav aria-label="Pages of messages" class="pager">
-        {cursor ? (
-          <a href={href('messages', { ...filters, cursor: back[back.length - 1] || undefined })} onClick={(event) => {
-            event.preventDefault();
-            const previous = new URLSearchParams(query);
-            previous.delete('back');
-            back.slice(0, -1).forEach((value) => previous.append('back', value));
-            const last = back[back.length - 1];
-            if (last) previous.set('cursor', last);
-            else previous.delete('cursor');
-            window.location.hash = `#/messages?${previous.toString()}`;
-          }}>
-            Previous page
-          </a>
-        ) : null}
-        {page.data?.nextCursor ? (
-          <a
-            href="#"
-            onClick={(event) => {
-              event.preventDefault();
-              const next = new URLSearchParams(query);
-              next.append('back', cursor ?? '');
-              next.set('cursor', page.data!.nextCursor!);
-              window.location.hash = `#/messages?${next.toString()}`;
-            }}
-          >
-            Next page
-          </a>
-        ) : null}
-      </nav>
+      <ErrorNote error={list.error} />
+      <Table
+        caption="Messages, newest first"
+        class="messages"
+        columns={MESSAGE_COLUMNS}
+        rows={list.rows}
+        rowKey={(message) => message.messageId}
+        rowAttributes={(message) => ({ 'data-message-id': message.messageId })}
+        empty="No messages match."
+        loading={list.loading}
+        paging={list}
+        moreOf="messages"
+      />
     </>
   );
 }
 
-export function MessageTable({ messages, loading }: { messages?: Message[]; loading: boolean }) {
-  if (!messages) return loading ? <p class="loading">Loading messages…</p> : null;
-  if (messages.length === 0) return <p class="empty">No messages match.</p>;
-  return (
-    <table class="messages" aria-busy={loading}>
-      <caption class="visually-hidden">Messages, newest first</caption>
-      <thead>
-        <tr>
-          <th scope="col">Queued at</th>
-          <th scope="col">Recipient</th>
-          <th scope="col">Phone number</th>
-          <th scope="col">Status</th>
-          <th scope="col">Reason</th>
-          <th scope="col">Template</th>
-          <th scope="col">Category</th>
-          <th scope="col">Message</th>
-        </tr>
-      </thead>
-      <tbody>
-        {messages.map((message) => (
-          <tr key={message.messageId} data-message-id={message.messageId}>
-            <td title={message.queuedAt ?? ''}>{formatTime(message.queuedAt)}</td>
-            <td>{message.recipient}</td>
-            <td>{message.phoneNumber}</td>
-            <td>
-              <StatusBadge status={message.status} />
-            </td>
-            <td>{message.discardReason ? `${message.discardReason.code}: ${message.discardReason.reason}` : ''}</td>
-            <td>{message.template}</td>
-            <td>{message.category}</td>
-            <td>
-              <a href={href(`message/${encodeURIComponent(message.messageId)}`)} aria-label={`Timeline of the message to ${message.recipient ?? message.phoneNumber ?? message.messageId}`}>
-                Timeline
-              </a>
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
+const MESSAGE_COLUMNS: Column<Message>[] = [
+  {
+    header: 'Queued at',
+    cell: (message) => (message.queuedAt ? <time dateTime={message.queuedAt} title={message.queuedAt}>{formatTime(message.queuedAt)}</time> : null),
+  },
+  { header: 'Recipient', cell: (message) => message.recipient },
+  { header: 'Phone number', cell: (message) => message.phoneNumber },
+  { header: 'Status', cell: (message) => <StatusBadge status={message.status} /> },
+  { header: 'Reason', cell: (message) => (message.discardReason ? `${message.discardReason.code}: ${message.discardReason.reason}` : '') },
+  { header: 'Template', cell: (message) => message.template },
+  { header: 'Category', cell: (message) => message.category },
+  {
+    header: 'Message',
+    cell: (message) => (
+      <a href={href(`message/${encodeURIComponent(message.messageId)}`)} aria-label={`Timeline of the message to ${message.recipient ?? message.phoneNumber ?? message.messageId}`}>
+        Timeline
+      </a>
+    ),
+  },
+];

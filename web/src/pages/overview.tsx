@@ -3,6 +3,7 @@ import uPlot from 'uplot';
 import { api, queryString } from '../api';
 import { percent, utcDay } from '../format';
 import { navigate } from '../route';
+import { Table, type Column } from '../table';
 import { ErrorNote, Field, PageTitle, useLoad } from '../ui';
 
 interface Stats {
@@ -71,30 +72,13 @@ export function OverviewPage({ query }: { query: URLSearchParams }) {
           <div class="columns">
             <section aria-labelledby="discards">
               <h2 id="discards">Discard reasons</h2>
-              {discards && discards.data.length ? (
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">Code</th>
-                      <th scope="col">Reason</th>
-                      <th scope="col">Messages</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {discards.data.map((row) => (
-                      <tr key={row.code}>
-                        <td>
-                          <a href={`#/messages?status=discarded&discardCode=${encodeURIComponent(row.code)}`}>{row.code}</a>
-                        </td>
-                        <td>{row.reason}</td>
-                        <td class="number">{row.count}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              ) : (
-                <p class="empty">Nothing was discarded in this period.</p>
-              )}
+              <Table
+                caption="Messages discarded in the period, by discard code"
+                columns={DISCARD_COLUMNS}
+                rows={discards?.data ?? []}
+                rowKey={(row) => row.code}
+                empty="Nothing was discarded in this period."
+              />
             </section>
             <Breakdown title="Per template" id="per-template" rows={byTemplate?.breakdown} none="(no template)" />
             <Breakdown title="Per category" id="per-category" rows={byCategory?.breakdown} none="(no category)" />
@@ -137,39 +121,24 @@ function Funnel({ totals }: { totals: Stats }) {
   );
 }
 
-function Breakdown({ title, id, rows, none }: { title: string; id: string; rows?: (Stats & { value: string | null })[]; none: string }) {
+type BreakdownRow = Stats & { value: string | null };
+
+function Breakdown({ title, id, rows, none }: { title: 'Per template' | 'Per category'; id: string; rows?: BreakdownRow[]; none: string }) {
+  const name = title === 'Per template' ? 'Template' : 'Category';
+  const columns: Column<BreakdownRow>[] = [{ header: name, cell: (row) => row.value ?? none }, ...COUNT_COLUMNS];
   return (
     <section aria-labelledby={id}>
       <h2 id={id}>{title}</h2>
-      {rows && rows.length ? (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{title === 'Per template' ? 'Template' : 'Category'}</th>
-              <th scope="col">Sent</th>
-              <th scope="col">Delivered</th>
-              <th scope="col">Seen</th>
-              <th scope="col">Discarded</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((row) => (
-              <tr key={row.value ?? ''}>
-                <td>{row.value ?? none}</td>
-                <td class="number">{row.sent}</td>
-                <td class="number">{row.delivered}</td>
-                <td class="number">{row.seen}</td>
-                <td class="number">{row.discarded}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : (
-        <p class="empty">No messages in this period.</p>
-      )}
+      <Table caption={`Messages in the period, per ${name.toLowerCase()}`} columns={columns} rows={rows ?? []} rowKey={(row) => row.value ?? ''} empty="No messages in this period." />
     </section>
   );
 }
+
+const DISCARD_COLUMNS: Column<DiscardReasons['data'][number]>[] = [
+  { header: 'Code', cell: (row) => <a href={`#/messages?status=discarded&discardCode=${encodeURIComponent(row.code)}`}>{row.code}</a> },
+  { header: 'Reason', cell: (row) => row.reason },
+  { header: 'Messages', cell: (row) => row.count, numeric: true },
+];
 
 const SERIES = [
   ['sent', 'Sent', '#2563eb'],
@@ -177,6 +146,10 @@ const SERIES = [
   ['seen', 'Seen', '#9333ea'],
   ['discarded', 'Discarded', '#dc2626'],
 ] as const;
+
+const COUNT_COLUMNS: Column<Stats>[] = SERIES.map(([key, header]) => ({ header, cell: (row: Stats) => row[key], numeric: true }));
+
+const DAY_COLUMNS: Column<Stats & { date: string }>[] = [{ header: 'Day', cell: (day) => day.date }, ...COUNT_COLUMNS];
 
 function DailyChart({ days }: { days: (Stats & { date: string })[] }) {
   const box = useRef<HTMLDivElement>(null);
@@ -202,30 +175,7 @@ function DailyChart({ days }: { days: (Stats & { date: string })[] }) {
       <figcaption>
         <details>
           <summary>The same figures as a table</summary>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Day</th>
-                {SERIES.map(([, label]) => (
-                  <th scope="col" key={label}>
-                    {label}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              {days.map((day) => (
-                <tr key={day.date}>
-                  <td>{day.date}</td>
-                  {SERIES.map(([key]) => (
-                    <td class="number" key={key}>
-                      {day[key]}
-                    </td>
-                  ))}
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Table caption="Messages per day" columns={DAY_COLUMNS} rows={days} rowKey={(day) => day.date} empty="No days in this period." />
         </details>
       </figcaption>
     </figure>

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, queryString, type Page } from '../api';
 import { formatTime } from '../format';
-import { ErrorNote, Field, JsonText, NextPageButton, PageTitle, useLoad } from '../ui';
+import { Table, usePagedRows, type Column } from '../table';
+import { ErrorNote, Field, JsonText, PageTitle } from '../ui';
 
 interface ParkedCallback {
   id: string;
@@ -19,21 +20,14 @@ interface ParkedCallback {
 
 export function ParkedCallbacksPage() {
   const [state, setState] = useState('');
-  const [cursor, setCursor] = useState<string>();
-  const list = useLoad(() => api<Page<ParkedCallback>>(`/admin/parked-callbacks${queryString({ state, cursor })}`), [state, cursor]);
+  const list = usePagedRows((cursor) => api<Page<ParkedCallback>>(`/admin/parked-callbacks${queryString({ state, cursor })}`), [state]);
   return (
     <>
       <PageTitle>Parked callbacks</PageTitle>
       <p>Gupshup callbacks kept without being applied: waiting for a message not known (yet), or unreadable. Every app's.</p>
       <div class="filters">
         <Field label="State">
-          <select
-            value={state}
-            onChange={(event) => {
-              setCursor(undefined);
-              setState((event.currentTarget as HTMLSelectElement).value);
-            }}
-          >
+          <select value={state} onChange={(event) => setState((event.currentTarget as HTMLSelectElement).value)}>
             <option value="">waiting and invalid</option>
             <option value="waiting">waiting</option>
             <option value="invalid">invalid</option>
@@ -42,43 +36,35 @@ export function ParkedCallbacksPage() {
         </Field>
       </div>
       <ErrorNote error={list.error} />
-      {list.data && list.data.data.length === 0 ? <p class="empty">No parked callbacks.</p> : null}
-      {list.data?.data.length ? (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Received</th>
-              <th scope="col">App</th>
-              <th scope="col">State</th>
-              <th scope="col">Provider status</th>
-              <th scope="col">Gupshup id</th>
-              <th scope="col">Destination</th>
-              <th scope="col">Problem</th>
-              <th scope="col">Body</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.data.map((row) => (
-              <tr key={row.id}>
-                <td>{formatTime(row.receivedAt)}</td>
-                <td>{row.appId}</td>
-                <td>{row.state}</td>
-                <td>{row.providerStatus}</td>
-                <td>{row.gupshupMessageId ?? row.whatsappMessageId}</td>
-                <td>{row.destination}</td>
-                <td>{row.problem}</td>
-                <td>
-                  <details>
-                    <summary>Body</summary>
-                    <JsonText value={row.body} />
-                  </details>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <NextPageButton cursor={list.data?.nextCursor} onNext={setCursor} />
+      <Table
+        caption="Parked callbacks, newest first"
+        columns={COLUMNS}
+        rows={list.rows}
+        rowKey={(row) => row.id}
+        empty="No parked callbacks."
+        loading={list.loading}
+        paging={list}
+        moreOf="parked callbacks"
+      />
     </>
   );
 }
+
+const COLUMNS: Column<ParkedCallback>[] = [
+  { header: 'Received', cell: (row) => formatTime(row.receivedAt) },
+  { header: 'App', cell: (row) => row.appId },
+  { header: 'State', cell: (row) => row.state },
+  { header: 'Provider status', cell: (row) => row.providerStatus },
+  { header: 'Gupshup id', cell: (row) => row.gupshupMessageId ?? row.whatsappMessageId },
+  { header: 'Destination', cell: (row) => row.destination },
+  { header: 'Problem', cell: (row) => row.problem },
+  {
+    header: 'Body',
+    cell: (row) => (
+      <details>
+        <summary>Body</summary>
+        <JsonText value={row.body} />
+      </details>
+    ),
+  },
+];

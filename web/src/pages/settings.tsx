@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { formatTime } from '../format';
+import { href } from '../route';
 import { ErrorNote, Field, isNotFound, PageTitle, useAction, useLoad } from '../ui';
 
 interface Provider {
@@ -42,13 +43,17 @@ export function SettingsPage() {
       if (configured) provider.set({ ...configured, callbackUrl });
       setNotice('Callback token rotated: set the new callback URL in Gupshup. The previous one keeps working for the grace period.');
     });
+  const [resuming, setResuming] = useState(false);
   const resume = () =>
     action.run(async () => {
-      await api(`${ROUTE}/resume`, { method: 'POST' }).catch((caught: unknown) => {
-        throw isNotFound(caught) ? new Error('This service cannot pause or resume dispatch yet.') : caught;
-      });
-      setNotice('Dispatch resumed.');
-      provider.reload();
+      setResuming(true);
+      try {
+        const { lifted } = await api<{ resumed: boolean; lifted: Provider['paused'] }>(`${ROUTE}/resume`, { method: 'POST' });
+        setNotice(lifted ? `Dispatch resumed: the messages held since ${formatTime(lifted.since)} are being sent.` : 'Dispatch was not paused: nothing to resume.');
+        provider.reload();
+      } finally {
+        setResuming(false);
+      }
     });
 
   return (
@@ -69,22 +74,31 @@ export function SettingsPage() {
             <dd>{configured.config.SOURCE ?? '–'}</dd>
             <dt>App name (SRC_NAME)</dt>
             <dd>{configured.config.SRC_NAME ?? '–'}</dd>
-            <dt>Dispatch</dt>
-            <dd>
-              {configured.paused ? (
-                <>
-                  paused since {formatTime(configured.paused.since)}: {configured.paused.code} {configured.paused.reason}{' '}
-                  <button type="button" onClick={resume}>
-                    Resume dispatch
-                  </button>
-                </>
-              ) : (
-                'running'
-              )}
-            </dd>
           </dl>
         ) : null}
       </section>
+      {configured ? (
+        <section aria-labelledby="dispatch">
+          <h2 id="dispatch">Dispatch</h2>
+          {configured.paused ? (
+            <>
+              <p class="warning" role="alert">
+                Paused since {formatTime(configured.paused.since)}: Gupshup answered {configured.paused.code}, {configured.paused.reason.replace(/[.\s]+$/, '')}. The
+                app's messages stay queued, none lost and none sent, until dispatch is resumed.
+              </p>
+              <p>
+                Fix the cause at Gupshup first (top up the wallet, wait out the rate limit), then resume: the held messages are sent.{' '}
+                <a href={href('messages', { status: 'queued' })}>Held messages</a>
+              </p>
+              <button type="button" onClick={resume} disabled={resuming}>
+                Resume dispatch
+              </button>
+            </>
+          ) : (
+            <p>Running: messages are sent as they are queued.</p>
+          )}
+        </section>
+      ) : null}
       {configured ? (
         <section aria-labelledby="callback">
           <h2 id="callback">Callback URL</h2>

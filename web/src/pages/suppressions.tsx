@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, queryString, type Page } from '../api';
 import { formatTime } from '../format';
-import { ErrorNote, Field, isNotFound, NextPageButton, PageTitle, useAction, useLoad } from '../ui';
+import { Table, usePagedRows, type Column } from '../table';
+import { ErrorNote, Field, isNotFound, PageTitle, useAction } from '../ui';
 import { NotAvailable } from './not-available';
 
 interface Suppression {
@@ -16,8 +17,7 @@ const ROUTE = '/v3/channels/whatsapp/suppressions';
 
 export function SuppressionsPage() {
   const [phoneNumber, setPhoneNumber] = useState('');
-  const [cursor, setCursor] = useState<string>();
-  const list = useLoad(() => api<Page<Suppression>>(`${ROUTE}${queryString({ phoneNumber, cursor })}`), [phoneNumber, cursor]);
+  const list = usePagedRows((cursor) => api<Page<Suppression>>(`${ROUTE}${queryString({ phoneNumber, cursor })}`), [phoneNumber]);
   const action = useAction();
   if (isNotFound(list.error) && !phoneNumber) {
     return (
@@ -29,7 +29,6 @@ export function SuppressionsPage() {
   }
   const search = (event: Event) => {
     event.preventDefault();
-    setCursor(undefined);
     setPhoneNumber(String(new FormData(event.currentTarget as HTMLFormElement).get('phoneNumber') ?? '').trim());
   };
   const add = async (event: Event) => {
@@ -48,7 +47,6 @@ export function SuppressionsPage() {
       await api(`${ROUTE}/${encodeURIComponent(number)}`, { method: 'DELETE' });
       list.reload();
     });
-  const rows = list.data?.data ?? [];
   return (
     <>
       <PageTitle>Suppressions</PageTitle>
@@ -61,38 +59,16 @@ export function SuppressionsPage() {
         </div>
       </form>
       <ErrorNote error={list.error ?? action.error} />
-      {list.data && rows.length === 0 ? <p class="empty">No suppressed numbers.</p> : null}
-      {rows.length ? (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Phone number</th>
-              <th scope="col">Reason</th>
-              <th scope="col">Since</th>
-              <th scope="col">Until</th>
-              <th scope="col">Note</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((row) => (
-              <tr key={row.phoneNumber}>
-                <td>{row.phoneNumber}</td>
-                <td>{row.reason}</td>
-                <td>{formatTime(row.since)}</td>
-                <td>{row.until ? formatTime(row.until) : 'until lifted'}</td>
-                <td>{row.note}</td>
-                <td>
-                  <button type="button" onClick={() => lift(row.phoneNumber)} aria-label={`Lift the suppression of ${row.phoneNumber}`}>
-                    Lift
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
-      <NextPageButton cursor={list.data?.nextCursor} onNext={setCursor} />
+      <Table
+        caption="Suppressed phone numbers"
+        columns={columns(lift)}
+        rows={list.rows}
+        rowKey={(row) => row.phoneNumber}
+        empty="No suppressed numbers."
+        loading={list.loading}
+        paging={list}
+        moreOf="suppressed numbers"
+      />
       <form class="card" onSubmit={add} aria-labelledby="suppress-form">
         <h2 id="suppress-form">Suppress a number</h2>
         <Field label="Phone number to suppress">
@@ -105,4 +81,22 @@ export function SuppressionsPage() {
       </form>
     </>
   );
+}
+
+function columns(lift: (phoneNumber: string) => void): Column<Suppression>[] {
+  return [
+    { header: 'Phone number', cell: (row) => row.phoneNumber },
+    { header: 'Reason', cell: (row) => row.reason },
+    { header: 'Since', cell: (row) => formatTime(row.since) },
+    { header: 'Until', cell: (row) => (row.until ? formatTime(row.until) : 'until lifted') },
+    { header: 'Note', cell: (row) => row.note },
+    {
+      header: 'Actions',
+      cell: (row) => (
+        <button type="button" onClick={() => lift(row.phoneNumber)} aria-label={`Lift the suppression of ${row.phoneNumber}`}>
+          Lift
+        </button>
+      ),
+    },
+  ];
 }

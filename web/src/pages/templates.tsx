@@ -1,6 +1,7 @@
-import { api, type Page } from '../api';
+import { api } from '../api';
 import { formatTime } from '../format';
-import { ErrorNote, Field, isNotFound, PageTitle, StatusBadge, useAction, useLoad } from '../ui';
+import { Table, usePagedRows, type Column } from '../table';
+import { ErrorNote, Field, isNotFound, PageTitle, StatusBadge, useAction } from '../ui';
 import { NotAvailable } from './not-available';
 
 interface Template {
@@ -15,7 +16,7 @@ interface Template {
 const ROUTE = '/v3/channels/whatsapp/templates';
 
 export function TemplatesPage() {
-  const list = useLoad(() => api<Page<Template> | Template[]>(ROUTE), []);
+  const list = usePagedRows(() => api<{ data: Template[] }>(ROUTE), []);
   const action = useAction();
   if (isNotFound(list.error)) {
     return (
@@ -25,7 +26,6 @@ export function TemplatesPage() {
       </>
     );
   }
-  const templates = Array.isArray(list.data) ? list.data : (list.data?.data ?? []);
   const save = async (event: Event) => {
     event.preventDefault();
     const formElement = event.currentTarget as HTMLFormElement;
@@ -52,39 +52,16 @@ export function TemplatesPage() {
     <>
       <PageTitle>Templates</PageTitle>
       <ErrorNote error={list.error ?? action.error} />
-      {list.data && templates.length === 0 ? <p class="empty">No templates registered yet.</p> : null}
-      {templates.length ? (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Identifier</th>
-              <th scope="col">Gupshup template id</th>
-              <th scope="col">Status</th>
-              <th scope="col">Parameters</th>
-              <th scope="col">Updated</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {templates.map((template) => (
-              <tr key={template.identifier}>
-                <td>{template.identifier}</td>
-                <td>{template.gupshupTemplateId}</td>
-                <td>
-                  <StatusBadge status={template.status} />
-                </td>
-                <td>{template.params.join(', ')}</td>
-                <td>{formatTime(template.updatedAt)}</td>
-                <td>
-                  <button type="button" onClick={() => remove(template.identifier)} aria-label={`Delete template ${template.identifier}`}>
-                    Delete
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <Table
+        caption="Registered templates"
+        columns={columns(remove)}
+        rows={list.rows}
+        rowKey={(template) => template.identifier}
+        empty="No templates registered yet."
+        loading={list.loading}
+        paging={list}
+        moreOf="templates"
+      />
       <form class="card" onSubmit={save} aria-labelledby="template-form">
         <h2 id="template-form">Register a template</h2>
         <Field label="Identifier">
@@ -100,4 +77,22 @@ export function TemplatesPage() {
       </form>
     </>
   );
+}
+
+function columns(remove: (identifier: string) => void): Column<Template>[] {
+  return [
+    { header: 'Identifier', cell: (template) => template.identifier },
+    { header: 'Gupshup template id', cell: (template) => template.gupshupTemplateId },
+    { header: 'Status', cell: (template) => <StatusBadge status={template.status} /> },
+    { header: 'Parameters', cell: (template) => template.params.join(', ') },
+    { header: 'Updated', cell: (template) => formatTime(template.updatedAt) },
+    {
+      header: 'Actions',
+      cell: (template) => (
+        <button type="button" onClick={() => remove(template.identifier)} aria-label={`Delete template ${template.identifier}`}>
+          Delete
+        </button>
+      ),
+    },
+  ];
 }

@@ -2,7 +2,8 @@ import { useState } from 'preact/hooks';
 import { api, queryString, type Page } from '../api';
 import { formatTime } from '../format';
 import { href } from '../route';
-import { ErrorNote, Field, JsonText, PageTitle, StatusBadge, useAction, useLoad } from '../ui';
+import { Table, usePagedRows, type Column } from '../table';
+import { ErrorNote, Field, JsonText, PageTitle, StatusBadge, useAction } from '../ui';
 
 interface Endpoint {
   id: string;
@@ -30,7 +31,7 @@ interface Delivery {
 const EVENTS = ['message.queued', 'message.sent', 'message.delivered', 'message.seen', 'message.discarded'];
 
 export function WebhooksPage({ endpointId }: { endpointId?: string }) {
-  const endpoints = useLoad(() => api<{ data: Endpoint[] }>('/v3/webhooks'), []);
+  const endpoints = usePagedRows(() => api<{ data: Endpoint[] }>('/v3/webhooks'), []);
   const action = useAction();
   const [secret, setSecret] = useState<string>();
   const create = async (event: Event) => {
@@ -49,7 +50,7 @@ export function WebhooksPage({ endpointId }: { endpointId?: string }) {
       endpoints.reload();
     });
   };
-  const selected = endpoints.data?.data.find((endpoint) => endpoint.id === endpointId);
+  const selected = endpoints.rows?.find((endpoint) => endpoint.id === endpointId);
   return (
     <>
       <PageTitle>Webhooks</PageTitle>
@@ -59,38 +60,17 @@ export function WebhooksPage({ endpointId }: { endpointId?: string }) {
           Endpoint added. Its signing secret, shown only now: <code>{secret}</code>
         </p>
       ) : null}
-      {endpoints.data && endpoints.data.data.length === 0 ? <p class="empty">No endpoints yet.</p> : null}
-      {endpoints.data?.data.length ? (
-        <table>
-          <caption class="visually-hidden">Endpoints</caption>
-          <thead>
-            <tr>
-              <th scope="col">URL</th>
-              <th scope="col">Events</th>
-              <th scope="col">Description</th>
-              <th scope="col">Enabled</th>
-              <th scope="col">Last success</th>
-              <th scope="col">Deliveries</th>
-            </tr>
-          </thead>
-          <tbody>
-            {endpoints.data.data.map((endpoint) => (
-              <tr key={endpoint.id} aria-current={endpoint.id === endpointId ? 'true' : undefined}>
-                <td>{endpoint.url}</td>
-                <td>{endpoint.events.length ? endpoint.events.join(', ') : 'all'}</td>
-                <td>{endpoint.description}</td>
-                <td>{endpoint.enabled ? 'yes' : `no${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`}</td>
-                <td>{formatTime(endpoint.lastSuccessAt) || '–'}</td>
-                <td>
-                  <a href={href(`webhooks/${endpoint.id}`)} aria-label={`Deliveries to ${endpoint.url}`}>
-                    Deliveries
-                  </a>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <Table
+        caption="Endpoints"
+        columns={ENDPOINT_COLUMNS}
+        rows={endpoints.rows}
+        rowKey={(endpoint) => endpoint.id}
+        rowAttributes={(endpoint) => ({ 'aria-current': endpoint.id === endpointId ? 'true' : undefined })}
+        empty="No endpoints yet."
+        loading={endpoints.loading}
+        paging={endpoints}
+        moreOf="endpoints"
+      />
       {selected ? <Deliveries endpoint={selected} /> : null}
       <form class="card" onSubmit={create} aria-labelledby="webhook-form">
         <h2 id="webhook-form">Add an endpoint</h2>
@@ -116,7 +96,10 @@ export function WebhooksPage({ endpointId }: { endpointId?: string }) {
 
 function Deliveries({ endpoint }: { endpoint: Endpoint }) {
   const [status, setStatus] = useState('');
-  const deliveries = useLoad(() => api<Page<Delivery>>(`/v3/webhooks/${endpoint.id}/deliveries${queryString({ status })}`), [endpoint.id, status]);
+  const deliveries = usePagedRows(
+    (cursor) => api<Page<Delivery>>(`/v3/webhooks/${endpoint.id}/deliveries${queryString({ status, cursor })}`),
+    [endpoint.id, status],
+  );
   const action = useAction();
   const [notice, setNotice] = useState<string>();
   const act = (path: string, done: string) =>
@@ -150,61 +133,83 @@ function Deliveries({ endpoint }: { endpoint: Endpoint }) {
       </div>
       {notice ? <p role="status">{notice}</p> : null}
       <ErrorNote error={deliveries.error ?? action.error} />
-      {deliveries.data && deliveries.data.data.length === 0 ? <p class="empty">No deliveries.</p> : null}
-      {deliveries.data?.data.length ? (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Created</th>
-              <th scope="col">Event</th>
-              <th scope="col">Delivery status</th>
-              <th scope="col">Attempts</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {deliveries.data.data.map((delivery) => (
-              <tr key={delivery.id}>
-                <td>{formatTime(delivery.createdAt)}</td>
-                <td>
-                  {delivery.type}
-                  {delivery.messageId ? (
-                    <>
-                      {' '}
-                      <a href={href(`message/${delivery.messageId}`)}>message</a>
-                    </>
-                  ) : null}
-                </td>
-                <td>
-                  <StatusBadge status={delivery.status} />
-                </td>
-                <td>
-                  <details>
-                    <summary>{delivery.attempts.length} attempt{delivery.attempts.length === 1 ? '' : 's'}</summary>
-                    <ol class="attempts">
-                      {delivery.attempts.map((attempt, index) => (
-                        <li key={index}>
-                          {formatTime(attempt.at)}: {attempt.statusCode ?? 'no answer'} in {attempt.durationMs} ms{attempt.error ? ` (${attempt.error})` : ''}
-                        </li>
-                      ))}
-                    </ol>
-                    <JsonText value={delivery.payload} />
-                  </details>
-                </td>
-                <td>
-                  <button
-                    type="button"
-                    onClick={() => act(`/v3/webhooks/${endpoint.id}/deliveries/${delivery.id}/retry`, 'Delivery queued again.')}
-                    aria-label={`Retry the ${delivery.type} delivery of ${formatTime(delivery.createdAt)}`}
-                  >
-                    Retry
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <Table
+        caption={`Deliveries to ${endpoint.url}, newest first`}
+        columns={deliveryColumns(endpoint, act)}
+        rows={deliveries.rows}
+        rowKey={(delivery) => delivery.id}
+        empty="No deliveries."
+        loading={deliveries.loading}
+        paging={deliveries}
+        moreOf="deliveries"
+      />
     </section>
   );
+}
+
+const ENDPOINT_COLUMNS: Column<Endpoint>[] = [
+  { header: 'URL', cell: (endpoint) => endpoint.url },
+  { header: 'Events', cell: (endpoint) => (endpoint.events.length ? endpoint.events.join(', ') : 'all') },
+  { header: 'Description', cell: (endpoint) => endpoint.description },
+  { header: 'Enabled', cell: (endpoint) => (endpoint.enabled ? 'yes' : `no${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`) },
+  { header: 'Last success', cell: (endpoint) => formatTime(endpoint.lastSuccessAt) || '–' },
+  {
+    header: 'Deliveries',
+    cell: (endpoint) => (
+      <a href={href(`webhooks/${endpoint.id}`)} aria-label={`Deliveries to ${endpoint.url}`}>
+        Deliveries
+      </a>
+    ),
+  },
+];
+
+function deliveryColumns(endpoint: Endpoint, act: (path: string, done: string) => void): Column<Delivery>[] {
+  return [
+    { header: 'Created', cell: (delivery) => formatTime(delivery.createdAt) },
+    {
+      header: 'Event',
+      cell: (delivery) => (
+        <>
+          {delivery.type}
+          {delivery.messageId ? (
+            <>
+              {' '}
+              <a href={href(`message/${delivery.messageId}`)}>message</a>
+            </>
+          ) : null}
+        </>
+      ),
+    },
+    { header: 'Delivery status', cell: (delivery) => <StatusBadge status={delivery.status} /> },
+    {
+      header: 'Attempts',
+      cell: (delivery) => (
+        <details>
+          <summary>
+            {delivery.attempts.length} attempt{delivery.attempts.length === 1 ? '' : 's'}
+          </summary>
+          <ol class="attempts">
+            {delivery.attempts.map((attempt, index) => (
+              <li key={index}>
+                {formatTime(attempt.at)}: {attempt.statusCode ?? 'no answer'} in {attempt.durationMs} ms{attempt.error ? ` (${attempt.error})` : ''}
+              </li>
+            ))}
+          </ol>
+          <JsonText value={delivery.payload} />
+        </details>
+      ),
+    },
+    {
+      header: 'Actions',
+      cell: (delivery) => (
+        <button
+          type="button"
+          onClick={() => act(`/v3/webhooks/${endpoint.id}/deliveries/${delivery.id}/retry`, 'Delivery queued again.')}
+          aria-label={`Retry the ${delivery.type} delivery of ${formatTime(delivery.createdAt)}`}
+        >
+          Retry
+        </button>
+      ),
+    },
+  ];
 }
