@@ -12,26 +12,26 @@
  * inserting one row per transaction into a copy of the event table. With BENCH_COMPARE_REF=<commit>
  * the same runs are made against that commit's build too, alternating with this checkout's.
  */
-import { Pool } from 'pg';
-import { buildCallbackBody, newWhatsAppMessageId } from '../tools/simulator/callback-payloads';
-import { createApp, enableGupshup, getJson, gupshupProvider, postJson, type BenchApp } from './lib/api';
+import { createApp, enableGupshup, gupshupProvider, type BenchApp } from './lib/api';
+import { checkThroughApi, drain, recordedTwice } from './lib/callback-checks';
+import { callbackSequence, v2Callback, type Callback, type SentMessage } from './lib/callbacks';
 import { prepareCompareBuild, THIS_BUILD, type ServiceBuild } from './lib/compare-build';
 import { cpuMeter, processCpuSeconds } from './lib/cpu-usage';
 import { runLoad, type LoadResult } from './lib/load';
+import { queueMessages, readSentMessages, waitUntilShownSent } from './lib/messages';
 import { runPgbench } from './lib/pgbench';
-import type { BenchPostgres } from './lib/postgres';
-import { percentile, sampleLag, secondsBehind, waitForSubscriptions } from './lib/projection-lag';
+import { withPool, type BenchPostgres } from './lib/postgres';
+import { percentile, sampleLag, subscriptionNames, waitForSubscriptions } from './lib/projection-lag';
 import { formatNumber, publishRun, type Figure } from './lib/report';
 import { runStandalone } from './lib/standalone';
-import { startProcess, startService, type RunningProcess } from './lib/service';
-import { findFreePort } from '../src/database/embedded-postgres';
+import { startSimulator } from './lib/simulator';
+import { profileClockUs, recordProfileWindow, startProcess, startService, type RunningProcess } from './lib/service';
 
 const CONNECTIONS = 64;
 const SECONDS = Number(process.env.BENCH_INGESTION_SECONDS ?? 15);
 const WARMUP_SECONDS = 3;
 /** Sent messages per run; each gets a delivered and a read callback. */
 const MESSAGES = Number(process.env.BENCH_INGESTION_MESSAGES ?? 50_000);
-const PER_REQUEST = 1000;
 /** Read receipts trail delivery receipts by this many messages, as they do in life. */
 const READ_LAG = Math.min(2_000, Math.floor(MESSAGES / 10));
 /** The warm-up posts the last callbacks of the sequence; the measured run starts from the first. */
@@ -39,24 +39,9 @@ const WARMUP_CALLBACKS = Math.floor(MESSAGES / 5);
 const DRAIN_TIMEOUT_MS = Number(process.env.BENCH_INGESTION_DRAIN_TIMEOUT_MS ?? 600_000);
 /** Messages read back through GET /v3/messages/{id} after the drain. */
 const API_SAMPLE = 300;
-const GUPSHUP = { source: '917834811114', srcName: 'BenchApp' };
 
 type LayoutName = 'one' | 'split';
 const LAYOUT_LABEL: Record<LayoutName, string> = { one: 'one process', split: 'API process + subscriptions process' };
-
-interface SentMessage {
-  messageId: string;
-  phoneNumber: string;
-  gupshupId: string;
-  whatsappId: string;
-  sentAtMs: number;
-}
-
-interface Callback {
-  body: string;
-  message: SentMessage;
-  status: 'delivered' | 'read';
-}
 
 interface LayoutRun {
   build: ServiceBuild;
@@ -75,70 +60,12 @@ interface LayoutRun {
   lagP99: number;
   lagMax: number;
   cpuService: number;
+  /** Per process of the layout, in startLayout's order (the API process first). */
+  cpuPerProcess: number[];
   cpuDatabase: number;
   setupSeconds: number;
   batches?: { batches: number; callbacks: number };
   usedUp: boolean;
-}
-
-/** A v2 receipt exactly as the simulator posts it (GUPSHUP.md §2.2–2.3). */
-function v2Callback(message: SentMessage, status: 'delivered' | 'read'): Callback {
-  const occurredAtMs = message.sentAtMs + (status === 'delivered' ? 2_000 : 60_000);
-  const body = buildCallbackBody(
-    'v2',
-    {
-      gupshupMessageId: message.gupshupId,
-      whatsappMessageId: message.whatsappId,
-      destination: message.phoneNumber.replace(/^\+/, ''),
-      appName: GUPSHUP.srcName,
-      appSource: GUPSHUP.source,
-      appId: '00000000-0000-4000-8000-000000000000',
-      kind: 'session',
-    },
-    { status, occurredAtMs, omitGsId: false, v3FailedStyle: 'errors' },
-  );
-  return { body: JSON.stringify(body), message, status };
-}
-
-/** Delivered receipts in message order, each followed by the read receipt of a message READ_LAG earlier. */
-function callbackSequence(messages: SentMessage[]): Callback[] {
-  const sequence: Callback[] = [];
-  for (let m = 0; m < messages.length; m++) {
-    sequence.push(v2Callback(messages[m], 'delivered'));
-    if (m >= READ_LAG) sequence.push(v2Callback(messages[m - READ_LAG], 'read'));
-  }
-  for (let m = Math.max(0, messages.length - READ_LAG); m < messages.length; m++) sequence.push(v2Callback(messages[m], 'read'));
-  return sequence;
-}
-
-async function withPool<T>(databaseUrl: string, work: (pool: Pool) => Promise<T>): Promise<T> {
-  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
-  try {
-    return await work(pool);
-  } finally {
-    await pool.end();
-  }
-}
-
-/** Names of the subscriptions the service has registered (they differ between builds). */
-function subscriptionNames(databaseUrl: string): Promise<string[]> {
-  return withPool(databaseUrl, async (pool) => (await pool.query<{ name: string }>('SELECT name FROM es_subscriptions ORDER BY name')).rows.map((r) => r.name));
-}
-
-/** Queues MESSAGES notifications, PER_REQUEST inline recipients a request, two requests at a time. */
-async function queueMessages(serviceUrl: string, app: BenchApp): Promise<void> {
-  let next = 0;
-  const requests = Math.ceil(MESSAGES / PER_REQUEST);
-  const worker = async () => {
-    for (let r = next++; r < requests; r = next++) {
-      const recipients = Array.from({ length: Math.min(PER_REQUEST, MESSAGES - r * PER_REQUEST) }, (_, i) => {
-        const n = r * PER_REQUEST + i;
-        return { identifier: `bench-${n}`, phoneNumber: `+9198${String(10_000_000 + n)}` };
-      });
-      await postJson(`${serviceUrl}/v3/notifications`, app.headers, { notification: { title: 'Your order shipped', message: 'Track it in the app' }, sendTo: { recipients } }, 202);
-    }
-  };
-  await Promise.all([worker(), worker()]);
 }
 
 /**
@@ -151,30 +78,10 @@ async function sendMessages(databaseUrl: string, build: ServiceBuild, simulatorU
   try {
     const app = await createApp(setup.url, `Bench ingestion ${tag}`);
     await enableGupshup(setup.url, app);
-    await queueMessages(setup.url, app);
-    await withPool(databaseUrl, async (pool) => {
-      const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-      for (;;) {
-        const { rows } = await pool.query<{ sent: number }>('SELECT count(*)::int AS sent FROM message_status_view WHERE app_id = $1 AND provider_message_id IS NOT NULL', [app.id]);
-        if (rows[0].sent >= MESSAGES) return;
-        if (Date.now() > deadline) throw new Error(`only ${rows[0].sent} of ${MESSAGES} messages shown sent after ${DRAIN_TIMEOUT_MS} ms; see bench/logs/ingestion-setup-${tag}.log`);
-        await new Promise((r) => setTimeout(r, 250));
-      }
-    });
+    await queueMessages(setup.url, app, MESSAGES);
+    await waitUntilShownSent(databaseUrl, app.id, MESSAGES, DRAIN_TIMEOUT_MS, `bench/logs/ingestion-setup-${tag}.log`);
     await waitForSubscriptions(databaseUrl, await subscriptionNames(databaseUrl));
-    const { rows } = await withPool(databaseUrl, (pool) =>
-      pool.query<{ message_id: string; phone_number: string; provider_message_id: string; sent_at: Date }>(
-        'SELECT message_id, phone_number, provider_message_id, sent_at FROM message_status_view WHERE app_id = $1 ORDER BY queued_at, message_id',
-        [app.id],
-      ),
-    );
-    const messages = rows.map((row) => ({
-      messageId: row.message_id,
-      phoneNumber: row.phone_number,
-      gupshupId: row.provider_message_id,
-      whatsappId: newWhatsAppMessageId('v2', row.phone_number.replace(/^\+/, ''), Math.random),
-      sentAtMs: row.sent_at.getTime(),
-    }));
+    const messages = await readSentMessages(databaseUrl, app.id);
     return { app, messages, seconds: (performance.now() - started) / 1000 };
   } finally {
     await setup.stop();
@@ -208,71 +115,6 @@ async function webhookBatches(serviceUrl: string): Promise<{ batches: number; ca
   return Number.isNaN(batches) ? undefined : { batches, callbacks: value('whatsapp_callback_batch_size_sum') };
 }
 
-/** Of the acknowledged (message, status) pairs, how many the message view shows. */
-async function appliedCount(pool: Pool, acknowledged: Map<string, Callback>): Promise<number> {
-  const callbacks = [...acknowledged.values()];
-  const { rows } = await pool.query<{ applied: number }>(
-    `SELECT count(*)::int AS applied FROM unnest($1::text[], $2::text[]) AS a(message_id, status)
-       JOIN message_status_view v ON v.message_id = a.message_id
-      WHERE (a.status = 'delivered' AND v.delivered_at IS NOT NULL) OR (a.status = 'read' AND v.seen_at IS NOT NULL)`,
-    [callbacks.map((c) => c.message.messageId), callbacks.map((c) => c.status)],
-  );
-  return rows[0].applied;
-}
-
-/** From the end of the load: until the view shows every acknowledged callback and every subscription has caught up. */
-async function drain(databaseUrl: string, acknowledged: Map<string, Callback>, names: string[], loadEndedAt: number): Promise<{ seconds: number; notApplied: number; fully: boolean }> {
-  return withPool(databaseUrl, async (pool) => {
-    const deadline = loadEndedAt + DRAIN_TIMEOUT_MS;
-    for (;;) {
-      const applied = await appliedCount(pool, acknowledged);
-      const behind = applied === acknowledged.size ? Math.max(0, ...(await Promise.all(names.map((name) => secondsBehind(pool, name))))) : 1;
-      if (applied === acknowledged.size && behind === 0) return { seconds: (performance.now() - loadEndedAt) / 1000, notApplied: 0, fully: true };
-      if (performance.now() > deadline) return { seconds: (performance.now() - loadEndedAt) / 1000, notApplied: acknowledged.size - applied, fully: false };
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  });
-}
-
-/** Receipts of the app recorded twice: two status changes of one provider status on one message stream. */
-async function recordedTwice(databaseUrl: string, appId: string): Promise<number> {
-  return withPool(databaseUrl, async (pool) => {
-    const { rows } = await pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM (
-         SELECT 1 FROM es_events WHERE event_type = 'DeliveryStatusChanged' AND data->>'appId' = $1
-          GROUP BY stream_id, data->>'providerStatus' HAVING count(*) > 1) AS d`,
-      [appId],
-    );
-    return rows[0].n;
-  });
-}
-
-const STATUS_RANK = ['queued', 'sent', 'delivered', 'seen'];
-
-/** A sample of the messages, read through GET /v3/messages/{id} as a user would: their status must be what their callbacks said. */
-async function checkThroughApi(serviceUrl: string, app: BenchApp, acknowledged: Map<string, Callback>): Promise<{ checked: number; mismatches: number; shownTwice: number }> {
-  const expected = new Map<string, 'delivered' | 'seen'>();
-  for (const callback of acknowledged.values()) {
-    const id = callback.message.messageId;
-    if (callback.status === 'read') expected.set(id, 'seen');
-    else if (!expected.has(id)) expected.set(id, 'delivered');
-  }
-  const ids = [...expected.keys()];
-  const step = Math.max(1, Math.floor(ids.length / API_SAMPLE));
-  const sample = ids.filter((_, i) => i % step === 0).slice(0, API_SAMPLE);
-  let mismatches = 0;
-  let shownTwice = 0;
-  for (const id of sample) {
-    const { status, body } = await getJson<{ status: string; timeline?: { providerStatus?: string }[] }>(`${serviceUrl}/v3/messages/${id}`, app.headers);
-    // At least as far as the acknowledged receipts say: a receipt still in flight when the load stopped may have been applied too.
-    if (status !== 200 || STATUS_RANK.indexOf(body?.status ?? '') < STATUS_RANK.indexOf(expected.get(id)!)) mismatches += 1;
-    // Each receipt was posted once (or, past the prepared sequence, again as Gupshup's retries are): one timeline entry each.
-    const receipts = (body?.timeline ?? []).map((entry) => entry.providerStatus).filter((s) => s === 'delivered' || s === 'read');
-    if (new Set(receipts).size !== receipts.length) shownTwice += 1;
-  }
-  return { checked: sample.length, mismatches, shownTwice };
-}
-
 async function runLayout(postgres: BenchPostgres, build: ServiceBuild, layout: LayoutName, simulatorUrl: string, index: number, pgbench: (databaseUrl: string, sample: string) => Promise<void>): Promise<LayoutRun> {
   const tag = `${build === THIS_BUILD ? 'this' : build.label}-${layout}`;
   const database = `bench_ingestion_${process.pid}_${index}`;
@@ -280,7 +122,7 @@ async function runLayout(postgres: BenchPostgres, build: ServiceBuild, layout: L
   try {
     process.stdout.write(`  ${build.label}, ${LAYOUT_LABEL[layout]}: sending ${MESSAGES.toLocaleString('en-US')} messages to the simulator\n`);
     const { app, messages, seconds: setupSeconds } = await sendMessages(databaseUrl, build, simulatorUrl, tag);
-    const callbacks = callbackSequence(messages);
+    const callbacks = callbackSequence(messages, READ_LAG);
     const processes = await startLayout(databaseUrl, build, layout, tag);
     let run: LayoutRun;
     try {
@@ -305,13 +147,15 @@ async function runLayout(postgres: BenchPostgres, build: ServiceBuild, layout: L
       const cpu = cpuMeter(databaseUrl, processes.all.map((p) => p.child.pid!));
       const batchesBefore = await webhookBatches(processes.api.url);
       await cpu.start();
+      const loadStartedUs = profileClockUs();
       const load = await runLoad({ url: base, connections: CONNECTIONS, durationSeconds: SECONDS, request, acknowledged: acknowledge });
       const loadEndedAt = performance.now();
+      recordProfileWindow(processes.all, loadStartedUs, profileClockUs());
       const used = await cpu.stop();
       const lagSamples = await lag.stop();
-      const drained = await drain(databaseUrl, acknowledged, names, loadEndedAt);
+      const drained = await drain(databaseUrl, acknowledged, names, loadEndedAt, DRAIN_TIMEOUT_MS);
       const batchesAfter = await webhookBatches(processes.api.url);
-      const api = await checkThroughApi(processes.api.url, app, acknowledged);
+      const api = await checkThroughApi(processes.api.url, app, acknowledged, API_SAMPLE);
       run = {
         build,
         layout,
@@ -326,6 +170,7 @@ async function runLayout(postgres: BenchPostgres, build: ServiceBuild, layout: L
         lagP99: percentile(lagSamples, 99),
         lagMax: Math.max(0, ...lagSamples),
         cpuService: used.service / load.ok,
+        cpuPerProcess: used.perProcess.map((seconds) => seconds / load.ok),
         cpuDatabase: used.database / load.ok,
         setupSeconds,
         batches: batchesBefore && batchesAfter ? { batches: batchesAfter.batches - batchesBefore.batches, callbacks: batchesAfter.callbacks - batchesBefore.callbacks } : undefined,
@@ -369,12 +214,6 @@ VALUES ('whatsapp_message-' || gen_random_uuid(), 1, gen_random_uuid(), 'Deliver
   return (await runPgbench(databaseUrl, script, { clients: CONNECTIONS, seconds: Math.max(SECONDS, 10) })).tps;
 }
 
-/** The Gupshup simulator as its own process, accepting any key and posting no callbacks (the benchmark posts them). */
-async function startSimulator(): Promise<RunningProcess> {
-  const port = await findFreePort();
-  return startProcess('gupshup-simulator', ['-r', '@swc-node/register', 'tools/simulator/main.ts', '--accept-any-key', '--port', String(port)], { PORT: String(port) }, '/__simulator/settings');
-}
-
 function layoutFigures(run: LayoutRun, noop: LoadResult, pgbenchTps: number, previous?: LayoutRun): Figure[] {
   const suffix = `, ${LAYOUT_LABEL[run.layout]}`;
   const figures: Figure[] = [
@@ -408,7 +247,7 @@ function layoutNotes(run: LayoutRun, noopCpu: number): string[] {
     `${label}: ${run.load.ok.toLocaleString('en-US')} callbacks acknowledged in ${run.load.seconds.toFixed(1)} s (${run.acknowledged.toLocaleString('en-US')} distinct receipts with the warm-up), ${run.load.failed} non-2xx, ${run.load.errors} errors; ` +
       `drain ${run.drainSeconds.toFixed(1)} s${run.drainedFully ? '' : ` (gave up after BENCH_INGESTION_DRAIN_TIMEOUT_MS with ${run.notApplied} not applied)`}; ${run.apiChecked} messages read back through GET /v3/messages/{id}, ${run.apiMismatches} short of what their acknowledged callbacks said; ` +
       `lag max ${run.lagMax.toFixed(3)} s; ${MESSAGES.toLocaleString('en-US')} messages queued and sent through the simulator in ${run.setupSeconds.toFixed(0)} s beforehand`,
-    `${label}: CPU per acknowledged callback during the load: service ${(run.cpuService * 1e6).toFixed(0)} µs${run.layout === 'split' ? ' (both processes)' : ''} (the no-op server: ${(noopCpu * 1e6).toFixed(0)} µs a request), PostgreSQL backends ${(run.cpuDatabase * 1e6).toFixed(0)} µs`,
+    `${label}: CPU per acknowledged callback during the load: service ${(run.cpuService * 1e6).toFixed(0)} µs${run.layout === 'split' ? ` (API process ${(run.cpuPerProcess[0] * 1e6).toFixed(0)} µs, subscriptions process ${(run.cpuPerProcess[1] * 1e6).toFixed(0)} µs)` : ''} (the no-op server: ${(noopCpu * 1e6).toFixed(0)} µs a request), PostgreSQL backends ${(run.cpuDatabase * 1e6).toFixed(0)} µs`,
   ];
   if (run.batches && run.batches.batches > 0) notes.push(`${label}: ${formatNumber(run.batches.batches)} webhook transactions during the load, ${(run.batches.callbacks / run.batches.batches).toFixed(1)} callbacks each`);
   if (run.usedUp) notes.push(`${label}: the run used up the prepared callbacks and posted some twice: raise BENCH_INGESTION_MESSAGES`);

@@ -12,6 +12,7 @@ import { writeResultsFile } from './lib/results-file';
 import { openBenchPostgres, type BenchPostgres } from './lib/postgres';
 import { projectionRebuildBenchmark } from './projection-rebuild';
 import { queriesBenchmark } from './queries';
+import { scalingBenchmark } from './scaling';
 import { webhooksBenchmark } from './webhooks';
 
 const BENCHMARKS: Record<string, (postgres: BenchPostgres) => Promise<void>> = {
@@ -21,6 +22,7 @@ const BENCHMARKS: Record<string, (postgres: BenchPostgres) => Promise<void>> = {
   queries: queriesBenchmark,
   webhooks: webhooksBenchmark,
   dashboard: dashboardBenchmark,
+  scaling: scalingBenchmark,
 };
 
 async function onServer(names: string[], embedded: boolean): Promise<void> {

@@ -6,6 +6,9 @@
  *  - deliveries per second, the whole backlog of a bulk load drained;
  *  - against the baseline measured in the same run: a plain loop posting the same bodies to the
  *    same receiver with the same HTTP client (undici, same number in flight);
+ *  - CPU time per delivery during that drain: the service process, its PostgreSQL backends, and
+ *    this process's receiver; and per post of the plain loop (client and receiver in this process);
+ *  - the same changes replayed to a second endpoint: sending alone, its rate and CPU per delivery;
  *  - lag from the status change's commit to the receiver, p50/p99, at a steady rate;
  *  - that lag for a healthy endpoint while another endpoint of the same app times out on every
  *    request, against its lag alone.
@@ -15,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import { Agent, request } from 'undici';
 import { createApp, postJson, type BenchApp } from './lib/api';
+import { cpuMeter } from './lib/cpu-usage';
 import { loadStreams, requestStreams } from './lib/event-loader';
 import type { BenchPostgres } from './lib/postgres';
 import { formatNumber, publishRun, type Figure } from './lib/report';
@@ -69,7 +73,7 @@ class Receiver {
 }
 
 /** The same bodies posted by a plain loop with the service's HTTP client, IN_FLIGHT at a time, for `seconds`. */
-async function plainLoop(url: string, bodies: string[], seconds: number): Promise<number> {
+async function plainLoop(url: string, bodies: string[], seconds: number): Promise<{ rate: number; cpuPerPost: number }> {
   const agent = new Agent({ connections: IN_FLIGHT });
   const until = Date.now() + seconds * 1000;
   let sent = 0;
@@ -82,10 +86,12 @@ async function plainLoop(url: string, bodies: string[], seconds: number): Promis
     }
   };
   const started = Date.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  const cpu = process.cpuUsage(cpuBefore);
   const elapsed = (Date.now() - started) / 1000;
   await agent.close();
-  return sent / elapsed;
+  return { rate: sent / elapsed, cpuPerPost: (cpu.user + cpu.system) / 1e6 / sent };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -152,18 +158,46 @@ export async function webhooksBenchmark(postgres: BenchPostgres): Promise<void> 
     await postJson(`${service.url}/v3/webhooks`, bulkApp.headers, { url: `${receiver.url}/bulk` }, 201);
 
     // Throughput: a bulk load's deliveries drained, first receipt to last.
+    // CPU from the load's commit to the last receipt: the service's own backends, not this process's loader.
+    const cpu = cpuMeter(databaseUrl, service.child.pid!, { backendsOf: 'whatsapp-notify' });
     const bulkStarted = Date.now();
     await load(pool, bulkApp.id, BULK_MESSAGES);
+    await cpu.start();
+    const receiverCpuBefore = process.cpuUsage();
     const expected = BULK_MESSAGES * 4;
     await waitFor('the bulk deliveries', () => receiver.count('/bulk') >= expected);
+    const receiverCpu = process.cpuUsage(receiverCpuBefore);
+    const used = await cpu.stop();
     const bulk = receiver.receipts.filter((each) => each.path === '/bulk');
     const drainSeconds = (bulk[bulk.length - 1].at - bulk[0].at) / 1000;
     const deliveryRate = (bulk.length - 1) / drainSeconds;
     const { rows: bodies } = await pool.query<{ body: string }>('SELECT body FROM webhook_deliveries LIMIT 1000');
-    const baselineRate = await plainLoop(receiver.url, bodies.map((row) => row.body), 5);
+    const baseline = await plainLoop(receiver.url, bodies.map((row) => row.body), 5);
+    const baselineRate = baseline.rate;
+    const micros = (seconds: number) => `${(seconds * 1e6).toFixed(0)} µs`;
     notes.push(
       `${expected.toLocaleString('en-US')} deliveries (${BULK_MESSAGES.toLocaleString('en-US')} lifecycles loaded in one commit) drained in ${drainSeconds.toFixed(1)} s; ` +
         `${((Date.now() - bulkStarted) / 1000).toFixed(1)} s from the load to the last receipt`,
+      `CPU per delivery from the load's commit to the last receipt (every subscription's work on those events included): service ${micros(used.service / expected)}, ` +
+        `its PostgreSQL backends ${micros(used.database / expected)}, the receiver (this process) ${micros((receiverCpu.user + receiverCpu.system) / 1e6 / expected)}; ` +
+        `the plain loop: ${micros(baseline.cpuPerPost)} a post, client and receiver together`,
+    );
+
+    // Sending alone: the same changes replayed to a new endpoint of the app, their deliveries
+    // queued in one transaction, so that no subscription works while they are drained.
+    const replayEndpoint = await postJson<{ id: string }>(`${service.url}/v3/webhooks`, bulkApp.headers, { url: `${receiver.url}/replay` }, 201);
+    const replayCpu = cpuMeter(databaseUrl, service.child.pid!, { backendsOf: 'whatsapp-notify' });
+    await replayCpu.start();
+    const replayReceiverBefore = process.cpuUsage();
+    const { queued } = await postJson<{ queued: number }>(`${service.url}/v3/webhooks/${replayEndpoint.id}/replay`, bulkApp.headers, { from: new Date(bulkStarted - 86_400_000).toISOString() }, 202);
+    await waitFor('the replayed deliveries', () => receiver.count('/replay') >= queued);
+    const replayReceiver = process.cpuUsage(replayReceiverBefore);
+    const replayUsed = await replayCpu.stop();
+    const replayed = receiver.receipts.filter((each) => each.path === '/replay');
+    const replaySeconds = (replayed[replayed.length - 1].at - replayed[0].at) / 1000;
+    notes.push(
+      `sending alone: ${queued.toLocaleString('en-US')} deliveries queued by a replay drained at ${formatNumber((replayed.length - 1) / replaySeconds)}/s (${formatNumber(((replayed.length - 1) / replaySeconds) / baselineRate)} × the plain loop); ` +
+        `CPU per delivery: service ${micros(replayUsed.service / queued)}, its PostgreSQL backends ${micros(replayUsed.database / queued)}, the receiver ${micros((replayReceiver.user + replayReceiver.system) / 1e6 / queued)}`,
     );
 
     // Lag at a steady rate, one healthy endpoint.

@@ -1,5 +1,8 @@
 import { BENCH_ADMIN_TOKEN } from './service';
 
+/** The Gupshup account every benchmark app is configured with (enableGupshup); the simulator accepts any key. */
+export const BENCH_GUPSHUP = { apiKey: 'bench-gupshup-key-0001', source: '917834811114', srcName: 'BenchApp' };
+
 export interface BenchApp {
   id: string;
   apiKey: string;
@@ -40,7 +43,7 @@ export async function enableGupshup(serviceUrl: string, app: BenchApp): Promise<
   return call<GupshupProvider>(`${serviceUrl}/v3/channels/whatsapp/providers/gupshup_whatsapp`, {
     method: 'PUT',
     headers: { ...app.headers, 'content-type': 'application/json' },
-    body: JSON.stringify({ enabled: true, config: { API_KEY: 'bench-gupshup-key-0001', SOURCE: '917834811114', SRC_NAME: 'BenchApp' } }),
+    body: JSON.stringify({ enabled: true, config: { API_KEY: BENCH_GUPSHUP.apiKey, SOURCE: BENCH_GUPSHUP.source, SRC_NAME: BENCH_GUPSHUP.srcName } }),
     expect: 200,
   });
 }

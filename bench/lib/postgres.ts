@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 import { EmbeddedPostgresServer } from '../../src/database/embedded-postgres';
 
 /** The PostgreSQL server a benchmark run uses: DATABASE_URL's, or the embedded default. */
@@ -39,6 +39,16 @@ async function withClient<T>(url: string, work: (client: Client) => Promise<T>):
     return await work(client);
   } finally {
     await client.end();
+  }
+}
+
+/** One connection to a benchmark's database for `work`, closed after it. */
+export async function withPool<T>(databaseUrl: string, work: (pool: Pool) => Promise<T>): Promise<T> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    return await work(pool);
+  } finally {
+    await pool.end();
   }
 }
 

@@ -15,14 +15,26 @@ export async function secondsBehind(pool: Pool, subscription: string): Promise<n
     [subscription],
   );
   const after = checkpoint[0] ?? { transaction_id: '0', global_position: '0' };
+  // A part of a subscription cut by stream ("name#k/n") reads only its streams, as the service does.
+  const part = /#(\d+)\/(\d+)$/.exec(subscription);
   const { rows } = await pool.query<{ behind: number | null }>(
     `SELECT extract(epoch FROM clock_timestamp() - e.created_at)::float8 AS behind
        FROM es_events e
-      WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+      WHERE (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)${part ? ' AND (hashtext(e.stream_id) & 2147483647) % $3 = $4' : ''}
       ORDER BY e.transaction_id, e.global_position LIMIT 1`,
-    [after.transaction_id, after.global_position],
+    part ? [after.transaction_id, after.global_position, Number(part[2]), Number(part[1]) - 1] : [after.transaction_id, after.global_position],
   );
   return rows[0]?.behind ?? 0;
+}
+
+/** Names of the subscriptions the service has registered (they differ between builds). */
+export async function subscriptionNames(databaseUrl: string): Promise<string[]> {
+  const pool = new Pool({ connectionString: databaseUrl, max: 1 });
+  try {
+    return (await pool.query<{ name: string }>('SELECT name FROM es_subscriptions ORDER BY name')).rows.map((r) => r.name);
+  } finally {
+    await pool.end();
+  }
 }
 
 /** Samples the lag of a subscription (of the slowest, given several) every `everyMs` until stopped; returns the samples. */

@@ -5,7 +5,7 @@ import { formatNumber, met, RESULTS_DIR, type BenchmarkReport } from './report';
 const RESULTS_FILE = resolve('bench', 'RESULTS.md');
 const START = '<!-- figures:start (written by npm run bench) -->';
 const END = '<!-- figures:end -->';
-const ORDER = ['ingestion', 'projection-rebuild', 'dispatch', 'queries', 'webhooks'];
+const ORDER = ['ingestion', 'projection-rebuild', 'dispatch', 'queries', 'webhooks', 'scaling'];
 
 function table(report: BenchmarkReport): string {
   const lines = [

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { findFreePort } from '../../src/database/embedded-postgres';
@@ -9,6 +9,8 @@ const BENCH_SECRET_KEY = 'a1'.repeat(32);
 export const LOG_DIR = resolve('bench', 'logs');
 
 export interface RunningProcess {
+  /** Its log is bench/logs/<name>.log (and its profile bench/profiles/<name>.cpuprofile). */
+  name: string;
   url: string;
   port: number;
   child: ChildProcess;
@@ -20,11 +22,28 @@ export interface RunningProcess {
  * Node's own CPU profiler for a child: set BENCH_CPU_PROFILE=1 and each process started here
  * writes a .cpuprofile into bench/profiles/ when it stops (open it in Chrome's DevTools).
  */
-function profilerArgs(): string[] {
+function profilerArgs(name?: string): string[] {
   if (!process.env.BENCH_CPU_PROFILE) return [];
-  const dir = resolve('bench', 'profiles');
-  mkdirSync(dir, { recursive: true });
-  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  return ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, ...(name ? [`--cpu-prof-name=${name}.cpuprofile`] : [])];
+}
+
+const PROFILE_DIR = resolve('bench', 'profiles');
+
+/**
+ * With BENCH_CPU_PROFILE, records the part of a process's profile that matters (the load, say):
+ * bench/profiles/<name>.window.json holds its start and end on the profiler's clock (the
+ * monotonic clock, process.hrtime's), and profile-summary.ts then counts only the samples taken
+ * in it.
+ */
+export function recordProfileWindow(processes: readonly RunningProcess[], fromUs: number, toUs: number): void {
+  if (!process.env.BENCH_CPU_PROFILE) return;
+  for (const running of processes) writeFileSync(join(PROFILE_DIR, `${running.name}.window.json`), JSON.stringify({ fromUs, toUs }));
+}
+
+/** Now on the profiler's clock, in microseconds. */
+export function profileClockUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 async function waitForHttp(url: string, child: ChildProcess, name: string, timeoutMs = 60_000): Promise<void> {
@@ -68,7 +87,7 @@ export async function startProcess(
   const port = Number(env.PORT) || (await findFreePort());
   mkdirSync(LOG_DIR, { recursive: true });
   const log = createWriteStream(join(LOG_DIR, `${name}.log`));
-  const child = spawn(process.execPath, [...profilerArgs(), ...args], {
+  const child = spawn(process.execPath, [...profilerArgs(name), ...args], {
     cwd,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -77,7 +96,7 @@ export async function startProcess(
   child.stderr!.pipe(log);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}${healthPath}`, child, name);
-  return { url, port, child, stop: stopper(child) };
+  return { name, url, port, child, stop: stopper(child) };
 }
 
 /**
