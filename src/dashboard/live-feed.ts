@@ -1,7 +1,7 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import type { PoolClient } from 'pg';
 import { Database } from '../database/database';
+import { NotificationListener } from '../database/notification-listener';
 import { MESSAGE_VIEWS_CHANGED_CHANNEL, parseMessageViewsChanged } from '../whatsapp/projections/message-views-changed';
 import { GetWhatsAppMessagesQuery } from '../whatsapp/queries/messages/get-message.query';
 import type { MessageResponse } from '../whatsapp/queries/message-response';
@@ -11,7 +11,6 @@ export type LiveFeedListener = (event: 'messages' | 'resync', data: unknown) => 
 
 /** Changes announced within this long are read in one query per app. */
 const COALESCE_MS = 50;
-const LISTEN_RETRY_MAX_MS = 5000;
 
 /**
  * Changed messages, pushed to the dashboard's open pages. One LISTEN connection per process hears
@@ -25,17 +24,33 @@ export class DashboardLiveFeed implements BeforeApplicationShutdown {
   private readonly listeners = new Map<string, Set<LiveFeedListener>>();
   private readonly pending = new Map<string, Set<string>>();
   private flushTimer?: NodeJS.Timeout;
-  private connection?: { client: PoolClient; release: (error?: Error) => void };
-  private connecting?: Promise<void>;
-  private retryTimer?: NodeJS.Timeout;
-  private retries = 0;
+  private readonly listener: NotificationListener;
   private stopped = false;
   private readonly streamsToClose = new Set<() => void>();
 
   constructor(
-    private readonly db: Database,
+    db: Database,
     private readonly queries: QueryBus,
-  ) {}
+  ) {
+    this.listener = new NotificationListener(
+      db.pool,
+      {
+        channel: MESSAGE_VIEWS_CHANGED_CHANNEL,
+        announces: 'changed messages',
+        meanwhile: 'live updates paused',
+        onNotification: (payload) => {
+          const changed = parseMessageViewsChanged(payload);
+          if (changed) this.enqueue(changed.appId, changed.messageIds);
+        },
+        // Whatever changed while nobody listened is unknown: open pages read their view again.
+        onResumed: () => this.broadcast('resync', {}),
+        // Nobody watching: the next page to open starts listening again.
+        wanted: () => this.listeners.size > 0,
+        retryMaxMs: 5000,
+      },
+      this.logger,
+    );
+  }
 
   /** Starts listening on the first subscriber; answers the unsubscribe function. */
   subscribe(appId: string, listener: LiveFeedListener): () => void {
@@ -63,73 +78,15 @@ export class DashboardLiveFeed implements BeforeApplicationShutdown {
 
   /** Resolves once the LISTEN is in place (or failed, then retried in the background). */
   ensureListening(): Promise<void> {
-    if (this.stopped || this.connection) return Promise.resolve();
-    this.connecting ??= this.listen().finally(() => (this.connecting = undefined));
-    return this.connecting;
+    if (this.stopped) return Promise.resolve();
+    return this.listener.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     for (const close of [...this.streamsToClose]) close();
     clearTimeout(this.flushTimer);
-    clearTimeout(this.retryTimer);
-    await this.connecting;
-    const connection = this.connection;
-    this.connection = undefined;
-    if (connection) {
-      await connection.client.query(`UNLISTEN ${MESSAGE_VIEWS_CHANGED_CHANNEL}`).catch(() => undefined);
-      connection.release();
-    }
-  }
-
-  private async listen(): Promise<void> {
-    let client: PoolClient;
-    try {
-      client = await this.db.pool.connect();
-    } catch (error) {
-      return this.retryLater(error as Error);
-    }
-    let released = false;
-    const release = (error?: Error) => {
-      if (released) return;
-      released = true;
-      if (this.connection?.client === client) this.connection = undefined;
-      client.release(error);
-    };
-    client.on('error', (error) => {
-      if (released) return;
-      release(error);
-      this.retryLater(error);
-    });
-    client.on('notification', (notification) => {
-      const changed = notification.payload ? parseMessageViewsChanged(notification.payload) : null;
-      if (changed) this.enqueue(changed.appId, changed.messageIds);
-    });
-    try {
-      await client.query(`LISTEN ${MESSAGE_VIEWS_CHANGED_CHANNEL}`);
-    } catch (error) {
-      release(error as Error);
-      return this.retryLater(error as Error);
-    }
-    if (this.stopped) return release();
-    this.connection = { client, release };
-    if (this.retries > 0) {
-      this.logger.log('listening for changed messages again');
-      // Whatever changed while nobody listened is unknown: open pages read their view again.
-      this.broadcast('resync', {});
-    }
-    this.retries = 0;
-  }
-
-  private retryLater(error: Error): void {
-    if (this.stopped || this.retryTimer) return;
-    this.logger.warn({ message: `LISTEN ${MESSAGE_VIEWS_CHANGED_CHANNEL} unavailable: live updates paused until it is back`, error: error.message });
-    const delay = Math.min(LISTEN_RETRY_MAX_MS, 100 * 2 ** Math.min(this.retries++, 10));
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.listeners.size > 0) void this.ensureListening();
-    }, delay);
-    this.retryTimer.unref();
+    await this.listener.stop();
   }
 
   private enqueue(appId: string, messageIds: string[]): void {

@@ -20,8 +20,9 @@ import {
 } from './fault-kit';
 
 const SENDERS = 4;
-/** What the service logs once its LISTEN connection is back (SubscriptionManager). */
+/** What the service logs once its LISTEN connections are back: the subscriptions', the webhook senders'. */
 const LISTENING_AGAIN = /listening for appended events again/;
+const SENDERS_LISTENING_AGAIN = /listening for new webhook deliveries again/;
 /** Notifications accepted before the restart, and again after it, before the load stops. */
 const ACCEPTED_EACH_SIDE = 20;
 /** The Retry-After of the service's 503. */
@@ -60,7 +61,7 @@ describe('faults: PostgreSQL restart under load', () => {
   it('answers 503 or 2xx during the restart, recovers without one of its own, and keeps every 2xx once', async () => {
     service = await startServiceProcess({
       port: await findFreePort(),
-      watchFor: [LISTENING_AGAIN],
+      watchFor: [LISTENING_AGAIN, SENDERS_LISTENING_AGAIN],
       env: {
         DATABASE_URL: databaseUrl,
         GUPSHUP_API_BASE_URL: simulator.baseUrl!,
@@ -190,7 +191,8 @@ describe('faults: PostgreSQL restart under load', () => {
       const lag = (health.body as { projectionLag?: Record<string, { eventsBehind: number }> }).projectionLag ?? {};
       return health.status === 200 && Object.values(lag).every((l) => l.eventsBehind === 0) ? true : undefined;
     }, 'every subscription to catch up', RECOVERY_GIVE_UP_MS);
-    expect(service.watched()).toEqual([expect.stringMatching(LISTENING_AGAIN)]);
+    expect(service.watched()).toHaveLength(2);
+    expect(service.watched()).toEqual(expect.arrayContaining([expect.stringMatching(LISTENING_AGAIN), expect.stringMatching(SENDERS_LISTENING_AGAIN)]));
     expect(service.child.exitCode).toBeNull();
   }, FAULT_TEST_TIMEOUT_MS);
 });

@@ -1,8 +1,8 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import type { PoolClient } from 'pg';
 import { AppConfig } from '../../config/app-config';
 import { Database } from '../../database/database';
+import { NotificationListener } from '../../database/notification-listener';
 import { EventStore } from '../event-store';
 import { PartitionedSubscription, partitionCountOf, type SubscriptionLag } from './partitioned-subscription';
 import { EVENT_STORE_SUBSCRIPTION, type SubscriptionHandler } from './subscription';
@@ -13,8 +13,6 @@ export type { SubscriptionLag } from './partitioned-subscription';
 const APPENDED_CHANNEL = 'es_events_appended';
 /** How soon a subscription wakes for a commit of event types it does not read: only to move its checkpoint past them. */
 const OTHER_TYPES_WAKE_MS = 100;
-/** Longest wait between two attempts to LISTEN again after the connection was lost (a database restart). */
-const LISTEN_RETRY_MAX_MS = 2000;
 
 /**
  * Finds every provider marked @EventStoreSubscription(), runs each on a polling loop (woken early
@@ -26,10 +24,7 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
   private readonly logger = new Logger(SubscriptionManager.name);
   private readonly runners = new Map<string, PartitionedSubscription>();
   private leases?: SubscriptionLeases;
-  /** The LISTEN connection, and how to hand it back to the pool (once). */
-  private listener?: { client: PoolClient; release: (error?: Error) => void };
-  private listenTimer?: NodeJS.Timeout;
-  private listenAttempts = 0;
+  private readonly listener: NotificationListener;
   private started = false;
 
   constructor(
@@ -38,7 +33,20 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
     private readonly db: Database,
     private readonly store: EventStore,
     private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.listener = new NotificationListener(
+      db.pool,
+      {
+        channel: APPENDED_CHANNEL,
+        announces: 'appended events',
+        meanwhile: 'polling only',
+        onNotification: (payload) => this.poke(payload),
+        // What was appended while nobody listened is read now, not at the next poll.
+        onResumed: () => this.pokeAll(),
+      },
+      this.logger,
+    );
+  }
 
   onApplicationBootstrap(): void {
     for (const wrapper of this.discovery.getProviders()) {
@@ -79,7 +87,7 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
   async startAll(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    await this.listen();
+    await this.listener.start();
     const partitioned: PartitionedSubscription[] = [];
     for (const subscription of this.runners.values()) {
       await this.adoptPartitioning(subscription);
@@ -122,72 +130,10 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
 
   async beforeApplicationShutdown(): Promise<void> {
     this.started = false;
-    clearTimeout(this.listenTimer);
-    this.listenTimer = undefined;
     await this.leases?.stop();
     this.leases = undefined;
     await Promise.all([...this.runners.values()].map((runner) => runner.stop()));
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener) {
-      await listener.client.query(`UNLISTEN ${APPENDED_CHANNEL}`).catch(() => undefined);
-      listener.release();
-    }
-  }
-
-  private async listen(): Promise<void> {
-    let client: PoolClient;
-    try {
-      client = await this.db.pool.connect();
-    } catch (error) {
-      this.logger.warn(`LISTEN unavailable (${(error as Error).message}): polling only until it is back`);
-      return this.listenAgainLater();
-    }
-    let released = false;
-    // A dropped connection both fails the query in progress and emits 'error': it goes back once,
-    // with the error, so that the pool closes it instead of lending it again.
-    const release = (error?: Error) => {
-      if (released) return;
-      released = true;
-      if (this.listener?.client === client) this.listener = undefined;
-      client.release(error);
-    };
-    // Stays attached: a connection being closed may report more errors, and one unheard would be thrown.
-    const onError = (error: Error) => {
-      if (released) return;
-      if (this.listener?.client === client) this.logger.warn(`LISTEN connection lost (${error.message}): polling only until it is back`);
-      release(error);
-      this.listenAgainLater();
-    };
-    client.on('error', onError);
-    client.on('notification', (notification: { payload?: string }) => this.poke(notification.payload));
-    try {
-      await client.query(`LISTEN ${APPENDED_CHANNEL}`);
-    } catch (error) {
-      this.logger.warn(`LISTEN unavailable (${(error as Error).message}): polling only until it is back`);
-      release(error as Error);
-      return this.listenAgainLater();
-    }
-    if (!this.started) return release();
-    this.listener = { client, release };
-    if (this.listenAttempts > 0) {
-      this.logger.log('listening for appended events again');
-      // What was appended while nobody listened is read now, not at the next poll.
-      this.pokeAll();
-    }
-    this.listenAttempts = 0;
-  }
-
-  /** Tries LISTEN again after a delay that doubles up to LISTEN_RETRY_MAX_MS, while the subscriptions run. */
-  private listenAgainLater(): void {
-    if (!this.started || this.listenTimer || this.listener) return;
-    const delay = Math.min(LISTEN_RETRY_MAX_MS, 100 * 2 ** Math.min(this.listenAttempts, 10));
-    this.listenAttempts++;
-    this.listenTimer = setTimeout(() => {
-      this.listenTimer = undefined;
-      void this.listen();
-    }, delay);
-    this.listenTimer.unref();
+    await this.listener.stop();
   }
 
   private pokeAll(): void {

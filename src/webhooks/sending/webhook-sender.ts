@@ -1,9 +1,9 @@
 import { Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { PoolClient } from 'pg';
 import { CredentialCipher } from '../../apps/providers/credential-cipher';
 import { AppConfig } from '../../config/app-config';
 import { Database } from '../../database/database';
+import { NotificationListener } from '../../database/notification-listener';
 import { DELIVERIES_CHANNEL } from '../deliveries/delivery-records';
 import { DeliveryQueue, type AttemptResult, type ClaimedDelivery } from '../deliveries/delivery-queue';
 import { secretContext } from '../endpoints/webhook-endpoints.service';
@@ -47,7 +47,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
   private outcomes: AttemptResult[] = [];
   /** Disabling endpoints that keep failing, off the loop, one at a time. */
   private failingChecks: Promise<void> = Promise.resolve();
-  private listener?: PoolClient;
+  private readonly listener: NotificationListener;
   private lastTakeBack = 0;
 
   constructor(
@@ -68,6 +68,18 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     this.schedule = { backoffMs: config.get('WEBHOOK_OUT_BACKOFF_MS'), maxBackoffMs: config.get('WEBHOOK_OUT_MAX_BACKOFF_MS') };
     this.disableAfterHours = config.get('WEBHOOK_OUT_DISABLE_AFTER_HOURS');
     this.http = new WebhookHttpClient({ timeoutMs, allowPrivate: config.get('WEBHOOK_OUT_ALLOW_PRIVATE'), connectionsPerEndpoint: this.endpointConcurrency });
+    this.listener = new NotificationListener(
+      db.pool,
+      {
+        channel: DELIVERIES_CHANNEL,
+        announces: 'new webhook deliveries',
+        meanwhile: 'polling only',
+        onNotification: () => this.poke(),
+        // Deliveries queued while nobody listened are claimed now, not at the next poll.
+        onResumed: () => this.poke(),
+      },
+      this.logger,
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -85,12 +97,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     if (this.outcomes.length > 0) await this.round(0).catch(() => undefined);
     await this.failingChecks;
     await this.http.close();
-    const listener = this.listener;
-    this.listener = undefined;
-    if (listener) {
-      await listener.query(`UNLISTEN ${DELIVERIES_CHANNEL}`).catch(() => undefined);
-      listener.release();
-    }
+    await this.listener.stop();
   }
 
   /** Wakes the loop now (new deliveries, an attempt that ended). */
@@ -100,7 +107,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async run(): Promise<void> {
-    await this.listen();
+    await this.listener.start();
     let failures = 0;
     while (this.running) {
       await this.takeBackExpired();
@@ -247,18 +254,6 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     const signer = new WebhookSigner(this.cipher.decrypt(delivery.secretEncrypted, secretContext(delivery.endpointId)));
     this.signers.set(delivery.endpointId, { encrypted: delivery.secretEncrypted, signer });
     return signer;
-  }
-
-  private async listen(): Promise<void> {
-    try {
-      const client = await this.db.pool.connect();
-      client.on('notification', () => this.poke());
-      client.on('error', (error) => this.logger.warn(`LISTEN connection lost, polling only: ${error.message}`));
-      await client.query(`LISTEN ${DELIVERIES_CHANNEL}`);
-      this.listener = client;
-    } catch (error) {
-      this.logger.warn(`LISTEN unavailable, polling only: ${(error as Error).message}`);
-    }
   }
 
   private sleep(ms: number): Promise<void> {
