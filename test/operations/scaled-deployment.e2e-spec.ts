@@ -80,7 +80,18 @@ describe('the scaled deployment: two API instances behind nginx and a worker', (
       await eventually(async () => {
         const holders = await leaseHolders();
         return holders.length === 4 && new Set(holders).size === 2 ? true : undefined;
-      }, 'the two workers to hold two partitions of the views each');
+      }, 'the two workers to hold two partitions of the views each').catch(async (error: Error) => {
+        // What the leases and the workers said, so that a failure here explains itself.
+        const client = new Client({ connectionString: database.url });
+        await client.connect();
+        const leases = await client.query('SELECT subscription, partition, member_id, expires_at, now() AS now FROM es_subscription_leases ORDER BY 1, 2');
+        const members = await client.query('SELECT *, now() AS now FROM es_subscription_members');
+        await client.end();
+        throw new Error(
+          `${error.message}\nleases: ${JSON.stringify(leases.rows)}\nmembers: ${JSON.stringify(members.rows)}\n` +
+            `worker 1 said: ${worker1.output().slice(-3000)}\nworker 2 said: ${worker2.output().slice(-3000)}`,
+        );
+      });
       proxy = await startReverseProxy({ port: proxyPort, upstreams: [`127.0.0.1:${api1.port}`, `127.0.0.1:${api2.port}`] });
 
       // The app is made, and its callback URL given, through the proxy: Gupshup posts there too.
