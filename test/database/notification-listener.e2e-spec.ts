@@ -70,15 +70,21 @@ describe('database: a LISTEN connection that is lost', () => {
   it('when nobody wants it any more, does not listen again until started', async () => {
     const channel = `test_${randomBytes(6).toString('hex')}`;
     let wanted = false;
+    let asked = 0;
+    const whetherWanted = () => {
+      asked++;
+      return wanted;
+    };
     const { logger } = recordingLogger();
-    const listener = new NotificationListener(fixture.pool, { channel, announces: 'test notices', meanwhile: 'nothing', onNotification: () => undefined, wanted: () => wanted, retryMaxMs: 50 }, logger);
+    const listener = new NotificationListener(fixture.pool, { channel, announces: 'test notices', meanwhile: 'nothing', onNotification: () => undefined, wanted: whetherWanted, retryMaxMs: 50 }, logger);
     try {
       await listener.start();
       const [pid] = await listeningPids(channel);
       await fixture.db.query('SELECT pg_terminate_backend($1)', [pid]);
       await eventually(() => (listener.listening ? undefined : true), 'the loss to be seen');
-      // Its retry came and went (100 ms at most) without listening.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // Its retry came, asked, and went without listening.
+      await eventually(() => (asked > 0 ? true : undefined), 'the retry to ask whether it is wanted');
+      expect(listener.listening).toBe(false);
       expect(await listeningPids(channel)).toEqual([]);
       wanted = true;
       await listener.start();
