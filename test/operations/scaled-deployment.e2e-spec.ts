@@ -21,8 +21,12 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 
 const MESSAGES = 60;
 const FAST = { DISPATCH_POLL_MS: '20', SUBSCRIPTION_POLL_MS: '20', GUPSHUP_RATE_LIMIT: '0', LOG_LEVEL: 'warn' };
-/** The workers share the views' projection and the webhook subscription in four parts each. */
-const PARTITIONED = { SUBSCRIPTION_PARTITIONS: '4', SUBSCRIPTION_LEASE_MS: '2000' };
+/**
+ * The workers share the views' projection and the webhook subscription in four parts each. The
+ * leases are long enough that a busy machine's pauses between renewals do not keep moving parts
+ * from one worker to the other (as in the restart test of test/faults).
+ */
+const PARTITIONED = { SUBSCRIPTION_PARTITIONS: '4', SUBSCRIPTION_LEASE_MS: '5000' };
 const VIEWS = 'whatsapp_message_views';
 const EVENT_RANK: Record<string, number> = { enqueued: 0, sent: 1, delivered: 2, read: 3, failed: 4 };
 
