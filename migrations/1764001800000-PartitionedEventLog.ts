@@ -164,76 +164,8 @@ export class PartitionedEventLog1764001800000 implements MigrationInterface {
   }
 }
 
-/**
- * The append functions of 1764000000000 and 1764000600000, with the lookups of a stream's stored
- * events bounded to its partitions: by its type (the list partition) and by the time it was
- * created or last appended to (the range partitions since then), which es_streams records.
- */
-async function replaceAppendFunctions(db: QueryRunner): Promise<void> {
-  await db.query(`
-    CREATE OR REPLACE FUNCTION es_append(
-      p_stream_id text, p_stream_type text, p_expected bigint,
-      p_event_ids uuid[], p_types text[], p_schema_versions integer[], p_data jsonb[], p_metadata jsonb[]
-    ) RETURNS TABLE (outcome text, stream_version bigint, appended integer)
-    LANGUAGE plpgsql AS $$
-    DECLARE
-      v_current bigint;
-      v_created timestamptz;
-      v_updated timestamptz;
-      v_new integer[];
-    BEGIN
-      SELECT s.version, s.created_at, s.updated_at INTO v_current, v_created, v_updated
-        FROM es_streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-      IF NOT FOUND THEN
-        IF p_expected > 0 THEN
-          RETURN QUERY SELECT 'conflict'::text, 0::bigint, 0;
-          RETURN;
-        END IF;
-        INSERT INTO es_streams (stream_id, stream_type) VALUES (p_stream_id, p_stream_type)
-          ON CONFLICT (stream_id) DO NOTHING;
-        SELECT s.version, s.created_at, s.updated_at INTO v_current, v_created, v_updated
-          FROM es_streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
-      END IF;
-
-      -- The ids already stored in this stream (none in a stream with no events).
-      SELECT coalesce(array_agg(i ORDER BY i), '{}') INTO v_new
-        FROM generate_subscripts(p_event_ids, 1) AS i
-       WHERE v_current = 0 OR p_event_ids[i] <> ALL (coalesce(
-               (SELECT array_agg(e.event_id) FROM es_events e
-                 WHERE split_part(e.stream_id, '-', 1) = split_part(p_stream_id, '-', 1)
-                   AND e.stream_id = p_stream_id AND e.created_at >= v_created
-                   AND e.event_id = ANY (p_event_ids)), '{}'));
-      IF cardinality(v_new) = 0 THEN
-        RETURN QUERY SELECT 'duplicate'::text, v_current, 0;
-        RETURN;
-      END IF;
-
-      IF p_expected >= 0 AND v_current <> p_expected THEN
-        RETURN QUERY SELECT 'conflict'::text, v_current, 0;
-        RETURN;
-      END IF;
-
-      -- Readers order the log by transaction id: see 1764000000000. The stream's last event was
-      -- written when the stream was last updated.
-      IF v_current > 0 AND (SELECT e.transaction_id FROM es_events e
-                              WHERE split_part(e.stream_id, '-', 1) = split_part(p_stream_id, '-', 1)
-                                AND e.stream_id = p_stream_id AND e.stream_position = v_current
-                                AND e.created_at >= v_updated) > pg_current_xact_id() THEN
-        RAISE EXCEPTION 'stream % was appended to by a later transaction; retry', p_stream_id
-          USING ERRCODE = 'serialization_failure';
-      END IF;
-
-      INSERT INTO es_events (stream_id, stream_position, event_id, event_type, schema_version, data, metadata)
-      SELECT p_stream_id, v_current + n.ord, p_event_ids[n.i], p_types[n.i], p_schema_versions[n.i], p_data[n.i], p_metadata[n.i]
-        FROM unnest(v_new) WITH ORDINALITY AS n(i, ord);
-
-      UPDATE es_streams SET version = v_current + cardinality(v_new), updated_at = now()
-       WHERE stream_id = p_stream_id;
-      PERFORM pg_notify('es_events_appended', '');
-      RETURN QUERY SELECT 'appended'::text, v_current + cardinality(v_new), cardinality(v_new);
-    END $$`);
-
-  await db.query(`
+/** es_append_many as this migration defines it (later migrations' down() restore it from here). */
+export const PARTITION_AWARE_APPEND_MANY = `
     CREATE OR REPLACE FUNCTION es_append_many(
       p_stream_ids text[], p_stream_types text[], p_expected bigint[],
       p_event_stream integer[], p_event_ids uuid[], p_types text[], p_schema_versions integer[], p_data jsonb, p_metadata jsonb
@@ -310,7 +242,78 @@ async function replaceAppendFunctions(db: QueryRunner): Promise<void> {
         PERFORM pg_notify('es_events_appended', '');
       END IF;
       RETURN QUERY SELECT v_existing, NULL::jsonb;
+    END $$`;
+
+/**
+ * The append functions of 1764000000000 and 1764000600000, with the lookups of a stream's stored
+ * events bounded to its partitions: by its type (the list partition) and by the time it was
+ * created or last appended to (the range partitions since then), which es_streams records.
+ */
+async function replaceAppendFunctions(db: QueryRunner): Promise<void> {
+  await db.query(`
+    CREATE OR REPLACE FUNCTION es_append(
+      p_stream_id text, p_stream_type text, p_expected bigint,
+      p_event_ids uuid[], p_types text[], p_schema_versions integer[], p_data jsonb[], p_metadata jsonb[]
+    ) RETURNS TABLE (outcome text, stream_version bigint, appended integer)
+    LANGUAGE plpgsql AS $$
+    DECLARE
+      v_current bigint;
+      v_created timestamptz;
+      v_updated timestamptz;
+      v_new integer[];
+    BEGIN
+      SELECT s.version, s.created_at, s.updated_at INTO v_current, v_created, v_updated
+        FROM es_streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+      IF NOT FOUND THEN
+        IF p_expected > 0 THEN
+          RETURN QUERY SELECT 'conflict'::text, 0::bigint, 0;
+          RETURN;
+        END IF;
+        INSERT INTO es_streams (stream_id, stream_type) VALUES (p_stream_id, p_stream_type)
+          ON CONFLICT (stream_id) DO NOTHING;
+        SELECT s.version, s.created_at, s.updated_at INTO v_current, v_created, v_updated
+          FROM es_streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+      END IF;
+
+      -- The ids already stored in this stream (none in a stream with no events).
+      SELECT coalesce(array_agg(i ORDER BY i), '{}') INTO v_new
+        FROM generate_subscripts(p_event_ids, 1) AS i
+       WHERE v_current = 0 OR p_event_ids[i] <> ALL (coalesce(
+               (SELECT array_agg(e.event_id) FROM es_events e
+                 WHERE split_part(e.stream_id, '-', 1) = split_part(p_stream_id, '-', 1)
+                   AND e.stream_id = p_stream_id AND e.created_at >= v_created
+                   AND e.event_id = ANY (p_event_ids)), '{}'));
+      IF cardinality(v_new) = 0 THEN
+        RETURN QUERY SELECT 'duplicate'::text, v_current, 0;
+        RETURN;
+      END IF;
+
+      IF p_expected >= 0 AND v_current <> p_expected THEN
+        RETURN QUERY SELECT 'conflict'::text, v_current, 0;
+        RETURN;
+      END IF;
+
+      -- Readers order the log by transaction id: see 1764000000000. The stream's last event was
+      -- written when the stream was last updated.
+      IF v_current > 0 AND (SELECT e.transaction_id FROM es_events e
+                              WHERE split_part(e.stream_id, '-', 1) = split_part(p_stream_id, '-', 1)
+                                AND e.stream_id = p_stream_id AND e.stream_position = v_current
+                                AND e.created_at >= v_updated) > pg_current_xact_id() THEN
+        RAISE EXCEPTION 'stream % was appended to by a later transaction; retry', p_stream_id
+          USING ERRCODE = 'serialization_failure';
+      END IF;
+
+      INSERT INTO es_events (stream_id, stream_position, event_id, event_type, schema_version, data, metadata)
+      SELECT p_stream_id, v_current + n.ord, p_event_ids[n.i], p_types[n.i], p_schema_versions[n.i], p_data[n.i], p_metadata[n.i]
+        FROM unnest(v_new) WITH ORDINALITY AS n(i, ord);
+
+      UPDATE es_streams SET version = v_current + cardinality(v_new), updated_at = now()
+       WHERE stream_id = p_stream_id;
+      PERFORM pg_notify('es_events_appended', '');
+      RETURN QUERY SELECT 'appended'::text, v_current + cardinality(v_new), cardinality(v_new);
     END $$`);
+
+  await db.query(PARTITION_AWARE_APPEND_MANY);
 }
 
 /** Back to the definitions of 1764000000000 and 1764000600000. */
