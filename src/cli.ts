@@ -18,6 +18,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Reverting applies nothing at start-up, so that a second revert undoes the migration before the last.
+  if (process.argv[2] === 'migrations:revert') config = config.leavingSchemaAlone();
   await CommandFactory.run(CliModule.forRoot(config), {
     logger: ['error', 'warn'],
     // Usage lines name the command a user types, not this file.

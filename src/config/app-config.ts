@@ -18,7 +18,14 @@ export class AppConfig {
     readonly values: AppConfigValues,
     /** Set when another application imports the service as a module; unset for the service on its own. */
     readonly host?: HostApplication,
+    /** Start-up neither applies migrations nor requires them: for a command that changes the schema itself. */
+    readonly leavesSchemaAlone = false,
   ) {}
+
+  /** This configuration for a command that moves the schema itself (migrations:revert). */
+  leavingSchemaAlone(): AppConfig {
+    return new AppConfig(this.values, this.host, true);
+  }
 
   /**
    * Validates the environment. Empty strings count as unset, so `FOO=` means "use the default".

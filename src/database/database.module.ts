@@ -87,7 +87,9 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
   const dataSource = new DataSource(dataSourceOptions(server, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS'), schema));
   try {
     await dataSource.initialize();
-    if (config.get('MIGRATIONS_RUN')) {
+    if (config.leavesSchemaAlone) {
+      // A revert runs on the schema as it is: applying what is missing first would undo nothing but that.
+    } else if (config.get('MIGRATIONS_RUN')) {
       if (schema !== DEFAULT_SCHEMA) await createSchemaIfMissing(dataSource, schema);
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       if (applied.length) logger.log(`applied migrations${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: ${applied.map((m) => m.name).join(', ')}`);

@@ -32,6 +32,7 @@ describe('npm run migration:run / migration:revert', () => {
   const tables = () => names("SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'");
   const functions = () => names("SELECT proname AS name FROM pg_proc WHERE pronamespace = 'public'::regnamespace");
   const lastMigration = async () => (await names('SELECT name FROM schema_migrations ORDER BY timestamp DESC LIMIT 1'))[0];
+  const lastMigrations = (count: number) => names(`SELECT name FROM schema_migrations ORDER BY timestamp DESC LIMIT ${count}`);
 
   it('applies every migration to an empty database, then undoes the last one', async () => {
     const applied = run('migration:run');
@@ -47,5 +48,21 @@ describe('npm run migration:run / migration:revert', () => {
     expect(reverted.stdout).toContain(`reverted ${last}`);
     expect(await lastMigration()).not.toBe(last);
     expect(await tables()).toContain('es_events');
+  });
+
+  it('undoes one migration more at each revert, and applies them again', async () => {
+    expect(run('migration:run').status).toBe(0);
+    const [last, beforeIt, third] = await lastMigrations(3);
+    for (const name of [last, beforeIt]) {
+      const reverted = run('migration:revert');
+      expect(reverted.status).toBe(0);
+      expect(reverted.stdout).toContain(`reverted ${name}`);
+    }
+    expect(await lastMigration()).toBe(third);
+
+    const applied = run('migration:run');
+    expect(applied.status).toBe(0);
+    expect(await lastMigrations(2)).toEqual([last, beforeIt]);
+    expect(await functions()).toContain('es_append_many');
   });
 });
