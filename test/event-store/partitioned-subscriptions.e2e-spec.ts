@@ -174,4 +174,22 @@ describe('subscriptions cut in partitions by stream', () => {
     await expectEachOnceInStreamOrder(subscription, streams);
     expect(single.runner(subscription).count).toBe(1);
   });
+
+  it('starts none of its subscriptions once shut down, even when the shutdown comes while they are starting', async () => {
+    const config = AppConfig.fromEnv({ SUBSCRIPTION_POLL_MS: '20' });
+    const stopped = [`stopped-early-${randomUUID()}`, `stopped-early-${randomUUID()}`];
+    const early = new SubscriptionManager({} as DiscoveryService, {} as Reflector, f.db, f.store, config);
+    for (const name of stopped) early.register(new RecordingHandler(name, 'early'));
+    // Start-up runs in the background in the service (onApplicationBootstrap does not wait for it).
+    const starting = early.startAll();
+    await early.beforeApplicationShutdown();
+    await starting;
+
+    const control = `control-${randomUUID()}`;
+    const streams = streamsNamed(4);
+    await startInstance(control, 'control', 1);
+    await append(streams, 2);
+    await expectEachOnceInStreamOrder(control, streams);
+    for (const name of stopped) expect(await received(name)).toEqual([]);
+  });
 });

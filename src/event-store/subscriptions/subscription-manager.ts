@@ -26,6 +26,7 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
   private leases?: SubscriptionLeases;
   private readonly listener: NotificationListener;
   private started = false;
+  private starting?: Promise<void>;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -84,13 +85,23 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
     return runner;
   }
 
-  async startAll(): Promise<void> {
-    if (this.started) return;
-    this.started = true;
+  /** Starts every registered subscription (once); shutting down meanwhile starts no more of them. */
+  startAll(): Promise<void> {
+    if (!this.starting) {
+      this.started = true;
+      this.starting = this.startRunners();
+    }
+    return this.starting;
+  }
+
+  private async startRunners(): Promise<void> {
     await this.listener.start();
     const partitioned: PartitionedSubscription[] = [];
     for (const subscription of this.runners.values()) {
+      if (!this.started) return;
       await this.adoptPartitioning(subscription);
+      // A shutdown during the await has stopped the runners started so far: this one must not start after it.
+      if (!this.started) return;
       if (subscription.count > 1) partitioned.push(subscription);
       else subscription.start();
     }
@@ -130,6 +141,9 @@ export class SubscriptionManager implements OnApplicationBootstrap, BeforeApplic
 
   async beforeApplicationShutdown(): Promise<void> {
     this.started = false;
+    // Start-up runs in the background (onApplicationBootstrap does not wait for it): let it see the flag and end first.
+    await this.starting?.catch(() => undefined);
+    this.starting = undefined;
     await this.leases?.stop();
     this.leases = undefined;
     await Promise.all([...this.runners.values()].map((runner) => runner.stop()));
