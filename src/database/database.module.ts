@@ -87,23 +87,28 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
   const dataSource = new DataSource(dataSourceOptions(server, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS'), schema));
   try {
     await dataSource.initialize();
-    if (config.leavesSchemaAlone) {
-      // A revert runs on the schema as it is: applying what is missing first would undo nothing but that.
-    } else if (config.get('MIGRATIONS_RUN')) {
-      if (schema !== DEFAULT_SCHEMA) await createSchemaIfMissing(dataSource, schema);
-      const applied = await dataSource.runMigrations({ transaction: 'each' });
-      if (applied.length) logger.log(`applied migrations${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: ${applied.map((m) => m.name).join(', ')}`);
-    } else if (await lacksMigrations(dataSource)) {
-      throw new Error(
-        `the database schema "${schema}" lacks migrations of this version and MIGRATIONS_RUN is false (migrationsRun in a host application): apply them first (start once with migrations on)`,
-      );
-    }
+    // A revert runs on the schema as it is: applying what is missing first would undo nothing but that.
+    if (!config.leavesSchemaAlone) await bringSchemaUpToDate(dataSource, config, logger);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
     throw error;
   }
   return { dataSource, embedded };
+}
+
+/** Applies the missing migrations, or with MIGRATIONS_RUN off refuses a schema that lacks some. */
+async function bringSchemaUpToDate(dataSource: DataSource, config: AppConfig, logger: Logger): Promise<void> {
+  const schema = config.get('DATABASE_SCHEMA');
+  if (config.get('MIGRATIONS_RUN')) {
+    if (schema !== DEFAULT_SCHEMA) await createSchemaIfMissing(dataSource, schema);
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    if (applied.length) logger.log(`applied migrations${schema === DEFAULT_SCHEMA ? '' : ` in schema ${schema}`}: ${applied.map((m) => m.name).join(', ')}`);
+  } else if (await lacksMigrations(dataSource)) {
+    throw new Error(
+      `the database schema "${schema}" lacks migrations of this version and MIGRATIONS_RUN is false (migrationsRun in a host application): apply them first (start once with migrations on)`,
+    );
+  }
 }
 
 /**
