@@ -1,16 +1,10 @@
-import { RequestMethod } from '@nestjs/common';
-import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import request from 'supertest';
 import { EventStore } from '../../src/event-store';
 import { MessageViewsProjection } from '../../src/whatsapp/projections';
 import { eventually } from '../support/eventually';
 import { startTestApp, type TestApp } from '../support/test-app';
+import { routeTable } from '../api/route-table';
 import { appendToMessage, build, newMessageIds, waitForProjections } from '../projections/whatsapp-test-data';
-
-// Metadata keys of @ApiExcludeController() and @ApiExcludeEndpoint() (not exported by @nestjs/swagger).
-const API_EXCLUDE_CONTROLLER = 'swagger/apiExcludeController';
-const API_EXCLUDE_ENDPOINT = 'swagger/apiExcludeEndpoint';
 
 describe('operations: /metrics and /docs', () => {
   let t: TestApp;
@@ -75,7 +69,7 @@ describe('operations: /metrics and /docs', () => {
       Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
     );
     // Every route of every controller in the service, whoever wrote it, is described, unless excluded on purpose.
-    const routes = controllerRoutes(t);
+    const routes = routeTable(t).map((route) => `${route.method} ${route.path}`);
     expect(routes).toEqual(
       expect.arrayContaining(['GET /v3/messages', 'GET /v3/messages/{messageId}', 'GET /v3/notifications/{requestId}', 'GET /v3/analytics/whatsapp', 'GET /metrics', 'GET /health']),
     );
@@ -86,30 +80,3 @@ describe('operations: /metrics and /docs', () => {
     );
   });
 });
-
-/** "METHOD /path/{param}" of every handler of every controller the application registered, but those hidden with @ApiExclude*. */
-function controllerRoutes(t: TestApp): string[] {
-  const scanner = new MetadataScanner();
-  const join = (...parts: string[]) =>
-    `/${parts.map((part) => part.replace(/^\/+|\/+$/g, '')).filter(Boolean).join('/')}`
-      .replace(/:(\w+)/g, '{$1}')
-      // A bare wildcard, as @nestjs/swagger names it.
-      .replace(/\/\*$/, '/{path}');
-  return t.app
-    .get(DiscoveryService)
-    .getControllers()
-    .flatMap((wrapper) => {
-      const controller = wrapper.metatype as (new (...args: never[]) => object) | null;
-      if (!controller || !wrapper.instance || Reflect.getMetadata(API_EXCLUDE_CONTROLLER, controller)?.[0]) return [];
-      const prefixes = ([] as string[]).concat(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
-      const prototype = Object.getPrototypeOf(wrapper.instance) as Record<string, unknown>;
-      return scanner.getAllMethodNames(prototype).flatMap((name) => {
-        const handler = prototype[name] as object;
-        const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
-        if (method === undefined || Reflect.getMetadata(API_EXCLUDE_ENDPOINT, handler)?.disable) return [];
-        const paths = ([] as string[]).concat(Reflect.getMetadata(PATH_METADATA, handler) ?? '');
-        return prefixes.flatMap((prefix) => paths.map((path) => `${RequestMethod[method]} ${join(prefix, path)}`));
-      });
-    })
-    .sort();
-}
