@@ -156,11 +156,7 @@ describe('dispatch: an answer lost with its worker', () => {
       const sendAt = new Date(Date.now() + 3600_000).toISOString();
       const res = await postNotification(api, tenant, { notification: { title: 'Settle' }, sendTo: { recipients: ['settle-1'] }, sendAt }).expect(202);
       const messageId: string = res.body.messages[0].messageId;
-      await api.db.query(
-        `UPDATE whatsapp_dispatch_jobs SET state = 'in_flight', lease_token = gen_random_uuid(), locked_until = now() - interval '1 second',
-                attempt_started_at = now() - interval '2 seconds' WHERE message_id = $1`,
-        [messageId],
-      );
+      await abandonAttempt(api, messageId);
       await jobInState(worker, messageId, 'outcome_unknown');
 
       // As the tracking side does when a Gupshup callback reveals the message's id.
@@ -183,12 +179,7 @@ describe('dispatch: an answer lost with its worker', () => {
       const sendAt = new Date(Date.now() + 3600_000).toISOString();
       const res = await postNotification(api, tenant, { notification: { title: 'Resend' }, sendTo: { recipients: ['resend-1'] }, sendAt }).expect(202);
       const messageId: string = res.body.messages[0].messageId;
-      // As a worker that died between marking its request started and sending it leaves it: lease over, no answer.
-      await api.db.query(
-        `UPDATE whatsapp_dispatch_jobs SET state = 'in_flight', lease_token = gen_random_uuid(), locked_until = now() - interval '1 second',
-                attempt_started_at = now() - interval '2 seconds' WHERE message_id = $1`,
-        [messageId],
-      );
+      await abandonAttempt(api, messageId);
       await jobInState(worker, messageId, 'outcome_unknown');
       expect(requestsTo(simulator, '919988779004')).toHaveLength(0);
 
@@ -204,3 +195,12 @@ describe('dispatch: an answer lost with its worker', () => {
     }
   });
 });
+
+/** The job as a worker that died between marking its request started and sending it leaves it: lease over, no answer. */
+async function abandonAttempt(api: TestApp, messageId: string): Promise<void> {
+  await api.db.query(
+    `UPDATE whatsapp_dispatch_jobs SET state = 'in_flight', lease_token = gen_random_uuid(), locked_until = now() - interval '1 second',
+            attempt_started_at = now() - interval '2 seconds' WHERE message_id = $1`,
+    [messageId],
+  );
+}
