@@ -128,6 +128,19 @@ function toRecorded(row: EventRow): RecordedEvent {
 }
 
 
+/** The events of some types in some streams, each stream's in order: what a handler reads of the streams it writes to, in its own transaction. */
+export async function readStreamsOfTypes(executor: SqlExecutor, streamIds: readonly string[], types: readonly string[]): Promise<RecordedEvent[]> {
+  if (streamIds.length === 0 || types.length === 0) return [];
+  const rows = await executor.query<EventRow>(
+    // The streams' types name their partitions (see 1764001800000-PartitionedEventLog).
+    `SELECT ${EVENT_COLUMNS} FROM es_events e
+      WHERE split_part(e.stream_id, '-', 1) = ANY ($3::text[]) AND e.stream_id = ANY ($1::text[]) AND e.event_type = ANY ($2::text[])
+      ORDER BY e.stream_id, e.stream_position`,
+    [[...new Set(streamIds)], types, [...new Set(streamIds.map(streamTypeOf))]],
+  );
+  return rows.map(toRecorded);
+}
+
 @Injectable()
 export class EventStore {
   constructor(private readonly db: Database) {}

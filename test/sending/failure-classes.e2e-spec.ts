@@ -1,6 +1,8 @@
 import { PassThrough } from 'node:stream';
 import request from 'supertest';
+import type { CallbackFormat } from '../../src/whatsapp/gupshup/callback-parser';
 import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
+import { buildCallbackBody, type CallbackEvent } from '../../tools/simulator/callback-payloads';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import {
@@ -89,7 +91,7 @@ describe('failure classes: passing failures retry, account-level failures pause 
 
   async function message(tenant: TestTenant, messageId: string) {
     const res = await request(t.url).get(`/v3/messages/${messageId}`).set(tenant.headers).expect(200);
-    return res.body as { status: string; timeline: TimelineEntry[]; discardReason: { code: string } | null };
+    return res.body as { status: string; providerMessageId: string; timeline: TimelineEntry[]; discardReason: { code: string } | null };
   }
 
   /** Waits until GET /v3/messages/{id} shows `status` (the message's view is projected shortly after its events). */
@@ -289,6 +291,75 @@ describe('failure classes: passing failures retry, account-level failures pause 
     await request(t.url).post('/v3/channels/whatsapp/providers/gupshup_whatsapp/resume').set(tenant.headers).expect(200);
     await messageWithStatus(tenant, messageId, 'seen');
     expect(requestsTo(simulator, destination)).toHaveLength(2);
+  });
+
+  /** Posts a callback to the tenant's callback URL, as Gupshup would, about a message the simulator accepted. */
+  async function postLateCallback(tenant: TestTenant, gupshupMessageId: string, format: CallbackFormat, event: Pick<CallbackEvent, 'status' | 'occurredAtMs' | 'failure'>, ids: { id?: string } = {}) {
+    const sent = simulator.message(gupshupMessageId)!;
+    const context = {
+      gupshupMessageId: ids.id ?? gupshupMessageId,
+      whatsappMessageId: sent.whatsappMessageId,
+      destination: sent.destination,
+      appName: sent.appName,
+      appSource: sent.source,
+      appId: 'gupshup-app',
+      kind: 'session' as const,
+    };
+    await request(t.url).post(tenant.callbackPath).send(buildCallbackBody(format, context, { omitGsId: false, v3FailedStyle: 'errors', ...event })).expect(200);
+  }
+
+  it('records a failed callback that comes after the delivered or read receipt, without sending the message again or pausing the app', async () => {
+    const tenant = await tenantWithCallbacks();
+    const delivered = await newRecipient(tenant, 'delivered-then-failed');
+    simulator.setFate(delivered, { final: 'delivered' });
+    const deliveredId = await send(tenant, 'delivered-then-failed');
+    const read = await newRecipient(tenant, 'read-then-failed');
+    const readId = await send(tenant, 'read-then-failed');
+    const deliveredView = await messageWithStatus(tenant, deliveredId, 'delivered');
+    const readView = await messageWithStatus(tenant, readId, 'seen');
+
+    // Gupshup gives no order: a passing failure (v2, async) after `delivered`, an account-level one (v3) after `read`.
+    const now = Date.now();
+    await postLateCallback(tenant, deliveredView.providerMessageId, 'v2', { status: 'failed', occurredAtMs: now, failure: { code: 130429, reason: 'Rate limit hit', stage: 'async' } });
+    await postLateCallback(tenant, readView.providerMessageId, 'v3', { status: 'failed', occurredAtMs: now, failure: { code: 1003, reason: 'Your wallet balance is low', stage: 'async' } });
+
+    for (const [messageId, status, code] of [[deliveredId, 'delivered', '130429'], [readId, 'seen', '1003']] as const) {
+      const view = await eventually(async () => {
+        const shown = await message(tenant, messageId);
+        return shown.timeline.some((entry) => entry.providerStatus === 'failed') ? shown : undefined;
+      }, `the failure of ${messageId} in its timeline`);
+      expect(view.status).toBe(status);
+      expect(view.timeline.find((entry) => entry.providerStatus === 'failed')).toMatchObject({ code });
+      // Sent back to the queue, the job would have left `sent` in the transaction that recorded the failure.
+      expect((await jobInState(t, messageId, 'sent')).attempts).toBe(1);
+      await expectLogLine({ appId: tenant.appId, messageId, code, message: `failed callback (code ${code}) after the message was delivered: kept in its timeline, not sent again` });
+    }
+    expect(requestsTo(simulator, delivered)).toHaveLength(1);
+    expect(requestsTo(simulator, read)).toHaveLength(1);
+    expect((await provider(tenant)).body.paused).toBeNull();
+  });
+
+  it('applies a late v2 failed callback that names the message by its WhatsApp id alone (no gsId, a week after the send)', async () => {
+    const tenant = await tenantWithCallbacks();
+    const destination = await newRecipient(tenant, 'late-failure');
+    simulator.setFate(destination, { final: 'delivered' });
+    const messageId = await send(tenant, 'late-failure');
+    const view = await messageWithStatus(tenant, messageId, 'delivered');
+    const { whatsappMessageId } = simulator.message(view.providerMessageId)!;
+
+    // The shape of a sync failure, with WhatsApp's id where Gupshup's would be (GUPSHUP.md §2.3, §2.7).
+    await postLateCallback(tenant, view.providerMessageId, 'v2', { status: 'failed', occurredAtMs: Date.now(), failure: { code: 131026, reason: 'Message undeliverable', stage: 'sync' } }, { id: whatsappMessageId });
+    const failed = await eventually(async () => {
+      const shown = await message(tenant, messageId);
+      return shown.timeline.some((entry) => entry.providerStatus === 'failed') ? shown : undefined;
+    }, 'the late failure in the timeline');
+    expect(failed.timeline.find((entry) => entry.providerStatus === 'failed')).toMatchObject({ code: '131026' });
+    const events = await messageEvents(t, messageId);
+    expect(events.find((event) => event.type === 'DeliveryStatusChanged' && (event.data as { providerStatus: string }).providerStatus === 'failed')?.data).toMatchObject({
+      providerMessageId: view.providerMessageId,
+      whatsappMessageId,
+      code: '131026',
+    });
   });
 
   it('answers 404 to a resume before the provider is configured, and 401 without credentials', async () => {

@@ -64,10 +64,13 @@ describe('v2 ids (GUPSHUP.md §2.7)', () => {
     expect(report.whatsappMessageId).toBe('59f8db90-c37e-4408-90ab-cc54ef8246ad');
   });
 
-  it('treats a failed without gsId as a sync failure keyed by Gupshup id', () => {
+  it('treats a failed without gsId as a sync failure keyed by Gupshup id, or a late async one keyed by the WhatsApp id', () => {
     const [report] = reportsOf(parseGupshupCallback(v2Event({ id: 'gBEGnotreallyawaid', type: 'failed', payload: { code: '1002' } })));
-    expect(report).toMatchObject({ gupshupMessageId: 'gBEGnotreallyawaid', code: '1002' });
+    expect(report).toMatchObject({ gupshupMessageId: 'gBEGnotreallyawaid', code: '1002', gupshupIdMayBeWhatsapps: true });
     expect(report.whatsappMessageId).toBeUndefined();
+    const [async] = reportsOf(parseGupshupCallback(v2Event({ id: 'w', gsId: 'gs', type: 'failed', payload: { code: 470 } })));
+    expect(async).toMatchObject({ gupshupMessageId: 'gs', whatsappMessageId: 'w' });
+    expect(async.gupshupIdMayBeWhatsapps).toBeUndefined();
   });
 
   it('rejects status events with no usable id', () => {

@@ -13,6 +13,12 @@ export interface DeliveryReport {
   gupshupMessageId?: string;
   /** WhatsApp's id (gBEG…, wamid.… or a UUID on newer traffic), the fallback key for late DLRs. */
   whatsappMessageId?: string;
+  /**
+   * gupshupMessageId may be WhatsApp's id instead, when no message was sent with it: a v2 `failed`
+   * without gsId is a sync failure (`id` is Gupshup's) or an async one older than about a week
+   * (`id` is WhatsApp's), and nothing in the body tells them apart (GUPSHUP.md §2.3, §2.7).
+   */
+  gupshupIdMayBeWhatsapps?: true;
   destination?: string;
   /** The provider's own time of the event. */
   occurredAt: Date;
@@ -89,13 +95,16 @@ function parseV2(envelope: Record<string, unknown>, receivedAt: Date): ParsedCal
   // GUPSHUP.md §2.7: which field holds which id depends on the event type, never on how the id looks.
   let gupshupMessageId: string | undefined;
   let whatsappMessageId: string | undefined;
+  let gupshupIdMayBeWhatsapps: true | undefined;
   if (eventType === 'enqueued') {
     gupshupMessageId = gsId ?? id;
     whatsappMessageId = nonEmptyString(field(details, 'whatsappMessageId'));
   } else if (eventType === 'failed') {
-    // Async failures carry gsId and a WhatsApp-side id; sync failures only Gupshup's id in `id`.
+    // Async failures carry gsId and a WhatsApp-side id; sync failures only Gupshup's id in `id`,
+    // and so do async ones older than about a week, with WhatsApp's id there.
     gupshupMessageId = gsId ?? id;
     whatsappMessageId = gsId ? id : undefined;
+    gupshupIdMayBeWhatsapps = gsId ? undefined : true;
   } else {
     // sent/delivered/read: `id` is always WhatsApp's; gsId is missing on DLRs older than about a week.
     gupshupMessageId = gsId;
@@ -109,6 +118,7 @@ function parseV2(envelope: Record<string, unknown>, receivedAt: Date): ParsedCal
     providerStatus: eventType,
     gupshupMessageId,
     whatsappMessageId,
+    gupshupIdMayBeWhatsapps,
     destination: phoneString(field(event, 'destination')),
     occurredAt: toDate(field(details, 'ts')) ?? toDate(field(envelope, 'timestamp')) ?? receivedAt,
   };

@@ -55,6 +55,15 @@ export class CallbackTranslator implements SubscriptionHandler {
     for (const { messageId, gupshupMessageId } of result.reconciled) {
       this.logger.log({ message: 'lost send answer reconciled from an authenticated callback', messageId, gupshupMessageId });
     }
+    for (const { appId, messageId, report, gupshupMessageId } of result.failuresAfterReceipt) {
+      this.logger.warn({
+        message: `failed callback (code ${report.code ?? 'none'}) after the message was delivered: kept in its timeline, not sent again`,
+        appId,
+        messageId,
+        gupshupMessageId: report.gupshupMessageId ?? gupshupMessageId,
+        code: report.code,
+      });
+    }
     this.metrics.recordApplied(result.appended, result.unparked, result.reconciled.length);
   }
 

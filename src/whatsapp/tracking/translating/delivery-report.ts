@@ -41,6 +41,7 @@ export function checkReport(report: DeliveryReport, receivedAt: Date): CheckedRe
   }
   const clean: DeliveryReport = { format: report.format, providerStatus: report.providerStatus, occurredAt: new Date(occurredMs) };
   if (gupshupMessageId) clean.gupshupMessageId = gupshupMessageId;
+  if (gupshupMessageId && report.gupshupIdMayBeWhatsapps) clean.gupshupIdMayBeWhatsapps = true;
   if (whatsappMessageId) clean.whatsappMessageId = whatsappMessageId;
   const destination = cleanText(report.destination, MAX_DESTINATION_LENGTH);
   if (destination) clean.destination = destination;

@@ -1,6 +1,6 @@
 import type { SqlExecutor } from '../../../database/database';
-import { appendToStreams, type StoreEvent, type StreamAppend } from '../../../event-store';
-import { messageStreamId, type DeliveryStatusChanged, type FailedCallbackRetry, type WhatsAppMessagePriced, type WhatsAppMessageSent } from '../../domain';
+import { appendToStreams, eventTypeOf, readStreamsOfTypes, type StoreEvent, type StreamAppend } from '../../../event-store';
+import { DeliveryStatusChanged, messageStreamId, type DeliveryStatusChangedData, type FailedCallbackRetry, type WhatsAppMessagePriced, type WhatsAppMessageSent } from '../../domain';
 import type { FailedCallback } from '../../sending';
 import { parseBillingReports, parseGupshupCallback, type DeliveryReport } from '../../gupshup/callback-parser';
 import { billingKey, billingKeyString, parkBillingReports, pricedEvent, takeBillingReports, type BillingItem } from './billing-reports';
@@ -17,7 +17,7 @@ import {
 import { callbackShape } from '../receiving/callback-body';
 import { recordedBody, type GupshupCallbackReceivedData } from '../receiving/gupshup-callback-received.event';
 import type { CallbackFormatLabel, CallbackOutcome } from '../tracking.metrics';
-import { correlationKeyString, findCorrelations, registerCorrelations, type ProviderKey } from './correlations';
+import { correlationKeyString, findCorrelations, registerCorrelations, type Correlation, type ProviderKey } from './correlations';
 import { checkReport, deliveryEventOf, type ResolvedReport } from './delivery-report';
 import {
   claimLostDispatch,
@@ -44,6 +44,8 @@ export interface TranslationResult {
   appended: DeliveryStatusChanged[];
   unparked: number;
   reconciled: { messageId: string; gupshupMessageId: string }[];
+  /** `failed` reports received after their message's delivered or read receipt: recorded, not tried again. */
+  failuresAfterReceipt: ResolvedReport[];
 }
 
 type Outcome = TranslationResult['outcomes'][number];
@@ -93,7 +95,7 @@ export async function translateBatch(
   decideFailures?: FailureDecider,
   options: { replay?: boolean } = {},
 ): Promise<TranslationResult> {
-  const result: TranslationResult = { outcomes: [], appended: [], unparked: 0, reconciled: [] };
+  const result: TranslationResult = { outcomes: [], appended: [], unparked: 0, reconciled: [], failuresAfterReceipt: [] };
   const items: ReportItem[] = [];
   const invalid: InvalidCallback[] = [];
   const sent: { appId: string; messageId: string; gupshupMessageId: string }[] = [];
@@ -117,6 +119,7 @@ export async function translateBatch(
 
   const resolved: ResolvedReport[] = [];
   const found = await findCorrelations(tx, items.map((item) => lookupKey(item.appId, item.report)));
+  await readAmbiguousIdsAsWhatsapps(tx, items, found);
   const toPark: ReportToPark[] = [];
   /** Per item, its place in `resolved`, or -1 when it is parked. */
   const resolvedAt = items.map((item) => {
@@ -204,7 +207,7 @@ export async function translateBatch(
     resolved.push(...learning);
   }
 
-  if (decideFailures) await markRetriedFailures(tx, resolved, decideFailures);
+  if (decideFailures) result.failuresAfterReceipt = await markRetriedFailures(tx, resolved, decideFailures);
   const isNew = await appendReports(tx, resolved, [...sentEvents, ...priced], result);
   items.forEach((item, index) => {
     item.outcome.outcome = resolvedAt[index] < 0 ? 'parked' : isNew[resolvedAt[index]] ? 'applied' : 'duplicate';
@@ -212,22 +215,71 @@ export async function translateBatch(
   return result;
 }
 
-/** Gives each `failed` report that sending sends back to the queue its `retry`, in place. */
-async function markRetriedFailures(tx: SqlExecutor, resolved: ResolvedReport[], decideFailures: FailureDecider): Promise<void> {
+/**
+ * Reports whose Gupshup id may be WhatsApp's (a v2 `failed` without gsId) and names no message
+ * sent: looked up again by WhatsApp id, and where that names a message, read as WhatsApp's id
+ * from then on (in place; `found` gains their correlations).
+ */
+async function readAmbiguousIdsAsWhatsapps(tx: SqlExecutor, items: ReportItem[], found: Map<string, Correlation>): Promise<void> {
+  const ambiguous = items.filter((item) => item.report.gupshupIdMayBeWhatsapps && !found.has(correlationKeyString(lookupKey(item.appId, item.report))));
+  if (ambiguous.length === 0) return;
+  const asWhatsapp = (item: ReportItem): ProviderKey => ({ appId: item.appId, kind: 'whatsapp', providerId: item.report.gupshupMessageId! });
+  const byWhatsappId = await findCorrelations(tx, ambiguous.map(asWhatsapp));
+  for (const item of ambiguous) {
+    const key = correlationKeyString(asWhatsapp(item));
+    const correlation = byWhatsappId.get(key);
+    if (!correlation) continue;
+    const { gupshupMessageId, gupshupIdMayBeWhatsapps: _, ...rest } = item.report;
+    item.report = { ...rest, whatsappMessageId: gupshupMessageId };
+    found.set(key, correlation);
+  }
+}
+
+/**
+ * Gives each `failed` report that sending sends back to the queue its `retry`, in place. A failure
+ * received after the message's delivered or read receipt goes to sending not at all (GUPSHUP.md
+ * §2.8): the message reached the phone, and sending it again would deliver it twice; it is only
+ * recorded, and its status stays where the receipt put it. Returns those failures.
+ */
+async function markRetriedFailures(tx: SqlExecutor, resolved: ResolvedReport[], decideFailures: FailureDecider): Promise<ResolvedReport[]> {
   const failed = resolved.flatMap((item, index) => (item.report.providerStatus === 'failed' ? [index] : []));
-  if (failed.length === 0) return;
-  const retries = await decideFailures(
+  if (failed.length === 0) return [];
+  const reachedAt = await phoneReachedAt(tx, resolved, failed);
+  const afterReceipt = (index: number) => (reachedAt.get(resolved[index].messageId) ?? Infinity) <= resolved[index].receivedAt.getTime();
+  const toDecide = failed.filter((index) => !afterReceipt(index));
+  const retries = toDecide.length === 0 ? [] : await decideFailures(
     tx,
-    failed.map((index) => {
+    toDecide.map((index) => {
       const { appId, messageId, report, gupshupMessageId } = resolved[index];
       const about = report.gupshupMessageId ?? gupshupMessageId;
       return { appId, messageId, ...(about !== undefined && { gupshupMessageId: about }), ...(report.code !== undefined && { code: report.code }), ...(report.reason !== undefined && { reason: report.reason }) };
     }),
   );
-  failed.forEach((index, k) => {
+  toDecide.forEach((index, k) => {
     const retry = retries[k];
     if (retry) resolved[index] = { ...resolved[index], retry };
   });
+  return failed.filter(afterReceipt).map((index) => resolved[index]);
+}
+
+const REACHED_PHONE: ReadonlySet<string> = new Set(['delivered', 'read']);
+
+/** When the messages of these failures were first known to have reached the phone (ms, receipt received), from their streams and this batch. */
+async function phoneReachedAt(tx: SqlExecutor, resolved: readonly ResolvedReport[], failed: readonly number[]): Promise<Map<string, number>> {
+  const messageIds = new Set(failed.map((index) => resolved[index].messageId));
+  const reachedAt = new Map<string, number>();
+  const note = (messageId: string, receivedAtMs: number) => {
+    if (receivedAtMs < (reachedAt.get(messageId) ?? Infinity)) reachedAt.set(messageId, receivedAtMs);
+  };
+  const stored = await readStreamsOfTypes(tx, [...messageIds].map(messageStreamId), [eventTypeOf(DeliveryStatusChanged).type]);
+  for (const event of stored) {
+    const data = event.data as unknown as DeliveryStatusChangedData;
+    if (REACHED_PHONE.has(data.providerStatus)) note(data.messageId, Date.parse(data.receivedAt));
+  }
+  for (const item of resolved) {
+    if (messageIds.has(item.messageId) && REACHED_PHONE.has(item.report.providerStatus)) note(item.messageId, item.receivedAt.getTime());
+  }
+  return reachedAt;
 }
 
 function resolveParked(
