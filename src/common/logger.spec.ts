@@ -153,6 +153,12 @@ describe('redactUrl', () => {
     ['/x?to%6Ben=abc', '/x?to%6Ben=[redacted]'],
     ['/x?token', '/x?token=[redacted]'],
     ['/x?tokens=1', '/x?tokens=1'],
+    ['/x?token%3Dabc123', '/x?token=[redacted]'],
+    ['/x?token%253Dabc123&a=1', '/x?token=[redacted]&a=1'],
+    ['/x?token[]=abc123', '/x?token[]=[redacted]'],
+    ['/x?token%5B0%5D=abc123', '/x?token%5B0%5D=[redacted]'],
+    ['/x?a=token', '/x?a=token'],
+    ['/x?token_id=1', '/x?token_id=1'],
     ['/health', '/health'],
   ])('%s → %s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);

@@ -38,7 +38,11 @@ export function chooseLogFormat(configured: LogFormat | undefined, outputIsTermi
   return configured ?? (outputIsTerminal ? 'pretty' : 'json');
 }
 
-/** `url` with the values of secret query parameters replaced; the path and other parameters kept. */
+/**
+ * `url` with the values of secret query parameters replaced; the path and other parameters kept.
+ * A parameter counts as secret by its name however it is written: percent-encoded (`to%6Ben`), with
+ * its `=` encoded (`token%3D…`, a URL encoded once too often), or with a suffix (`token[]`).
+ */
 export function redactUrl(url: string): string {
   const queryStart = url.indexOf('?');
   if (queryStart < 0) return url;
@@ -48,17 +52,36 @@ export function redactUrl(url: string): string {
     .map((pair) => {
       const equals = pair.indexOf('=');
       const name = equals < 0 ? pair : pair.slice(0, equals);
-      return SECRET_QUERY_PARAMETERS.has(decodeQueryName(name).toLowerCase()) ? `${name}=${REDACTED}` : pair;
+      const secret = secretParameterOf(pair);
+      if (!secret) return pair;
+      return equals < 0 && decodeRepeatedly(name).toLowerCase() !== secret ? `${secret}=${REDACTED}` : `${name}=${REDACTED}`;
     });
   return `${url.slice(0, queryStart)}?${query.join('&')}`;
 }
 
-function decodeQueryName(name: string): string {
-  try {
-    return decodeURIComponent(name.replace(/\+/g, ' '));
-  } catch {
-    return name;
+/** The secret parameter a query pair names, if any: its decoded text starts with the name, then ends or goes on with neither a letter nor a digit. */
+function secretParameterOf(pair: string): string | undefined {
+  const text = decodeRepeatedly(pair).toLowerCase();
+  for (const name of SECRET_QUERY_PARAMETERS) {
+    if (text.startsWith(name) && !/^[a-z0-9_]/.test(text.slice(name.length))) return name;
   }
+  return undefined;
+}
+
+/** Percent-decoded until it no longer changes (a few rounds at most), `+` read as a space. */
+function decodeRepeatedly(text: string): string {
+  let current = text.replace(/\+/g, ' ');
+  for (let round = 0; round < 3; round++) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(current);
+    } catch {
+      return current;
+    }
+    if (decoded === current) return current;
+    current = decoded;
+  }
+  return current;
 }
 
 /**

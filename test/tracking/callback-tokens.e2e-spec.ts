@@ -298,9 +298,17 @@ describe('callback tokens: only the callback URL with its token is a credential'
     const tenant = await newTenant();
     await postTo(t, `${barePath(tenant)}?token=${tenant.callbackToken}`, callbackFixtureBody('v2-sandbox-start'), 'tokens-log-ok').expect(200);
     await postTo(t, `${barePath(tenant)}?token=${tenant.callbackToken}x`, callbackFixtureBody('v2-sandbox-start'), 'tokens-log-refused').expect(401);
-    for (const requestId of ['tokens-log-ok', 'tokens-log-refused']) {
+    // A URL mangled on its way to Gupshup's console (its `=` encoded, brackets added) is refused, and its token never logged either.
+    await postTo(t, `${barePath(tenant)}?token%3D${tenant.callbackToken}`, callbackFixtureBody('v2-sandbox-start'), 'tokens-log-encoded').expect(401);
+    await postTo(t, `${barePath(tenant)}?token[]=${tenant.callbackToken}`, callbackFixtureBody('v2-sandbox-start'), 'tokens-log-brackets').expect(401);
+    for (const [requestId, query] of [
+      ['tokens-log-ok', 'token=[redacted]'],
+      ['tokens-log-refused', 'token=[redacted]'],
+      ['tokens-log-encoded', 'token=[redacted]'],
+      ['tokens-log-brackets', 'token[]=[redacted]'],
+    ]) {
       const access = await eventually(() => log.lines().find((line) => line.context === 'HTTP' && line.requestId === requestId), `the access line of ${requestId}`);
-      expect(access.url).toBe(`${barePath(tenant)}?token=[redacted]`);
+      expect(access.url).toBe(`${barePath(tenant)}?${query}`);
     }
     const output = log.text();
     expect(tokensSeen.size).toBeGreaterThan(5);
