@@ -1,7 +1,15 @@
 import 'reflect-metadata';
+import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 import { CommandFactory } from 'nest-commander';
 import { AppConfig, ConfigError } from './config/app-config';
 import { CliModule } from './cli.module';
+
+/** Nest's console lines, all on stderr: a command's stdout is its output alone (JSON that scripts parse). */
+class StderrLogger extends ConsoleLogger {
+  protected override printMessages(messages: unknown[], context?: string, logLevel?: LogLevel, _writeStreamType?: 'stdout' | 'stderr', errorStack?: unknown): void {
+    super.printMessages(messages, context, logLevel, 'stderr', errorStack);
+  }
+}
 
 /**
  * `npm run cli -- <command>`: the service's modules without HTTP, subscriptions or dispatch
@@ -21,7 +29,7 @@ async function main(): Promise<void> {
   // Reverting applies nothing at start-up, so that a second revert undoes the migration before the last.
   if (process.argv[2] === 'migrations:revert') config = config.leavingSchemaAlone();
   await CommandFactory.run(CliModule.forRoot(config), {
-    logger: ['error', 'warn'],
+    logger: new StderrLogger({ logLevels: ['error', 'warn'] }),
     // Usage lines name the command a user types, not this file.
     helpConfiguration: { commandUsage: (command) => `npm run cli -- ${command.parent ? `${command.name()} ` : ''}${command.usage()}` },
     errorHandler: (error) => {

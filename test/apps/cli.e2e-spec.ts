@@ -4,14 +4,14 @@ import { promisify } from 'node:util';
 import request from 'supertest';
 import { GIVE_UP_AFTER_MS } from '../support/eventually';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { startTestApp, TEST_SECRET_KEY, type TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { adminAuth, appAuth } from './app-helpers';
 
 const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..', '..');
 
-/** `npm run cli -- ...args` in a child process, as a user would run it. */
+/** `npm run -s cli -- ...args` in a child process, as a script would run it (stdout: the command's output alone). */
 async function cli(databaseUrl: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return cliWith({ DATABASE_URL: databaseUrl }, ...args);
 }
@@ -21,7 +21,7 @@ async function cliWith(extraEnv: Record<string, string>, ...args: string[]): Pro
   const env = { ...process.env, DATA_DIR: dataDir, ADMIN_TOKEN: '', SECRET_KEY: '', PUBLIC_BASE_URL: '', ...extraEnv };
   try {
     // The timeout only ends a command that hangs.
-    const { stdout, stderr } = await run('npm', ['run', 'cli', '--', ...args], { cwd: ROOT, env, timeout: GIVE_UP_AFTER_MS });
+    const { stdout, stderr } = await run('npm', ['run', '-s', 'cli', '--', ...args], { cwd: ROOT, env, timeout: GIVE_UP_AFTER_MS });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -31,9 +31,9 @@ async function cliWith(extraEnv: Record<string, string>, ...args: string[]): Pro
   }
 }
 
-/** npm prints a header before the command's own output: the JSON is the last {...} block. */
+/** The command's stdout, which must be JSON and nothing else: warnings and notes go to stderr. */
 function printedJson(stdout: string): Record<string, string> {
-  return JSON.parse(stdout.slice(stdout.indexOf('\n{') + 1)) as Record<string, string>;
+  return JSON.parse(stdout) as Record<string, string>;
 }
 
 describe('CLI: apps:create', () => {
@@ -48,6 +48,8 @@ describe('CLI: apps:create', () => {
     // PUBLIC_BASE_URL unset: the URL is built from HOST and PORT as the command sees them, and it says so.
     expect(created.callbackUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:3000/api/v1/apps/${created.apiKey}/webhook/gupshup_whatsapp\\?token=[\\w-]{43}$`));
     expect(stderr).toContain('apps:create: PUBLIC_BASE_URL is unset, so callbackUrl assumes the service is reached at http://127.0.0.1:3000');
+    // SECRET_KEY unset beside DATABASE_URL: warned about on stderr, leaving stdout to the JSON.
+    expect(stderr).toContain('SECRET_KEY is unset');
     expect(created).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name: 'Acme Corp',
@@ -131,7 +133,8 @@ describe('CLI: help and usage errors', () => {
   let env: Record<string, string>;
   beforeAll(async () => {
     database = await createTestDatabase();
-    env = { DATABASE_URL: database.url };
+    // With its key set, a shared database gives the CLI nothing to warn about.
+    env = { DATABASE_URL: database.url, SECRET_KEY: TEST_SECRET_KEY };
   });
   afterAll(() => database.drop());
 
