@@ -9,7 +9,7 @@ import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
 import { CALLBACK_TOKEN_SECURITY, callbackTokenSecurityScheme } from './apps/callback-tokens/callback-token.openapi';
 import { acceptEmptyJsonBody } from './common/empty-json-body';
 import { DASHBOARD_SESSION_SCHEME, SESSION_COOKIE } from './dashboard/dashboard-session.guard';
-import { ErrorResponseFilter } from './common/error-response.filter';
+import { answerUnroutableRequest, ErrorResponseFilter, MAX_PATH_PARAMETER_LENGTH } from './common/error-response.filter';
 import { createRootLogger, lazyRequestLogger, PinoLoggerService, type LogDestination } from './common/logger';
 import { openApiSchemaConverter } from './common/openapi';
 import { RequestLogging } from './common/request-logging';
@@ -47,7 +47,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     genReqId: requestLogging.genReqId,
     bodyLimit: config.get('BODY_LIMIT_BYTES'),
     trustProxy: trustProxySetting(config.get('TRUST_PROXY')),
-    routerOptions: { maxParamLength: 2048 }, // a 128-character user identifier percent-encoded as UTF-8 (up to 12 characters each); Fastify's default, 100, answers 414
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH }, // Fastify's default, 100, answers 414 to a long identifier
+    frameworkErrors: answerUnroutableRequest,
     // Health checks and callbacks keep working while a shutdown drains the requests in flight.
     return503OnClosing: false,
     forceCloseConnections: 'idle',

@@ -1,4 +1,5 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter, type HttpServer } from '@nestjs/common';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { isDatabaseUnavailable } from '../database/database-unavailable';
 import { StreamVersionConflictError } from '../event-store/errors';
@@ -12,6 +13,25 @@ export interface ErrorBody {
 
 function statusText(status: number): string {
   return STATUS_CODES[status] ?? 'Error';
+}
+
+/** Longest path segment the router takes (Fastify's maxParamLength): a 128-character identifier percent-encoded as UTF-8 (up to 12 characters each). */
+export const MAX_PATH_PARAMETER_LENGTH = 2048;
+
+/**
+ * Fastify's answer to a request it cannot route (frameworkErrors), in the service's error shape:
+ * a path segment too long, or a malformed percent-encoding. Its own answer repeats the whole path.
+ */
+export function answerUnroutableRequest(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const statusCode = error.statusCode ?? HttpStatus.BAD_REQUEST;
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? `A part of the path is longer than ${MAX_PATH_PARAMETER_LENGTH} characters (as sent, percent-encoded): shorten it`
+      : error.code === 'FST_ERR_BAD_URL'
+        ? 'The path is not a valid URL (a malformed percent-encoding): encode each part with encodeURIComponent'
+        : 'The request could not be routed';
+  const body: ErrorBody = { statusCode, message, error: statusText(statusCode) };
+  void reply.code(statusCode).send(body);
 }
 
 /** Fastify's own errors (body parsing, size limit), which reach Nest as HttpExceptions caused by a FastifyError. */
