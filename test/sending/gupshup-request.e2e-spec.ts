@@ -210,6 +210,15 @@ describe('POST /v3/notifications: the request Gupshup receives', () => {
     expect(requestsTo(simulator, '919988776608')).toHaveLength(1);
   });
 
+  it('reads a null sendTo or recipients as absent, as clients that write unset fields as null send them', async () => {
+    await putUser(t, tenant, 'null-fields', { phoneNumber: '+919988776610' });
+    const viaRecipients = await postNotification(t, tenant, { notification: { title: 'Null sendTo' }, sendTo: null, recipients: ['null-fields'] }).expect(202);
+    const viaSendTo = await postNotification(t, tenant, { notification: { title: 'Null recipients' }, sendTo: { recipients: ['null-fields'] }, recipients: null }).expect(202);
+    for (const res of [viaRecipients, viaSendTo]) expect(res.body.messages.map((m: { recipient: string }) => m.recipient)).toEqual(['null-fields']);
+    const neither = await postNotification(t, tenant, { notification: { title: 'No one' }, sendTo: null, recipients: null }).expect(400);
+    expect(neither.body.message).toContain('at least one recipient is required');
+  });
+
   it('discards at once, with a reason, a recipient that is unknown or has no usable phone number, and sends to the others', async () => {
     await putUser(t, tenant, 'no-phone', { email: 'nophone@example.com' });
     await putUser(t, tenant, 'has-phone', { phoneNumber: '+919988776609' });

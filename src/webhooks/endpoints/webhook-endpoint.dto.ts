@@ -8,7 +8,7 @@ const MAX_DESCRIPTION_LENGTH = 500;
 
 const url = text({ max: MAX_URL_LENGTH, trim: true, singleLine: true, what: 'a URL (text)' })
   .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), {
-    message: 'must be an absolute https:// URL, such as https://example.com/whatsapp/status',
+    message: 'must be an absolute https:// URL, such as https://example.com/whatsapp/status (http:// too with WEBHOOK_OUT_ALLOW_PRIVATE=true)',
   })
   .refine((value) => !URL.canParse(value) || (new URL(value).username === '' && new URL(value).password === ''), {
     message: 'must not carry a user name or password: the deliveries are signed instead',

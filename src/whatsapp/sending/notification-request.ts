@@ -184,8 +184,9 @@ export const notificationBodySchema = z.strictObject(
         },
         { error: whenNotAnObject('must be an object {"recipients": [...]}') },
       )
-      .optional(),
-    recipients: recipientListSchema.optional().meta({ description: 'The older place for recipients; merged with sendTo.recipients' }),
+      // null: absent, as clients that write every unset field as null send it.
+      .nullish(),
+    recipients: recipientListSchema.nullish().meta({ description: 'The older place for recipients; merged with sendTo.recipients' }),
     category: categorySchema.optional(),
     workflow: workflowSchema.meta({ description: 'Read like notification.workflow' }),
     data: jsonObject(STORED_JSON_LIMITS)
