@@ -1,15 +1,15 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, Put } from '@nestjs/common';
-import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { AppApi } from '../apps/auth/app-api.decorator';
 import { CurrentApp } from '../apps/auth/current-app.decorator';
 import type { AuthenticatedApp } from '../apps/apps.service';
 import { ApiErrorResponses } from '../common/openapi';
 import { identifierParamSchema, userSchema } from './user.dto';
 import { profilePatchSchema } from './user-profile';
+import { UsersService, type User } from './users.service';
 
 /** The body of PUT: the SDK's createOrUpdateUser(identifier) sends none. */
 const optionalProfilePatchSchema = profilePatchSchema.optional();
-import { UsersService, type User } from './users.service';
 
 /** The app's users; /v3 routes are authenticated by the app's key and secret. */
 @ApiTags('Users')
@@ -54,5 +54,23 @@ export class UsersController {
     const user = await this.users.get(app.id, identifier);
     if (!user) throw new NotFoundException(`No user "${identifier}" in this app: create it with PUT /v3/users/${encodeURIComponent(identifier)}`);
     return user;
+  }
+}
+
+/**
+ * What @engagespot/node 1.7's users.delete(identifier) calls: DELETE /v3/users{identifier}, the SDK
+ * leaving out the slash. Answered as DELETE /v3/users/{identifier}, so that its users can switch
+ * without a patched SDK; not in /docs, which describes the real route.
+ */
+@AppApi()
+@Controller()
+export class SdkUserDeletionController {
+  constructor(private readonly users: UsersService) {}
+
+  @Delete('v3/users:identifier')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  @ApiExcludeEndpoint()
+  async delete(@CurrentApp() app: AuthenticatedApp, @Param('identifier', { schema: identifierParamSchema }) identifier: string): Promise<void> {
+    await this.users.delete(app.id, identifier);
   }
 }

@@ -164,9 +164,10 @@ describe('@engagespot/node 1.7 against the service', () => {
     expect(requestsTo(simulator, '919988776603')).toEqual([]);
   });
 
-  it('a deleted user is an unknown recipient for later sends', async () => {
+  it("users.delete deletes the user (the SDK leaves the slash out of the path), and a deleted user is an unknown recipient for later sends", async () => {
     await client.createOrUpdateUser('sdk-user-3', { phoneNumber: '+919988776604' });
-    await request(t.url).delete('/v3/users/sdk-user-3').set(tenant.headers).expect(204);
+    await client.users.delete('sdk-user-3');
+    await request(t.url).get('/v3/users/sdk-user-3').set(tenant.headers).expect(404);
     const answer = (await client.send({ notification: { title: 'Anyone there?' }, sendTo: { recipients: ['sdk-user-3'] } })) as unknown as {
       messages: { status: string; discardReason?: { code: string } }[];
     };
