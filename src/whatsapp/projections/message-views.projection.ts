@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { mapInSlices, yieldToEventLoop } from '../../common/event-loop-slices';
 import type { SqlExecutor } from '../../database/database';
 import {
   EventStoreSubscription,
@@ -50,7 +51,9 @@ export class MessageViewsProjection implements WholeStreamHandler {
     const counters = new ViewCounters();
     const byMessage = groupByMessage(events, toStoreEvent, counters);
     const changes = await this.foldMessages(byMessage, tx);
+    await yieldToEventLoop();
     counters.addChanges(changes);
+    await yieldToEventLoop();
     await this.writeMessages(changes, tx);
     await counters.write(tx);
   }
@@ -72,16 +75,16 @@ export class MessageViewsProjection implements WholeStreamHandler {
     );
     const stored = new Map(rows.map((row) => [row.message_id, row]));
     const changes: ProjectedChange[] = [];
-    for (const [messageId, { events: messageEvents }] of byMessage) {
+    await mapInSlices([...byMessage], ([messageId, { events: messageEvents }]) => {
       const row = stored.get(messageId);
       const before: MessageView | null = row ? messageViewFromRow(row) : null;
       const position = row ? Number(row.last_stream_position) : 0;
       // The log hands each stream's events over in stream order.
       const fresh = messageEvents.filter((event) => event.recorded!.streamPosition > position);
-      if (fresh.length === 0) continue;
+      if (fresh.length === 0) return;
       const after = applyAllToMessageView(before ?? emptyMessageView(), fresh);
       changes.push({ before, after, lastStreamPosition: fresh[fresh.length - 1].recorded!.streamPosition });
-    }
+    });
     return changes;
   }
 

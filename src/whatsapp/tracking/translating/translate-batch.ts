@@ -1,3 +1,4 @@
+import { mapInSlices } from '../../../common/event-loop-slices';
 import type { SqlExecutor } from '../../../database/database';
 import { appendToStreams, eventTypeOf, readStreamsOfTypes, type StoreEvent, type StreamAppend } from '../../../event-store';
 import { DeliveryStatusChanged, messageStreamId, type DeliveryStatusChangedData, type FailedCallbackRetry, type WhatsAppMessagePriced, type WhatsAppMessageSent } from '../../domain';
@@ -102,7 +103,7 @@ export async function translateBatch(
   const lost: UnresolvedDispatch[] = [];
   const billing: BillingItem[] = [];
 
-  for (const input of inputs) {
+  await mapInSlices(inputs, (input) => {
     if (input.kind === 'sent') sent.push(input);
     else if (input.kind === 'lost') {
       if (input.dispatch) lost.push(input.dispatch);
@@ -111,7 +112,7 @@ export async function translateBatch(
       readCallback(input.eventId, input.data, billed.length, items, invalid, result);
       billing.push(...billed);
     }
-  }
+  });
 
   // Sends first: a callback of this batch for a message whose send is in it too is applied at once.
   await registerCorrelations(tx, sent.map((s) => ({ appId: s.appId, kind: 'gupshup', providerId: s.gupshupMessageId, messageId: s.messageId })));
@@ -367,7 +368,7 @@ async function appendReports(
   otherEvents: readonly (WhatsAppMessageSent | WhatsAppMessagePriced)[],
   result: TranslationResult,
 ): Promise<boolean[]> {
-  const events = resolved.map(deliveryEventOf);
+  const events = await mapInSlices(resolved, (report) => deliveryEventOf(report));
   const byStream = new Map<string, StoreEvent<object>[]>();
   const add = (messageId: string, event: StoreEvent<object>) => {
     const streamId = messageStreamId(messageId);
