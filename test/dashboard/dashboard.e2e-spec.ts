@@ -62,8 +62,9 @@ describe('dashboard in a browser', () => {
   beforeAll(async () => {
     simulator = createGupshupSimulator({ callbackRetries: 0, callbackTimeoutMs: 60_000 });
     await simulator.listen();
-    t = await startTestApp({ env: { ...FAST_DISPATCH_ENV, GUPSHUP_API_BASE_URL: simulator.baseUrl!, WEBHOOK_OUT_ALLOW_PRIVATE: 'true' } });
+    // First: it builds the dashboard in a checkout that has not built it, and the service reads the build when it starts.
     browser = await launchBrowser();
+    t = await startTestApp({ env: { ...FAST_DISPATCH_ENV, GUPSHUP_API_BASE_URL: simulator.baseUrl!, WEBHOOK_OUT_ALLOW_PRIVATE: 'true' } });
     acme = await createTenant('Acme', true);
     globex = await createTenant('Globex', false);
 
