@@ -43,10 +43,10 @@ describe('failure classes: passing failures retry, account-level failures pause 
     expect(await eventually(() => logLines.find(matches), `a log line with ${JSON.stringify(fields)}`)).toMatchObject(fields);
   };
   let phoneSuffix = 10;
+  const logs = new PassThrough();
 
   beforeAll(async () => {
     simulator = await startSimulator();
-    const logs = new PassThrough();
     let pending = '';
     logs.on('data', (chunk: Buffer) => {
       pending += chunk.toString('utf8');
@@ -234,9 +234,12 @@ describe('failure classes: passing failures retry, account-level failures pause 
   });
 
   it('holds a paused app in every instance: a second instance on the same database neither sends its messages nor misses the resume', async () => {
+    // Logging where the first does: Nest's Logger instances write through the logger of the
+    // application created last in the process, so the first instance's lines go through this one's.
     const second = await startSendingApp(simulator, {
       database: t.database,
-      env: { DISPATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS), SUBSCRIPTIONS_ENABLED: 'true', SUBSCRIPTION_POLL_MS: '20' },
+      env: { DISPATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS), SUBSCRIPTIONS_ENABLED: 'true', SUBSCRIPTION_POLL_MS: '20', LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      logDestination: logs,
     });
     try {
       const tenant = await tenantWithCallbacks();
