@@ -87,16 +87,20 @@ export class Database implements SqlExecutor {
     // Dropped between two statements: the next query fails and the error reaches the caller
     // (the connection's own listener keeps the 'error' event from being thrown).
     const client = await this.pool.connect();
+    /** Set when the connection cannot even roll back: it is closed rather than lent again. */
+    let unusable: Error | undefined;
     try {
       await client.query('BEGIN');
       const result = await work(new ClientExecutor(client));
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (unusable = rollbackError));
       throw error;
     } finally {
-      client.release();
+      // A connection the server ended during a statement looks usable to the pool (pg reports
+      // the end to that statement only); lent again, it would fail whoever got it next.
+      client.release(unusable);
     }
   }
 

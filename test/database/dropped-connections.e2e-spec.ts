@@ -24,10 +24,31 @@ describe('database: connections the server drops', () => {
     const client = await fixture.pool.connect();
     const [{ pid }] = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows;
     await terminate(pid);
-    await expect(client.query('SELECT 1')).rejects.toThrow();
-    client.release();
+    // The end may be read as the answer to this statement, which then fails: the holder returns it with the error, and the pool closes it.
+    const failure = await client.query('SELECT 1').then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(failure).toBeInstanceOf(Error);
+    client.release(failure);
     // The pool goes on with new connections.
     expect(await fixture.db.query<{ one: number }>('SELECT 1 AS one')).toEqual([{ one: 1 }]);
+  });
+
+  it('a transaction whose connection the server ends mid-statement fails, and its connection is not lent again', async () => {
+    const pids: number[] = [];
+    await expect(
+      fixture.db.transaction(async (tx) => {
+        const [{ pid }] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        pids.push(pid);
+        // Ended by another session while this statement runs.
+        await Promise.all([tx.query('SELECT pg_sleep(30)'), terminate(pid)]);
+      }, 1),
+    ).rejects.toThrow();
+    // Every connection of the pool answers, again and again: the ended one was closed, not lent again.
+    for (let round = 0; round < 8; round++) {
+      await Promise.all(Array.from({ length: 4 }, () => fixture.db.transaction((tx) => tx.query('SELECT 1'))));
+    }
   });
 
   it('a connection idle in the pool is replaced', async () => {
