@@ -153,6 +153,22 @@ describe('the scaled deployment: two API instances behind nginx and a worker', (
       const holders = await leaseHolders();
       expect(holders).toHaveLength(4);
       expect(new Set(holders).size).toBe(1);
+
+      // No line the proxy wrote holds the callback token: not the access lines of Gupshup's
+      // callbacks, nor the error lines of those that met the killed instance, nor a URL whose
+      // query was encoded once too often (the service answers it 401).
+      const callbackUrl = new URL(tenant.callbackUrl);
+      const token = callbackUrl.searchParams.get('token')!;
+      const mangled = await call(proxy.url, 'POST', `${callbackUrl.pathname}?token%3D${token}`, {}, { type: 'message-event' });
+      expect(mangled.status).toBe(401);
+      const callbackLines = proxy.accessLog().split('\n').filter((line) => line.includes(callbackUrl.pathname));
+      expect(callbackLines.length).toBeGreaterThan(MESSAGES);
+      for (const line of callbackLines) expect(line).toContain(`${callbackUrl.pathname}?[redacted] `);
+      expect(proxy.accessLog()).not.toContain(token);
+      expect(proxy.errorLog()).not.toContain(token);
+      // Other requests keep their query in the log.
+      await call(proxy.url, 'GET', '/v3/messages?limit=1', tenant.headers);
+      await eventually(() => (proxy!.accessLog().includes('"GET /v3/messages?limit=1 HTTP/1.1" 200') ? true : undefined), 'the proxy to log the read');
     },
     FAULT_TEST_TIMEOUT_MS,
   );

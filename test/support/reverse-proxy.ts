@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { eventually } from './eventually';
 import { exitWithParent } from './exit-with-parent';
@@ -11,8 +11,10 @@ const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/
 
 export interface ReverseProxy {
   url: string;
-  /** nginx's access log so far: one line per request, with the instance that answered it. */
+  /** nginx's access log so far (the template's, written to nginx's stdout): one line per request, with the instance that answered it. */
   accessLog(): string;
+  /** Everything else nginx wrote: its error log and its stderr. */
+  errorLog(): string;
   stop(): Promise<void>;
 }
 
@@ -56,19 +58,20 @@ export async function startReverseProxy(options: { port: number; upstreams: [str
       `error_log ${join(dir, 'error.log')} warn;`,
       'events { worker_connections 1024; }',
       'http {',
-      `  log_format upstream '$request_method $request_uri $status upstream=$upstream_addr upstream_status=$upstream_status';`,
-      `  access_log ${join(dir, 'access.log')} upstream;`,
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((temp) => `  ${temp}_temp_path ${join(dir, temp)};`),
       `  include ${join(dir, 'whatsapp-notify.conf')};`,
       '}',
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The template logs requests to /dev/stdout (the container's log): a file here, since nginx
+  // cannot open /dev/stdout when it is a pipe (Node's pipes are sockets).
+  const stdoutFile = openSync(join(dir, 'access.log'), 'a');
+  const child: ChildProcess = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], { stdio: ['ignore', stdoutFile, 'pipe'] });
+  closeSync(stdoutFile);
   if (child.pid) exitWithParent(child.pid);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = once(child, 'exit');
   const readLog = (name: string) => {
     try {
@@ -81,6 +84,7 @@ export async function startReverseProxy(options: { port: number; upstreams: [str
   const proxy: ReverseProxy = {
     url,
     accessLog: () => readLog('access.log'),
+    errorLog: () => readLog('error.log') + stderr,
     async stop() {
       // SIGQUIT: nginx's graceful stop.
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGQUIT');
@@ -90,7 +94,7 @@ export async function startReverseProxy(options: { port: number; upstreams: [str
   };
   try {
     await eventually(async () => {
-      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nginx exited (${child.signalCode ?? child.exitCode}):\n${output}${readLog('error.log')}`);
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`nginx exited (${child.signalCode ?? child.exitCode}):\n${stderr}${readLog('error.log')}`);
       const res = await fetch(`${url}/health`).catch(() => undefined);
       return res?.status === 200 ? true : undefined;
     }, 'nginx to answer /health through an API instance');
