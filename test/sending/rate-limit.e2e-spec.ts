@@ -1,7 +1,7 @@
-import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
+import { startSimulatorProcess, type SimulatorProcess } from '../support/simulator-process';
 import type { TestApp } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
-import { createTenant, eventually, postNotification, putUser, startSendingApp, startSimulator, type TestTenant } from './sending-test-kit';
+import { createTenant, eventually, postNotification, putUser, startSendingApp, type TestTenant } from './sending-test-kit';
 
 const LIMIT_PER_SECOND = 10;
 const MESSAGES = 40;
@@ -20,10 +20,11 @@ function busiestWindow(times: number[], windowMs: number): number {
 
 /**
  * GUPSHUP_RATE_LIMIT per app holds across workers and across instances: two services on one
- * database, two workers each, measured where it matters, at Gupshup.
+ * database, two workers each, measured where it matters, at Gupshup: a simulator in a process of
+ * its own, so that its arrival times are not those of the services' event loop.
  */
 describe('dispatch: the per-app rate limit', () => {
-  let simulator: GupshupSimulator;
+  let simulator: SimulatorProcess;
   let database: TestDatabase;
   let first: TestApp;
   let second: TestApp;
@@ -31,7 +32,7 @@ describe('dispatch: the per-app rate limit', () => {
   let other: TestTenant;
 
   beforeAll(async () => {
-    simulator = await startSimulator();
+    simulator = await startSimulatorProcess();
     database = await createTestDatabase();
     const env = { GUPSHUP_RATE_LIMIT: String(LIMIT_PER_SECOND), DISPATCH_WORKERS: '2', DISPATCH_BATCH_SIZE: '10' };
     first = await startSendingApp(simulator, { database, env });
@@ -56,8 +57,8 @@ describe('dispatch: the per-app rate limit', () => {
     expect([...a.body.messages, ...b.body.messages].every((m: { status: string }) => m.status === 'queued')).toBe(true);
 
     // Every message reaches Gupshup: the limit slows the sender down, it does not starve it.
-    const received = await eventually(() => {
-      const requests = simulator.requests().filter((r) => r.headers.apikey === tenant.gupshupApiKey);
+    const received = await eventually(async () => {
+      const requests = (await simulator.requests()).filter((r) => r.headers.apikey === tenant.gupshupApiKey);
       return requests.length >= MESSAGES ? requests : undefined;
     }, `${MESSAGES} requests at Gupshup`);
     const times = received.map((r) => Date.parse(r.receivedAt));
@@ -84,13 +85,12 @@ describe('dispatch: the per-app rate limit', () => {
     await postNotification(first, tenant, { notification: { title: 'Backlog' }, sendTo: { recipients: backlog } }).expect(202);
     await postNotification(second, other, { notification: { title: 'Urgent' }, sendTo: { recipients: ['urgent'] } }).expect(202);
 
-    const [urgent] = await eventually(() => {
-      const requests = simulator.requests().filter((r) => r.form.destination === '919988778200');
+    const [urgent] = await eventually(async () => {
+      const requests = (await simulator.requests()).filter((r) => r.form.destination === '919988778200');
       return requests.length > 0 ? requests : undefined;
     }, 'the other app to be sent');
-    const backlogTimes = await eventually(() => {
-      const times = simulator
-        .requests()
+    const backlogTimes = await eventually(async () => {
+      const times = (await simulator.requests())
         .filter((r) => r.headers.apikey === tenant.gupshupApiKey && backlogDestinations.has(r.form.destination))
         .map((r) => Date.parse(r.receivedAt));
       return times.length >= BACKLOG ? times : undefined;
@@ -98,7 +98,7 @@ describe('dispatch: the per-app rate limit', () => {
     // The backlog takes at least 2.9 s at 10 a second; the other app did not wait for its end.
     expect(Math.max(...backlogTimes) - Math.min(...backlogTimes)).toBeGreaterThanOrEqual(((BACKLOG - 1) * 1000) / LIMIT_PER_SECOND - 50);
     // In the order Gupshup received them, the other app's message came before the backlog's last.
-    const arrivals = simulator.requests();
+    const arrivals = await simulator.requests();
     const lastOfBacklog = arrivals.findLastIndex((r) => r.headers.apikey === tenant.gupshupApiKey && backlogDestinations.has(r.form.destination));
     const urgentAt = arrivals.findIndex((r) => r.form.destination === urgent.form.destination);
     expect(urgentAt).toBeGreaterThanOrEqual(0);

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { EventStore } from '../../src/event-store';
 import { messageStreamId } from '../../src/whatsapp/domain';
+import type { AppRegistration } from '../../tools/simulator/control-schemas';
 import { createGupshupSimulator, type GupshupSimulator, type RecordedRequest } from '../../tools/simulator/gupshup-simulator';
 import { DispatchJobs, type DispatchJobRow } from '../../src/whatsapp/sending';
 import type { TestDatabase } from '../support/test-database';
@@ -44,14 +45,17 @@ export async function startSimulator(): Promise<GupshupSimulator> {
 }
 
 /** The service, with Gupshup played by `simulator`. */
-export function startSendingApp(simulator: GupshupSimulator, options: TestAppOptions & { database?: TestDatabase } = {}): Promise<TestApp> {
+/** Where Gupshup is played: the simulator in this process, or one of its own (test/support/simulator-process). */
+type Gupshup = Pick<GupshupSimulator, 'baseUrl'> & { registerApp(apiKey: string, app: AppRegistration): unknown };
+
+export function startSendingApp(simulator: Gupshup, options: TestAppOptions & { database?: TestDatabase } = {}): Promise<TestApp> {
   return startTestApp({ ...options, env: { ...FAST_DISPATCH_ENV, GUPSHUP_API_BASE_URL: simulator.baseUrl!, ...options.env } });
 }
 
 let tenantCount = 0;
 
 /** An app with gupshup_whatsapp enabled, whose Gupshup key the simulator knows. */
-export async function createTenant(t: TestApp, simulator: GupshupSimulator, options: { enable?: boolean } = {}): Promise<TestTenant> {
+export async function createTenant(t: TestApp, simulator: Gupshup, options: { enable?: boolean } = {}): Promise<TestTenant> {
   tenantCount += 1;
   const created = await request(t.url)
     .post('/admin/apps')
@@ -62,7 +66,7 @@ export async function createTenant(t: TestApp, simulator: GupshupSimulator, opti
   const callbackPath = `${new URL(callbackUrl).pathname}${new URL(callbackUrl).search}`;
   const headers = { 'X-ENGAGESPOT-API-KEY': apiKey, 'X-ENGAGESPOT-API-SECRET': apiSecret };
   const gupshupApiKey = `gs-key-${appId.slice(0, 8)}-${tenantCount}`;
-  simulator.registerApp(gupshupApiKey, { source: GUPSHUP_SOURCE, srcName: GUPSHUP_SRC_NAME });
+  await simulator.registerApp(gupshupApiKey, { source: GUPSHUP_SOURCE, srcName: GUPSHUP_SRC_NAME });
   if (options.enable !== false) {
     await request(t.url)
       .put('/v3/channels/whatsapp/providers/gupshup_whatsapp')
