@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { AppConfig } from '../config/app-config';
 import { Database, type SqlExecutor } from '../database/database';
 import { EventStore } from '../event-store/event-store';
 import { generateApiKey, generateApiSecret, hashSecret, verifySecret } from './app-credentials';
@@ -38,19 +39,32 @@ interface AppRow {
 
 const UNIQUE_VIOLATION = '23505';
 
+/** Where a credential check is, for the log line of one that is stuck. */
+type CheckStage = 'reading the app' | 'hashing the secret';
+
 @Injectable()
 export class AppsService {
+  private readonly logger = new Logger('Apps');
   private readonly verified = new VerifiedCredentialsCache<AuthenticatedApp>();
   /** Checks under way, so that a burst of requests with the same new pair runs scrypt once. */
   private readonly inFlight = new Map<string, Promise<AuthenticatedApp | null>>();
   /** Compared against when the API key is unknown, so that an unknown key costs the same time as a wrong secret. */
   private unknownKeyHash?: Promise<string>;
+  /**
+   * A credential check takes milliseconds (one read, one scrypt hash in libuv's thread pool). One
+   * still running after this is stuck: the requests sharing it are answered 503, and the next
+   * request starts a check of its own rather than wait behind it.
+   */
+  private readonly checkPatienceMs: number;
 
   constructor(
     private readonly db: Database,
     private readonly store: EventStore,
     private readonly callbackTokens: CallbackTokenService,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.checkPatienceMs = config.get('CREDENTIAL_CHECK_TIMEOUT_MS');
+  }
 
   /**
    * Creates an app with a fresh API key and secret and its first callback token. The row, its
@@ -110,7 +124,7 @@ export class AppsService {
     if (cached) return cached;
     let check = this.inFlight.get(cacheKey);
     if (!check) {
-      check = this.verify(apiKey, apiSecret).finally(() => this.inFlight.delete(cacheKey));
+      check = this.checkWithPatience(apiKey, apiSecret, cacheKey);
       this.inFlight.set(cacheKey, check);
     }
     const app = await check;
@@ -118,11 +132,44 @@ export class AppsService {
     return app;
   }
 
-  private async verify(apiKey: string, apiSecret: string): Promise<AuthenticatedApp | null> {
+  /** verify(), shared by the requests that come while it runs, and given up on when stuck. */
+  private checkWithPatience(apiKey: string, apiSecret: string, cacheKey: string): Promise<AuthenticatedApp | null> {
+    const progress: { stage: CheckStage; appId?: string } = { stage: 'reading the app' };
+    const startedAt = Date.now();
+    let stuck = false;
+    let timer: NodeJS.Timeout | undefined;
+    const verifying = this.verify(apiKey, apiSecret, progress);
+    const patience = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        stuck = true;
+        this.inFlight.delete(cacheKey);
+        const { totalCount, idleCount, waitingCount } = this.db.pool;
+        this.logger.warn({
+          message: `an API credential check has run for over ${this.checkPatienceMs} ms, ${progress.stage}: the requests waiting for it are answered 503, the next one checks again`,
+          stage: progress.stage,
+          ...(progress.appId && { checkedAppId: progress.appId }),
+          pool: { total: totalCount, idle: idleCount, waiting: waitingCount },
+        });
+        reject(new ServiceUnavailableException('Checking your API credentials is taking too long right now; send the request again shortly'));
+      }, this.checkPatienceMs);
+    });
+    verifying.then(
+      () => stuck && this.logger.warn({ message: `a stuck API credential check ended after ${Date.now() - startedAt} ms`, stage: progress.stage }),
+      () => undefined,
+    );
+    return Promise.race([verifying, patience]).finally(() => {
+      clearTimeout(timer);
+      if (!stuck) this.inFlight.delete(cacheKey);
+    });
+  }
+
+  private async verify(apiKey: string, apiSecret: string, progress: { stage: CheckStage; appId?: string }): Promise<AuthenticatedApp | null> {
     const [row] = await this.db.query<AppRow & { secret_hash: string }>(
       'SELECT id, name, api_key, secret_hash, created_at FROM apps WHERE api_key = $1',
       [apiKey],
     );
+    progress.stage = 'hashing the secret';
+    progress.appId = row?.id;
     this.unknownKeyHash ??= hashSecret(generateApiSecret());
     const matches = await verifySecret(apiSecret, row?.secret_hash ?? (await this.unknownKeyHash));
     return row && matches ? toApp(row) : null;

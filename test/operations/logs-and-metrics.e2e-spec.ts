@@ -1,5 +1,4 @@
 import { Body, Controller, Logger, Module, Post } from '@nestjs/common';
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import {
@@ -13,28 +12,9 @@ import {
   type TestTenant,
 } from '../sending/sending-test-kit';
 import { TEST_ADMIN_TOKEN, type TestApp } from '../support/test-app';
+import { captureLog } from '../support/captured-log';
 
 const MAX_ATTEMPTS = 3;
-
-type LogLine = Record<string, unknown> & { level: string; message: string; context?: string };
-
-/** Every line the service writes, as a JSON object; a line that is not JSON fails the test. */
-function captureLog() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  const text = () => chunks.join('');
-  const lines = () =>
-    text()
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as LogLine);
-  return { stream, text, lines };
-}
 
 /** Logs from inside a request: after its body was read and after an await. */
 @Controller('v3/log-probe')

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { DispatchJobs, LeaseExpiry } from '../../src/whatsapp/sending';
 import { buildCallbackBody } from '../../tools/simulator/callback-payloads';
@@ -7,28 +6,11 @@ import { callbackFixtureBody } from '../fixtures/gupshup';
 import type { TestApp } from '../support/test-app';
 import { createTestDatabase } from '../support/test-database';
 import { adminAuth, catchUp, createTenant, eventually, metricValue, parkedRows, queueMessage, startTrackingApp, type TrackingTenant } from './tracking-kit';
+import { captureLog } from '../support/captured-log';
 
 const PROVIDER = '/v3/channels/whatsapp/providers/gupshup_whatsapp';
 /** The Gupshup id of the v2-delivered fixture. */
 const DELIVERED_GUPSHUP_ID = '1a6207e5-af37-4fc8-948a-25867d3ab077';
-
-/** Every line the service writes, as written. */
-function captureLog() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  const text = () => chunks.join('');
-  const lines = () =>
-    text()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-  return { stream, text, lines };
-}
 
 function tokenOf(callbackUrl: string): string {
   return new URL(callbackUrl).searchParams.get('token')!;
