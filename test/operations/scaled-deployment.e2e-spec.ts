@@ -113,10 +113,17 @@ describe('the scaled deployment: two API instances behind nginx and a worker', (
             }),
           ),
         );
-        for (const answer of answers) {
-          expect(answer.status).toBe(202);
-          messageIds.push((answer.body as { messages: { messageId: string }[] }).messages[0].messageId);
+        const refused = answers.find((answer) => answer.status !== 202);
+        if (refused) {
+          // What each instance and the proxy said, so that a failure here explains itself (tokens redacted).
+          const redact = (text: string) => text.replace(/token=[^&\s"]+/g, 'token=[redacted]');
+          throw new Error(
+            `a notification was answered ${refused.status}: ${JSON.stringify(refused.body)}\n` +
+              `API instance 1 (${api1.port}) said: ${api1.output().slice(-4000)}\nAPI instance 2 (${api2.port}) said: ${api2.output().slice(-4000)}\n` +
+              `the proxy's errors: ${redact(proxy!.errorLog().slice(-4000))}`,
+          );
         }
+        for (const answer of answers) messageIds.push((answer.body as { messages: { messageId: string }[] }).messages[0].messageId);
       };
 
       await sendHalf(phones.slice(0, MESSAGES / 2));
