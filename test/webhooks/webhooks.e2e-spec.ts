@@ -276,10 +276,13 @@ describe('status webhooks: addresses', () => {
 
   it('accepts only https on public addresses unless WEBHOOK_OUT_ALLOW_PRIVATE=true', async () => {
     const app = await createTenant(t, simulator);
-    for (const url of ['http://example.com/hook', 'https://127.0.0.1/hook', 'https://10.1.2.3/hook', 'https://[::1]/hook', 'https://localhost/hook', 'https://169.254.169.254/latest']) {
+    for (const url of ['http://example.com/hook', 'https://127.0.0.1/hook', 'https://10.1.2.3/hook', 'https://[::1]/hook', 'https://localhost/hook', 'https://169.254.169.254/latest', 'https://[::127.0.0.1]/x']) {
       const res = await request(t.url).post('/v3/webhooks').set(app.headers).send({ url }).expect(400);
       expect(res.body.message).toMatch(/^url must/);
     }
+    // A name that does not resolve cannot be shown public: refused, saying so (.invalid never resolves).
+    const unresolved = await request(t.url).post('/v3/webhooks').set(app.headers).send({ url: 'https://hooks.example.invalid/x' }).expect(400);
+    expect(unresolved.body.message).toMatch(/^url's host must resolve: hooks\.example\.invalid could not be resolved \(\w+\); check the host name/);
     await createEndpoint(t, app.headers, { url: 'https://93.184.215.14/hook' });
   });
 });

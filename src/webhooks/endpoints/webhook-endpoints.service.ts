@@ -149,8 +149,12 @@ export class WebhookEndpoints {
       throw new BadRequestException('url must be an https:// URL (http:// is accepted only when WEBHOOK_OUT_ALLOW_PRIVATE=true)');
     }
     const problem = await publicHostProblem(url);
+    if (problem?.kind === 'unresolved') {
+      // Only a resolved name can be checked for being public: nothing is saved until it resolves.
+      throw new BadRequestException(`url's host must resolve: ${problem.detail}; check the host name, or try again if its DNS record is new or DNS is failing`);
+    }
     if (problem) {
-      throw new BadRequestException(`url must point to a public address: ${problem} (private addresses are accepted only when WEBHOOK_OUT_ALLOW_PRIVATE=true)`);
+      throw new BadRequestException(`url must point to a public address: ${problem.detail} (private addresses are accepted only when WEBHOOK_OUT_ALLOW_PRIVATE=true)`);
     }
   }
 }

@@ -10,8 +10,13 @@ export function isPublicAddress(address: string): boolean {
   if (!ipaddr.isValid(address)) return false;
   let parsed = ipaddr.parse(address);
   if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  // IPv6's internet is 2000::/3 (global unicast): outside it, addresses the range table calls
+  // unicast are reserved, like the IPv4-compatible ::a.b.c.d (::/96) that can hide 127.0.0.1.
+  if (parsed.kind() === 'ipv6' && !parsed.match(GLOBAL_UNICAST_V6)) return false;
   return parsed.range() === 'unicast';
 }
+
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3') as [ipaddr.IPv6, number];
 
 export class PrivateAddressError extends Error {
   readonly code = 'EWEBHOOK_PRIVATE_ADDRESS';
@@ -42,17 +47,22 @@ export function hostOf(url: URL): string {
   return url.hostname.replace(/^\[|\]$/g, '');
 }
 
-/** Why a URL's host is not acceptable as a public destination, or null; IP literals are checked here, names by resolving them. */
-export async function publicHostProblem(url: URL): Promise<string | null> {
+/** Why a URL's host is not acceptable as a public destination: its name does not resolve, or it is not public. */
+export type HostProblem = { kind: 'unresolved' | 'not-public'; detail: string };
+
+/** What keeps a URL's host from being a public destination, or null; IP literals are checked here, names by resolving them. */
+export async function publicHostProblem(url: URL): Promise<HostProblem | null> {
   const host = hostOf(url);
-  if (isIP(host)) return isPublicAddress(host) ? null : `${host} is not a public address`;
-  if (host === 'localhost' || host.endsWith('.localhost')) return `${host} is not a public address`;
+  const notPublic = (detail: string): HostProblem => ({ kind: 'not-public', detail });
+  if (isIP(host)) return isPublicAddress(host) ? null : notPublic(`${host} is not a public address`);
+  if (host === 'localhost' || host.endsWith('.localhost')) return notPublic(`${host} is not a public address`);
   const answer = await new Promise<{ addresses: LookupAddress[] } | { error: NodeJS.ErrnoException }>((resolve) =>
     dnsLookup(host, { all: true }, (error, found) => resolve(error ? { error } : { addresses: Array.isArray(found) ? found : [] })),
   );
-  if ('error' in answer) return `${host} could not be resolved (${answer.error.code ?? answer.error.message})`;
-  const { addresses } = answer;
-  if (addresses.length === 0) return `${host} could not be resolved`;
-  const refused = addresses.find((entry) => !isPublicAddress(entry.address));
-  return refused ? `${host} resolves to ${refused.address}, which is not a public address` : null;
+  if ('error' in answer || answer.addresses.length === 0) {
+    const reason = 'error' in answer ? ` (${answer.error.code ?? answer.error.message})` : '';
+    return { kind: 'unresolved', detail: `${host} could not be resolved${reason}` };
+  }
+  const refused = answer.addresses.find((entry) => !isPublicAddress(entry.address));
+  return refused ? notPublic(`${host} resolves to ${refused.address}, which is not a public address`) : null;
 }
