@@ -35,6 +35,8 @@ describe('AppConfig', () => {
     [{ ROLES: 'api,,dispatch' }, /ROLES must be a comma-separated list of api, dispatch, subscriptions/],
     [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list/],
     [{ TRUST_PROXY: '10.0.0.0/8,,loopback' }, /TRUST_PROXY must be/],
+    [{ WEBHOOK_OUT_BACKOFF_MS: '0' }, /WEBHOOK_OUT_BACKOFF_MS must be a whole number from 10 to 86400000/],
+    [{ WEBHOOK_OUT_MAX_BACKOFF_MS: '100' }, /WEBHOOK_OUT_MAX_BACKOFF_MS must be at least WEBHOOK_OUT_BACKOFF_MS \(5000\), the first retry's delay \(got "100"\)/],
   ])('stops with one line naming the variable: %j', (env, message) => {
     let error: unknown;
     try {

@@ -152,7 +152,8 @@ export const configSchema = z.object({
   EVENT_ARCHIVE_DIR: z.string().min(1).optional(),
   INVALID_CALLBACKS_PER_HOUR: count('INVALID_CALLBACKS_PER_HOUR', 0, 10_000_000).default(1000),
   WEBHOOK_OUT_TIMEOUT_MS: count('WEBHOOK_OUT_TIMEOUT_MS', 100, 600000).default(5000),
-  WEBHOOK_OUT_BACKOFF_MS: count('WEBHOOK_OUT_BACKOFF_MS', 0, 86400000).default(5000),
+  // Not 0: the delay doubles from it, and a failing endpoint would be retried without pause for hours.
+  WEBHOOK_OUT_BACKOFF_MS: count('WEBHOOK_OUT_BACKOFF_MS', 10, 86400000).default(5000),
   WEBHOOK_OUT_MAX_BACKOFF_MS: count('WEBHOOK_OUT_MAX_BACKOFF_MS', 0, 86400000).default(3600000),
   WEBHOOK_OUT_RETRY_HOURS: hours('WEBHOOK_OUT_RETRY_HOURS').default(24),
   WEBHOOK_OUT_DISABLE_AFTER_HOURS: hours('WEBHOOK_OUT_DISABLE_AFTER_HOURS').default(72),
@@ -163,6 +164,14 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: count('SHUTDOWN_TIMEOUT_MS', 0, 600000).default(10000),
   CREDENTIAL_CHECK_TIMEOUT_MS: count('CREDENTIAL_CHECK_TIMEOUT_MS', 100, 600000).default(10000),
   DASHBOARD_SESSION_TTL_MINUTES: count('DASHBOARD_SESSION_TTL_MINUTES', 1, 10080).default(480),
+}).superRefine((config, context) => {
+  if (config.WEBHOOK_OUT_MAX_BACKOFF_MS < config.WEBHOOK_OUT_BACKOFF_MS) {
+    context.addIssue({
+      code: 'custom',
+      path: ['WEBHOOK_OUT_MAX_BACKOFF_MS'],
+      message: `WEBHOOK_OUT_MAX_BACKOFF_MS must be at least WEBHOOK_OUT_BACKOFF_MS (${config.WEBHOOK_OUT_BACKOFF_MS}), the first retry's delay`,
+    });
+  }
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
