@@ -184,14 +184,12 @@ describe('status webhooks', () => {
     const times = failed.attempts.map((attempt) => Date.parse(attempt.at));
     expect(times[times.length - 1] - times[0]).toBeGreaterThanOrEqual(25 * (failed.attempts.length - 1));
 
-    // Still failing past WEBHOOK_OUT_DISABLE_AFTER_HOURS: disabled.
+    // No success past WEBHOOK_OUT_DISABLE_AFTER_HOURS, and nothing more to deliver: disabled all the same.
     const disabled = await eventually(async () => {
-      await request(t.url).post(`/v3/webhooks/${endpoint.id}/test`).set(app.headers).expect(202);
       const res = await request(t.url).get(`/v3/webhooks/${endpoint.id}`).set(app.headers).expect(200);
-      if (!res.body.enabled) return res.body as { disabledReason: string };
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      return undefined;
+      return res.body.enabled ? undefined : (res.body as { disabledReason: string });
     }, 'the endpoint to be disabled');
+    expect((await deliveriesOf(t, app.headers, endpoint.id)).map((each) => each.id)).toEqual([deliveryId]);
     expect(disabled.disabledReason).toMatch(/no successful delivery/);
     const metrics = await request(t.url).get('/metrics').expect(200);
     expect(metrics.text).toMatch(/webhook_out_attempts_total\{outcome="retry",status_code="500"\} [1-9]/);
@@ -207,6 +205,27 @@ describe('status webhooks', () => {
     }, 'the retried delivery to go through');
     const tests = receiver.acknowledged('/failing').filter((each) => each.payload.type === 'webhook.test');
     expect(verifies(endpoint.secret, tests[0])).toBe(true);
+  });
+
+  it('gives each delivery its own WEBHOOK_OUT_RETRY_HOURS from its first attempt, however long it waited behind an earlier one', async () => {
+    const app = await tenant();
+    const endpoint = await createEndpoint(t, app.headers, { url: `${receiver.url}/held` });
+    // message.queued fails until it is given up (20 s); message.sent, waiting behind it all that
+    // time, fails 20 times (2 to 4 s of backoff) and then goes through.
+    receiver.on('/held', (received, nth) => {
+      if (received.payload.type === 'message.queued') return { status: 500 };
+      return { status: received.payload.type === 'message.sent' && nth <= 20 ? 500 : 200 };
+    });
+    const messageId = await send(app, '+919900000062');
+    const sent = await eventually(async () => {
+      const found = (await deliveriesOf(t, app.headers, endpoint.id, { messageId })).find((each) => each.type === 'message.sent');
+      return found && ['delivered', 'failed'].includes(found.status) ? found : undefined;
+    }, 'the message.sent delivery to end');
+    const queued = (await deliveriesOf(t, app.headers, endpoint.id, { messageId })).find((each) => each.type === 'message.queued')!;
+    expect(queued.status).toBe('failed');
+    expect(sent.status).toBe('delivered');
+    expect(sent.attempts.map((attempt) => attempt.statusCode)).toEqual([...Array(20).fill(500), 200]);
+    expect(Date.parse(sent.attempts[0].at)).toBeGreaterThanOrEqual(Date.parse(queued.attempts.at(-1)!.at));
   });
 
   it('does not let a slow endpoint delay another', async () => {

@@ -106,17 +106,17 @@ export class DeliveryQueue {
   }
 
   /**
-   * Disables those of these endpoints (whose attempts just failed) that have had no success since
-   * their first failure `disableAfterHours` ago; returns them.
+   * Disables those of these endpoints (whose attempts just failed; 'all': every endpoint) that have
+   * had no success since their first failure `disableAfterHours` ago; returns them.
    */
-  async disableFailing(endpointIds: readonly string[], disableAfterHours: number): Promise<DisabledEndpoint[]> {
-    if (endpointIds.length === 0) return [];
+  async disableFailing(endpointIds: readonly string[] | 'all', disableAfterHours: number): Promise<DisabledEndpoint[]> {
+    if (endpointIds !== 'all' && endpointIds.length === 0) return [];
     const disabled = await this.db.query<{ id: string; app_id: string; failing_since: Date }>(
       `UPDATE webhook_endpoints
           SET enabled = false, disabled_reason = 'no successful delivery for ' || $2::text || ' hours', updated_at = now()
-        WHERE id = ANY ($1::uuid[]) AND enabled AND failing_since <= now() - make_interval(secs => $2::float8 * 3600)
+        WHERE ($1::uuid[] IS NULL OR id = ANY ($1::uuid[])) AND enabled AND failing_since <= now() - make_interval(secs => $2::float8 * 3600)
         RETURNING id, app_id, failing_since`,
-      [endpointIds, disableAfterHours],
+      [endpointIds === 'all' ? null : endpointIds, disableAfterHours],
     );
     return disabled.map((row) => ({ id: row.id, appId: row.app_id, failingSince: row.failing_since }));
   }

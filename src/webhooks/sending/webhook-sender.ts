@@ -154,10 +154,15 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     return claimed.length;
   }
 
-  /** Now and then, not on every round: claims run out only when a process stopped. */
+  /**
+   * Now and then, not on every round: claims run out only when a process stopped. An endpoint
+   * whose deliveries have all failed for good gets no attempt after which to check it, so the
+   * failing endpoints are checked here too.
+   */
   private async takeBackExpired(): Promise<void> {
     if (Date.now() - this.lastTakeBack < Math.min(this.leaseMs / 2, 5000)) return;
     this.lastTakeBack = Date.now();
+    this.disableFailing('all');
     try {
       const { takenBack, corrected } = await this.queue.takeBackExpired();
       if (takenBack > 0) this.logger.warn({ message: `${takenBack} webhook deliveries claimed by a process that stopped are due again`, deliveries: takenBack });
@@ -229,8 +234,8 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
     if (failing) this.disableFailing([...failing]);
   }
 
-  /** Endpoints failing for WEBHOOK_OUT_DISABLE_AFTER_HOURS are disabled; checked after a round with failures, off the loop. */
-  private disableFailing(endpointIds: string[]): void {
+  /** Endpoints failing for WEBHOOK_OUT_DISABLE_AFTER_HOURS are disabled; checked after a round with failures and now and then, off the loop. */
+  private disableFailing(endpointIds: string[] | 'all'): void {
     this.failingChecks = this.failingChecks.then(async () => {
       try {
         for (const endpoint of await this.queue.disableFailing(endpointIds, this.disableAfterHours)) {
@@ -243,7 +248,7 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
         }
       } catch (error) {
         // The next failure checks again.
-        this.logger.warn({ message: `checking failing webhook endpoints failed: ${(error as Error).message}`, endpoints: endpointIds.length });
+        this.logger.warn({ message: `checking failing webhook endpoints failed: ${(error as Error).message}` });
       }
     });
   }
