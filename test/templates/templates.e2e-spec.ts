@@ -141,19 +141,23 @@ describe('WhatsApp templates', () => {
     }, 'the template message to be seen');
     expect(shown).toMatchObject({ template: 'order_shipped', requestId: byIdentifier.body.requestId });
 
-    // templateId (a number in the SDK's types) and workflow.identifier name it the same way.
+    // templateId (a number in the SDK's types), workflow.identifier and a top-level workflow (no
+    // notification object needed then) name it the same way.
     const byTemplateId = await postNotification(t, tenant, { notification: { templateId: 42 }, sendTo: { recipients: ['ada'] }, data }).expect(202);
     const byWorkflow = await postNotification(t, tenant, { notification: { title: 'ignored', workflow: { identifier: 'order_shipped' } }, recipients: ['ada'], data }).expect(202);
-    await jobInState(t, byTemplateId.body.messages[0].messageId, 'sent');
-    await jobInState(t, byWorkflow.body.messages[0].messageId, 'sent');
-    // The two may reach Gupshup in either order: each is told by its template.
+    const byTopLevelWorkflow = await postNotification(t, tenant, { workflow: { identifier: 'order_shipped' }, sendTo: { recipients: ['ada'] }, data }).expect(202);
+    for (const accepted of [byTemplateId, byWorkflow, byTopLevelWorkflow]) await jobInState(t, accepted.body.messages[0].messageId, 'sent');
+    // They may reach Gupshup in any order: each is told by its template.
     const later = requestsTo(simulator, '919988770001').slice(1);
-    expect(later).toHaveLength(2);
+    expect(later).toHaveLength(3);
     const numeric = later.find((received) => JSON.parse(received.form.template).id === 'tpl-numeric')!;
-    const workflow = later.find((received) => JSON.parse(received.form.template).id === GUPSHUP_TEMPLATE_ID)!;
+    const workflows = later.filter((received) => JSON.parse(received.form.template).id === GUPSHUP_TEMPLATE_ID);
     expect(JSON.parse(numeric.form.template)).toEqual({ id: 'tpl-numeric', params: ['Pune'] });
     expect(JSON.parse(numeric.form.message)).toEqual({ type: 'document', document: { link: 'https://x.test/A-1.pdf', filename: 'invoice-A-1.pdf' } });
-    expect(JSON.parse(workflow.form.template)).toEqual({ id: GUPSHUP_TEMPLATE_ID, params: ['A-1', 'Dear Ada', '12.5'] });
+    expect(workflows.map((received) => JSON.parse(received.form.template))).toEqual([
+      { id: GUPSHUP_TEMPLATE_ID, params: ['A-1', 'Dear Ada', '12.5'] },
+      { id: GUPSHUP_TEMPLATE_ID, params: ['A-1', 'Dear Ada', '12.5'] },
+    ]);
   });
 
   it('refuses an unknown template or missing data with 400 naming it, and discards a recipient whose profile lacks a field', async () => {

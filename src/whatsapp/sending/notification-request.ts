@@ -172,10 +172,11 @@ export const notificationBodySchema = z.strictObject(
         data: keptJson('Merged under the top-level data (whose keys win)'),
         content: keptJson('Per-channel content of Engagespot; kept with the request'),
       },
-      {
-        error: whenNotAnObject((input) => (input === undefined ? 'is required: {"title": "...", "message": "..."}' : 'must be an object {"title", "message"}')),
-      },
-    ),
+      { error: whenNotAnObject('must be an object {"title", "message"}') },
+    )
+      // A request that names its template by a top-level workflow needs no notification object.
+      .optional()
+      .meta({ description: 'Required unless a template is named (then title and message are not needed)' }),
     sendTo: z
       .strictObject(
         {
@@ -250,26 +251,31 @@ export function parseNotificationRequest(input: unknown): NotificationRequest {
   const recipients = collectRecipients(recipientLists(input), problems, topics.length > 0);
   if (!parsed.ok) throw new InvalidNotificationError(problems);
   const body = parsed.value;
+  const notification = body.notification ?? {};
   const override = pickGupshupOverride(body, problems);
   const category = pickOne(problems, 'categories', [
     ['category', body.category],
-    ['notification.category', body.notification.category],
+    ['notification.category', notification.category],
   ]);
   const template = pickOne(problems, 'templates', [
-    ['notification.templateIdentifier', body.notification.templateIdentifier],
-    ['notification.templateId', body.notification.templateId === undefined ? undefined : String(body.notification.templateId)],
-    ['notification.workflow.identifier', body.notification.workflow?.identifier],
+    ['notification.templateIdentifier', notification.templateIdentifier],
+    ['notification.templateId', notification.templateId === undefined ? undefined : String(notification.templateId)],
+    ['notification.workflow.identifier', notification.workflow?.identifier],
     ['workflow.identifier', body.workflow?.identifier],
   ]);
   const cancellationKey = pickOne(problems, 'cancellation keys', [
-    ['notification.workflow.cancellationKey', body.notification.workflow?.cancellationKey],
+    ['notification.workflow.cancellationKey', notification.workflow?.cancellationKey],
     ['workflow.cancellationKey', body.workflow?.cancellationKey],
   ]);
-  const title = body.notification.title ?? '';
-  if (body.notification.title === undefined && template === null) {
-    problems.push('notification.title is required (unless the request names a template: notification.templateIdentifier, templateId or workflow.identifier)');
+  const title = notification.title ?? '';
+  if (notification.title === undefined && template === null) {
+    problems.push(
+      body.notification === undefined
+        ? 'notification is required: {"title": "...", "message": "..."} (unless the request names a template: notification.templateIdentifier, templateId or workflow.identifier)'
+        : 'notification.title is required (unless the request names a template: notification.templateIdentifier, templateId or workflow.identifier)',
+    );
   }
-  const message = body.notification.message ?? '';
+  const message = notification.message ?? '';
   const text = message.trim() === '' ? title : `${title}\n\n${message}`;
   const replacesText = template !== null || (override !== null && (hasValue(override, 'message') || hasValue(override, 'template')));
   if (!replacesText && text.length > MAX_TEXT_LENGTH) {
@@ -287,14 +293,14 @@ export function parseNotificationRequest(input: unknown): NotificationRequest {
     message,
     text,
     recipients,
-    data: { ...body.notification.data, ...body.data },
+    data: { ...notification.data, ...body.data },
     sendAt: body.sendAt ? new Date(body.sendAt) : null,
     gupshupOverride: override === null ? null : gupshupOverride,
     configOverride: (configOverride as GupshupConfigOverride | undefined) ?? null,
     category,
     template,
     cancellationKey,
-    notification: body.notification,
+    notification,
     sendsWhatsApp: channels === undefined || channels.includes('whatsapp'),
   };
 }
