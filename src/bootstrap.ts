@@ -7,7 +7,7 @@ import { ADMIN_SCHEME } from './apps/admin/admin-api.decorator';
 import { API_KEY_SCHEME, API_SECRET_SCHEME } from './apps/auth/app-api.decorator';
 import { API_KEY_HEADER, API_SECRET_HEADER } from './apps/auth/app-auth.guard';
 import { CALLBACK_TOKEN_SECURITY, callbackTokenSecurityScheme } from './apps/callback-tokens/callback-token.openapi';
-import { acceptEmptyJsonBody } from './common/empty-json-body';
+import { acceptEmptyJsonBody, refuseNonJsonBodies } from './common/empty-json-body';
 import { DASHBOARD_SESSION_SCHEME, SESSION_COOKIE } from './dashboard/dashboard-session.guard';
 import { answerUnroutableRequest, ErrorResponseFilter, MAX_PATH_PARAMETER_LENGTH } from './common/error-response.filter';
 import { createRootLogger, lazyRequestLogger, PinoLoggerService, type LogDestination } from './common/logger';
@@ -61,6 +61,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   const httpMetrics = app.get(HttpMetrics);
   requestLogging.install(app.getHttpAdapter().getInstance(), (completed) => httpMetrics.observe(completed));
   acceptEmptyJsonBody(app, config.get('BODY_LIMIT_BYTES'));
+  refuseNonJsonBodies(app, config.get('BODY_LIMIT_BYTES'));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorResponseFilter(app.getHttpAdapter(), config.get('BODY_LIMIT_BYTES')));
   app.enableShutdownHooks(['SIGTERM', 'SIGINT']);

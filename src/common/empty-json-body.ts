@@ -1,3 +1,4 @@
+import { UnsupportedMediaTypeException } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { RawServerDefault } from 'fastify';
 
@@ -28,4 +29,20 @@ function explainRefusedJson(text: string, refusal: Error): Error {
   }
   refusal.message = 'Body holds a "__proto__" key, or "constructor" with "prototype" inside, which are refused: rename or remove them';
   return refusal;
+}
+
+/** Body types a client may send by mistake that Fastify and Nest would otherwise read as something. */
+const NOT_JSON_BODY_TYPES = ['text/plain', 'application/x-www-form-urlencoded'];
+
+/**
+ * The API takes JSON bodies only. A JSON body sent as text/plain was read as a string (and refused
+ * as "not an object"), a form as fields (and taken): both are answered 415 saying what to send.
+ * Gupshup's callback routes read their raw bytes whatever the type (webhook-body-parser).
+ */
+export function refuseNonJsonBodies(app: NestFastifyApplication, bodyLimit: number): void {
+  for (const type of NOT_JSON_BODY_TYPES) {
+    app.useBodyParser<RawServerDefault>(type, { bodyLimit }, (_request, _body, done) =>
+      done(new UnsupportedMediaTypeException(`The body was sent as ${type}: send it as JSON with Content-Type: application/json`), undefined),
+    );
+  }
 }

@@ -70,6 +70,20 @@ describe('Error responses: one shape everywhere', () => {
     expect(res.body).toEqual({ statusCode: 415, message: expect.stringMatching(/Content-Type: application\/json/), error: 'Unsupported Media Type' });
   });
 
+  it.each([
+    ['text/plain', '{"name": "Acme"}'],
+    ['application/x-www-form-urlencoded', 'name=Acme'],
+  ])('415 for JSON sent as %s, or a form, instead of reading it as a string or as fields', async (type, body) => {
+    const before = (await request(t.url).get('/admin/apps').set(adminAuth).expect(200)).body;
+    const res = await request(t.url).post('/admin/apps').set(adminAuth).set('Content-Type', type).send(body).expect(415);
+    expect(res.body).toEqual({
+      statusCode: 415,
+      message: `The body was sent as ${type}: send it as JSON with Content-Type: application/json`,
+      error: 'Unsupported Media Type',
+    });
+    expect((await request(t.url).get('/admin/apps').set(adminAuth).expect(200)).body).toEqual(before);
+  });
+
   it('414 for a path parameter far too long', async () => {
     const app = await createApp(t);
     const res = await request(t.url).get(`/v3/users/${'x'.repeat(3000)}`).set(appAuth(app)).expect(414);
