@@ -96,11 +96,13 @@ describe('WhatsApp templates', () => {
     const tenant = await tenantWithCallbacks();
     const res = await putTemplate(tenant, 'bad', {
       gupshupTemplateId: '',
-      params: ['{{user.name}}', 42],
-      header: { type: 'audio', url: 'x', filename: 'f' },
+      params: ['{{user.name}}', 42, 'Order {{data.orderId'],
+      header: { type: 'audio', url: 'not a url', filename: 'f' },
       extra: true,
     }).expect(400);
-    for (const part of ['gupshupTemplateId', 'params[0]', '{{user.name}}', 'params[1]', 'header.type', 'extra']) expect(res.body.message).toContain(part);
+    for (const part of ['gupshupTemplateId', 'params[0]', '{{user.name}}', 'params[1]', 'params[2]', 'has a {{ without its }}', 'header.type', 'header.url must be an https:// URL', 'extra']) {
+      expect(res.body.message).toContain(part);
+    }
     const filename = await putTemplate(tenant, 'bad', { gupshupTemplateId: 't', header: { type: 'image', url: 'https://x.test/a.png', filename: 'a.png' } }).expect(400);
     expect(filename.body.message).toContain('filename is for a document header only');
     await request(t.url).put(`${TEMPLATES}/bad`).set(tenant.headers).send('[1]').set('content-type', 'application/json').expect(400);

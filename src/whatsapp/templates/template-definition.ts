@@ -36,6 +36,11 @@ export const templateIdentifierParamSchema = text({ max: TEMPLATE_IDENTIFIER_MAX
     example: 'order_shipped',
   });
 
+/** An http(s) URL Gupshup can fetch media from (a URL without placeholders is checked when saved). */
+function isWebUrl(text: string): boolean {
+  return /^https?:\/\//i.test(text) && URL.canParse(text);
+}
+
 /** Text with placeholders that must all be `{{data.PATH}}` or `{{recipient.FIELD}}`. */
 const withPlaceholders = (max: number, what: string) =>
   text({ max, what }).superRefine((value, ctx) => {
@@ -46,7 +51,9 @@ const headerSchema = z
   .strictObject(
     {
       type: z.enum(HEADER_TYPES, { error: `must be one of ${HEADER_TYPES.join(', ')}` }),
-      url: withPlaceholders(MAX_URL_LENGTH, 'a URL (text)').meta({ description: 'The media URL (public https); may hold placeholders', example: '{{data.imageUrl}}' }),
+      url: withPlaceholders(MAX_URL_LENGTH, 'a URL (text)')
+        .refine((url) => placeholdersOf(url).placeholders.length > 0 || isWebUrl(url), 'must be an https:// URL (or hold a placeholder that gives one, e.g. {{data.imageUrl}})')
+        .meta({ description: 'The media URL (public https); may hold placeholders', example: '{{data.imageUrl}}' }),
       filename: withPlaceholders(MAX_PARAM_LENGTH, 'a file name (text)').optional().meta({ description: 'Documents only: the file name shown' }),
     },
     { error: (issue) => (issue.code === 'invalid_type' ? 'must be an object {"type": "image" | "video" | "document", "url"}' : undefined) },

@@ -9,6 +9,12 @@ describe('template placeholders', () => {
     expect(placeholdersOf('no placeholders').placeholders).toEqual([]);
   });
 
+  it('names a placeholder left open or closed without its start', () => {
+    expect(placeholdersOf('Order {{data.orderId').problems).toEqual(['"Order {{data.orderId" has a {{ without its }} (or the reverse): write placeholders whole, e.g. {{data.orderId}}']);
+    expect(placeholdersOf('{{data.a}} and data.b}}').problems).toHaveLength(1);
+    expect(placeholdersOf('{{data.a}} {{recipient.b}}').problems).toEqual([]);
+  });
+
   it('names placeholders that read something else or have no path', () => {
     expect(placeholdersOf('{{user.name}} {{data}} {{data..x}}').problems).toEqual([
       '{{user.name}} reads neither data nor recipient: write {{data.PATH}} or {{recipient.FIELD}}',

@@ -33,6 +33,11 @@ export function placeholdersOf(template: string): { placeholders: Placeholder[];
       placeholders.push({ source, path, text });
     }
   }
+  // Braces left once the placeholders are taken out: one opened and not closed, or the reverse.
+  const rest = template.replace(PLACEHOLDER, '');
+  if (rest.includes('{{') || rest.includes('}}')) {
+    problems.push(`"${template}" has a {{ without its }} (or the reverse): write placeholders whole, e.g. {{data.orderId}}`);
+  }
   return { placeholders, problems };
 }
 
