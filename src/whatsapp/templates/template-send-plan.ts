@@ -29,7 +29,7 @@ export function dataProblems(template: Pick<RegisteredTemplate, 'identifier' | '
   const texts = [...template.params, ...(template.header ? [template.header.url, ...(template.header.filename ? [template.header.filename] : [])] : [])];
   return missingDataPlaceholders(texts, data).map(
     (placeholder) =>
-      `data.${placeholder.path} is needed by the WhatsApp template ${JSON.stringify(template.identifier)} (${placeholder.text}) and resolves to nothing: ` +
+      `data.${placeholder.path} is needed by the WhatsApp template ${JSON.stringify(template.identifier)} (${placeholder.text}) and has no value it can show (it is missing, null, blank, an object or a list): ` +
       'give it in data as text, a number or a boolean',
   );
 }
