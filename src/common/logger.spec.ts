@@ -151,7 +151,7 @@ describe('redactUrl', () => {
     ['/api/v1/apps/k/webhook/gupshup_whatsapp?token=abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp?token=[redacted]'],
     ['/x?a=1&Token=abc&b=2', '/x?a=1&Token=[redacted]&b=2'],
     ['/x?to%6Ben=abc', '/x?to%6Ben=[redacted]'],
-    ['/x?token', '/x?token=[redacted]'],
+    ['/x?token', '/x?token'],
     ['/x?tokens=1', '/x?tokens=1'],
     ['/x?token%3Dabc123', '/x?token=[redacted]'],
     ['/x?token%253Dabc123&a=1', '/x?token=[redacted]&a=1'],
@@ -160,8 +160,49 @@ describe('redactUrl', () => {
     ['/x?a=token', '/x?a=token'],
     ['/x?token_id=1', '/x?token_id=1'],
     ['/health', '/health'],
+    // An HTML-escaped link pasted as is: the parameter's name is `amp;token`.
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp?a=1&amp;token=abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp?a=1&amp;token=[redacted]'],
+    ['/x?a=1&amp;amp;token=abc123&amp;b=2', '/x?a=1&amp;amp;token=[redacted]&amp;b=2'],
+    ['/x?a=1&#38;token=abc123', '/x?a=1&#38;token=[redacted]'],
+    ['/x?a=1%26amp%3Btoken%3Dabc123', '/x?a=1%26amp%3Btoken=[redacted]'],
+    ['/x?access_token=abc123', '/x?access_token=[redacted]'],
+    // The `?` itself percent-encoded: the token is in the path.
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp%3Ftoken%3Dabc123', '/api/v1/apps/k/webhook/gupshup_whatsapp%3Ftoken=[redacted]'],
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp%253Ftoken%253Dabc123', '/api/v1/apps/k/webhook/gupshup_whatsapp%253Ftoken=[redacted]'],
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp%3FToKeN=abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp%3FToKeN=[redacted]'],
+    ['/x/token=abc123', '/x/token=[redacted]'],
+    // Every name, in any case; every occurrence; the value ends at `&`, `;` or `#`, raw or encoded.
+    ['/x?TOKEN=a1&ApiKey=a2&API_KEY=a3&Secret=a4&passWORD=a5&b=2', '/x?TOKEN=[redacted]&ApiKey=[redacted]&API_KEY=[redacted]&Secret=[redacted]&passWORD=[redacted]&b=2'],
+    ['/x?token=a1&token=a2', '/x?token=[redacted]&token=[redacted]'],
+    ['/x;token=abc123;b=2', '/x;token=[redacted];b=2'],
+    ['/x?token=abc123#top', '/x?token=[redacted]#top'],
+    ['/x?token%3Dabc123%26b%3D2', '/x?token=[redacted]%26b%3D2'],
+    ['/x?token%253Dabc123%2526b%253D2', '/x?token=[redacted]%2526b%253D2'],
+    ['/x?token=', '/x?token=[redacted]'],
+    ['/x?%zz&token=abc123', '/x?%zz&token=[redacted]'],
+    // Ordinary paths and parameters stay as they are (the API key in a callback path is public).
+    ['/api/v1/apps/tokenSecretPassword123/webhook/gupshup_whatsapp', '/api/v1/apps/tokenSecretPassword123/webhook/gupshup_whatsapp'],
+    ['/v3/users/secret?name=abc', '/v3/users/secret?name=abc'],
+    ['/v3/users/password%2Freset?x=1', '/v3/users/password%2Freset?x=1'],
+    ['/x?mytoken=1&apikeys=2&secret2=3', '/x?mytoken=1&apikeys=2&secret2=3'],
+    ['/v3/users/caf%C3%A9?a=%E2%9C%93', '/v3/users/caf%C3%A9?a=%E2%9C%93'],
   ])('%s → %s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);
+  });
+
+  it.each([1, 2, 3, 5, 8])('redacts a token percent-encoded %i times, anywhere from the `?` on', (times) => {
+    let encoded = '?amp;token=abc123';
+    for (let round = 0; round < times; round++) encoded = encodeURIComponent(encoded);
+    const redacted = redactUrl(`/api/v1/apps/k/webhook/gupshup_whatsapp${encoded}`);
+    expect(redacted).not.toContain('abc123');
+    expect(redacted).toMatch(/^\/api\/v1\/apps\/k\/webhook\/gupshup_whatsapp%.*token=\[redacted\]$/);
+  });
+
+  it('reads a URL of deeply nested encodings in one pass', () => {
+    const url = `/x?${'%25'.repeat(5000)}token=abc123&${'a'.repeat(10000)}`;
+    const started = performance.now();
+    expect(redactUrl(url)).toBe(`/x?${'%25'.repeat(5000)}token=[redacted]&${'a'.repeat(10000)}`);
+    expect(performance.now() - started).toBeLessThan(500);
   });
 });
 

@@ -26,8 +26,8 @@ const REDACTED_PATHS = [
   '*.headers["x-engagespot-api-secret"]',
   '*.headers.authorization',
 ];
-/** Query parameters whose values are replaced in logged URLs (a callback URL carries its token in `token`). */
-const SECRET_QUERY_PARAMETERS = new Set(['token', 'apikey', 'api_key', 'secret', 'password']);
+/** Parameter names whose values are replaced in logged URLs (a callback URL carries its token in `token`). */
+const SECRET_QUERY_PARAMETERS = ['token', 'apikey', 'api_key', 'secret', 'password'];
 export const REDACTED = '[redacted]';
 
 /**
@@ -39,49 +39,64 @@ export function chooseLogFormat(configured: LogFormat | undefined, outputIsTermi
 }
 
 /**
- * `url` with the values of secret query parameters replaced; the path and other parameters kept.
- * A parameter counts as secret by its name however it is written: percent-encoded (`to%6Ben`), with
- * its `=` encoded (`token%3D…`, a URL encoded once too often), or with a suffix (`token[]`).
+ * A secret parameter in a URL's decoded text: its name, not preceded by a letter or a digit (so
+ * `amp;token=` from an HTML-escaped link counts, and so does `?token=` in a path whose `?` was
+ * percent-encoded), then `=` directly or after a suffix such as `[]` or `[0]` (not `_id`, not
+ * `s`), then its value: up to the next `&`, `;` or `#`, or the end.
+ */
+const SECRET_PARAMETER = new RegExp(`(?<![a-z0-9])(?:${SECRET_QUERY_PARAMETERS.join('|')})(?:[^a-z0-9_=&;#/?][^=&;#/?]*)?=([^&;#]*)`, 'gi');
+
+/** One character of a URL's fully decoded text, and the raw text it came from (`k`, `%6B`, `%256B`…). */
+interface DecodedUnit {
+  raw: string;
+  char: string;
+}
+
+const HEX_DIGIT = /^[0-9a-f]$/i;
+
+/**
+ * The URL's text percent-decoded however many times it was encoded, each character with the raw
+ * text it came from. One pass: whenever the last three units read `%`, a hex digit and a hex
+ * digit, they become one (`%25` `6` `B` → `%` then `%256B` → `k`), so a URL of any nesting costs
+ * one pass. Bytes are read one by one (as Latin-1): the names and separators looked for are ASCII.
+ * The URL is read by UTF-16 unit, so every unit stands for exactly one character of the decoded text.
+ */
+function decodeUnits(url: string): DecodedUnit[] {
+  const units: DecodedUnit[] = [];
+  for (const char of url.split('')) {
+    units.push({ raw: char, char });
+    for (let top = units.length; top >= 3; top = units.length) {
+      const [percent, high, low] = units.slice(top - 3);
+      if (percent.char !== '%' || !HEX_DIGIT.test(high.char) || !HEX_DIGIT.test(low.char)) break;
+      units.splice(top - 3, 3, { raw: percent.raw + high.raw + low.raw, char: String.fromCharCode(parseInt(high.char + low.char, 16)) });
+    }
+  }
+  return units;
+}
+
+/**
+ * `url` with the value of every secret parameter (token, apikey, api_key, secret, password)
+ * replaced, wherever it is: in the query or, when the `?` itself came percent-encoded, in the
+ * path. A name counts in any case, percent-encoded any number of times (`to%6Ben`,
+ * `token%253D…`), after any character that is neither a letter nor a digit (`amp;token=`, from
+ * an HTML-escaped link), and with a suffix (`token[]`). Its `=` is written plainly; the rest of
+ * the URL is kept as it came, so the path and other parameters stay readable.
  */
 export function redactUrl(url: string): string {
-  const queryStart = url.indexOf('?');
-  if (queryStart < 0) return url;
-  const query = url
-    .slice(queryStart + 1)
-    .split('&')
-    .map((pair) => {
-      const equals = pair.indexOf('=');
-      const name = equals < 0 ? pair : pair.slice(0, equals);
-      const secret = secretParameterOf(pair);
-      if (!secret) return pair;
-      return equals < 0 && decodeRepeatedly(name).toLowerCase() !== secret ? `${secret}=${REDACTED}` : `${name}=${REDACTED}`;
-    });
-  return `${url.slice(0, queryStart)}?${query.join('&')}`;
-}
-
-/** The secret parameter a query pair names, if any: its decoded text starts with the name, then ends or goes on with neither a letter nor a digit. */
-function secretParameterOf(pair: string): string | undefined {
-  const text = decodeRepeatedly(pair).toLowerCase();
-  for (const name of SECRET_QUERY_PARAMETERS) {
-    if (text.startsWith(name) && !/^[a-z0-9_]/.test(text.slice(name.length))) return name;
+  // Neither a `%` nor a `=`: nothing to look at (the common case, a path without query).
+  if (!url.includes('=') && !url.includes('%')) return url;
+  const units = decodeUnits(url);
+  // One UTF-16 unit per unit (a byte or a character of the URL as it came): indexes match.
+  const decoded = units.map((unit) => unit.char).join('');
+  let redacted = '';
+  let kept = 0;
+  for (const match of decoded.matchAll(SECRET_PARAMETER)) {
+    const valueEnd = match.index + match[0].length;
+    const equals = valueEnd - match[1].length - 1;
+    redacted += units.slice(kept, equals).map((unit) => unit.raw).join('') + `=${REDACTED}`;
+    kept = valueEnd;
   }
-  return undefined;
-}
-
-/** Percent-decoded until it no longer changes (a few rounds at most), `+` read as a space. */
-function decodeRepeatedly(text: string): string {
-  let current = text.replace(/\+/g, ' ');
-  for (let round = 0; round < 3; round++) {
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(current);
-    } catch {
-      return current;
-    }
-    if (decoded === current) return current;
-    current = decoded;
-  }
-  return current;
+  return kept === 0 ? url : redacted + units.slice(kept).map((unit) => unit.raw).join('');
 }
 
 /**

@@ -283,14 +283,28 @@ describe('callback tokens: only the callback URL with its token is a credential'
     // A URL mangled on its way to Gupshup's console (its `=` encoded, brackets added) is refused, and its token never logged either.
     await postTo(t, `${barePath(tenant)}?token%3D${tenant.callbackToken}`, callbackFixtureBody('v2-sandbox-start'), 'tokens-log-encoded').expect(401);
     await postTo(t, `${barePath(tenant)}?token[]=${tenant.callbackToken}`, callbackFixtureBody('v2-sandbox-start'), 'tokens-log-brackets').expect(401);
+    // An HTML-escaped link pasted as is (`&amp;`: the parameter's name is `amp;token`), in any case.
+    await postTo(t, `${barePath(tenant)}?a=1&amp;token=${tenant.callbackToken}`, callbackFixtureBody('v2-sandbox-start'), 'tokens-log-html').expect(401);
+    await postTo(t, `${barePath(tenant)}?a=1&amp;TOKEN=${tenant.callbackToken}`, callbackFixtureBody('v2-sandbox-start'), 'tokens-log-html-upper').expect(401);
     for (const [requestId, query] of [
-      ['tokens-log-ok', 'token=[redacted]'],
-      ['tokens-log-refused', 'token=[redacted]'],
-      ['tokens-log-encoded', 'token=[redacted]'],
-      ['tokens-log-brackets', 'token[]=[redacted]'],
+      ['tokens-log-ok', '?token=[redacted]'],
+      ['tokens-log-refused', '?token=[redacted]'],
+      ['tokens-log-encoded', '?token=[redacted]'],
+      ['tokens-log-brackets', '?token[]=[redacted]'],
+      ['tokens-log-html', '?a=1&amp;token=[redacted]'],
+      ['tokens-log-html-upper', '?a=1&amp;TOKEN=[redacted]'],
     ]) {
       const access = await eventually(() => log.lines().find((line) => line.context === 'HTTP' && line.requestId === requestId), `the access line of ${requestId}`);
-      expect(access.url).toBe(`${barePath(tenant)}?${query}`);
+      expect(access.url).toBe(`${barePath(tenant)}${query}`);
+    }
+    // The `?` itself percent-encoded, once or twice: the token is in the path, which no route has.
+    for (const [requestId, encoded, logged] of [
+      ['tokens-log-path', `%3Ftoken%3D${tenant.callbackToken}`, '%3Ftoken=[redacted]'],
+      ['tokens-log-path-twice', `%253Ftoken%253D${tenant.callbackToken}`, '%253Ftoken=[redacted]'],
+    ]) {
+      await postTo(t, `${barePath(tenant)}${encoded}`, callbackFixtureBody('v2-sandbox-start'), requestId).expect(404);
+      const access = await eventually(() => log.lines().find((line) => line.context === 'HTTP' && line.requestId === requestId), `the access line of ${requestId}`);
+      expect(access.url).toBe(`${barePath(tenant)}${logged}`);
     }
     const output = log.text();
     expect(tokensSeen.size).toBeGreaterThan(5);
