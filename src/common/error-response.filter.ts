@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { isDatabaseUnavailable } from '../database/database-unavailable';
 import { StreamVersionConflictError } from '../event-store/errors';
+import { redactUrl } from './logger';
 
 export interface ErrorBody {
   statusCode: number;
@@ -34,6 +35,22 @@ export function answerUnroutableRequest(error: FastifyError, _request: FastifyRe
   void reply.code(statusCode).send(body);
 }
 
+/** A `?` percent-encoded (`%3F`, `%253F`…) in a URL's path: its query was taken for part of the path. */
+const ENCODED_QUERY_START = /%(?:25)*3F/i;
+
+/**
+ * Nest's answer to a request no route matches, `Cannot POST /path?query`, without the secrets the
+ * URL may carry (a callback token, even in the path when its `?` came percent-encoded), and
+ * saying what to fix when that is why no route matched.
+ */
+function unmatchedRouteMessage(method: string, url: string): string {
+  const path = url.split('?', 1)[0];
+  const message = `Cannot ${method} ${redactUrl(url)}`;
+  return ENCODED_QUERY_START.test(path)
+    ? `${message}: the "?" that starts the query is percent-encoded (%3F), so the query was read as part of the path; send it as a plain "?"`
+    : message;
+}
+
 /** Fastify's own errors (body parsing, size limit), which reach Nest as HttpExceptions caused by a FastifyError. */
 function fastifyCode(exception: HttpException): string | undefined {
   return (exception.cause as { code?: string } | undefined)?.code;
@@ -57,7 +74,7 @@ export class ErrorResponseFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
-    const body = this.toBody(exception);
+    const body = this.toBody(exception, host.switchToHttp().getRequest());
     const response = host.switchToHttp().getResponse();
     if (this.httpAdapter.isHeadersSent(response)) {
       this.httpAdapter.end(response);
@@ -67,7 +84,8 @@ export class ErrorResponseFilter implements ExceptionFilter {
     this.httpAdapter.reply(response, body, body.statusCode);
   }
 
-  toBody(exception: unknown): ErrorBody {
+  /** `request`, when given, is the one answered: Nest's message for an unmatched route repeats its URL, which is redacted. */
+  toBody(exception: unknown, request?: unknown): ErrorBody {
     if (exception instanceof StreamVersionConflictError) {
       return {
         statusCode: HttpStatus.CONFLICT,
@@ -100,7 +118,16 @@ export class ErrorResponseFilter implements ExceptionFilter {
         message = `${message}: send the body as JSON with Content-Type: application/json`;
         break;
     }
+    if (statusCode === HttpStatus.NOT_FOUND && request !== undefined) message = this.withoutSecrets(message, request);
     const error = typeof fields.error === 'string' && fields.error !== message ? fields.error : statusText(statusCode);
     return { ...fields, statusCode, message, error };
+  }
+
+  /** Nest's 404 for an unmatched route (`Cannot ${method} ${url}`, the URL as it came) made safe to answer; any other message as it is. */
+  private withoutSecrets(message: string, request: unknown): string {
+    const method = this.httpAdapter.getRequestMethod?.(request);
+    const url = this.httpAdapter.getRequestUrl?.(request);
+    if (method === undefined || url === undefined || message !== `Cannot ${method} ${url}`) return message;
+    return unmatchedRouteMessage(method, url);
   }
 }

@@ -36,6 +36,9 @@ describe('Error responses: one shape everywhere', () => {
   it('404 for an unknown route', async () => {
     const res = await request(t.url).get('/no/such/route').expect(404);
     expect(res.body).toEqual({ statusCode: 404, message: 'Cannot GET /no/such/route', error: 'Not Found' });
+    // The URL is repeated without its secrets.
+    const withSecret = await request(t.url).get('/no/such/route?a=1&amp;Token=s3cr3t-value&b=2').expect(404);
+    expect(withSecret.body).toEqual({ statusCode: 404, message: 'Cannot GET /no/such/route?a=1&amp;Token=[redacted]&b=2', error: 'Not Found' });
     expectErrorBody((await request(t.url).patch('/v3/users/x').expect(404)).body, 404);
   });
 

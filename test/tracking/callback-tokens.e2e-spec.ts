@@ -302,7 +302,13 @@ describe('callback tokens: only the callback URL with its token is a credential'
       ['tokens-log-path', `%3Ftoken%3D${tenant.callbackToken}`, '%3Ftoken=[redacted]'],
       ['tokens-log-path-twice', `%253Ftoken%253D${tenant.callbackToken}`, '%253Ftoken=[redacted]'],
     ]) {
-      await postTo(t, `${barePath(tenant)}${encoded}`, callbackFixtureBody('v2-sandbox-start'), requestId).expect(404);
+      const res = await postTo(t, `${barePath(tenant)}${encoded}`, callbackFixtureBody('v2-sandbox-start'), requestId).expect(404);
+      // The answer names the path without its secret, and says what to fix.
+      expect(res.body).toEqual({
+        statusCode: 404,
+        error: 'Not Found',
+        message: `Cannot POST ${barePath(tenant)}${logged}: the "?" that starts the query is percent-encoded (%3F), so the query was read as part of the path; send it as a plain "?"`,
+      });
       const access = await eventually(() => log.lines().find((line) => line.context === 'HTTP' && line.requestId === requestId), `the access line of ${requestId}`);
       expect(access.url).toBe(`${barePath(tenant)}${logged}`);
     }
