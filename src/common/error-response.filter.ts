@@ -61,7 +61,8 @@ function fastifyCode(exception: HttpException): string | undefined {
  * (unknown routes, validation), Fastify (malformed JSON, a body over the size limit, an
  * unsupported content type) or the application. Anything that is not an HttpException is a
  * server fault: it is logged in full and answered with a generic 500 that leaks nothing, except
- * for the database being unreachable or going away, which is answered 503 with Retry-After.
+ * for the database being unreachable or going away, which is answered 503. Every 503 carries
+ * Retry-After: 1, whatever raised it.
  */
 @Catch()
 export class ErrorResponseFilter implements ExceptionFilter {
@@ -80,7 +81,8 @@ export class ErrorResponseFilter implements ExceptionFilter {
       this.httpAdapter.end(response);
       return;
     }
-    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE && !(exception instanceof HttpException)) this.httpAdapter.setHeader(response, 'Retry-After', '1');
+    // Every 503 says when to try again: a database outage found here, and the ServiceUnavailableExceptions routes throw alike.
+    if (body.statusCode === HttpStatus.SERVICE_UNAVAILABLE) this.httpAdapter.setHeader(response, 'Retry-After', '1');
     this.httpAdapter.reply(response, body, body.statusCode);
   }
 

@@ -46,6 +46,7 @@ describe('a stuck check of API credentials', () => {
         expect(answer.status).toBe(503);
         expectErrorBody(answer.body, 503);
         expect(answer.body.message).toMatch(/Checking your API credentials is taking too long right now; send the request again shortly/);
+        expect(answer.headers['retry-after']).toBe('1');
       }
       // One check for the five requests, stuck reading the app; the next request starts another.
       const [warning] = await expectStuck('reading the app', 1);

@@ -202,6 +202,7 @@ describe('POST /api/v1/apps/:apiKey/webhook/gupshup_whatsapp: the HTTP contract'
       const res = await postRawCallback(t, own.apiKey, callbackFixtureBody('v2-enqueued')).expect(503);
       expectErrorBody(res.body, 503);
       expect(res.body.message).toMatch(/send it again later/);
+      expect(res.headers['retry-after']).toBe('1');
     } finally {
       await admin.query(`ALTER DATABASE ${name} WITH ALLOW_CONNECTIONS true`);
       await admin.end();
