@@ -203,6 +203,9 @@ export class PinoLoggerService implements LoggerService {
       else if (param instanceof Error) fields.err = param;
       else text += ` ${String(param)}`;
     }
+    // A line about a notification names its requestId (the notification request's); written while
+    // serving an HTTP request, it still names that request's id too (x-request-id).
+    if (request && fields.requestId !== request.requestId) fields.httpRequestId = request.requestId;
     this.pino[level](fields, text);
   }
 }

@@ -25,6 +25,8 @@ class LogProbeController {
   async probe(@Body() body: Record<string, unknown>): Promise<{ ok: true }> {
     await new Promise((resolve) => setImmediate(resolve));
     this.logger.log({ message: 'probe handled', note: body.note });
+    // A line about a notification names the notification's requestId, as dispatch and consent lines do.
+    this.logger.log({ message: 'probe about a notification', note: body.note, requestId: 'notification-request-1' });
     return { ok: true };
   }
 }
@@ -117,8 +119,11 @@ describe('operations: structured logs and metrics', () => {
     const res = await request(t.url).post('/v3/log-probe').set(tenant.headers).set('X-Request-Id', 'has spaces and "quotes"').send({ note: 'n-1' }).expect(201);
     const requestId = res.headers['x-request-id'] as string;
     expect(requestId).toMatch(/^[0-9a-f-]{36}$/);
-    const probe = await eventually(() => log.lines().find((line) => line.context === 'LogProbe' && line.note === 'n-1'), 'the probe line');
+    const probe = await eventually(() => log.lines().find((line) => line.context === 'LogProbe' && line.note === 'n-1' && line.message === 'probe handled'), 'the probe line');
     expect(probe).toMatchObject({ requestId, appId: tenant.appId, message: 'probe handled' });
+    expect(probe.httpRequestId).toBeUndefined();
+    const aboutNotification = log.lines().find((line) => line.context === 'LogProbe' && line.note === 'n-1' && line.message === 'probe about a notification');
+    expect(aboutNotification).toMatchObject({ requestId: 'notification-request-1', httpRequestId: requestId, appId: tenant.appId });
     const access = await eventually(() => log.lines().find((line) => line.context === 'HTTP' && line.requestId === requestId), 'the probe access line');
     expect(access).toMatchObject({ route: '/v3/log-probe', statusCode: 201, appId: tenant.appId });
 
