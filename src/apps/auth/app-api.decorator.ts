@@ -12,6 +12,9 @@ export function AppApi(): ClassDecorator & MethodDecorator {
   return applyDecorators(
     UseGuards(AppAuthGuard),
     ApiSecurity({ [API_KEY_SCHEME]: [], [API_SECRET_SCHEME]: [] }),
-    ApiErrorResponses({ 401: `Missing or wrong ${API_KEY_HEADER} / ${API_SECRET_HEADER}` }),
+    ApiErrorResponses({
+      401: `Missing or wrong ${API_KEY_HEADER} / ${API_SECRET_HEADER}`,
+      503: 'The database is unreachable, or checking the credentials is taking too long: send the request again after Retry-After seconds',
+    }),
   );
 }
