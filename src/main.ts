@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
+import { checkCanListen, listenConfigError } from './common/listen-check';
 import { AppConfig, ConfigError } from './config/app-config';
 import { startupBanner, startupFacts } from './startup-banner';
 
@@ -8,6 +9,8 @@ async function main(): Promise<void> {
   let config: AppConfig;
   try {
     config = AppConfig.fromEnv(process.env);
+    // Before the database is migrated and workers start: a port that cannot be had stops nothing but this.
+    await checkCanListen(config.get('HOST'), config.get('PORT'));
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -27,7 +30,13 @@ async function main(): Promise<void> {
       }, config.get('SHUTDOWN_TIMEOUT_MS')).unref();
     });
   }
-  await app.listen(config.get('PORT'), config.get('HOST'));
+  try {
+    await app.listen(config.get('PORT'), config.get('HOST'));
+  } catch (error) {
+    // Taken since the check above: said the same way.
+    console.error(listenConfigError(error, config.get('HOST'), config.get('PORT')).message);
+    process.exit(78);
+  }
   new Logger('Startup').log(startupBanner(startupFacts(app, config)));
 }
 

@@ -35,6 +35,10 @@ describe('AppConfig', () => {
     [{ ROLES: 'api,,dispatch' }, /ROLES must be a comma-separated list of api, dispatch, subscriptions/],
     [{ TRUST_PROXY: 'yes' }, /TRUST_PROXY must be true, false, a number of proxy hops, or a comma-separated list/],
     [{ TRUST_PROXY: '10.0.0.0/8,,loopback' }, /TRUST_PROXY must be/],
+    [{ HOST: 'not..a..host' }, /HOST must be an IP address or a host name to listen on, such as 127\.0\.0\.1, 0\.0\.0\.0, :: or localhost \(got "not\.\.a\.\.host"\)/],
+    [{ HOST: '[::1]' }, /HOST must be an IP address or a host name/],
+    [{ HOST: 'http://example.com' }, /HOST must be an IP address or a host name/],
+    [{ HOST: '-leading-dash' }, /HOST must be an IP address or a host name/],
     [{ WEBHOOK_OUT_BACKOFF_MS: '0' }, /WEBHOOK_OUT_BACKOFF_MS must be a whole number from 10 to 86400000/],
     [{ WEBHOOK_OUT_MAX_BACKOFF_MS: '100' }, /WEBHOOK_OUT_MAX_BACKOFF_MS must be at least WEBHOOK_OUT_BACKOFF_MS \(5000\), the first retry's delay \(got "100"\)/],
   ])('stops with one line naming the variable: %j', (env, message) => {
@@ -47,6 +51,10 @@ describe('AppConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it.each(['0.0.0.0', '127.0.0.1', '::', '::1', 'fe80::1%eth0', 'localhost', 'notify.internal', 'notify.internal.', 'notify_api'])('accepts HOST=%s', (value) => {
+    expect(AppConfig.fromEnv({ HOST: value }).get('HOST')).toBe(value);
   });
 
   it('reads TRUST_PROXY as a switch, a number of hops or a list of proxies', () => {

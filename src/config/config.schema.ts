@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const port = (name: string) =>
@@ -37,6 +38,14 @@ const httpUrl = (name: string) =>
     .string()
     .refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), `${name} must be an http:// or https:// URL`)
     .transform((v) => v.replace(/\/+$/, ''));
+
+/** A DNS name: dot-separated labels of letters, digits, - and _ (not starting or ending with -), 253 characters at most. */
+const HOST_NAME = /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+const hostMessage = 'HOST must be an IP address or a host name to listen on, such as 127.0.0.1, 0.0.0.0, :: or localhost';
+
+/** Where the service listens: an IPv4 or IPv6 address (without brackets), or a host name. */
+const host = z.string().refine((value) => isIP(value) !== 0 || HOST_NAME.test(value), hostMessage);
 
 /** The kinds of work one process can take on; ROLES picks a subset, all of them by default. */
 export const ROLES = ['api', 'dispatch', 'subscriptions'] as const;
@@ -86,7 +95,7 @@ export const configSchema = z.object({
   ROLES: roles.default([...ROLES]),
   PORT: port('PORT').default(3000),
   TRUST_PROXY: trustProxy.default(false),
-  HOST: z.string().min(1, 'HOST must be a bind address such as 127.0.0.1 or 0.0.0.0').default('127.0.0.1'),
+  HOST: host.default('127.0.0.1'),
   DATABASE_URL: z
     .string()
     .refine((v) => /^postgres(ql)?:\/\//.test(v) && URL.canParse(v), 'DATABASE_URL must be a postgres:// connection URL')
