@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { createApp } from './bootstrap';
 import { checkCanListen, listenConfigError } from './common/listen-check';
 import { AppConfig, ConfigError } from './config/app-config';
+import { DatabaseConnectError } from './database/database-connect-error';
 import { startupBanner, startupFacts } from './startup-banner';
 
 async function main(): Promise<void> {
@@ -41,6 +42,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof DatabaseConnectError) {
+    console.error(error.message);
+    process.exit(error.exitCode);
+  }
   console.error(`Failed to start: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);
 });

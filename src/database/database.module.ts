@@ -4,6 +4,7 @@ import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions, DEFAULT_SCHEMA, type DatabaseServer } from './data-source-options';
+import { databaseUrlTarget, DatabaseConnectError, describeConnectFailure, urlSecrets, type ConnectionTarget } from './database-connect-error';
 import { Database } from './database';
 import { ReadDatabase } from './read-database';
 import { EmbeddedPostgresInUseError, EmbeddedPostgresServer } from './embedded-postgres';
@@ -86,7 +87,10 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
   const schema = config.get('DATABASE_SCHEMA');
   const dataSource = new DataSource(dataSourceOptions(server, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS'), schema));
   try {
-    await dataSource.initialize();
+    await dataSource.initialize().catch((error: unknown) => {
+      // The driver's message (`connect ECONNREFUSED 127.0.0.1:5432`) names no setting: say which one points there.
+      throw new DatabaseConnectError(describeConnectFailure(error, connectionTarget(config, server, embedded), secretsOf(server)), error);
+    });
     // A revert runs on the schema as it is: applying what is missing first would undo nothing but that.
     if (!config.leavesSchemaAlone) await bringSchemaUpToDate(dataSource, config, logger);
   } catch (error) {
@@ -95,6 +99,23 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
     throw error;
   }
   return { dataSource, embedded };
+}
+
+/** How the operator named the server the first connection went to, for its error message. */
+function connectionTarget(config: AppConfig, server: DatabaseServer, embedded: EmbeddedPostgresServer | undefined): ConnectionTarget {
+  const connectTimeoutMs = config.get('DATABASE_CONNECT_TIMEOUT_MS');
+  const url = config.get('DATABASE_URL');
+  if (url) return databaseUrlTarget(url, connectTimeoutMs);
+  if (embedded && typeof server === 'string') {
+    return { ...databaseUrlTarget(server, connectTimeoutMs), setting: `the embedded PostgreSQL of DATA_DIR=${config.get('DATA_DIR')}`, variable: 'DATA_DIR' };
+  }
+  const address = typeof server === 'string' ? databaseUrlTarget(server, connectTimeoutMs).address : server.host && `${server.host}:${server.port ?? 5432}`;
+  return { setting: "the host application's dataSource", address, variable: 'the dataSource options', connectTimeoutMs };
+}
+
+function secretsOf(server: DatabaseServer): string[] {
+  if (typeof server === 'string') return urlSecrets(server);
+  return [...(server.url ? urlSecrets(server.url) : []), ...(typeof server.password === 'string' && server.password ? [server.password] : [])];
 }
 
 /** Applies the missing migrations, or with MIGRATIONS_RUN off refuses a schema that lacks some. */

@@ -72,4 +72,18 @@ describe('start-up: what cannot be reached or bound', () => {
       await closed(taken.server);
     }
   });
+
+  it('an unreachable DATABASE_URL stops the service with one line naming it, its address and the cause, never its password', async () => {
+    const { server, port } = await listening();
+    await closed(server); // nothing listens there now
+    const password = 'Sup3r-s3cret-pw';
+    const result = start({ DATABASE_URL: `postgres://notify:${password}@127.0.0.1:${port}/notify`, DATA_DIR: dataDir, LOG_FORMAT: 'json' });
+    expect(result.status).toBe(69); // EX_UNAVAILABLE
+    const lines = stderrLines(result);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(`DATABASE_URL=postgres://notify:****@127.0.0.1:${port}/notify`);
+    expect(lines[0]).toContain(`127.0.0.1:${port}`);
+    expect(lines[0]).toContain('connection refused');
+    expect(result.stderr + result.stdout).not.toContain(password);
+  });
 });
