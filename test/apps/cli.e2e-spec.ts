@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
@@ -28,6 +30,22 @@ async function cliWith(extraEnv: Record<string, string>, ...args: string[]): Pro
     return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   } finally {
     removeTempDir(dataDir);
+  }
+}
+
+/**
+ * The CLI run from another working directory, with nothing of the test's environment but PATH and
+ * `extraEnv`: DATA_DIR's default (./.data) is then that directory's.
+ */
+async function cliIn(cwd: string, extraEnv: Record<string, string>, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const env = { PATH: process.env.PATH ?? '', SWC_NODE_PROJECT: resolve(ROOT, 'tsconfig.json'), ...extraEnv };
+  const argv = ['-r', require.resolve('@swc-node/register'), resolve(ROOT, 'src', 'cli.ts'), ...args];
+  try {
+    const { stdout, stderr } = await run(process.execPath, argv, { cwd, env, timeout: GIVE_UP_AFTER_MS });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
   }
 }
 
@@ -159,5 +177,52 @@ describe('CLI: help and usage errors', () => {
     const { code, stderr } = await cliWith(env, 'apps:lst');
     expect(code).not.toBe(0);
     expect(stderr.match(/unknown command 'apps:lst'/g)).toHaveLength(1);
+  });
+
+  it('--help without DATABASE_URL answers from the commands alone: no embedded PostgreSQL started, no file written', async () => {
+    const cwd = makeTempDir('cli-cwd-');
+    try {
+      const { code, stdout, stderr } = await cliIn(cwd, {}, '--help');
+      expect(code).toBe(0);
+      expect(stdout).toContain('Usage: npm run cli -- [options] [command]');
+      expect(stdout).toContain('apps:create <name>');
+      expect(stderr.trim()).toBe('');
+      // Neither ./.data (the embedded database, admin.token, secret.key) nor anything else.
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      removeTempDir(cwd);
+    }
+  });
+
+  it('a usage error without DATABASE_URL is refused without touching a database or writing a file', async () => {
+    const cwd = makeTempDir('cli-cwd-');
+    try {
+      const { code, stderr } = await cliIn(cwd, {}, 'apps:create');
+      expect(code).not.toBe(0);
+      expect(stderr).toContain("error: missing required argument 'name'");
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      removeTempDir(cwd);
+    }
+  });
+
+  it('a command whose DATABASE_URL cannot be reached fails with one line naming it, no stack, never the password', async () => {
+    const server = createServer();
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const { port } = server.address() as { port: number };
+    await new Promise<void>((done) => server.close(() => done())); // nothing listens there now
+    const cwd = makeTempDir('cli-cwd-');
+    try {
+      const password = 'Sup3r-s3cret-pw';
+      const { code, stdout, stderr } = await cliIn(cwd, { DATABASE_URL: `postgres://notify:${password}@127.0.0.1:${port}/notify`, SECRET_KEY: TEST_SECRET_KEY }, 'apps:list');
+      expect(code).toBe(69);
+      expect(stdout).toBe('');
+      expect(stderr.trim().split('\n')).toEqual([
+        `Cannot connect to the database at DATABASE_URL=postgres://notify:****@127.0.0.1:${port}/notify: connection refused by 127.0.0.1:${port}: check that PostgreSQL runs there and that DATABASE_URL names the right host and port`,
+      ]);
+      expect(stderr).not.toContain(password);
+    } finally {
+      removeTempDir(cwd);
+    }
   });
 });
