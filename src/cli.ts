@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   if (!(await selectsACommand())) return;
   let config: AppConfig;
   try {
-    config = AppConfig.fromEnv({ ...process.env, SUBSCRIPTIONS_ENABLED: 'false', DISPATCH_WORKERS: '0', LOG_LEVEL: process.env.LOG_LEVEL || 'warn' });
+    config = AppConfig.fromEnv({ ...process.env, SUBSCRIPTIONS_ENABLED: 'false', DISPATCH_WORKERS: '0', LOG_LEVEL: process.env.LOG_LEVEL || 'warn' }).forCommands();
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);

@@ -20,11 +20,18 @@ export class AppConfig {
     readonly host?: HostApplication,
     /** Start-up neither applies migrations nor requires them: for a command that changes the schema itself. */
     readonly leavesSchemaAlone = false,
+    /** Set for the CLI: a short-lived process that must use the service's secrets, never make its own. */
+    readonly runsCommands = false,
   ) {}
 
   /** This configuration for a command that moves the schema itself (migrations:revert). */
   leavingSchemaAlone(): AppConfig {
-    return new AppConfig(this.values, this.host, true);
+    return new AppConfig(this.values, this.host, true, this.runsCommands);
+  }
+
+  /** This configuration for the CLI (npm run cli). */
+  forCommands(): AppConfig {
+    return new AppConfig(this.values, this.host, this.leavesSchemaAlone, true);
   }
 
   /**

@@ -60,14 +60,13 @@ describe('CLI: apps:create', () => {
   afterAll(() => t.close());
 
   it('prints the same JSON as POST /admin/apps, beside the running service, and the printed credentials authenticate', async () => {
-    const { code, stdout, stderr } = await cli(t.database.url, 'apps:create', 'Acme Corp');
+    // With the service's SECRET_KEY: the callback token is stored encrypted under the key the service reads it with.
+    const { code, stdout, stderr } = await cliWith({ DATABASE_URL: t.database.url, SECRET_KEY: TEST_SECRET_KEY }, 'apps:create', 'Acme Corp');
     expect(code).toBe(0);
     const created = printedJson(stdout);
-    // PUBLIC_BASE_URL unset: the URL is built from HOST and PORT as the command sees them, and it says so.
+    // PUBLIC_BASE_URL unset: the URL is built from HOST and PORT as the command sees them, and it says so on stderr, leaving stdout to the JSON.
     expect(created.callbackUrl).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:3000/api/v1/apps/${created.apiKey}/webhook/gupshup_whatsapp\\?token=[\\w-]{43}$`));
     expect(stderr).toContain('apps:create: PUBLIC_BASE_URL is unset, so callbackUrl assumes the service is reached at http://127.0.0.1:3000');
-    // SECRET_KEY unset beside DATABASE_URL: warned about on stderr, leaving stdout to the JSON.
-    expect(stderr).toContain('SECRET_KEY is unset');
     expect(created).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name: 'Acme Corp',
@@ -93,6 +92,21 @@ describe('CLI: apps:create', () => {
     const callback = { app: 'DemoAPI', timestamp: Date.now(), version: 2, type: 'user-event', payload: { phone: '919988776655', type: 'sandbox-start' } };
     await request(t.url).post(`${pathname}${search}`).set('Content-Type', 'application/json').send(callback).expect(200);
     await request(t.url).post(pathname).set('Content-Type', 'application/json').send(callback).expect(401);
+  });
+
+  it('beside DATABASE_URL without the service\'s SECRET_KEY, refuses to make up a key: says what to set, creates nothing, writes no file', async () => {
+    const before = await t.db.query('SELECT count(*)::int AS n FROM apps');
+    const dataDir = makeTempDir('cli-data-');
+    try {
+      const { code, stdout, stderr } = await cliWith({ DATABASE_URL: t.database.url, DATA_DIR: dataDir }, 'apps:create', 'Keyless');
+      expect(code).not.toBe(0);
+      expect(stdout).toBe('');
+      expect(stderr).toContain(`apps:create: the app could not be created: SECRET_KEY is unset and ${resolve(dataDir, 'secret.key')} does not exist: run the command with the service's SECRET_KEY`);
+      expect(readdirSync(dataDir)).toEqual([]);
+    } finally {
+      removeTempDir(dataDir);
+    }
+    expect(await t.db.query('SELECT count(*)::int AS n FROM apps')).toEqual(before);
   });
 
   it('refuses an empty name with a clear message and a non-zero exit, creating nothing', async () => {

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AppConfig } from '../../config/app-config';
 import { readOrCreateSecretFile } from '../secret-file';
@@ -36,6 +37,23 @@ export function loadSecretKey(config: AppConfig): LoadedSecretKey {
   return { key, origin: 'file', path, created };
 }
 
+/**
+ * Why the CLI must not generate a key, or undefined when it may (or need not). Beside DATABASE_URL
+ * the database holds what the service encrypted under its key: a key made up by a command would
+ * leave those secrets unreadable to it, and what it stored unreadable to the service (a callback
+ * token the service then replaces, making the URL the command printed stop working).
+ */
+export function refusalToGenerateSecretKey(config: AppConfig): string | undefined {
+  if (!config.runsCommands || config.get('SECRET_KEY') || config.usesEmbeddedDatabase) return undefined;
+  const path = resolve(config.get('DATA_DIR'), SECRET_KEY_FILE);
+  if (existsSync(path)) return undefined;
+  return (
+    `SECRET_KEY is unset and ${path} does not exist: run the command with the service's SECRET_KEY ` +
+    `(or with its DATA_DIR, when the service keeps a generated key there: DATA_DIR/${SECRET_KEY_FILE}). ` +
+    "Beside DATABASE_URL the CLI does not generate a key: what it stored would be unreadable to the service, and the service's secrets to it"
+  );
+}
+
 export class CredentialDecryptionError extends Error {}
 
 const FORMAT = 'v1';
@@ -51,8 +69,17 @@ const FORMAT = 'v1';
 export class CredentialCipher {
   private readonly key: Buffer;
   readonly keyId: string;
+  /** Set when there is no key to use (the CLI beside DATABASE_URL without the service's key): what to set. */
+  private readonly missingKey?: string;
 
   constructor(config: AppConfig) {
+    // Commands that need no key (migrations, listings) still run; encrypting or decrypting says what to set.
+    this.missingKey = refusalToGenerateSecretKey(config);
+    if (this.missingKey) {
+      this.key = Buffer.alloc(0);
+      this.keyId = 'none';
+      return;
+    }
     const loaded = loadSecretKey(config);
     this.key = loaded.key;
     this.keyId = createHmac('sha256', this.key).update('credential-cipher key id').digest('base64url').slice(0, 8);
@@ -66,6 +93,7 @@ export class CredentialCipher {
   }
 
   encrypt(plaintext: string, context: string): string {
+    if (this.missingKey) throw new Error(this.missingKey);
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
     cipher.setAAD(Buffer.from(context, 'utf8'));
@@ -74,6 +102,7 @@ export class CredentialCipher {
   }
 
   decrypt(stored: string, context: string): string {
+    if (this.missingKey) throw new Error(this.missingKey);
     const [format, keyId, iv, tag, ciphertext] = stored.split('.');
     if (format !== FORMAT || ciphertext === undefined) throw new CredentialDecryptionError('stored credential has an unknown format');
     if (keyId !== this.keyId) {
