@@ -172,6 +172,45 @@ describe('failure classes: passing failures retry, account-level failures pause 
       ...Array(MAX_ATTEMPTS - 1).fill('queued'),
       'discarded',
     ]);
+    // One line for the discard, naming the last try; the retries before it have theirs.
+    await expectLogLine({ action: 'discard', appId: tenant.appId, messageId, attempt: MAX_ATTEMPTS, code: '131056', failureClass: 'passing' });
+    expect(logLines.filter((line) => line.messageId === messageId && line.action === 'discard')).toHaveLength(1);
+    expect(await metrics()).toMatch(/whatsapp_dispatch_outcomes_total\{outcome="discarded",code="callback_131056"\} [1-9]/);
+  });
+
+  it('discards a message whose failed callback is a permanent code, with one log line naming it and a count by code', async () => {
+    const tenant = await tenantWithCallbacks();
+    const destination = await newRecipient(tenant, 'undeliverable');
+    simulator.setFate(destination, { final: 'failed', code: 131026, reason: 'Message undeliverable', stage: 'async' });
+    const res = await postNotification(t, tenant, { notification: { title: 'Your order shipped' }, sendTo: { recipients: ['undeliverable'] } }).expect(202);
+    const { requestId } = res.body as { requestId: string };
+    const messageId = res.body.messages[0].messageId as string;
+
+    const discarded = await messageWithStatus(tenant, messageId, 'discarded');
+    expect(discarded.discardReason).toMatchObject({ code: '131026' });
+    expect(requestsTo(simulator, destination)).toHaveLength(1);
+    await expectLogLine({
+      action: 'discard',
+      appId: tenant.appId,
+      messageId,
+      requestId,
+      gupshupMessageId: discarded.providerMessageId,
+      code: '131026',
+      reason: 'Message undeliverable',
+      failureClass: 'permanent',
+    });
+    // A copy of the callback (Gupshup sends some twice) neither logs nor counts the discard again.
+    const discards = (text: string) => Number(/whatsapp_dispatch_outcomes_total\{outcome="discarded",code="callback_131026"\} (\d+)/.exec(text)?.[1] ?? 0);
+    const duplicates = (text: string) => Number(/whatsapp_callbacks_received_total\{format="v2",kind="failed",outcome="duplicate"\} (\d+)/.exec(text)?.[1] ?? 0);
+    const before = await metrics();
+    expect(discards(before)).toBeGreaterThanOrEqual(1);
+    await postLateCallback(tenant, discarded.providerMessageId, 'v2', { status: 'failed', occurredAtMs: Date.now(), failure: { code: 131026, reason: 'Message undeliverable', stage: 'async' } });
+    const after = await eventually(async () => {
+      const text = await metrics();
+      return duplicates(text) > duplicates(before) ? text : undefined;
+    }, 'the copy translated as a duplicate');
+    expect(discards(after)).toBe(discards(before));
+    expect(logLines.filter((line) => line.messageId === messageId && line.action === 'discard')).toHaveLength(1);
   });
 
   it('retries a send answered with an error carrying a passing code', async () => {

@@ -53,7 +53,7 @@ export const dispatchMetricProviders: Provider[] = [
   }),
   makeCounterProvider({
     name: DISPATCH_OUTCOMES,
-    help: 'Dispatch attempts recorded, by outcome (sent, retry, discarded, outcome_unknown) and code (the discard code, or what failed)',
+    help: 'Dispatch attempts recorded, by outcome (sent, retry, discarded, outcome_unknown) and code (the discard code, or what failed; callback_{code} when a failed callback decided it)',
     labelNames: ['outcome', 'code'],
   }),
   makeGaugeProvider({

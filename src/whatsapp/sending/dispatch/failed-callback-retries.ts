@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
 import type { SqlExecutor } from '../../../database/database';
-import { failureClassOf, type FailedCallbackRetry } from '../../domain';
+import { FAILURE_CODES, failureClassOf, type FailedCallbackRetry } from '../../domain';
 import { DispatchPauses, type PauseCause } from '../pausing/dispatch-pauses';
 import type { DispatchJobState } from './dispatch-jobs';
 import { DISPATCH_LOG_CONTEXT, formatDelay } from './dispatch-log';
@@ -84,17 +84,8 @@ export class FailedCallbackRetries {
         this.reportRetry(failure, job.attempts, null);
         return { attempt: job.attempts, failureClass, nextAttemptAt: null };
       }
-      if (job.attempts >= this.policy.maxAttempts) {
-        this.logger.warn({
-          message: `failed callback ${failure.code} (passing) at attempt ${job.attempts} of ${this.policy.maxAttempts}: no attempt left, the message ends failed`,
-          appId: failure.appId,
-          messageId: failure.messageId,
-          attempt: job.attempts,
-          code: failure.code,
-          gupshupMessageId: about,
-        });
-        return undefined;
-      }
+      // No attempt left: the message ends discarded, logged with the other discards (reportDiscards).
+      if (job.attempts >= this.policy.maxAttempts) return undefined;
       const dueAt = new Date(now.getTime() + retryDelayMs(job.attempts, this.policy.backoffMs));
       requeued.push({ messageId: job.message_id, dueAt, lastError });
       job.state = 'pending';
@@ -114,6 +105,45 @@ export class FailedCallbackRetries {
     }
     this.pauses.reportPaused(await this.pauses.pause(tx, pauseCauses));
     return retries;
+  }
+
+  /**
+   * The line and the count of each message a `failed` callback ended (its DeliveryStatusChanged
+   * newly stored without `retry`, so a copy of the callback or translating it again adds none):
+   * a permanent code, a passing one at the last attempt, or a job already parked or closed.
+   * Read in the translator's transaction, for the notification's id and the attempts made.
+   */
+  async reportDiscards(tx: SqlExecutor, discards: readonly FailedCallback[]): Promise<void> {
+    if (discards.length === 0) return;
+    const rows = await tx.query<{ message_id: string; request_id: string; attempts: number }>(
+      'SELECT message_id, request_id, attempts FROM whatsapp_dispatch_jobs WHERE message_id = ANY ($1::uuid[])',
+      [[...new Set(discards.map((discard) => discard.messageId))]],
+    );
+    const jobs = new Map(rows.map((row) => [row.message_id, row]));
+    for (const discard of discards) {
+      const job = jobs.get(discard.messageId);
+      const failureClass = failureClassOf(discard.code);
+      const code = callbackCodeLabel(discard.code);
+      const why =
+        failureClass === 'permanent'
+          ? `permanent failure ${discard.code ?? '(no code)'}`
+          : job && job.attempts >= this.policy.maxAttempts
+            ? `${failureClass} failure ${discard.code} at attempt ${job.attempts} of ${this.policy.maxAttempts}: no attempt left`
+            : `${failureClass} failure ${discard.code} about an attempt that is no longer the message's`;
+      this.metrics.outcome('discarded', code);
+      this.logger.warn({
+        message: `discarded (${code}) by a failed callback: ${why} (${discard.reason ?? 'no reason given'})`,
+        appId: discard.appId,
+        messageId: discard.messageId,
+        ...(job ? { requestId: job.request_id, attempt: job.attempts } : {}),
+        maxAttempts: this.policy.maxAttempts,
+        gupshupMessageId: discard.gupshupMessageId,
+        code: discard.code,
+        reason: discard.reason,
+        failureClass,
+        action: 'discard',
+      });
+    }
   }
 
   private reportRetry(failure: FailedCallback, attempt: number, dueAt: Date | null): void {
@@ -140,4 +170,13 @@ export class FailedCallbackRetries {
       retryInMs,
     });
   }
+}
+
+/**
+ * The `code` label of a discard by callback: `callback_{code}` for a code of the failure table, so
+ * that a sender cannot grow the label set with codes of its own; `callback_other` or `callback_none` else.
+ */
+export function callbackCodeLabel(code: string | undefined): string {
+  if (code === undefined) return 'callback_none';
+  return Object.hasOwn(FAILURE_CODES, code) ? `callback_${code}` : 'callback_other';
 }

@@ -6,6 +6,7 @@ import type { GupshupCallbackReceivedData } from '../receiving/gupshup-callback-
 import { FailedCallbackRetries } from '../../sending';
 import { TrackingMetrics } from '../tracking.metrics';
 import { destinationDigits, type UnresolvedDispatch } from './lost-dispatches';
+import { deliveryEventOf } from './delivery-report';
 import { translateBatch, type TranslatorInput } from './translate-batch';
 
 export const TRANSLATOR_SUBSCRIPTION = 'whatsapp_callback_translation';
@@ -64,6 +65,15 @@ export class CallbackTranslator implements SubscriptionHandler {
         code: report.code,
       });
     }
+    // The failures that ended their message, each logged and counted once: only new events, and
+    // not those after a receipt (logged above, the message stays delivered).
+    const afterReceipt = new Set(result.failuresAfterReceipt.map((report) => deliveryEventOf(report).eventId));
+    await this.failedCallbacks.reportDiscards(
+      tx,
+      result.appended
+        .filter((event) => event.data.status === 'discarded' && event.data.retry === undefined && !afterReceipt.has(event.eventId))
+        .map(({ data }) => ({ appId: data.appId, messageId: data.messageId, gupshupMessageId: data.providerMessageId, code: data.code, reason: data.reason })),
+    );
     this.metrics.recordApplied(result.appended, result.unparked, result.reconciled.length);
   }
 
