@@ -86,7 +86,7 @@ describe('operations: structured logs and metrics', () => {
     const ids = { appId: tenant.appId, messageId, requestId, maxAttempts: MAX_ATTEMPTS };
     for (const [index, line] of lines.slice(0, -1).entries()) {
       const attempt = index + 1;
-      expect(line).toMatchObject({ ...ids, attempt, errorKind: 'http', httpStatus: 503, reason: 'HTTP 503: Gupshup is down for maintenance' });
+      expect(line).toMatchObject({ ...ids, attempt, errorKind: 'http', httpStatus: 503, reason: 'HTTP 503: Gupshup is down for maintenance', action: 'retry' });
       expect(line.message).toContain(`attempt ${attempt} of ${MAX_ATTEMPTS} failed (HTTP 503: Gupshup is down for maintenance); next try at ${String(line.nextAttemptAt)}`);
       expect(Date.parse(String(line.nextAttemptAt))).not.toBeNaN();
       expect(line.retryInMs).toEqual(expect.any(Number));
@@ -95,6 +95,7 @@ describe('operations: structured logs and metrics', () => {
       ...ids,
       attempt: MAX_ATTEMPTS,
       code: 'attempts_exhausted',
+      action: 'discard',
       reason: `Gupshup did not accept the message in ${MAX_ATTEMPTS} attempts; the last error was HTTP 503: Gupshup is down for maintenance`,
     });
     expect(lines.at(-1)!.message).toMatch(/^discarded \(attempts_exhausted\) after attempt 3 of 3: /);
@@ -113,6 +114,22 @@ describe('operations: structured logs and metrics', () => {
       durationMs: expect.any(Number),
       time: expect.any(String),
     });
+  });
+
+  it('logs a discard after an HTTP 400 answer once, with the ids and action: discard', async () => {
+    await putUser(t, tenant, 'refused-user', { phoneNumber: '+919988776603' });
+    simulator.injectFailure({ status: 400, body: { status: 'error', message: 'Invalid destination' } });
+    const res = await postNotification(t, tenant, { notification: { title: 'Hello' }, sendTo: { recipients: ['refused-user'] } }).expect(202);
+    const { requestId } = res.body as { requestId: string };
+    const messageId = (res.body as { messages: { messageId: string }[] }).messages[0].messageId;
+    await jobInState(t, messageId, 'discarded');
+
+    const line = await eventually(
+      () => log.lines().find((found) => found.context === 'WhatsAppDispatcher' && found.messageId === messageId && found.level === 'warn'),
+      'the discard line',
+    );
+    expect(line).toMatchObject({ appId: tenant.appId, messageId, requestId, attempt: 1, errorKind: 'http', httpStatus: 400, action: 'discard' });
+    expect(log.lines().filter((found) => found.messageId === messageId && found.action === 'discard')).toHaveLength(1);
   });
 
   it('names the request and its app on the lines written while handling it; a request id that is not sane is replaced', async () => {

@@ -114,7 +114,9 @@ describe('failure classes: passing failures retry, account-level failures pause 
     const tenant = await tenantWithCallbacks();
     const destination = await newRecipient(tenant, 'throttled');
     simulator.setFate(destination, { final: 'failed', code: 130429, reason: 'Rate limit hit', stage: 'async' });
-    const messageId = await send(tenant, 'throttled');
+    const res = await postNotification(t, tenant, { notification: { title: 'Your order shipped' }, sendTo: { recipients: ['throttled'] } }).expect(202);
+    const { requestId } = res.body as { requestId: string };
+    const messageId = res.body.messages[0].messageId as string;
     // The first try fails; the next one, made only after its failed callback came back, is delivered.
     await eventually(() => requestsTo(simulator, destination).length >= 1 || undefined, 'the first request');
     simulator.setFate(destination, { final: 'delivered' });
@@ -134,7 +136,7 @@ describe('failure classes: passing failures retry, account-level failures pause 
     expect(failed?.data).toMatchObject({ status: 'queued', code: '130429', retry: { attempt: 1, failureClass: 'passing', nextAttemptAt: expect.any(String) } });
 
     expect(await metrics()).toMatch(/whatsapp_dispatch_outcomes_total\{outcome="retry",code="callback_130429"\} [1-9]/);
-    await expectLogLine({ action: 'retry', appId: tenant.appId, messageId, attempt: 1, code: '130429' });
+    await expectLogLine({ action: 'retry', appId: tenant.appId, messageId, requestId, attempt: 1, code: '130429' });
   });
 
   it('parks a retry whose connection dropped instead of sending it twice, and an operator can still send it again', async () => {

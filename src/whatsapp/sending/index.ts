@@ -12,6 +12,7 @@ export { IdempotencyKeyConflictError, InvalidNotificationError, ProviderNotEnabl
 export { MAX_RECIPIENTS_PER_REQUEST } from './notification-request';
 export { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow, type DispatchJobState } from './dispatch/dispatch-jobs';
 export { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
+export { action, type MessageAction } from './dispatch/dispatch-log';
 export { WhatsAppDispatcher } from './dispatch/dispatcher';
 export { LeaseExpiry } from './dispatch/lease-expiry';
 export { AcceptanceGates, SendGates, type GateStop, type SendGate, type SendGateVerdict } from './dispatch/send-gates';

@@ -4,9 +4,40 @@
  */
 export const DISPATCH_LOG_CONTEXT = 'WhatsAppDispatcher';
 
+/**
+ * What a line about a message says happened to it, as its `action` field, the same in every
+ * context (dispatch, tracking, consent, operator commands), so that one filter finds every retry,
+ * discard, ... of any message:
+ * - `sent`: Gupshup accepted an attempt (debug);
+ * - `retry`: an attempt failed and the message is queued again (held while its app is paused);
+ * - `discard`: the message ends `discarded` (before a call, after an answer or a callback);
+ * - `paused` / `resumed`: the app's dispatch (the line names the message that paused it);
+ * - `requeued`: its lease ran out before its request started: due again now;
+ * - `outcome_unknown`: its request may have reached Gupshup with no answer: parked;
+ * - `reconciled`: a parked message found sent from a callback;
+ * - `ignored`: a callback kept in the timeline that changes nothing (a failure after a receipt);
+ * - `not_recorded`: an outcome this instance could not record (the job was taken over, or the database failed).
+ */
+export type MessageAction =
+  | 'sent'
+  | 'retry'
+  | 'discard'
+  | 'paused'
+  | 'resumed'
+  | 'requeued'
+  | 'outcome_unknown'
+  | 'reconciled'
+  | 'ignored'
+  | 'not_recorded';
+
 /** The ids every dispatch log line carries as fields; `requestId` is the notification request's. */
 export function jobFields(job: { appId: string; messageId: string; requestId: string; attempt: number }) {
   return { appId: job.appId, messageId: job.messageId, requestId: job.requestId, attempt: job.attempt };
+}
+
+/** The `action` field of a line, typed so that it stays within MessageAction. */
+export function action(name: MessageAction): { action: MessageAction } {
+  return { action: name };
 }
 
 /** The `code` label of a retry: what failed, without the message (`http_503`, `timeout`, `network`). */

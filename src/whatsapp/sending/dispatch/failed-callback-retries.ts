@@ -4,7 +4,7 @@ import type { SqlExecutor } from '../../../database/database';
 import { FAILURE_CODES, failureClassOf, type FailedCallbackRetry } from '../../domain';
 import { DispatchPauses, type PauseCause } from '../pausing/dispatch-pauses';
 import type { DispatchJobState } from './dispatch-jobs';
-import { DISPATCH_LOG_CONTEXT, formatDelay } from './dispatch-log';
+import { action, DISPATCH_LOG_CONTEXT, formatDelay } from './dispatch-log';
 import { DispatchMetrics } from './dispatch-metrics';
 import { retryDelayMs, type RetryPolicy } from './dispatch-outcome';
 
@@ -20,6 +20,7 @@ export interface FailedCallback {
 
 interface JobRow {
   message_id: string;
+  request_id: string;
   state: DispatchJobState;
   provider_message_id: string | null;
   attempts: number;
@@ -57,7 +58,7 @@ export class FailedCallbackRetries {
     if (messageIds.length === 0) return failures.map(() => undefined);
 
     const rows = await tx.query<JobRow>(
-      `SELECT message_id, state, provider_message_id, attempts FROM whatsapp_dispatch_jobs
+      `SELECT message_id, request_id, state, provider_message_id, attempts FROM whatsapp_dispatch_jobs
         WHERE message_id = ANY ($1::uuid[]) ORDER BY message_id FOR UPDATE`,
       [messageIds],
     );
@@ -81,7 +82,7 @@ export class FailedCallbackRetries {
         pauseCauses.push({ appId: failure.appId, code: failure.code!, reason: failure.reason ?? `failure code ${failure.code}`, messageId: failure.messageId, learntFrom: 'callback' });
         requeued.push({ messageId: job.message_id, dueAt: now, lastError });
         job.state = 'pending';
-        this.reportRetry(failure, job.attempts, null);
+        this.reportRetry(failure, job.request_id, job.attempts, null);
         return { attempt: job.attempts, failureClass, nextAttemptAt: null };
       }
       // No attempt left: the message ends discarded, logged with the other discards (reportDiscards).
@@ -89,7 +90,7 @@ export class FailedCallbackRetries {
       const dueAt = new Date(now.getTime() + retryDelayMs(job.attempts, this.policy.backoffMs));
       requeued.push({ messageId: job.message_id, dueAt, lastError });
       job.state = 'pending';
-      this.reportRetry(failure, job.attempts, dueAt);
+      this.reportRetry(failure, job.request_id, job.attempts, dueAt);
       return { attempt: job.attempts, failureClass, nextAttemptAt: dueAt.toISOString() };
     });
 
@@ -141,22 +142,23 @@ export class FailedCallbackRetries {
         code: discard.code,
         reason: discard.reason,
         failureClass,
-        action: 'discard',
+        ...action('discard'),
       });
     }
   }
 
-  private reportRetry(failure: FailedCallback, attempt: number, dueAt: Date | null): void {
+  private reportRetry(failure: FailedCallback, requestId: string, attempt: number, dueAt: Date | null): void {
     this.metrics.outcome('retry', `callback_${failure.code}`);
     const fields = {
       appId: failure.appId,
       messageId: failure.messageId,
+      requestId,
       attempt,
       maxAttempts: this.policy.maxAttempts,
       code: failure.code,
       reason: failure.reason,
       gupshupMessageId: failure.gupshupMessageId,
-      action: 'retry',
+      ...action('retry'),
     };
     if (dueAt === null) {
       this.logger.warn({ message: `attempt ${attempt} failed with account-level code ${failure.code} (callback); queued again, held while the app's dispatch is paused`, ...fields, nextAttemptAt: null });

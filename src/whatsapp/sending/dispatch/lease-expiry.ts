@@ -3,7 +3,7 @@ import { Database } from '../../../database/database';
 import { appendToStreams } from '../../../event-store';
 import { messageStreamId } from '../../domain';
 import { DispatchJobs } from './dispatch-jobs';
-import { DISPATCH_LOG_CONTEXT, jobFields } from './dispatch-log';
+import { action, DISPATCH_LOG_CONTEXT, jobFields } from './dispatch-log';
 import { DispatchMetrics } from './dispatch-metrics';
 import { outcomeUnknownEvent } from './dispatch-outcome';
 
@@ -58,7 +58,7 @@ export class LeaseExpiry {
         message: `attempt ${job.attempt} was claimed but its request to Gupshup never started, and its lease ran out; queued again, due now`,
         ...jobFields(job),
         reason: 'the lease ran out before the request started',
-        action: 'requeued',
+        ...action('requeued'),
       });
     }
     for (const job of parked) {
@@ -69,7 +69,7 @@ export class LeaseExpiry {
           'parked as outcome_unknown and not sent again (npm run cli -- dispatch:unknown lists such messages)',
         ...jobFields(job),
         reason: 'the lease ran out before the answer was recorded',
-        action: 'outcome_unknown',
+        ...action('outcome_unknown'),
         attemptStartedAt: job.attemptStartedAt.toISOString(),
       });
     }

@@ -9,7 +9,7 @@ import { messageStreamId, WhatsAppDispatchFailed, WhatsAppMessageDiscarded } fro
 import { DispatchPauses } from '../pausing/dispatch-pauses';
 import type { WhatsAppDispatchPausedData } from '../pausing/dispatch-pause.events';
 import { DispatchJobs, type ClaimedJob } from './dispatch-jobs';
-import { DISPATCH_LOG_CONTEXT, failureCode, formatDelay, jobFields } from './dispatch-log';
+import { action, DISPATCH_LOG_CONTEXT, failureCode, formatDelay, jobFields } from './dispatch-log';
 import { DispatchMetrics } from './dispatch-metrics';
 import type { AttemptDecision } from './dispatch-outcome';
 
@@ -75,6 +75,7 @@ export class OutcomeRecorder {
             message: `attempt ${job.attempt} ended (${decision.job.state}) after its job was taken over; not recorded`,
             ...jobFields(job),
             outcome: decision.job.state,
+            ...action('not_recorded'),
           });
         }
         return;
@@ -86,6 +87,7 @@ export class OutcomeRecorder {
               'when its lease runs out it is parked as outcome_unknown if its request had started, else queued again',
             ...jobFields(job),
             outcome: decision.job.state,
+            ...action('not_recorded'),
           });
           return;
         }
@@ -133,7 +135,7 @@ export class OutcomeRecorder {
     switch (outcome.state) {
       case 'sent':
         this.metrics.outcome('sent', 'accepted');
-        this.logger.debug({ message: `sent: ${ofMax} accepted by Gupshup as ${outcome.providerMessageId}`, ...fields, gupshupMessageId: outcome.providerMessageId });
+        this.logger.debug({ message: `sent: ${ofMax} accepted by Gupshup as ${outcome.providerMessageId}`, ...fields, gupshupMessageId: outcome.providerMessageId, ...action('sent') });
         return;
       case 'pending': {
         if (decision.pause) {
@@ -144,6 +146,7 @@ export class OutcomeRecorder {
             reason: outcome.lastError,
             ...failure,
             code: decision.pause.code,
+            ...action('retry'),
           });
           return;
         }
@@ -156,6 +159,7 @@ export class OutcomeRecorder {
           ...failure,
           nextAttemptAt: outcome.dueAt.toISOString(),
           retryInMs,
+          ...action('retry'),
         });
         return;
       }
@@ -165,7 +169,7 @@ export class OutcomeRecorder {
           message: `${ofMax} may have reached Gupshup but got no answer (${outcome.lastError}); not sent again: parked as outcome_unknown until a callback or an operator settles it`,
           ...fields,
           reason: outcome.lastError,
-          action: 'outcome_unknown',
+          ...action('outcome_unknown'),
         });
         return;
       case 'discarded': {
@@ -179,6 +183,7 @@ export class OutcomeRecorder {
           code,
           reason,
           ...failure,
+          ...action('discard'),
         });
         return;
       }

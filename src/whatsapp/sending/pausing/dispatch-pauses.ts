@@ -5,7 +5,7 @@ import { appStreamId, ProviderPauseSource, type ProviderPause } from '../../../a
 import { Database, type SqlExecutor } from '../../../database/database';
 import { appendToStreams } from '../../../event-store';
 import { ScrapeTimeMetrics } from '../../../metrics/scrape-time-metrics';
-import { DISPATCH_LOG_CONTEXT } from '../dispatch/dispatch-log';
+import { action, DISPATCH_LOG_CONTEXT } from '../dispatch/dispatch-log';
 import { WhatsAppDispatchPaused, WhatsAppDispatchResumed, type WhatsAppDispatchPausedData } from './dispatch-pause.events';
 
 export const DISPATCH_PAUSED_APPS = 'whatsapp_dispatch_paused_apps';
@@ -100,7 +100,7 @@ export class DispatchPauses implements OnModuleInit, OnModuleDestroy {
         code: pause.code,
         reason: pause.reason,
         learntFrom: pause.learntFrom,
-        action: 'paused',
+        ...action('paused'),
       });
     }
   }
@@ -122,7 +122,7 @@ export class DispatchPauses implements OnModuleInit, OnModuleDestroy {
     });
     if (lifted) {
       this.resumes.inc();
-      this.logger.log({ message: `WhatsApp dispatch resumed for the app (paused since ${lifted.since} by ${lifted.code})`, appId, code: lifted.code, pausedSince: lifted.since, action: 'resumed' });
+      this.logger.log({ message: `WhatsApp dispatch resumed for the app (paused since ${lifted.since} by ${lifted.code})`, appId, code: lifted.code, pausedSince: lifted.since, ...action('resumed') });
     }
     return lifted;
   }

@@ -3,7 +3,7 @@ import type { SqlExecutor } from '../../../database/database';
 import { EventStore, EventStoreSubscription, type BatchContext, type RecordedEvent, type StoreEvent, type SubscriptionHandler } from '../../../event-store';
 import { messageStreamId, WhatsAppMessageQueued, WhatsAppMessageSent, type WhatsAppDispatchOutcomeUnknownData, type WhatsAppMessageSentData } from '../../domain';
 import type { GupshupCallbackReceivedData } from '../receiving/gupshup-callback-received.event';
-import { FailedCallbackRetries } from '../../sending';
+import { action, FailedCallbackRetries } from '../../sending';
 import { TrackingMetrics } from '../tracking.metrics';
 import { destinationDigits, type UnresolvedDispatch } from './lost-dispatches';
 import { deliveryEventOf } from './delivery-report';
@@ -53,8 +53,8 @@ export class CallbackTranslator implements SubscriptionHandler {
         this.logger.log({ message: 'callback parked: no known message has its id yet', appId: outcome.appId, callbackEventId: outcome.callbackEventId, providerStatus: outcome.kind });
       }
     }
-    for (const { messageId, gupshupMessageId } of result.reconciled) {
-      this.logger.log({ message: 'lost send answer reconciled from an authenticated callback', messageId, gupshupMessageId });
+    for (const { appId, messageId, gupshupMessageId } of result.reconciled) {
+      this.logger.log({ message: 'lost send answer reconciled from an authenticated callback', appId, messageId, gupshupMessageId, ...action('reconciled') });
     }
     for (const { appId, messageId, report, gupshupMessageId } of result.failuresAfterReceipt) {
       this.logger.warn({
@@ -63,6 +63,7 @@ export class CallbackTranslator implements SubscriptionHandler {
         messageId,
         gupshupMessageId: report.gupshupMessageId ?? gupshupMessageId,
         code: report.code,
+        ...action('ignored'),
       });
     }
     // The failures that ended their message, each logged and counted once: only new events, and

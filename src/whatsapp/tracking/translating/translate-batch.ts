@@ -44,7 +44,7 @@ export interface TranslationResult {
   outcomes: { format: CallbackFormatLabel; kind: string; outcome: CallbackOutcome; appId: string; callbackEventId: string; problem?: string }[];
   appended: DeliveryStatusChanged[];
   unparked: number;
-  reconciled: { messageId: string; gupshupMessageId: string }[];
+  reconciled: { appId: string; messageId: string; gupshupMessageId: string }[];
   /** `failed` reports received after their message's delivered or read receipt: recorded, not tried again. */
   failuresAfterReceipt: ResolvedReport[];
 }
@@ -170,7 +170,7 @@ export async function translateBatch(
     const event = await claimLostDispatch(tx, dispatch, gupshupMessageId);
     if (!event) return;
     sentEvents.push(event);
-    result.reconciled.push({ messageId: dispatch.messageId, gupshupMessageId });
+    result.reconciled.push({ appId: dispatch.appId, messageId: dispatch.messageId, gupshupMessageId });
     await registerCorrelations(tx, [{ appId: dispatch.appId, kind: 'gupshup', providerId: gupshupMessageId, messageId: dispatch.messageId }]);
     const waiting = await takeParkedByGupshupIds(tx, [{ appId: dispatch.appId, providerId: gupshupMessageId }]);
     result.unparked += waiting.length;
