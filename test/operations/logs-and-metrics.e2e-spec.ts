@@ -132,6 +132,33 @@ describe('operations: structured logs and metrics', () => {
     expect(log.lines().filter((found) => found.messageId === messageId && found.action === 'discard')).toHaveLength(1);
   });
 
+  it('logs and counts each message discarded when its request is accepted: no user, no phone number, a suppressed number', async () => {
+    await putUser(t, tenant, 'no-phone-user', { email: 'no-phone@example.com' });
+    await putUser(t, tenant, 'suppressed-user', { phoneNumber: '+919988776604' });
+    await request(t.url).put('/v3/channels/whatsapp/suppressions/+919988776604').set(tenant.headers).send({ reason: 'manual' }).expect(200);
+    const before = (await request(t.url).get('/metrics').expect(200)).text;
+    const res = await postNotification(t, tenant, { notification: { title: 'Hello' }, sendTo: { recipients: ['nobody-here', 'no-phone-user', 'suppressed-user'] } }).expect(202);
+    const { requestId, messages } = res.body as { requestId: string; messages: { messageId: string; status: string; discardReason: { code: string } }[] };
+    expect(messages.map((message) => [message.status, message.discardReason.code])).toEqual([
+      ['discarded', 'unknown_recipient'],
+      ['discarded', 'no_phone_number'],
+      ['discarded', 'manual'],
+    ]);
+
+    for (const [index, context] of ['SendNotification', 'SendNotification', 'Consent'].entries()) {
+      const { messageId, discardReason } = messages[index];
+      const line = await eventually(() => log.lines().find((found) => found.messageId === messageId && found.action === 'discard'), `the discard line of ${discardReason.code}`);
+      expect(line).toMatchObject({ context, appId: tenant.appId, messageId, requestId, discardReason: discardReason.code, action: 'discard' });
+      expect(log.lines().filter((found) => found.messageId === messageId && found.action === 'discard')).toHaveLength(1);
+    }
+
+    const after = (await request(t.url).get('/metrics').expect(200)).text;
+    for (const code of ['unknown_recipient', 'no_phone_number', 'manual']) {
+      const count = (text: string) => metricValue(text, 'whatsapp_dispatch_outcomes_total', { outcome: 'discarded', code }) ?? 0;
+      expect(count(after) - count(before)).toBe(1);
+    }
+  });
+
   it('names the request and its app on the lines written while handling it; a request id that is not sane is replaced', async () => {
     const res = await request(t.url).post('/v3/log-probe').set(tenant.headers).set('X-Request-Id', 'has spaces and "quotes"').send({ note: 'n-1' }).expect(201);
     const requestId = res.headers['x-request-id'] as string;

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { AcceptanceGates, SendGates, type ClaimedJob, type SendGate, type SendGateVerdict } from '../sending';
+import { AcceptanceGates, action, SendGates, type ClaimedJob, type SendGate, type SendGateVerdict } from '../sending';
 import { ConsentMetrics } from './consent.metrics';
 import { ConsentPolicy, isTemplateSend } from './consent-policy';
 import { numberOfDestination } from './contact-number';
@@ -43,7 +43,17 @@ export class ConsentSendGate implements SendGate, OnModuleInit {
         verdicts.set(job.messageId, { reason: verdict.code, detail: verdict.reason });
         const stage = job.attempt === 0 ? 'accept' : 'dispatch';
         this.metrics.refused(verdict.code, stage);
-        this.logger.log({ message: `message not sent: ${verdict.code}`, appId, messageId: job.messageId, requestId: job.requestId, code: verdict.code, stage });
+        // When the request is accepted this is the message's discard line; before a call the
+        // dispatcher's discard line follows it.
+        this.logger.log({
+          message: `message not sent: ${verdict.code}`,
+          appId,
+          messageId: job.messageId,
+          requestId: job.requestId,
+          code: verdict.code,
+          stage,
+          ...(stage === 'accept' ? { discardReason: verdict.code, ...action('discard') } : action('refused')),
+        });
       }
     }
     return verdicts;

@@ -21,6 +21,8 @@ import { TemplateMetrics } from '../templates/template.metrics';
 import { TemplatesService } from '../templates/templates.service';
 import { recordCancellationKey } from './cancelling/cancellation-keys';
 import { DispatchJobs, type DispatchContent, type NewDispatchJob } from './dispatch/dispatch-jobs';
+import { action } from './dispatch/dispatch-log';
+import { DispatchMetrics } from './dispatch/dispatch-metrics';
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
 import { overrideApiKeyContext } from './dispatch/request-builder';
 import { AcceptanceGates, type GateStop } from './dispatch/send-gates';
@@ -36,6 +38,16 @@ interface PlannedMessage {
   result: SentMessageResult;
   events: WhatsAppMessageEvent[];
   job?: NewDispatchJob;
+  /** Discarded by a send gate, which logged it (context `Consent`). */
+  gated?: boolean;
+}
+
+/** What a committed request did, for its log lines and counts. */
+interface Queued {
+  result: SendNotificationResult;
+  dueNow: boolean;
+  /** The messages discarded when the request was accepted; none when an earlier answer is replayed. */
+  discarded: PlannedMessage[];
 }
 
 /**
@@ -59,6 +71,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     private readonly templates: TemplatesService,
     private readonly templateMetrics: TemplateMetrics,
     private readonly gates: AcceptanceGates,
+    private readonly dispatchMetrics: DispatchMetrics,
   ) {}
 
   async execute(command: SendWhatsAppNotificationCommand): Promise<SendNotificationResult> {
@@ -78,18 +91,41 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       await this.checkProviderEnabled(appId);
     }
 
-    const { result, dueNow } = await this.db.transaction(async (tx) => {
+    const { result, dueNow, discarded } = await this.db.transaction(async (tx): Promise<Queued> => {
       if (key !== undefined) {
         // Waits for a concurrent request holding the same key, then answers as it did.
         const earlier = await this.idempotencyKeys.claim<SendNotificationResult>(tx, appId, key, hash);
-        if (earlier) return { result: earlier.body, dueNow: false };
+        if (earlier) return { result: earlier.body, dueNow: false, discarded: [] };
       }
       const queued = await this.queue(tx, appId, request, template);
       if (key !== undefined) await this.idempotencyKeys.complete(tx, appId, key, { statusCode: ACCEPTED, body: queued.result });
       return queued;
     });
     if (dueNow) this.dispatcher.wake();
+    this.reportDiscarded(appId, result.requestId, discarded);
     return result;
+  }
+
+  /**
+   * One line and one count per message discarded when its request was accepted, once the request
+   * has committed: a gate's discard is logged by its gate (context `Consent`) and only counted here.
+   */
+  private reportDiscarded(appId: string, requestId: string, discarded: readonly PlannedMessage[]): void {
+    for (const { result, gated } of discarded) {
+      const code = result.discardReason?.code ?? 'discarded';
+      this.dispatchMetrics.outcome('discarded', code);
+      if (gated) continue;
+      this.logger.warn({
+        message: `message discarded when the request was accepted (${code}): ${result.discardReason?.reason ?? code}`,
+        appId,
+        messageId: result.messageId,
+        requestId,
+        recipient: result.recipient,
+        discardReason: code,
+        reason: result.discardReason?.reason,
+        ...action('discard'),
+      });
+    }
   }
 
   private async checkProviderEnabled(appId: string): Promise<void> {
@@ -117,7 +153,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     appId: string,
     request: NotificationRequest,
     template: RegisteredTemplate | null,
-  ): Promise<{ result: SendNotificationResult; dueNow: boolean }> {
+  ): Promise<Queued> {
     const now = new Date();
     const requestId = randomUUID();
     const scheduled = request.sendAt !== null && request.sendAt > now;
@@ -166,6 +202,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     return {
       result: { requestId, messages: planned.map((message) => message.result) },
       dueNow: jobs.length > 0 && !scheduled,
+      discarded: planned.filter((message) => message.result.status === 'discarded'),
     };
   }
 
@@ -188,6 +225,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       if (!verdict) continue;
       const discardReason = { code: verdict.reason, reason: verdict.detail ?? verdict.reason };
       message.result = { ...message.result, status: 'discarded', discardReason };
+      message.gated = true;
       message.events.push(
         new WhatsAppMessageDiscarded({ appId, messageId: message.result.messageId, ...discardReason, source: 'gate', discardedAt: now.toISOString() }),
       );

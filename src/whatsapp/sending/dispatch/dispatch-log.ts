@@ -10,7 +10,8 @@ export const DISPATCH_LOG_CONTEXT = 'WhatsAppDispatcher';
  * discard, ... of any message:
  * - `sent`: Gupshup accepted an attempt (debug);
  * - `retry`: an attempt failed and the message is queued again (held while its app is paused);
- * - `discard`: the message ends `discarded` (before a call, after an answer or a callback);
+ * - `discard`: the message ends `discarded` (when accepted, before a call, after an answer or a callback);
+ * - `refused`: a send gate kept it from Gupshup right before a call (its `discard` line follows);
  * - `paused` / `resumed`: the app's dispatch (the line names the message that paused it);
  * - `requeued`: its lease ran out before its request started: due again now;
  * - `outcome_unknown`: its request may have reached Gupshup with no answer: parked;
@@ -22,6 +23,7 @@ export type MessageAction =
   | 'sent'
   | 'retry'
   | 'discard'
+  | 'refused'
   | 'paused'
   | 'resumed'
   | 'requeued'

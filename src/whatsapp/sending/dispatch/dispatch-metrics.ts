@@ -53,7 +53,7 @@ export const dispatchMetricProviders: Provider[] = [
   }),
   makeCounterProvider({
     name: DISPATCH_OUTCOMES,
-    help: 'Dispatch attempts recorded, by outcome (sent, retry, discarded, outcome_unknown) and code (the discard code, or what failed; callback_{code} when a failed callback decided it)',
+    help: 'Dispatch attempts recorded, by outcome (sent, retry, discarded, outcome_unknown) and code (the discard code, or what failed; callback_{code} when a failed callback decided it); discards decided when the request was accepted are counted as discarded too, by their code',
     labelNames: ['outcome', 'code'],
   }),
   makeGaugeProvider({
