@@ -4,6 +4,7 @@ import { CommandFactory } from 'nest-commander';
 // Not re-exported by the package's index.
 import type { CommandFactoryRunOptions } from 'nest-commander/src/command-factory.interface';
 import { commandsOnlyModule } from './cli-commands';
+import { createRootLogger, PinoLoggerService } from './common/logger';
 import { AppConfig, ConfigError } from './config/app-config';
 import { CliModule } from './cli.module';
 import { DatabaseConnectError } from './database/database-connect-error';
@@ -52,6 +53,14 @@ async function selectsACommand(): Promise<boolean> {
   return selected;
 }
 
+/** The service's logger on stderr, for a command that runs; a start-up failure is left to main(), which says it in one line. */
+class CommandLogger extends PinoLoggerService {
+  override error(message: unknown, ...params: unknown[]): void {
+    if (params.at(-1) === 'ExceptionHandler') return;
+    super.error(message, ...params);
+  }
+}
+
 /**
  * `npm run cli -- <command>`: the service's modules without HTTP, subscriptions or dispatch
  * workers, so that a command can run beside a running service on the same database.
@@ -70,7 +79,12 @@ async function main(): Promise<void> {
   }
   // Reverting applies nothing at start-up, so that a second revert undoes the migration before the last.
   if (process.argv[2] === 'migrations:revert') config = config.leavingSchemaAlone();
-  await CommandFactory.run(CliModule.forRoot(config), runOptions);
+  await CommandFactory.run(CliModule.forRoot(config), {
+    ...runOptions,
+    // The service's log lines (an operator's resend or settle among them: ids as fields, JSON when
+    // not on a terminal), all on stderr: a command's stdout is its output alone.
+    logger: new CommandLogger(createRootLogger({ level: config.get('LOG_LEVEL'), format: config.get('LOG_FORMAT'), destination: process.stderr })),
+  });
 }
 
 main().catch((error: unknown) => {

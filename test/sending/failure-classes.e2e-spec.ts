@@ -4,6 +4,7 @@ import type { CallbackFormat } from '../../src/whatsapp/gupshup/callback-parser'
 import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
 import { buildCallbackBody, type CallbackEvent } from '../../tools/simulator/callback-payloads';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
+import { runCli } from '../faults/fault-kit';
 import type { TestApp } from '../support/test-app';
 import {
   createTenant,
@@ -143,7 +144,9 @@ describe('failure classes: passing failures retry, account-level failures pause 
     const tenant = await tenantWithCallbacks();
     const destination = await newRecipient(tenant, 'throttled-then-dropped');
     simulator.setFate(destination, { final: 'failed', code: 130429, stage: 'async' });
-    const messageId = await send(tenant, 'throttled-then-dropped');
+    const res = await postNotification(t, tenant, { notification: { title: 'Your order shipped' }, sendTo: { recipients: ['throttled-then-dropped'] } }).expect(202);
+    const { requestId } = res.body as { requestId: string };
+    const messageId = res.body.messages[0].messageId as string;
     await eventually(() => requestsTo(simulator, destination).length >= 1 || undefined, 'the first request');
     simulator.setFate(destination, { final: 'read' });
     // The retry reaches Gupshup, but its connection drops before the answer.
@@ -155,8 +158,19 @@ describe('failure classes: passing failures retry, account-level failures pause 
     expect(await eventTypes(t, messageId)).toContain('WhatsAppDispatchOutcomeUnknown');
     await expectLogLine({ action: 'outcome_unknown', appId: tenant.appId, messageId, attempt: 2 });
 
+    // Gupshup's ids are UUIDs: the command line refuses to settle it with anything else, and changes nothing.
+    const refused = await runCli(t.database.url, ['dispatch:settle', messageId, 'not-a-gupshup-id']).then(
+      () => undefined,
+      (error: Error & { code?: number; stderr?: string }) => error,
+    );
+    expect(refused?.code).toBe(1);
+    expect(refused?.stderr).toContain('"not-a-gupshup-id" is not a Gupshup messageId');
+    expect((await jobInState(t, messageId, 'outcome_unknown')).attempts).toBe(1);
+
     // The first attempt's send and callbacks do not stand in the way of resending the second.
     expect(await t.app.get(OutcomeUnknownResolver).resend(messageId)).toBe(true);
+    await expectLogLine({ action: 'resend', appId: tenant.appId, messageId, requestId, attempt: 3 });
+    expect(await metrics()).toMatch(/whatsapp_dispatch_outcomes_total\{outcome="retry",code="operator_resend"\} 1/);
     await messageWithStatus(tenant, messageId, 'seen');
     expect(requestsTo(simulator, destination)).toHaveLength(3);
   });

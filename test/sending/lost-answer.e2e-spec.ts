@@ -1,3 +1,4 @@
+import request from 'supertest';
 import { findFreePort } from '../../src/database/embedded-postgres';
 import { EventStore, type StoreEvent } from '../../src/event-store';
 import { messageStreamId, WhatsAppMessageSent } from '../../src/whatsapp/domain';
@@ -100,6 +101,7 @@ describe('dispatch: an answer lost with its worker', () => {
       const resolver = successor.app.get(OutcomeUnknownResolver);
       expect((await resolver.list({ appId: tenant.appId })).map((row) => row.messageId)).toEqual([messageId]);
       expect(await resolver.settleAsSent(messageId, 'gupshup-id-from-its-logs')).toBe(true);
+      expect((await request(successor.url).get('/metrics').expect(200)).text).toMatch(/whatsapp_dispatch_outcomes_total\{outcome="sent",code="operator_settled"\} 1/);
       expect(await eventTypes(successor, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppMessageSent']);
       expect(await resolver.resend(messageId)).toBe(false);
       expect(requestsTo(simulator, '919988779001')).toHaveLength(1);

@@ -16,6 +16,7 @@ export const DISPATCH_LOG_CONTEXT = 'WhatsAppDispatcher';
  * - `requeued`: its lease ran out before its request started: due again now;
  * - `outcome_unknown`: its request may have reached Gupshup with no answer: parked;
  * - `reconciled`: a parked message found sent from a callback;
+ * - `resend` / `settle`: an operator sent a parked message again, or recorded it as sent;
  * - `ignored`: a callback kept in the timeline that changes nothing (a failure after a receipt);
  * - `not_recorded`: an outcome this instance could not record (the job was taken over, or the database failed).
  */
@@ -29,6 +30,8 @@ export type MessageAction =
   | 'requeued'
   | 'outcome_unknown'
   | 'reconciled'
+  | 'resend'
+  | 'settle'
   | 'ignored'
   | 'not_recorded';
 

@@ -3,6 +3,13 @@ import { OutcomeUnknownResolver } from './outcome-unknown-resolver';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Gupshup's message ids are UUIDs (GUPSHUP.md): anything else is a mistyped or foreign id, never recorded. */
+function checkGupshupMessageId(gupshupMessageId: string): string {
+  const id = gupshupMessageId.trim();
+  if (!UUID.test(id)) throw new Error(`"${gupshupMessageId}" is not a Gupshup messageId (a UUID, as in Gupshup's send answer or a callback's gsId)`);
+  return id;
+}
+
 function checkMessageId(messageId: string): string {
   if (!UUID.test(messageId)) throw new Error(`"${messageId}" is not a message id (a UUID, as returned by POST /v3/notifications)`);
   return messageId;
@@ -65,8 +72,7 @@ export class SettleOutcomeUnknownCommand extends CommandRunner {
   }
 
   async run([messageId, gupshupMessageId]: string[]): Promise<void> {
-    const providerId = gupshupMessageId.trim();
-    if (providerId === '') throw new Error('the Gupshup messageId must not be empty');
+    const providerId = checkGupshupMessageId(gupshupMessageId);
     if (!(await this.resolver.settleAsSent(checkMessageId(messageId), providerId))) {
       throw new Error(`message ${messageId} is not parked as outcome_unknown`);
     }

@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Database, type SqlExecutor } from '../../../database/database';
 import { EventStore } from '../../../event-store/event-store';
 import { DeliveryStatusChanged, messageStreamId, WhatsAppMessageSent } from '../../domain';
 import { appendToStreams, type StoreEvent } from '../../../event-store';
 import { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow } from './dispatch-jobs';
+import { action, DISPATCH_LOG_CONTEXT } from './dispatch-log';
+import { DispatchMetrics } from './dispatch-metrics';
 import { dispatchEventId } from './dispatch-outcome';
 
 /**
@@ -13,10 +15,13 @@ import { dispatchEventId } from './dispatch-outcome';
  */
 @Injectable()
 export class OutcomeUnknownResolver {
+  private readonly logger = new Logger(DISPATCH_LOG_CONTEXT);
+
   constructor(
     private readonly db: Database,
     private readonly store: EventStore,
     private readonly jobs: DispatchJobs,
+    private readonly metrics: DispatchMetrics,
   ) {}
 
   /** Parked jobs, oldest first. */
@@ -28,29 +33,42 @@ export class OutcomeUnknownResolver {
    * Marks a parked message as sent with Gupshup's `messageId`, appending WhatsAppMessageSent for the
    * parked attempt (the same event id the dispatcher would have used, so it is stored once), in
    * `tx` when given. Returns false when the message is not parked (never was, or already settled).
+   * An operator's decision: logged (`action: settle`) and counted (`sent`, `operator_settled`).
    */
   async settleAsSent(messageId: string, providerMessageId: string, tx?: SqlExecutor): Promise<boolean> {
     const work = async (executor: SqlExecutor) => {
       const job = await this.jobs.settleOutcomeUnknownAsSent(executor, messageId, providerMessageId);
-      if (!job) return false;
+      if (!job) return undefined;
       const sent = new WhatsAppMessageSent(
         { appId: job.appId, messageId, providerMessageId, attempt: job.attempts, sentAt: (job.attemptStartedAt ?? job.updatedAt).toISOString() },
         dispatchEventId(messageId, job.attempts, 'sent'),
       );
       await appendToStreams(executor, [{ streamId: messageStreamId(messageId), events: [sent], expectedVersion: 'any' }]);
-      return true;
+      return job;
     };
-    return tx ? work(tx) : this.db.transaction(work);
+    const settled = await (tx ? work(tx) : this.db.transaction(work));
+    if (!settled) return false;
+    this.metrics.outcome('sent', 'operator_settled');
+    this.logger.warn({
+      message: `attempt ${settled.attempts}, parked as outcome_unknown, recorded as sent by an operator with Gupshup's id ${providerMessageId}`,
+      appId: settled.appId,
+      messageId,
+      requestId: settled.requestId,
+      attempt: settled.attempts,
+      gupshupMessageId: providerMessageId,
+      ...action('settle'),
+    });
+    return true;
   }
 
   /**
    * An operator's decision: send a parked message again now, as a new attempt. Refused (false)
    * when it is not parked, or when its stream already shows that Gupshup may have it (a send
    * result of the parked attempt, or a callback not about an earlier attempt's Gupshup id):
-   * sending it again would deliver it twice.
+   * sending it again would deliver it twice. Logged (`action: resend`) and counted (`retry`, `operator_resend`).
    */
   async resend(messageId: string): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
+    const requeued = await this.db.transaction(async (tx) => {
       // Under the job's lock, the stream read below sees a send result the translator committed meanwhile.
       if (!(await lockOutcomeUnknownJob(tx, messageId))) return false;
       const job = await this.jobs.find(messageId, tx);
@@ -67,7 +85,18 @@ export class OutcomeUnknownResolver {
           (event instanceof DeliveryStatusChanged && !(event.data.providerMessageId !== undefined && earlierIds.has(event.data.providerMessageId))),
       );
       if (gupshupMayHaveIt) return false;
-      return Boolean(await this.jobs.requeueOutcomeUnknown(tx, messageId));
+      return this.jobs.requeueOutcomeUnknown(tx, messageId);
     });
+    if (!requeued) return false;
+    this.metrics.outcome('retry', 'operator_resend');
+    this.logger.warn({
+      message: `parked as outcome_unknown, sent again by an operator as attempt ${requeued.attempts + 1}, due now (Gupshup is taken not to have attempt ${requeued.attempts})`,
+      appId: requeued.appId,
+      messageId,
+      requestId: requeued.requestId,
+      attempt: requeued.attempts + 1,
+      ...action('resend'),
+    });
+    return true;
   }
 }
