@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AppsModule } from './apps/apps.module';
+import { ApplicationCqrsModule } from './common/application-cqrs';
 import { AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { DashboardModule } from './dashboard/dashboard.module';
@@ -22,16 +23,19 @@ import { WebhooksModule } from './webhooks/webhooks.module';
 export class AppModule {
   /** Configured from the environment (or a test's own configuration). */
   static forRoot(config: AppConfig, extraImports: DynamicModule['imports'] = []): DynamicModule {
-    return AppModule.around(ConfigModule.forRoot(config), extraImports);
+    return AppModule.around(ConfigModule.forRoot(config), [CqrsModule.forRoot(), ...(extraImports ?? [])]);
   }
 
-  /** Around a module that provides the AppConfig (globally). */
+  /**
+   * Around a module that provides the AppConfig (globally). The CQRS buses are the application's
+   * (ApplicationCqrsModule): a host's own CqrsModule.forRoot(), or one loaded when it has none.
+   */
   static around(configModule: DynamicModule, extraImports: DynamicModule['imports'] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
         configModule,
-        CqrsModule.forRoot(),
+        ApplicationCqrsModule,
         DatabaseModule,
         EventStoreModule,
         HealthModule,

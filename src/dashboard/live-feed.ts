@@ -1,5 +1,5 @@
 import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { ApplicationBuses } from '../common/application-cqrs';
 import { Database } from '../database/database';
 import { NotificationListener } from '../database/notification-listener';
 import { MESSAGE_VIEWS_CHANGED_CHANNEL, parseMessageViewsChanged } from '../whatsapp/projections/message-views-changed';
@@ -30,7 +30,7 @@ export class DashboardLiveFeed implements BeforeApplicationShutdown {
 
   constructor(
     db: Database,
-    private readonly queries: QueryBus,
+    private readonly buses: ApplicationBuses,
   ) {
     this.listener = new NotificationListener(
       db.pool,
@@ -108,7 +108,7 @@ export class DashboardLiveFeed implements BeforeApplicationShutdown {
       if (!listeners?.size) continue;
       let messages: MessageResponse[];
       try {
-        messages = await this.queries.execute(new GetWhatsAppMessagesQuery(appId, [...ids]));
+        messages = await this.buses.queryBus.execute(new GetWhatsAppMessagesQuery(appId, [...ids]));
       } catch (error) {
         this.logger.warn({ message: 'changed messages could not be read; open pages will read their view again', appId, error: (error as Error).message });
         for (const listener of listeners) listener('resync', {});

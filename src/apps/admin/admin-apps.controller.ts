@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { ApplicationBuses } from '../../common/application-cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from '../../common/openapi';
 import { AppsService, type AppSummary, type CreatedApp } from '../apps.service';
@@ -13,7 +13,7 @@ import { appListSchema, createAppBodySchema, createdAppSchema, type CreateAppBod
 export class AdminAppsController {
   constructor(
     private readonly apps: AppsService,
-    private readonly commandBus: CommandBus,
+    private readonly buses: ApplicationBuses,
   ) {}
 
   /** The response is the only place the app's secret ever appears. */
@@ -23,7 +23,7 @@ export class AdminAppsController {
   @ApiResponse({ status: HttpStatus.CREATED, description: 'The app, with its API secret: shown only here', standardSchema: createdAppSchema })
   @ApiErrorResponses({ 400: 'The body is invalid; the message names every problem' })
   create(@Body({ schema: createAppBodySchema }) body: CreateAppBody): Promise<CreatedApp> {
-    return this.commandBus.execute(new CreateWhatsAppAppCommand(body, 'admin-api'));
+    return this.buses.commandBus.execute(new CreateWhatsAppAppCommand(body, 'admin-api'));
   }
 
   @Get()

@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { EventBus, type IEvent } from '@nestjs/cqrs';
+import type { IEvent } from '@nestjs/cqrs';
+import { ApplicationBuses } from '../../common/application-cqrs';
 import type { SqlExecutor } from '../../database/database';
 import { EventStoreSubscription, eventTypeOf, SubscriptionManager, toStoreEvent, type RecordedEvent, type SubscriptionHandler } from '../../event-store';
 import { isMessageEvent, MESSAGE_EVENTS, NotificationRequested, trackStatus, untrackedMessage, type DiscardReason, type MessageStatus, type TrackedMessage } from '../domain';
@@ -31,7 +32,7 @@ export class EventBusPublisher implements SubscriptionHandler, OnModuleDestroy {
   readonly eventTypes = [NotificationRequested, ...MESSAGE_EVENTS].map((eventClass) => eventTypeOf(eventClass).type);
 
   constructor(
-    private readonly eventBus: EventBus,
+    private readonly buses: ApplicationBuses,
     private readonly subscriptions: SubscriptionManager,
   ) {}
 
@@ -53,7 +54,8 @@ export class EventBusPublisher implements SubscriptionHandler, OnModuleDestroy {
       if (rise) published.push(new WhatsAppMessageStatusChanged({ appId, messageId, requestId: state.requestId, recipient: state.recipient, ...rise }));
     }
     await this.saveStates(tx, [...states.values()]);
-    for (const event of published) this.eventBus.publish(event);
+    const { eventBus } = this.buses;
+    for (const event of published) eventBus.publish(event);
   }
 
   async reset(tx: SqlExecutor): Promise<void> {

@@ -1,5 +1,5 @@
 import { Body, Controller, Headers, HttpCode, HttpStatus, Post } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { ApplicationBuses } from '../../common/application-cqrs';
 import { ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentApp, type AuthenticatedApp } from '../../apps';
 import { AppApi } from '../../apps/auth/app-api.decorator';
@@ -13,7 +13,7 @@ import { sendNotificationResultSchema } from './send-notification.dto';
 @AppApi()
 @Controller('v3/notifications')
 export class NotificationsController {
-  constructor(private readonly commandBus: CommandBus) {}
+  constructor(private readonly buses: ApplicationBuses) {}
 
   /**
    * The body is validated by the command handler, not by a pipe, so that the command bus and
@@ -45,6 +45,6 @@ export class NotificationsController {
     @Body() body: Record<string, unknown>,
     @Headers('Idempotency-Key') idempotencyKey?: string,
   ): Promise<SendNotificationResult> {
-    return this.commandBus.execute(new SendWhatsAppNotificationCommand(app.id, body as unknown as SendNotificationBody, { idempotencyKey }));
+    return this.buses.commandBus.execute(new SendWhatsAppNotificationCommand(app.id, body as unknown as SendNotificationBody, { idempotencyKey }));
   }
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpStatus, Query } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { ApplicationBuses } from '../../../common/application-cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedApp } from '../../../apps/apps.service';
 import { AppApi } from '../../../apps/auth/app-api.decorator';
@@ -22,7 +22,7 @@ import {
 @AppApi()
 @Controller('v3/analytics')
 export class AnalyticsController {
-  constructor(private readonly queries: QueryBus) {}
+  constructor(private readonly buses: ApplicationBuses) {}
 
   @Get('whatsapp')
   @ApiOperation({
@@ -38,7 +38,7 @@ export class AnalyticsController {
     @CurrentApp() app: AuthenticatedApp,
     @Query({ schema: whatsAppAnalyticsQuerySchema }) params: WhatsAppAnalyticsParams,
   ): Promise<WhatsAppAnalyticsResponse> {
-    return this.queries.execute(new GetWhatsAppAnalyticsQuery(app.id, params));
+    return this.buses.queryBus.execute(new GetWhatsAppAnalyticsQuery(app.id, params));
   }
 
   @Get('whatsapp/discard-reasons')
@@ -49,6 +49,6 @@ export class AnalyticsController {
   @ApiResponse({ status: HttpStatus.OK, description: 'The counts per discard code', standardSchema: discardReasonsSchema })
   @ApiErrorResponses({ 400: 'from/to not dates, in the wrong order, or more than 366 days apart' })
   discardReasons(@CurrentApp() app: AuthenticatedApp, @Query({ schema: discardReasonsQuerySchema }) params: DiscardReasonsParams): Promise<DiscardReasonsResponse> {
-    return this.queries.execute(new GetWhatsAppDiscardReasonsQuery(app.id, params.from, params.to));
+    return this.buses.queryBus.execute(new GetWhatsAppDiscardReasonsQuery(app.id, params.from, params.to));
   }
 }

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpStatus, Param, Query } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { ApplicationBuses } from '../../../common/application-cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedApp } from '../../../apps/apps.service';
 import { AppApi } from '../../../apps/auth/app-api.decorator';
@@ -14,7 +14,7 @@ import { ListWhatsAppMessagesQuery } from './list-messages.query';
 @AppApi()
 @Controller('v3/messages')
 export class MessagesController {
-  constructor(private readonly queries: QueryBus) {}
+  constructor(private readonly buses: ApplicationBuses) {}
 
   @Get()
   @ApiOperation({
@@ -26,7 +26,7 @@ export class MessagesController {
   @ApiResponse({ status: HttpStatus.OK, description: 'A page of messages', standardSchema: messagePageSchema })
   @ApiErrorResponses({ 400: 'A parameter is invalid; the message says which and what it accepts' })
   list(@CurrentApp() app: AuthenticatedApp, @Query({ schema: listMessagesQuerySchema }) params: ListMessagesParams): Promise<MessagePage> {
-    return this.queries.execute(new ListWhatsAppMessagesQuery(app.id, params));
+    return this.buses.queryBus.execute(new ListWhatsAppMessagesQuery(app.id, params));
   }
 
   @Get(':messageId')
@@ -34,6 +34,6 @@ export class MessagesController {
   @ApiResponse({ status: HttpStatus.OK, description: 'The message', standardSchema: messageSchema })
   @ApiErrorResponses({ 400: 'The message id is not one this service could have given', 404: 'No such message in this app' })
   get(@CurrentApp() app: AuthenticatedApp, @Param('messageId', { schema: MESSAGE_ID_SCHEMA }) messageId: string): Promise<MessageResponse> {
-    return this.queries.execute(new GetWhatsAppMessageQuery(app.id, messageId));
+    return this.buses.queryBus.execute(new GetWhatsAppMessageQuery(app.id, messageId));
   }
 }

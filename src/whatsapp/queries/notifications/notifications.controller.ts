@@ -1,5 +1,5 @@
 import { Controller, Get, HttpStatus, Param } from '@nestjs/common';
-import { QueryBus } from '@nestjs/cqrs';
+import { ApplicationBuses } from '../../../common/application-cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedApp } from '../../../apps/apps.service';
 import { AppApi } from '../../../apps/auth/app-api.decorator';
@@ -13,13 +13,13 @@ import { notificationSchema, type NotificationResponse } from './notification-re
 @AppApi()
 @Controller('v3/notifications')
 export class NotificationsController {
-  constructor(private readonly queries: QueryBus) {}
+  constructor(private readonly buses: ApplicationBuses) {}
 
   @Get(':requestId')
   @ApiOperation({ summary: 'One send request: how many of its messages are at each status, and the messages' })
   @ApiResponse({ status: HttpStatus.OK, description: 'The send request', standardSchema: notificationSchema })
   @ApiErrorResponses({ 400: 'The request id is not one this service could have given', 404: 'No such request in this app' })
   get(@CurrentApp() app: AuthenticatedApp, @Param('requestId', { schema: REQUEST_ID_SCHEMA }) requestId: string): Promise<NotificationResponse> {
-    return this.queries.execute(new GetWhatsAppNotificationQuery(app.id, requestId));
+    return this.buses.queryBus.execute(new GetWhatsAppNotificationQuery(app.id, requestId));
   }
 }

@@ -1,5 +1,5 @@
 import { applyDecorators, Body, Controller, HttpCode, HttpStatus, Param, Patch, Post } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { ApplicationBuses } from '../../../common/application-cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { CurrentApp, type AuthenticatedApp } from '../../../apps';
@@ -52,7 +52,7 @@ const CancelRunAnswers = () =>
 @AppApi()
 @Controller()
 export class CancellingController {
-  constructor(private readonly commandBus: CommandBus) {}
+  constructor(private readonly buses: ApplicationBuses) {}
 
   @Post('v4/workflows/:identifier/cancel-run')
   @CancelRunAnswers()
@@ -67,7 +67,7 @@ export class CancellingController {
     @Param('identifier', { schema: paramSchemas.workflow }) workflowIdentifier: string,
     @Body({ schema: cancelRunSchema }) body: z.output<typeof cancelRunSchema>,
   ): Promise<CancelNotificationsResult> {
-    return this.commandBus.execute(
+    return this.buses.commandBus.execute(
       new CancelWhatsAppNotificationsCommand(app.id, {
         workflowIdentifier,
         cancellationKey: body.cancellationKey,
@@ -100,6 +100,6 @@ export class CancellingController {
   @ApiResponse({ status: HttpStatus.OK, description: 'How many messages were cancelled', standardSchema: cancelledSchema })
   @ApiErrorResponses({ 404: 'No such request in this app' })
   cancelRequest(@CurrentApp() app: AuthenticatedApp, @Param('requestId', { schema: paramSchemas.requestId }) requestId: string): Promise<CancelNotificationsResult> {
-    return this.commandBus.execute(new CancelWhatsAppNotificationsCommand(app.id, { requestId }));
+    return this.buses.commandBus.execute(new CancelWhatsAppNotificationsCommand(app.id, { requestId }));
   }
 }
