@@ -1,9 +1,10 @@
-import { BadRequestException, ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException, Optional } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest, InjectOptions } from 'fastify';
 import { AdminToken } from '../apps/admin/admin-token';
 import { AppsService, type AuthenticatedApp } from '../apps/apps.service';
 import { runAsApp } from '../apps/auth/acting-app';
+import { MODULE_ROUTING, mountedPath, type ModuleRouting } from '../module/module-options';
 import type { DashboardSession } from './dashboard-sessions';
 
 /** A path below a prefix: segments of URL characters, none of them `.` or `..` once decoded. */
@@ -25,6 +26,7 @@ export class AppApiForwarding {
     private readonly adapterHost: HttpAdapterHost,
     private readonly apps: AppsService,
     private readonly adminToken: AdminToken,
+    @Optional() @Inject(MODULE_ROUTING) private readonly routing?: ModuleRouting,
   ) {}
 
   /** The app a session acts as; an admin who has not chosen one is told to. */
@@ -37,10 +39,10 @@ export class AppApiForwarding {
     return app;
   }
 
-  /** `/dashboard/api/v3/...` answered by `/v3/...` as the session's app. */
+  /** `/dashboard/api/v3/...` answered by `/v3/...` as the session's app (both under a host's routePrefix, if any). */
   async toAppApi(session: DashboardSession, request: FastifyRequest, reply: FastifyReply, prefix: string): Promise<void> {
     const app = await this.appOf(session);
-    const target = `/v3/${this.pathBelow(request.url, prefix)}${queryOf(request.url)}`;
+    const target = `${mountedPath(this.routing, '/v3')}/${this.pathBelow(request.url, mountedPath(this.routing, prefix))}${queryOf(request.url)}`;
     const answer = await runAsApp(app, () => this.inject(request, target, {}));
     this.relay(answer, reply);
   }
@@ -49,7 +51,7 @@ export class AppApiForwarding {
   async toAdminApi(request: FastifyRequest, reply: FastifyReply, path: string): Promise<void> {
     const source = this.adminToken.source;
     const authorization: Record<string, string> = source.kind === 'disabled' ? {} : { authorization: `Bearer ${source.token}` };
-    this.relay(await this.inject(request, `${path}${queryOf(request.url)}`, authorization), reply);
+    this.relay(await this.inject(request, `${mountedPath(this.routing, path)}${queryOf(request.url)}`, authorization), reply);
   }
 
   private pathBelow(url: string, prefix: string): string {

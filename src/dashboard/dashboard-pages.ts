@@ -1,9 +1,10 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { MODULE_ROUTING, mountedPath, type ModuleRouting } from '../module/module-options';
 
 /**
  * Where the build (tools/build-dashboard.mjs) puts the browser code: dist/web, found from the
@@ -28,19 +29,27 @@ const PAGE_HEADERS = {
 /**
  * GET /dashboard: the page (one HTML file; the app inside it routes by the URL's #fragment) and
  * its hashed, immutable assets under /dashboard/assets/. Served by the service itself, from
- * files built into dist/web; nothing is fetched from elsewhere.
+ * files built into dist/web; nothing is fetched from elsewhere. Inside a host application these
+ * routes are the module's like the others: none with `http: false`, under `routePrefix` otherwise
+ * (the page's links to its assets follow; its code finds its API next to the page's own path).
  */
 @Injectable()
 export class DashboardPages implements OnModuleInit {
   private readonly logger = new Logger('Dashboard');
 
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Optional() @Inject(MODULE_ROUTING) private readonly routing?: ModuleRouting,
+  ) {}
 
   onModuleInit(): void {
+    if (this.routing && !this.routing.http) return;
     const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
     if (!fastify) return;
+    const base = mountedPath(this.routing, '/dashboard');
     const dir = dashboardAssetsDir();
-    const page = dir ? readFileSync(join(dir, 'index.html')) : undefined;
+    // The build links its assets at /dashboard/assets/ (tools/build-dashboard.mjs).
+    const page = dir ? Buffer.from(readFileSync(join(dir, 'index.html'), 'utf8').replaceAll('"/dashboard/assets/', `"${base}/assets/`)) : undefined;
     if (!page) this.logger.warn('the dashboard is not built (no dist/web/index.html): /dashboard says so; run npm run build');
     const sendPage = (reply: FastifyReply) => {
       if (!page) {
@@ -51,12 +60,12 @@ export class DashboardPages implements OnModuleInit {
       }
       return reply.headers(PAGE_HEADERS).header('content-type', 'text/html; charset=utf-8').send(page);
     };
-    fastify.get('/dashboard', (_request, reply) => sendPage(reply));
-    fastify.get('/dashboard/', (_request, reply) => sendPage(reply));
+    fastify.get(base, (_request, reply) => sendPage(reply));
+    fastify.get(`${base}/`, (_request, reply) => sendPage(reply));
     if (dir) {
       void fastify.register(fastifyStatic, {
         root: join(dir, 'assets'),
-        prefix: '/dashboard/assets/',
+        prefix: `${base}/assets/`,
         decorateReply: false,
         // File names carry a hash of their content.
         immutable: true,

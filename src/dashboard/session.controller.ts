@@ -1,4 +1,21 @@
-import { Body, Controller, Delete, ForbiddenException, Get, HttpCode, HttpStatus, Logger, NotFoundException, Post, Put, Req, Res, UnauthorizedException } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Inject,
+  Logger,
+  NotFoundException,
+  Optional,
+  Post,
+  Put,
+  Req,
+  Res,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isAdminToken } from '../apps/admin/admin.guard';
@@ -6,6 +23,7 @@ import { AdminToken } from '../apps/admin/admin-token';
 import { AppsService, type AuthenticatedApp } from '../apps/apps.service';
 import { ApiErrorResponses } from '../common/openapi';
 import { AppConfig } from '../config/app-config';
+import { MODULE_ROUTING, mountedPath, type ModuleRouting } from '../module/module-options';
 import {
   chooseAppBodySchema,
   dashboardSessionSchema,
@@ -28,6 +46,7 @@ export class DashboardSessionController {
     private readonly apps: AppsService,
     private readonly adminToken: AdminToken,
     private readonly config: AppConfig,
+    @Optional() @Inject(MODULE_ROUTING) private readonly routing?: ModuleRouting,
   ) {}
 
   @Post()
@@ -105,7 +124,7 @@ export class DashboardSessionController {
 
   private cookie(value: string, maxAgeSeconds: number): string {
     const secure = this.config.publicBaseUrl.startsWith('https:') ? '; Secure' : '';
-    return `${SESSION_COOKIE}=${value}; Path=/dashboard; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
+    return `${SESSION_COOKIE}=${value}; Path=${mountedPath(this.routing, '/dashboard')}; Max-Age=${maxAgeSeconds}; HttpOnly; SameSite=Strict${secure}`;
   }
 }
 

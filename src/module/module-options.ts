@@ -76,6 +76,17 @@ export interface ModuleRouting {
   routePrefix?: string;
 }
 
+/**
+ * The ModuleRouting of the module inside a host application (global); absent in the standalone
+ * service, which serves every route itself at the root.
+ */
+export const MODULE_ROUTING = Symbol('whatsapp-notify-module-routing');
+
+/** Where a route of the module is: `/dashboard` under `routePrefix` `whatsapp` is `/whatsapp/dashboard`. */
+export function mountedPath(routing: ModuleRouting | undefined, path: string): string {
+  return routing?.routePrefix ? `/${routing.routePrefix}${path}` : path;
+}
+
 /** The option values as the configuration schema reads them: text, like the environment. */
 function asVariableValue(value: unknown): unknown {
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;

@@ -4,7 +4,7 @@ import { AppModule } from '../app.module';
 import { AppConfig } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { HostEventsModule } from '../whatsapp/host-events/host-events.module';
-import { moduleConfig, type ModuleRouting, type WhatsAppNotifyModuleOptions } from './module-options';
+import { MODULE_ROUTING, moduleConfig, type ModuleRouting, type WhatsAppNotifyModuleOptions } from './module-options';
 import { controllersOf, mountModuleRoutes } from './module-routes';
 
 const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModuleBuilder<WhatsAppNotifyModuleOptions>()
@@ -12,7 +12,6 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModule
   .build();
 
 const MODULE_SETUP = Symbol('whatsapp-notify-module-setup');
-const MODULE_ROUTING = Symbol('whatsapp-notify-module-routing');
 const ROUTES_MOUNTED = Symbol('whatsapp-notify-routes-mounted');
 
 /**

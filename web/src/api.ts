@@ -1,5 +1,6 @@
 // Every call goes to this service's /dashboard/api with the session cookie (HttpOnly: this code
-// never sees it). Writes carry the header the server requires of them against cross-site requests.
+// never sees it). The API is next to the page (/dashboard, or /{routePrefix}/dashboard in a host
+// application), so its path is found from the page's own. Writes carry the header the server requires of them against cross-site requests.
 
 export class ApiError extends Error {
   constructor(
@@ -10,7 +11,7 @@ export class ApiError extends Error {
   }
 }
 
-const BASE = '/dashboard/api';
+export const BASE = `${window.location.pathname.replace(/\/+$/, '')}/api`;
 
 export async function api<T>(path: string, options: { method?: string; body?: unknown } = {}): Promise<T> {
   const method = options.method ?? 'GET';

@@ -1,6 +1,6 @@
 import { createContext, type ComponentChildren } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import type { Message } from './api';
+import { BASE, type Message } from './api';
 
 type LiveListener = (event: { type: 'messages'; messages: Message[] } | { type: 'resync' }) => void;
 
@@ -21,7 +21,7 @@ export function LiveFeedProvider({ enabled, children }: { enabled: boolean; chil
   const [connected, setConnected] = useState(false);
   useEffect(() => {
     if (!enabled) return;
-    const source = new EventSource('/dashboard/api/events');
+    const source = new EventSource(`${BASE}/events`);
     let opened = false;
     const emit = (event: Parameters<LiveListener>[0]) => listeners.current.forEach((listener) => listener(event));
     source.addEventListener('ready', () => {
