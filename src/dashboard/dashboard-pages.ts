@@ -50,14 +50,13 @@ export class DashboardPages implements OnModuleInit {
     const dir = dashboardAssetsDir();
     // The build links its assets at /dashboard/assets/ (tools/build-dashboard.mjs).
     const page = dir ? Buffer.from(readFileSync(join(dir, 'index.html'), 'utf8').replaceAll('"/dashboard/assets/', `"${base}/assets/`)) : undefined;
-    if (!page) this.logger.warn('the dashboard is not built (no dist/web/index.html): /dashboard says so; run npm run build');
+    // The package ships the build; only a checkout of the sources can lack it.
+    const missing = this.routing
+      ? 'The dashboard is missing from this installation of the whatsapp-notify package (no dist/web/index.html): reinstall the package, or build it from its sources with npm run build.'
+      : 'The dashboard is not built: run npm run build (npm start builds it too), then restart the service.';
+    if (!page) this.logger.warn(`${missing} ${base} says so until then.`);
     const sendPage = (reply: FastifyReply) => {
-      if (!page) {
-        return reply
-          .code(503)
-          .header('content-type', 'text/plain; charset=utf-8')
-          .send('The dashboard is not built: run npm run build (npm start builds it too), then restart the service.');
-      }
+      if (!page) return reply.code(503).header('content-type', 'text/plain; charset=utf-8').send(missing);
       return reply.headers(PAGE_HEADERS).header('content-type', 'text/html; charset=utf-8').send(page);
     };
     fastify.get(base, (_request, reply) => sendPage(reply));

@@ -94,6 +94,16 @@ describe('a NestJS application with the packed whatsapp-notify module', () => {
     expect(inSchema('whatsapp_notify')).toEqual(expect.arrayContaining(['es_events', 'es_subscriptions', 'schema_migrations', 'message_status_view', 'event_bus_message_states']));
   });
 
+  it("serves the dashboard the package ships under the route prefix, and none at the host's root", async () => {
+    const page = await fetch(`${url()}/whatsapp/dashboard`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]);
+    expect(assets).toEqual(expect.arrayContaining([expect.stringMatching(/^\/whatsapp\/dashboard\/assets\/.+\.js$/)]));
+    for (const asset of assets) expect((await fetch(`${url()}${asset}`)).status).toBe(200);
+    expect((await fetch(`${url()}/dashboard`)).status).toBe(404);
+  });
+
   it('sends through the CommandBus, hands each app exactly its status changes in order, across a restart, and answers through the QueryBus', async () => {
     const shop = await createShop('Shop');
     const otherShop = await createShop('Other shop');
