@@ -1,6 +1,7 @@
 import { type DynamicModule, type ForwardReference, type Type } from '@nestjs/common';
-import { EXCEPTION_FILTERS_METADATA, MODULE_PATH, PIPES_METADATA } from '@nestjs/common/constants';
+import { EXCEPTION_FILTERS_METADATA, MODULE_PATH, PATH_METADATA, PIPES_METADATA } from '@nestjs/common/constants';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
+import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { ErrorResponseFilter } from '../common/error-response.filter';
 import { createValidationPipe } from '../common/validation';
 import { AppConfig, ConfigError } from '../config/app-config';
@@ -20,6 +21,40 @@ export function controllersOf(root: ModuleImport, seen = new Set<unknown>()): Se
   for (const controller of controllers) found.add(controller);
   for (const imported of imports) for (const controller of controllersOf(imported, seen)) found.add(controller);
   return found;
+}
+
+/** The first segments of the module's routes (`/health`, `/v3`, ...), or its routePrefix: every route of the module is under one of them. */
+export function routeRoots(controllers: ReadonlySet<Type>, routing: ModuleRouting): string[] {
+  if (routing.routePrefix) return [`/${routing.routePrefix}`];
+  const roots = new Set<string>();
+  for (const controller of controllers) {
+    const paths = [Reflect.getMetadata(PATH_METADATA, controller) as string | string[] | undefined].flat();
+    for (const path of paths) {
+      const first = (path ?? '').replace(/^\/+/, '').split('/')[0];
+      if (first) roots.add(`/${first}`);
+    }
+  }
+  return [...roots].sort();
+}
+
+/**
+ * A route of the application declared twice, one of them the module's, fails start-up saying so
+ * (Fastify's own error names neither side): Fastify calls onRoute before it adds a route, so the
+ * route is checked against those already declared, whichever side came first.
+ */
+function refuseCollisions(fastify: FastifyInstance, roots: string[], routing: ModuleRouting): void {
+  const isUnder = (url: string) => roots.some((root) => url === root || url.startsWith(`${root}/`));
+  fastify.addHook('onRoute', (route) => {
+    if (!isUnder(route.url)) return;
+    const methods = [route.method].flat() as HTTPMethods[];
+    // HEAD routes are added by Fastify beside GET ones; a GET collision is reported first.
+    const taken = methods.find((method) => method !== 'HEAD' && fastify.hasRoute({ method, url: route.url, constraints: route.constraints }));
+    if (!taken) return;
+    const advice = routing.routePrefix
+      ? `routePrefix "${routing.routePrefix}" is also used by the application: choose another routePrefix, or set http: false to mount none`
+      : `without routePrefix the module mounts its routes at the root of the server (${roots.join(', ')}): set routePrefix (e.g. "whatsapp") to mount them under it, or http: false to mount none`;
+    throw new ConfigError(`Invalid WhatsAppNotifyModule options: the application already declares ${taken} ${route.url}, a route of WhatsAppNotifyModule; ${advice}`);
+  });
 }
 
 /**
@@ -47,6 +82,7 @@ export function mountModuleRoutes(
   if (adapter.getType() !== 'fastify') {
     throw new ConfigError(`Invalid WhatsAppNotifyModule options: http needs the host to run on Fastify (@nestjs/platform-fastify), not ${adapter.getType()}; or set http: false`);
   }
+  refuseCollisions(adapter.getInstance<FastifyInstance>(), routeRoots(controllers, routing), routing);
   const pipe = createValidationPipe();
   const filter = new ErrorResponseFilter(adapter, config.get('BODY_LIMIT_BYTES'));
   for (const controller of controllers) {

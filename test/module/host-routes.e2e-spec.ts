@@ -4,6 +4,7 @@ import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { CreateWhatsAppAppCommand, WhatsAppNotifyModule, type WhatsAppNotifyModuleOptions } from '../../src';
+import { ConfigError } from '../../src/config/app-config';
 import { ensureDashboardBuilt } from '../dashboard/browser-kit';
 import { TEST_SECRET_KEY } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -17,10 +18,19 @@ class HostDashboardController {
   }
 }
 
+/** A host with a health check of its own at /health. */
+@Controller('health')
+class HostHealthController {
+  @Get()
+  health(): { status: string } {
+    return { status: 'the host is fine' };
+  }
+}
+
 @Module({})
 class RoutesHost {
-  static with(options: WhatsAppNotifyModuleOptions): DynamicModule {
-    return { module: RoutesHost, imports: [CqrsModule.forRoot(), WhatsAppNotifyModule.forRoot(options)], controllers: [HostDashboardController] };
+  static with(options: WhatsAppNotifyModuleOptions, controllers = [HostDashboardController]): DynamicModule {
+    return { module: RoutesHost, imports: [CqrsModule.forRoot(), WhatsAppNotifyModule.forRoot(options)], controllers };
   }
 }
 
@@ -35,10 +45,15 @@ describe("WhatsAppNotifyModule's routes on the host's server", () => {
     await database?.drop();
   });
 
-  async function startHost(options: Partial<WhatsAppNotifyModuleOptions>): Promise<NestFastifyApplication> {
+  async function startHost(options: Partial<WhatsAppNotifyModuleOptions>, controllers?: Parameters<typeof RoutesHost.with>[1]): Promise<NestFastifyApplication> {
     const all = { databaseUrl: database.url, workers: false, secretKey: TEST_SECRET_KEY, databasePoolSize: 2, ...options } as WhatsAppNotifyModuleOptions;
-    const host = await NestFactory.create<NestFastifyApplication>(RoutesHost.with(all), new FastifyAdapter(), { logger: false, abortOnError: false });
-    await host.listen(0, '127.0.0.1');
+    const host = await NestFactory.create<NestFastifyApplication>(RoutesHost.with(all, controllers), new FastifyAdapter(), { logger: false, abortOnError: false });
+    try {
+      await host.listen(0, '127.0.0.1');
+    } catch (error) {
+      await host.close();
+      throw error;
+    }
     return host;
   }
 
@@ -78,6 +93,34 @@ describe("WhatsAppNotifyModule's routes on the host's server", () => {
       // The dashboard's API answers as the module's routes under the prefix do.
       await request(server).get('/wa/dashboard/api/v3/messages').set('Cookie', session).expect(200, { data: [], nextCursor: null });
       await request(server).get('/dashboard/api/v3/messages').set('Cookie', session).expect(404);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it.each([
+    ['/health', [HostHealthController], 'GET /health'],
+    ['/dashboard', [HostDashboardController], 'GET /dashboard'],
+  ])("without routePrefix, a host route at %s stops start-up with a message naming the module and routePrefix", async (_path, controllers, route) => {
+    const failed = await startHost({ publicBaseUrl: 'https://shop.example' }, controllers).then(
+      async (host) => {
+        await host.close();
+        return undefined;
+      },
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(ConfigError);
+    const message = (failed as Error).message;
+    expect(message).toContain(`the application already declares ${route}, a route of WhatsAppNotifyModule`);
+    expect(message).toMatch(/set routePrefix \(e\.g\. "whatsapp"\) to mount them under it, or http: false/);
+    expect(message).toContain('/health, /metrics');
+  });
+
+  it('with routePrefix, the host keeps its own /health beside the module\'s', async () => {
+    const host = await startHost({ publicBaseUrl: 'https://shop.example', routePrefix: 'wa' }, [HostHealthController]);
+    try {
+      await request(host.getHttpServer()).get('/health').expect(200, { status: 'the host is fine' });
+      await request(host.getHttpServer()).get('/wa/health').expect((response) => expect([200, 503]).toContain(response.status));
     } finally {
       await host.close();
     }
