@@ -9,10 +9,36 @@ type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${
 /**
  * Variables that have no meaning for a module inside another application, or that options
  * below replace: the host listens (PORT, HOST, SHUTDOWN_TIMEOUT_MS, TRUST_PROXY), `workers` and `http` say
- * what runs here (ROLES, SUBSCRIPTIONS_ENABLED), `schema` names the schema, and the database is
- * the host's to give (no embedded server).
+ * what runs here (ROLES, SUBSCRIPTIONS_ENABLED), `schema` names the schema, the database is
+ * the host's to give (no embedded server), and the host's logger writes the module's lines
+ * (LOG_LEVEL, LOG_FORMAT). Each is refused by its camelCase name, saying why.
  */
-const NOT_OPTIONS = ['ROLES', 'PORT', 'HOST', 'SHUTDOWN_TIMEOUT_MS', 'TRUST_PROXY', 'SUBSCRIPTIONS_ENABLED', 'DATABASE_SCHEMA', 'EMBEDDED_POSTGRES_PORT'] as const;
+const NOT_OPTIONS = [
+  'ROLES',
+  'PORT',
+  'HOST',
+  'SHUTDOWN_TIMEOUT_MS',
+  'TRUST_PROXY',
+  'SUBSCRIPTIONS_ENABLED',
+  'DATABASE_SCHEMA',
+  'EMBEDDED_POSTGRES_PORT',
+  'LOG_LEVEL',
+  'LOG_FORMAT',
+] as const;
+
+const NOT_OPTION_REASONS: Record<(typeof NOT_OPTIONS)[number], string> = {
+  ROLES: 'workers and http say what runs in this application',
+  PORT: 'the application listens: give the port to app.listen',
+  HOST: 'the application listens: give the address to app.listen',
+  SHUTDOWN_TIMEOUT_MS: 'the application decides how it shuts down (app.enableShutdownHooks, app.close)',
+  TRUST_PROXY: "the application's server decides which proxies it trusts (new FastifyAdapter({ trustProxy }))",
+  SUBSCRIPTIONS_ENABLED: 'workers says whether the subscriptions run in this application',
+  DATABASE_SCHEMA: 'the option is schema',
+  EMBEDDED_POSTGRES_PORT: 'the module starts no embedded PostgreSQL inside an application: give databaseUrl or dataSource',
+  LOG_LEVEL:
+    "the module writes its lines through the application's NestJS logger, which keeps or drops them: set the levels there (NestFactory.create(..., { logger: ['error', 'warn'] }) or your logger's own level)",
+  LOG_FORMAT: "the application's logger formats every line, the module's included",
+};
 type SettingVariable = Exclude<keyof ConfigInput, (typeof NOT_OPTIONS)[number]>;
 
 /** The settings of the Configuration table (README) by their camelCase names, e.g. `gupshupRateLimit`. */
@@ -45,6 +71,13 @@ export const DEFAULT_MODULE_SCHEMA = 'whatsapp_notify';
 function camelCase(variable: string): string {
   return variable.toLowerCase().replace(/_([a-z0-9])/g, (_match, letter: string) => letter.toUpperCase());
 }
+
+/** `port` -> why it is not an option (`schema`, an option, is not among them). */
+const REFUSED: ReadonlyMap<string, string> = new Map(
+  Object.entries(NOT_OPTION_REASONS)
+    .filter(([variable]) => variable !== 'DATABASE_SCHEMA')
+    .map(([variable, reason]) => [camelCase(variable), reason]),
+);
 
 const SETTINGS: ReadonlyMap<string, string> = new Map(
   Object.keys(configSchema.shape)
@@ -103,6 +136,7 @@ export function moduleConfig(options: WhatsAppNotifyModuleOptions): { config: Ap
   if (typeof options !== 'object' || options === null) fail('the options must be an object');
   const given = Object.entries(options).filter(([, value]) => value !== undefined);
   const unknown = given.find(([name]) => !SETTINGS.has(name) && !OWN_OPTIONS.has(name) && name !== 'schema');
+  if (unknown && REFUSED.has(unknown[0])) fail(`"${unknown[0]}" is not an option of the module inside an application: ${REFUSED.get(unknown[0])}`);
   if (unknown) fail(`unknown option "${unknown[0]}" (the options are databaseUrl or dataSource, schema, migrationsRun, http, routePrefix, workers, and the settings of the configuration table by their camelCase names)`);
 
   const own = ownOptionsSchema.safeParse(Object.fromEntries(given.filter(([name]) => OWN_OPTIONS.has(name))));

@@ -187,6 +187,8 @@ describe('WhatsAppNotifyModule inside another application', () => {
   it.each([
     [{ gupshupRateLimt: 5 }, /^Invalid WhatsAppNotifyModule options: unknown option "gupshupRateLimt"/],
     [{ dispatchMaxAttempts: 0 }, /^Invalid WhatsAppNotifyModule options: dispatchMaxAttempts must be a whole number from 1 to 100/],
+    // The module's lines go to the host's logger, whose levels are the host's to set.
+    [{ logLevel: 'error' }, /^Invalid WhatsAppNotifyModule options: "logLevel" is not an option of the module inside an application: .*NestJS logger/],
   ])('stops start-up with one line naming a bad option: %j', async (bad, message) => {
     const failed = await startHost({ databaseUrl: database.url, http: false, ...bad } as WhatsAppNotifyModuleOptions).catch((error: unknown) => error);
     expect(failed).toBeInstanceOf(ConfigError);
