@@ -1,7 +1,7 @@
 import { ConfigurableModuleBuilder, Module, type ConfigurableModuleAsyncOptions, type DynamicModule, type Provider } from '@nestjs/common';
 import { HttpAdapterHost, ModulesContainer } from '@nestjs/core';
 import { AppModule } from '../app.module';
-import { AppConfig } from '../config/app-config';
+import { AppConfig, ConfigError } from '../config/app-config';
 import { ConfigModule } from '../config/config.module';
 import { HostEventsModule } from '../whatsapp/host-events/host-events.module';
 import { MODULE_ROUTING, moduleConfig, type ModuleRouting, type WhatsAppNotifyModuleOptions } from './module-options';
@@ -13,6 +13,20 @@ const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } = new ConfigurableModule
 
 const MODULE_SETUP = Symbol('whatsapp-notify-module-setup');
 const ROUTES_MOUNTED = Symbol('whatsapp-notify-routes-mounted');
+const IMPORTED_ONCE = Symbol('whatsapp-notify-imported-once');
+
+/**
+ * Each forRoot/forRootAsync call is a module of its own to NestJS; a second one would share the
+ * first one's global configuration and buses, its options silently ignored.
+ */
+function checkImportedOnce(modules: ModulesContainer): void {
+  const imports = [...modules.values()].filter((moduleRef) => moduleRef.metatype === WhatsAppNotifyModule).length;
+  if (imports > 1) {
+    throw new ConfigError(
+      `WhatsAppNotifyModule is imported ${imports} times (forRoot or forRootAsync, called more than once): import it once, in one module of the application; its commands, queries and events are on the application's buses, for every module`,
+    );
+  }
+}
 
 /**
  * WhatsApp notifications through Gupshup, tracked message by message, as a module of a NestJS
@@ -52,6 +66,7 @@ export class WhatsAppNotifyModule extends ConfigurableModuleClass {
       module: WhatsAppNotifyModule,
       imports: [service],
       providers: [
+        { provide: IMPORTED_ONCE, useFactory: checkImportedOnce, inject: [ModulesContainer] },
         {
           provide: ROUTES_MOUNTED,
           useFactory: (routing: ModuleRouting, modules: ModulesContainer, adapterHost: HttpAdapterHost, config: AppConfig) =>

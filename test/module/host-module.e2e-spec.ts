@@ -196,6 +196,25 @@ describe('WhatsAppNotifyModule inside another application', () => {
     expect((failed as Error).message).not.toContain('\n');
   });
 
+  it('stops start-up when the module is imported twice, whose second options would be ignored', async () => {
+    const options: WhatsAppNotifyModuleOptions = { databaseUrl: database.url, http: false, workers: false, secretKey: TEST_SECRET_KEY, databasePoolSize: 2 };
+    for (const second of [WhatsAppNotifyModule.forRoot({ ...options, schema: 'second' }), WhatsAppNotifyModule.forRootAsync({ useFactory: () => ({ ...options, schema: 'second' }) })]) {
+      @Module({ imports: [WhatsAppNotifyModule.forRoot(options)] })
+      class FirstModule {}
+      @Module({ imports: [CqrsModule.forRoot(), FirstModule, second] })
+      class TwiceHost {}
+      const failed = await NestFactory.create(TwiceHost, new FastifyAdapter(), { logger: false, abortOnError: false }).then(
+        async (host) => {
+          await host.close();
+          return undefined;
+        },
+        (error: unknown) => error,
+      );
+      expect(failed).toBeInstanceOf(ConfigError);
+      expect((failed as Error).message).toMatch(/^WhatsAppNotifyModule is imported 2 times \(forRoot or forRootAsync, called more than once\): import it once/);
+    }
+  });
+
   it('with migrationsRun: false, refuses a schema that lacks migrations instead of creating it', async () => {
     const failed = await startHost({ databaseUrl: database.url, http: false, workers: false, schema: 'never_migrated', migrationsRun: false, secretKey: TEST_SECRET_KEY }).catch(
       (error: unknown) => error,
