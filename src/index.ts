@@ -17,13 +17,13 @@ export {
   type SendNotificationResult,
   type SentMessageResult,
 } from './whatsapp/sending/send-notification.command';
-export { IdempotencyKeyConflictError, InvalidNotificationError, ProviderNotEnabledError } from './whatsapp/sending/errors';
+export { IdempotencyKeyConflictError, InvalidNotificationError, ProviderNotEnabledError, UnknownAppError } from './whatsapp/sending/errors';
 export {
   CancelWhatsAppNotificationsCommand,
   type CancelNotificationsResult,
   type CancellationTarget,
 } from './whatsapp/sending/cancelling/cancel-notifications.command';
-export { NothingToCancelError } from './whatsapp/sending/cancelling/cancel-notifications.handler';
+export { InvalidCancellationError, NothingToCancelError } from './whatsapp/sending/cancelling/cancel-notifications.handler';
 export { CreateWhatsAppAppCommand } from './apps/admin/create-whatsapp-app.command';
 export type { CreatedApp } from './apps/apps.service';
 

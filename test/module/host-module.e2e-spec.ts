@@ -3,13 +3,21 @@ import { NestFactory } from '@nestjs/core';
 import { CommandBus, CqrsModule, QueryBus } from '@nestjs/cqrs';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
+import { randomUUID } from 'node:crypto';
 import {
+  CancelWhatsAppNotificationsCommand,
   CreateWhatsAppAppCommand,
   GetWhatsAppAnalyticsQuery,
   GetWhatsAppMessageQuery,
   GetWhatsAppNotificationQuery,
+  InvalidCancellationError,
+  InvalidNotificationError,
   InvalidQueryError,
   ListWhatsAppMessagesQuery,
+  NothingToCancelError,
+  ProviderNotEnabledError,
+  SendWhatsAppNotificationCommand,
+  UnknownAppError,
   WhatsAppNotifyModule,
   type AnalyticsFilters,
   type MessageFilters,
@@ -194,6 +202,38 @@ describe('WhatsAppNotifyModule inside another application', () => {
     expect(failed).toBeInstanceOf(ConfigError);
     expect((failed as Error).message).toMatch(message);
     expect((failed as Error).message).not.toContain('\n');
+  });
+
+  it('checks the app id and the cancellation target of its commands, naming what is wrong', async () => {
+    const host = await startHost({ databaseUrl: database.url, http: false, workers: false, secretKey: TEST_SECRET_KEY, databasePoolSize: 2 });
+    try {
+      await host.init();
+      const commands = host.get(CommandBus);
+      const app = await commands.execute(new CreateWhatsAppAppCommand({ name: 'Commanded' }));
+      const body = { notification: { title: 'Hi' }, sendTo: { recipients: ['ada'] } };
+      const failure = (command: Parameters<CommandBus['execute']>[0]) => commands.execute(command).then(() => undefined, (error: unknown) => error as Error & { status: number });
+
+      const malformed = await failure(new SendWhatsAppNotificationCommand('garbage', body));
+      expect(malformed).toBeInstanceOf(InvalidNotificationError);
+      expect(malformed).toMatchObject({ status: 400, message: 'appId must be the id of an app (a UUID), as CreateWhatsAppAppCommand returns it (got "garbage")' });
+      const unknownId = randomUUID();
+      const unknown = await failure(new SendWhatsAppNotificationCommand(unknownId, body));
+      expect(unknown).toBeInstanceOf(UnknownAppError);
+      expect(unknown).toMatchObject({ status: 404, message: expect.stringContaining(`No app with appId "${unknownId}"`) });
+      // A real app without Gupshup is still told to enable it.
+      expect(await failure(new SendWhatsAppNotificationCommand(app.id, body))).toBeInstanceOf(ProviderNotEnabledError);
+
+      const cancel = (appId: string, target: unknown) => failure(new CancelWhatsAppNotificationsCommand(appId, target as { requestId: string }));
+      const empty = await cancel(app.id, {});
+      expect(empty).toBeInstanceOf(InvalidCancellationError);
+      expect(empty).toMatchObject({ status: 400, message: expect.stringContaining('missing target.workflowIdentifier and target.cancellationKey (or target.requestId)') });
+      expect((await cancel(app.id, { workflowIdentifier: 'order-shipped' }))!.message).toMatch(/missing target\.cancellationKey$/);
+      expect((await cancel('garbage', { requestId: randomUUID() }))!.message).toMatch(/^appId must be the id of an app \(a UUID\)/);
+      expect(await cancel(randomUUID(), { requestId: randomUUID() })).toBeInstanceOf(UnknownAppError);
+      expect(await cancel(app.id, { requestId: randomUUID() })).toBeInstanceOf(NothingToCancelError);
+    } finally {
+      await host.close();
+    }
   });
 
   it('stops start-up when the module is imported twice, whose second options would be ignored', async () => {

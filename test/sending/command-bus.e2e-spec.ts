@@ -117,7 +117,9 @@ describe('SendWhatsAppNotificationCommand through the command bus', () => {
     const commandBus = t.app.get(CommandBus);
     expect(await commandBus.execute(new CancelWhatsAppNotificationsCommand(tenant.appId, { requestId: queued.requestId }))).toEqual({ cancelled: 1 });
     await jobInState(t, queued.messages[0].messageId, 'discarded');
-    await expect(commandBus.execute(new CancelWhatsAppNotificationsCommand('another-app', { requestId: queued.requestId }))).rejects.toBeInstanceOf(NothingToCancelError);
+    // Another app does not have this request.
+    const other = await createTenant(t, simulator, { enable: false });
+    await expect(commandBus.execute(new CancelWhatsAppNotificationsCommand(other.appId, { requestId: queued.requestId }))).rejects.toBeInstanceOf(NothingToCancelError);
     await expect(
       commandBus.execute(new CancelWhatsAppNotificationsCommand(tenant.appId, { workflowIdentifier: 'none', cancellationKey: 'none' })),
     ).rejects.toBeInstanceOf(NothingToCancelError);

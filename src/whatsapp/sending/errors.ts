@@ -1,4 +1,4 @@
-import { BadRequestException, ConflictException, UnprocessableEntityException } from '@nestjs/common';
+import { BadRequestException, ConflictException, NotFoundException, UnprocessableEntityException } from '@nestjs/common';
 
 /**
  * The errors a send request can fail with, whether it came over HTTP or through the command bus.
@@ -11,6 +11,26 @@ export class InvalidNotificationError extends BadRequestException {
   constructor(readonly problems: string[]) {
     super(problems.join('; '));
     this.name = 'InvalidNotificationError';
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The problem with a command's appId, if any: the REST routes take it from the app's credentials,
+ * a host passes whatever it has.
+ */
+export function appIdProblem(appId: unknown): string | undefined {
+  if (typeof appId === 'string' && UUID.test(appId)) return undefined;
+  const got = typeof appId === 'string' ? JSON.stringify(appId.length > 40 ? `${appId.slice(0, 40)}…` : appId) : appId === undefined ? 'no value' : typeof appId;
+  return `appId must be the id of an app (a UUID), as CreateWhatsAppAppCommand returns it (got ${got})`;
+}
+
+/** No app has this id (404): a command names an app that was never created here (or in another schema). */
+export class UnknownAppError extends NotFoundException {
+  constructor(readonly appId: string) {
+    super(`No app with appId ${JSON.stringify(appId)}: use the id that CreateWhatsAppAppCommand (or POST /admin/apps) returned`);
+    this.name = 'UnknownAppError';
   }
 }
 

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
-import { CredentialDecryptionError, GupshupProviderConfigService, maskSecret } from '../../apps';
+import { AppsService, CredentialDecryptionError, GupshupProviderConfigService, maskSecret } from '../../apps';
 import { CredentialCipher } from '../../apps/providers/credential-cipher';
 import { Database, type SqlExecutor } from '../../database/database';
 import { InvalidUserError, isE164, UsersService, type User } from '../../users';
@@ -26,7 +26,7 @@ import { DispatchMetrics } from './dispatch/dispatch-metrics';
 import { WhatsAppDispatcher } from './dispatch/dispatcher';
 import { overrideApiKeyContext } from './dispatch/request-builder';
 import { AcceptanceGates, type GateStop } from './dispatch/send-gates';
-import { InvalidNotificationError, ProviderNotEnabledError, UnknownTemplateError } from './errors';
+import { appIdProblem, InvalidNotificationError, ProviderNotEnabledError, UnknownAppError, UnknownTemplateError } from './errors';
 import { bodyHash, checkIdempotencyKey, IdempotencyKeys } from './idempotency';
 import { parseNotificationRequest, type NotificationRequest, type RequestedRecipient } from './notification-request';
 import { SendWhatsAppNotificationCommand, type SendNotificationResult, type SentMessageResult } from './send-notification.command';
@@ -72,10 +72,13 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     private readonly templateMetrics: TemplateMetrics,
     private readonly gates: AcceptanceGates,
     private readonly dispatchMetrics: DispatchMetrics,
+    private readonly apps: AppsService,
   ) {}
 
   async execute(command: SendWhatsAppNotificationCommand): Promise<SendNotificationResult> {
     const { appId } = command;
+    const badAppId = appIdProblem(appId);
+    if (badAppId) throw new InvalidNotificationError([badAppId]);
     const request = parseNotificationRequest(command.body);
     const { idempotencyKey } = command.options;
     const key = idempotencyKey === undefined ? undefined : checkIdempotencyKey(idempotencyKey);
@@ -89,6 +92,8 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
     if (request.sendsWhatsApp) {
       if (request.template !== null) template = await this.templateFor(appId, request);
       await this.checkProviderEnabled(appId);
+    } else {
+      await this.checkAppExists(appId);
     }
 
     const { result, dueNow, discarded } = await this.db.transaction(async (tx): Promise<Queued> => {
@@ -136,7 +141,15 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
       if (error instanceof CredentialDecryptionError) throw new ProviderNotEnabledError(appId, 'credentials_unreadable');
       throw error;
     }
-    if (!credentials?.enabled) throw new ProviderNotEnabledError(appId);
+    if (!credentials?.enabled) {
+      // An app without a provider may be no app at all (a host passes any id): only then is it looked up.
+      await this.checkAppExists(appId);
+      throw new ProviderNotEnabledError(appId);
+    }
+  }
+
+  private async checkAppExists(appId: string): Promise<void> {
+    if (!(await this.apps.findById(appId))) throw new UnknownAppError(appId);
   }
 
   /** The registered template the request names: unknown (400), or data its parameters need missing (400, naming each). */

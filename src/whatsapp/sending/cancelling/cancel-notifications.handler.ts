@@ -1,11 +1,13 @@
-import { Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Logger, NotFoundException } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
+import { AppsService } from '../../../apps/apps.service';
 import { Database, type SqlExecutor } from '../../../database/database';
 import { EventStore, type StoreEvent } from '../../../event-store';
 import { notificationStreamId, NotificationRequested } from '../../domain';
 import { DispatchJobs } from '../dispatch/dispatch-jobs';
+import { appIdProblem, UnknownAppError } from '../errors';
 import { requestsOfCancellationKey } from './cancellation-keys';
 import { CancelWhatsAppNotificationsCommand, type CancelNotificationsResult, type CancellationTarget } from './cancel-notifications.command';
 import { MESSAGES_CANCELLED } from './cancelling.metrics';
@@ -28,6 +30,28 @@ export class NothingToCancelError extends NotFoundException {
   }
 }
 
+/** The command's appId or target is not acceptable (400); the message names each missing or bad field. */
+export class InvalidCancellationError extends BadRequestException {
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'InvalidCancellationError';
+  }
+}
+
+const isText = (value: unknown): value is string => typeof value === 'string' && value.trim() !== '';
+
+/** What is wrong with a target a host built: the REST routes build theirs from a checked path and body. */
+function targetProblems(target: unknown): string[] {
+  const TARGETS = 'target must be {requestId} or {workflowIdentifier, cancellationKey, recipients?}';
+  if (typeof target !== 'object' || target === null || Array.isArray(target)) return [`${TARGETS} (got ${target === undefined ? 'no value' : typeof target})`];
+  const given = target as Record<string, unknown>;
+  if ('requestId' in given && given.requestId !== undefined) return isText(given.requestId) ? [] : ['target.requestId must be the requestId that POST /v3/notifications or SendWhatsAppNotificationCommand answered'];
+  const missing = (['workflowIdentifier', 'cancellationKey'] as const).filter((field) => !isText(given[field]));
+  const problems = missing.length > 0 ? [`${TARGETS}: missing ${missing.map((field) => `target.${field}`).join(' and ')}${missing.length === 2 ? ' (or target.requestId)' : ''}`] : [];
+  if (given.recipients !== undefined && !(Array.isArray(given.recipients) && given.recipients.every(isText))) problems.push('target.recipients must be a list of user identifiers');
+  return problems;
+}
+
 /**
  * Discards as `cancelled`, in one transaction, every message of the targeted requests that is not
  * yet handed to Gupshup (DispatchJobs.withdraw: a worker that claimed one does not send it); a
@@ -42,13 +66,20 @@ export class CancelWhatsAppNotificationsHandler implements ICommandHandler<Cance
     private readonly store: EventStore,
     private readonly jobs: DispatchJobs,
     @InjectMetric(MESSAGES_CANCELLED) private readonly cancelledCounter: Counter<'by'>,
+    private readonly apps: AppsService,
   ) {}
 
   async execute({ appId, target }: CancelWhatsAppNotificationsCommand): Promise<CancelNotificationsResult> {
+    const problems = [appIdProblem(appId) ?? [], targetProblems(target)].flat();
+    if (problems.length > 0) throw new InvalidCancellationError(problems);
     const { requestIds, withdrawn } = await this.db.transaction(async (tx) => {
       const requestIds = 'requestId' in target ? [target.requestId] : await requestsOfCancellationKey(tx, appId, target.workflowIdentifier, target.cancellationKey);
       const requests = await this.requestsOf(tx, appId, requestIds);
-      if (requests.length === 0) throw new NothingToCancelError(target);
+      if (requests.length === 0) {
+        // Nothing found may mean no app at all (a host passes any id): only then is it looked up.
+        if (!(await this.apps.findById(appId, tx))) throw new UnknownAppError(appId);
+        throw new NothingToCancelError(target);
+      }
       const only = 'recipients' in target && target.recipients !== undefined ? new Set(target.recipients) : undefined;
       const messageIds = requests.flatMap(({ messageIds, recipients }) => messageIds.filter((_, index) => !only || only.has(recipients[index])));
       const detail =
