@@ -64,7 +64,6 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   refuseNonJsonBodies(app, config.get('BODY_LIMIT_BYTES'));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ErrorResponseFilter(app.getHttpAdapter(), config.get('BODY_LIMIT_BYTES')));
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   // OpenAPI description of every controller, built on the first request: GET /docs (browsable), GET /docs-json.
   // Requests and responses are described from the same zod schemas that check them.
   const openApi = new DocumentBuilder()

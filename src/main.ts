@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { createApp } from './bootstrap';
 import { checkCanListen, listenConfigError } from './common/listen-check';
 import { AppConfig, ConfigError } from './config/app-config';
@@ -21,16 +22,30 @@ async function main(): Promise<void> {
   }
   const app = await createApp(config);
   const logger = new Logger('Main');
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      logger.log(`${signal} received: finishing work in flight, then stopping`);
-      // A shutdown that hangs (a stuck request, an unreachable database) must still end.
-      setTimeout(() => {
-        logger.error(`shutdown took longer than SHUTDOWN_TIMEOUT_MS=${config.get('SHUTDOWN_TIMEOUT_MS')}; exiting`);
-        process.exit(1);
-      }, config.get('SHUTDOWN_TIMEOUT_MS')).unref();
-    });
-  }
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    // A second signal while stopping changes nothing: the shutdown under way finishes.
+    if (stopping) return;
+    stopping = true;
+    const started = performance.now();
+    logger.log(`${signal} received: finishing work in flight, then stopping`);
+    // A shutdown that hangs (a stuck request, an unreachable database) must still end.
+    setTimeout(() => {
+      logger.error(`shutdown took longer than SHUTDOWN_TIMEOUT_MS=${config.get('SHUTDOWN_TIMEOUT_MS')}; exiting`);
+      process.exit(1);
+    }, config.get('SHUTDOWN_TIMEOUT_MS')).unref();
+    try {
+      await app.close();
+    } catch (error) {
+      logger.error({ message: 'shutdown failed', signal, err: error });
+      process.exit(1);
+    }
+    // Written once everything has closed, so that a stop can be told from a crash.
+    logger.log({ message: 'stopped', signal, durationMs: Math.round(performance.now() - started) });
+    // The logger writes asynchronously: its buffer is flushed on exit, which death by the signal would skip.
+    process.exit(0);
+  };
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, (received) => void stop(received));
   try {
     await app.listen(config.get('PORT'), config.get('HOST'));
   } catch (error) {
