@@ -117,6 +117,22 @@ describe('status webhooks', () => {
     expect(listed.body.data).toEqual([]);
   });
 
+  it('refuses a deliveries filter by messageId that is no message id (a UUID) with a 400 saying what to pass', async () => {
+    const app = await tenant();
+    const endpoint = await createEndpoint(t, app.headers, { url: `${receiver.url}/filtered` });
+    const deliveries = (query: Record<string, string>) => request(t.url).get(`/v3/webhooks/${endpoint.id}/deliveries`).query(query).set(app.headers);
+    const expected = 'messageId must be a messageId (a UUID), as returned by POST /v3/notifications';
+    for (const messageId of ['not-a-message-id', '6f1c1d8e-3b0a-4f5e-9c2d-1a2b3c4d5e6f7', ' 6f1c1d8e-3b0a-4f5e-9c2d-1a2b3c4d5e6f']) {
+      const res = await deliveries({ messageId }).expect(400);
+      expect(res.body.message).toBe(expected);
+    }
+    // Each problem once, beside the others.
+    const both = await deliveries({ status: 'lost', messageId: 'x' }).expect(400);
+    expect(both.body.message).toBe(`status must be one of pending, in_flight, delivered, failed; ${expected}`);
+    // A well-formed id of no message of the app is no mistake: nothing is listed.
+    expect((await deliveries({ messageId: '6f1c1d8e-3b0a-4f5e-9c2d-1a2b3c4d5e6f' }).expect(200)).body).toEqual({ data: [], nextCursor: null });
+  });
+
   it('delivers queued → sent → delivered → seen, signed, in order while an earlier delivery is retried; a non-rising callback adds nothing', async () => {
     const app = await tenant();
     const endpoint = await createEndpoint(t, app.headers, { url: `${receiver.url}/ordered` });

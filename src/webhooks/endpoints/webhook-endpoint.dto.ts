@@ -92,7 +92,10 @@ export const listDeliveriesQuerySchema = z.strictObject({
     .enum(DELIVERY_STATES, { error: () => `must be one of ${DELIVERY_STATES.join(', ')}` })
     .optional()
     .meta({ description: 'Only deliveries in this state' }),
-  messageId: text({ max: 512, what: 'a messageId (text)' }).optional().meta({ description: 'Only deliveries about this message' }),
+  messageId: z
+    .uuid({ error: 'must be a messageId (a UUID), as returned by POST /v3/notifications' })
+    .optional()
+    .meta({ description: 'Only deliveries about this message (its messageId, as returned by POST /v3/notifications)' }),
   limit: wholeNumberParam(1, 100).optional().meta({ description: 'Deliveries per page; 20 when left out' }),
   cursor: text({ max: 100, what: 'the nextCursor of the previous page' }).optional().meta({ description: 'The nextCursor of the previous page, unchanged' }),
 });
