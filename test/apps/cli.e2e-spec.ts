@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
@@ -159,19 +160,24 @@ describe('CLI: apps:list', () => {
   });
 });
 
-describe('CLI: help and usage errors', () => {
-  // Every command boots the service's modules, database included: a database of its own spares starting an embedded one.
+/**
+ * A database for the commands of one describe block, dropped after it, and the environment that
+ * points a command at it. Every command boots the service's modules, database included: a
+ * database of its own spares starting an embedded one.
+ */
+function commandDatabase(): () => Record<string, string> {
   let database: TestDatabase;
-  let env: Record<string, string>;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    // With its key set, a shared database gives the CLI nothing to warn about.
-    env = { DATABASE_URL: database.url, SECRET_KEY: TEST_SECRET_KEY };
-  });
+  beforeAll(async () => (database = await createTestDatabase()));
   afterAll(() => database.drop());
+  // With its key set, a shared database gives the CLI nothing to warn about.
+  return () => ({ DATABASE_URL: database.url, SECRET_KEY: TEST_SECRET_KEY });
+}
+
+describe('CLI: help and usage errors', () => {
+  const env = commandDatabase();
 
   it('--help lists every command under the command a user types, and exits 0 with nothing else said', async () => {
-    const { code, stdout, stderr } = await cliWith(env, '--help');
+    const { code, stdout, stderr } = await cliWith(env(), '--help');
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: npm run cli -- [options] [command]');
     for (const command of ['apps:create <name>', 'apps:list [options]', 'projections:rebuild [name]', 'migrations:run']) expect(stdout).toContain(command);
@@ -180,7 +186,7 @@ describe('CLI: help and usage errors', () => {
   });
 
   it("a command's --help shows its usage and options", async () => {
-    const { code, stdout, stderr } = await cliWith(env, 'apps:list', '--help');
+    const { code, stdout, stderr } = await cliWith(env(), 'apps:list', '--help');
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: npm run cli -- apps:list [options]');
     expect(stdout).toContain('--json');
@@ -188,7 +194,7 @@ describe('CLI: help and usage errors', () => {
   });
 
   it('an unknown command is named once, with a non-zero exit', async () => {
-    const { code, stderr } = await cliWith(env, 'apps:lst');
+    const { code, stderr } = await cliWith(env(), 'apps:lst');
     expect(code).not.toBe(0);
     expect(stderr.match(/unknown command 'apps:lst'/g)).toHaveLength(1);
   });
@@ -235,6 +241,38 @@ describe('CLI: help and usage errors', () => {
         `Cannot connect to the database at DATABASE_URL=postgres://notify:****@127.0.0.1:${port}/notify: connection refused by 127.0.0.1:${port}: check that PostgreSQL runs there and that DATABASE_URL names the right host and port`,
       ]);
       expect(stderr).not.toContain(password);
+    } finally {
+      removeTempDir(cwd);
+    }
+  });
+});
+
+describe('CLI: dispatch:unknown --app', () => {
+  const env = commandDatabase();
+
+  it('lists the parked messages of an app that exists, and fails naming an app id that is no app, with a non-zero exit', async () => {
+    const created = await cliWith(env(), 'apps:create', 'Parked messages');
+    expect(created.code).toBe(0);
+    const { id } = printedJson(created.stdout);
+    const known = await cliWith(env(), 'dispatch:unknown', '--app', id);
+    expect(known.code).toBe(0);
+    expect(JSON.parse(known.stdout)).toEqual([]);
+
+    const unknownId = randomUUID();
+    const unknown = await cliWith(env(), 'dispatch:unknown', '--app', unknownId);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr.trim()).toBe(`no app has the id ${unknownId}: npm run cli -- apps:list shows the apps and their ids`);
+  });
+
+  it('refuses a malformed --app without touching a database or writing a file', async () => {
+    const cwd = makeTempDir('cli-cwd-');
+    try {
+      const { code, stdout, stderr } = await cliIn(cwd, {}, 'dispatch:unknown', '--app', 'Acme');
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr.trim()).toBe('--app must be the id of an app (a UUID, as npm run cli -- apps:list shows it), got "Acme"');
+      expect(readdirSync(cwd)).toEqual([]);
     } finally {
       removeTempDir(cwd);
     }

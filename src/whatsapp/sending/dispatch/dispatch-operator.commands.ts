@@ -1,4 +1,5 @@
 import { Command, CommandRunner, Option } from 'nest-commander';
+import { AppsService } from '../../../apps';
 import { OutcomeUnknownResolver } from './outcome-unknown-resolver';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -21,18 +22,27 @@ function checkMessageId(messageId: string): string {
   description: 'List messages whose Gupshup call may or may not have gone through (parked as outcome_unknown, not resent)',
 })
 export class ListOutcomeUnknownCommand extends CommandRunner {
-  constructor(private readonly resolver: OutcomeUnknownResolver) {
+  constructor(
+    private readonly resolver: OutcomeUnknownResolver,
+    private readonly apps: AppsService,
+  ) {
     super();
   }
 
   async run(_: string[], options: { app?: string; limit?: number }): Promise<void> {
+    // An id of no app would list nothing, as if that app had nothing parked.
+    if (options.app !== undefined && !(await this.apps.findById(options.app))) {
+      throw new Error(`no app has the id ${options.app}: npm run cli -- apps:list shows the apps and their ids`);
+    }
     const jobs = await this.resolver.list({ appId: options.app, limit: options.limit });
     process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
   }
 
-  @Option({ flags: '--app <appId>', description: 'only this app' })
+  @Option({ flags: '--app <appId>', description: 'only this app (its id, as apps:list shows it)' })
   parseApp(value: string): string {
-    return value;
+    if (!UUID.test(value)) throw new Error(`--app must be the id of an app (a UUID, as npm run cli -- apps:list shows it), got "${value}"`);
+    // Jobs keep app ids as text, in the lower case they were made in.
+    return value.toLowerCase();
   }
 
   @Option({ flags: '--limit <count>', description: 'at most this many (default 100)' })
