@@ -45,8 +45,9 @@ export interface ConnectionTarget {
   connectTimeoutMs: number;
 }
 
-export function databaseUrlTarget(url: string, connectTimeoutMs: number): ConnectionTarget {
-  return { setting: `DATABASE_URL=${maskedDatabaseUrl(url)}`, address: urlAddress(url), variable: 'DATABASE_URL', connectTimeoutMs };
+/** The server a connection URL names, as the variable that holds it (DATABASE_URL, or DATABASE_READ_URL for the replica). */
+export function databaseUrlTarget(url: string, connectTimeoutMs: number, variable = 'DATABASE_URL'): ConnectionTarget {
+  return { setting: `${variable}=${maskedDatabaseUrl(url)}`, address: urlAddress(url), variable, connectTimeoutMs };
 }
 
 /** The password a URL carries, as written and decoded: never to appear in a message. */

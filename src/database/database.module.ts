@@ -42,11 +42,14 @@ export function embeddedDataDir(config: AppConfig): string {
 interface DatabaseHandles {
   dataSource: DataSource;
   embedded?: EmbeddedPostgresServer;
+  /** DATABASE_READ_URL's pool, when it is set. */
+  replica?: ReadDatabase;
 }
 
 /**
- * Connects to DATABASE_URL, or starts the embedded PostgreSQL when it is unset, then applies
- * pending migrations before anything else starts. Closes the pool, then the embedded server.
+ * Connects to DATABASE_URL, or starts the embedded PostgreSQL when it is unset, and to
+ * DATABASE_READ_URL when it is set, then applies pending migrations before anything else
+ * starts. Closes the pools, then the embedded server.
  */
 async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | undefined): Promise<DatabaseHandles> {
   const logger = new Logger('Database');
@@ -86,19 +89,42 @@ async function openDatabase(config: AppConfig, whenInUse: 'refuse' | 'share' | u
   }
   const schema = config.get('DATABASE_SCHEMA');
   const dataSource = new DataSource(dataSourceOptions(server, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS'), schema));
+  let replica: ReadDatabase | undefined;
   try {
     await dataSource.initialize().catch((error: unknown) => {
       // The driver's message (`connect ECONNREFUSED 127.0.0.1:5432`) names no setting: say which one points there.
       throw new DatabaseConnectError(describeConnectFailure(error, connectionTarget(config, server, embedded), secretsOf(server)), error);
     });
+    replica = await openReplica(config);
     // A revert runs on the schema as it is: applying what is missing first would undo nothing but that.
     if (!config.leavesSchemaAlone) await bringSchemaUpToDate(dataSource, config, logger);
   } catch (error) {
+    await replica?.close();
     if (dataSource.isInitialized) await dataSource.destroy();
     await embedded?.stop();
     throw error;
   }
-  return { dataSource, embedded };
+  return { dataSource, embedded, replica };
+}
+
+/**
+ * DATABASE_READ_URL's pool. In a process that serves the query routes, its first connection is
+ * made now, and one that fails stops start-up as DATABASE_URL's does (one line, exit code 69 or
+ * 78). Workers and commands never read through it: a replica that is down does not stop them.
+ */
+async function openReplica(config: AppConfig): Promise<ReadDatabase | undefined> {
+  const url = config.get('DATABASE_READ_URL');
+  if (!url) return undefined;
+  const connectTimeoutMs = config.get('DATABASE_CONNECT_TIMEOUT_MS');
+  const replica = ReadDatabase.onReplica(url, config.get('DATABASE_POOL_SIZE'), connectTimeoutMs, config.get('DATABASE_SCHEMA'));
+  if (!config.runs('api') || config.runsCommands) return replica;
+  try {
+    await replica.pool.query('SELECT 1');
+  } catch (error) {
+    await replica.close();
+    throw new DatabaseConnectError(describeConnectFailure(error, databaseUrlTarget(url, connectTimeoutMs, 'DATABASE_READ_URL'), urlSecrets(url)), error);
+  }
+  return replica;
 }
 
 /** How the operator named the server the first connection went to, for its error message. */
@@ -174,13 +200,8 @@ async function createSchemaIfMissing(dataSource: DataSource, schema: string): Pr
     },
     {
       provide: ReadDatabase,
-      useFactory: (config: AppConfig, primary: Database) => {
-        const replica = config.get('DATABASE_READ_URL');
-        return replica
-          ? ReadDatabase.onReplica(replica, config.get('DATABASE_POOL_SIZE'), config.get('DATABASE_CONNECT_TIMEOUT_MS'), config.get('DATABASE_SCHEMA'))
-          : ReadDatabase.onPrimary(primary);
-      },
-      inject: [AppConfig, Database],
+      useFactory: (handles: DatabaseHandles, primary: Database) => handles.replica ?? ReadDatabase.onPrimary(primary),
+      inject: [EMBEDDED_SERVER, Database],
     },
     RunMigrationsCommand,
     RevertMigrationCommand,

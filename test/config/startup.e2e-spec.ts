@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { findFreePort } from '../../src/database/embedded-postgres';
 import { GIVE_UP_AFTER_MS } from '../support/eventually';
+import { startServiceProcess } from '../support/service-process';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
 import { TEST_SECRET_KEY } from '../support/test-app';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -85,5 +87,43 @@ describe('start-up: what cannot be reached or bound', () => {
     expect(lines[0]).toContain(`127.0.0.1:${port}`);
     expect(lines[0]).toContain('connection refused');
     expect(result.stderr + result.stdout).not.toContain(password);
+  });
+
+  it('an unreachable DATABASE_READ_URL stops the service the same way: one line naming it, its address and the cause, never its password', async () => {
+    const replica = await listening();
+    await closed(replica.server); // nothing listens there now
+    const free = await listening();
+    await closed(free.server);
+    const password = 'R3plica-s3cret-pw';
+    const result = start({
+      DATABASE_URL: database.url,
+      DATABASE_READ_URL: `postgres://reader:${password}@127.0.0.1:${replica.port}/notify`,
+      SECRET_KEY: TEST_SECRET_KEY,
+      DATA_DIR: dataDir,
+      PORT: String(free.port),
+      LOG_FORMAT: 'json',
+    });
+    expect(result.status).toBe(69); // EX_UNAVAILABLE
+    const lines = stderrLines(result);
+    expect(lines).toEqual([
+      `Cannot connect to the database at DATABASE_READ_URL=postgres://reader:****@127.0.0.1:${replica.port}/notify: connection refused by 127.0.0.1:${replica.port}: check that PostgreSQL runs there and that DATABASE_READ_URL names the right host and port`,
+    ]);
+    expect(result.stderr + result.stdout).not.toContain(password);
+    expect(result.stdout).not.toContain('Nest application successfully started');
+  });
+
+  it('a worker (ROLES without api) reads nothing from DATABASE_READ_URL: it starts while the replica is unreachable', async () => {
+    const replica = await listening();
+    await closed(replica.server);
+    const worker = await startServiceProcess({
+      port: await findFreePort(),
+      env: { DATABASE_URL: database.url, DATABASE_READ_URL: `postgres://reader@127.0.0.1:${replica.port}/notify`, ROLES: 'dispatch,subscriptions' },
+    });
+    try {
+      const health = (await (await fetch(`${worker.url}/health`)).json()) as { status: string; readReplica?: { status: string } };
+      expect(health).toMatchObject({ status: 'ok', readReplica: { status: 'down' } });
+    } finally {
+      await worker.stop();
+    }
   });
 });
