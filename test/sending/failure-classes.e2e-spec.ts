@@ -6,6 +6,7 @@ import { buildCallbackBody, type CallbackEvent } from '../../tools/simulator/cal
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { runCli } from '../faults/fault-kit';
 import type { TestApp } from '../support/test-app';
+import type { TestDatabase } from '../support/test-database';
 import {
   createTenant,
   createTenantWithCallbacks,
@@ -45,6 +46,13 @@ describe('failure classes: passing failures retry, account-level failures pause 
   };
   let phoneSuffix = 10;
   const logs = new PassThrough();
+  /** An instance of the service whose log lines land in `logLines`; on `database` when given (then a second one). */
+  const startInstance = (database?: TestDatabase) =>
+    startSendingApp(simulator, {
+      database,
+      env: { DISPATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS), SUBSCRIPTIONS_ENABLED: 'true', SUBSCRIPTION_POLL_MS: '20', LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
+      logDestination: logs,
+    });
 
   beforeAll(async () => {
     simulator = await startSimulator();
@@ -61,10 +69,7 @@ describe('failure classes: passing failures retry, account-level failures pause 
         }
       }
     });
-    t = await startSendingApp(simulator, {
-      env: { DISPATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS), SUBSCRIPTIONS_ENABLED: 'true', SUBSCRIPTION_POLL_MS: '20', LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
-      logDestination: logs,
-    });
+    t = await startInstance();
   });
   afterEach(() => {
     simulator.clearFailures();
@@ -85,9 +90,14 @@ describe('failure classes: passing failures retry, account-level failures pause 
     return digits;
   }
 
-  async function send(tenant: TestTenant, identifier: string): Promise<string> {
+  /** Sends a notification to one user: the ids of the request and of its one message. */
+  async function sendRequest(tenant: TestTenant, identifier: string): Promise<{ requestId: string; messageId: string }> {
     const res = await postNotification(t, tenant, { notification: { title: 'Your order shipped' }, sendTo: { recipients: [identifier] } }).expect(202);
-    return res.body.messages[0].messageId as string;
+    return { requestId: res.body.requestId as string, messageId: res.body.messages[0].messageId as string };
+  }
+
+  async function send(tenant: TestTenant, identifier: string): Promise<string> {
+    return (await sendRequest(tenant, identifier)).messageId;
   }
 
   async function message(tenant: TestTenant, messageId: string) {
@@ -115,9 +125,7 @@ describe('failure classes: passing failures retry, account-level failures pause 
     const tenant = await tenantWithCallbacks();
     const destination = await newRecipient(tenant, 'throttled');
     simulator.setFate(destination, { final: 'failed', code: 130429, reason: 'Rate limit hit', stage: 'async' });
-    const res = await postNotification(t, tenant, { notification: { title: 'Your order shipped' }, sendTo: { recipients: ['throttled'] } }).expect(202);
-    const { requestId } = res.body as { requestId: string };
-    const messageId = res.body.messages[0].messageId as string;
+    const { requestId, messageId } = await sendRequest(tenant, 'throttled');
     // The first try fails; the next one, made only after its failed callback came back, is delivered.
     await eventually(() => requestsTo(simulator, destination).length >= 1 || undefined, 'the first request');
     simulator.setFate(destination, { final: 'delivered' });
@@ -144,9 +152,7 @@ describe('failure classes: passing failures retry, account-level failures pause 
     const tenant = await tenantWithCallbacks();
     const destination = await newRecipient(tenant, 'throttled-then-dropped');
     simulator.setFate(destination, { final: 'failed', code: 130429, stage: 'async' });
-    const res = await postNotification(t, tenant, { notification: { title: 'Your order shipped' }, sendTo: { recipients: ['throttled-then-dropped'] } }).expect(202);
-    const { requestId } = res.body as { requestId: string };
-    const messageId = res.body.messages[0].messageId as string;
+    const { requestId, messageId } = await sendRequest(tenant, 'throttled-then-dropped');
     await eventually(() => requestsTo(simulator, destination).length >= 1 || undefined, 'the first request');
     simulator.setFate(destination, { final: 'read' });
     // The retry reaches Gupshup, but its connection drops before the answer.
@@ -198,9 +204,7 @@ describe('failure classes: passing failures retry, account-level failures pause 
     const tenant = await tenantWithCallbacks();
     const destination = await newRecipient(tenant, 'undeliverable');
     simulator.setFate(destination, { final: 'failed', code: 131026, reason: 'Message undeliverable', stage: 'async' });
-    const res = await postNotification(t, tenant, { notification: { title: 'Your order shipped' }, sendTo: { recipients: ['undeliverable'] } }).expect(202);
-    const { requestId } = res.body as { requestId: string };
-    const messageId = res.body.messages[0].messageId as string;
+    const { requestId, messageId } = await sendRequest(tenant, 'undeliverable');
 
     const discarded = await messageWithStatus(tenant, messageId, 'discarded');
     expect(discarded.discardReason).toMatchObject({ code: '131026' });
@@ -291,11 +295,7 @@ describe('failure classes: passing failures retry, account-level failures pause 
   it('holds a paused app in every instance: a second instance on the same database neither sends its messages nor misses the resume', async () => {
     // Logging where the first does: Nest's Logger instances write through the logger of the
     // application created last in the process, so the first instance's lines go through this one's.
-    const second = await startSendingApp(simulator, {
-      database: t.database,
-      env: { DISPATCH_MAX_ATTEMPTS: String(MAX_ATTEMPTS), SUBSCRIPTIONS_ENABLED: 'true', SUBSCRIPTION_POLL_MS: '20', LOG_LEVEL: 'info', LOG_FORMAT: 'json' },
-      logDestination: logs,
-    });
+    const second = await startInstance(t.database);
     try {
       const tenant = await tenantWithCallbacks();
       const first = await newRecipient(tenant, 'shared-wallet-empty');
