@@ -13,6 +13,7 @@
  *  - that lag for a healthy endpoint while another endpoint of the same app times out on every
  *    request, against its lag alone.
  */
+import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
@@ -23,7 +24,7 @@ import { loadStreams, requestStreams } from './lib/event-loader';
 import type { BenchPostgres } from './lib/postgres';
 import { formatNumber, publishRun, type Figure } from './lib/report';
 import { runStandalone } from './lib/standalone';
-import { startService } from './lib/service';
+import { profileClockUs, recordProfileWindow, startService } from './lib/service';
 
 const BULK_MESSAGES = Number(process.env.BENCH_WEBHOOKS_MESSAGES ?? 5000);
 const RATE = Number(process.env.BENCH_WEBHOOKS_RATE ?? 1000);
@@ -142,6 +143,50 @@ async function lags(pool: Pool, receiver: Receiver, path: string, since: number)
     .sort((a, b) => a - b);
 }
 
+/**
+ * With BENCH_WEBHOOKS_STATEMENTS=<file> (a server with pg_stat_statements preloaded and
+ * pg_stat_statements.track=all), the statements executed while the replay drains, written to
+ * <file> as JSON, with the transactions and WAL of the same span: the database's time per
+ * delivery, statement by statement. Other databases' statements are left out; the cluster's
+ * other sessions should be idle.
+ */
+const STATEMENTS_FILE = process.env.BENCH_WEBHOOKS_STATEMENTS;
+
+interface ServerCounters {
+  commits: number;
+  walRecords: number;
+  walBytes: number;
+  walSyncs: number;
+}
+
+async function serverCounters(pool: Pool): Promise<ServerCounters> {
+  const { rows } = await pool.query<ServerCounters>(
+    `SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::float8 AS "commits",
+            wal_records::float8 AS "walRecords", wal_bytes::float8 AS "walBytes", wal_sync::float8 AS "walSyncs"
+       FROM pg_stat_wal`,
+  );
+  return rows[0];
+}
+
+async function statementsBefore(pool: Pool): Promise<ServerCounters> {
+  await pool.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+  await pool.query('SELECT pg_stat_statements_reset()');
+  return serverCounters(pool);
+}
+
+async function statementsAfter(pool: Pool, before: ServerCounters, deliveries: number): Promise<void> {
+  const after = await serverCounters(pool);
+  const { rows } = await pool.query(
+    `SELECT toplevel, calls::float8, rows::float8, total_exec_time, total_plan_time, plans::float8,
+            shared_blks_hit::float8, shared_blks_read::float8, shared_blks_dirtied::float8, wal_records::float8, query
+       FROM pg_stat_statements
+      WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+      ORDER BY total_exec_time DESC`,
+  );
+  const delta = Object.fromEntries(Object.entries(after).map(([key, value]) => [key, value - before[key as keyof ServerCounters]]));
+  writeFileSync(STATEMENTS_FILE!, JSON.stringify({ deliveries, server: delta, statements: rows }, null, 2));
+}
+
 export async function webhooksBenchmark(postgres: BenchPostgres): Promise<void> {
   const databaseUrl = await postgres.createDatabase('bench_webhooks');
   const receiver = new Receiver();
@@ -187,12 +232,16 @@ export async function webhooksBenchmark(postgres: BenchPostgres): Promise<void> 
     // queued in one transaction, so that no subscription works while they are drained.
     const replayEndpoint = await postJson<{ id: string }>(`${service.url}/v3/webhooks`, bulkApp.headers, { url: `${receiver.url}/replay` }, 201);
     const replayCpu = cpuMeter(databaseUrl, service.child.pid!, { backendsOf: 'whatsapp-notify' });
+    const statements = STATEMENTS_FILE ? await statementsBefore(pool) : undefined;
+    const replayFromUs = profileClockUs();
     await replayCpu.start();
     const replayReceiverBefore = process.cpuUsage();
     const { queued } = await postJson<{ queued: number }>(`${service.url}/v3/webhooks/${replayEndpoint.id}/replay`, bulkApp.headers, { from: new Date(bulkStarted - 86_400_000).toISOString() }, 202);
     await waitFor('the replayed deliveries', () => receiver.count('/replay') >= queued);
     const replayReceiver = process.cpuUsage(replayReceiverBefore);
     const replayUsed = await replayCpu.stop();
+    recordProfileWindow([service], replayFromUs, profileClockUs());
+    if (statements) await statementsAfter(pool, statements, queued);
     const replayed = receiver.receipts.filter((each) => each.path === '/replay');
     const replaySeconds = (replayed[replayed.length - 1].at - replayed[0].at) / 1000;
     notes.push(
