@@ -92,8 +92,3 @@ export async function insertStatusChanges(tx: SqlExecutor, changes: readonly Sta
     DELIVERIES_CHANNEL,
   ]);
 }
-
-/** Whether an endpoint with this filter (null: every type) takes events of this type. */
-export function wants(endpoint: { events: readonly string[] | null }, eventType: string): boolean {
-  return endpoint.events === null || endpoint.events.includes(eventType);
-}
