@@ -1,6 +1,7 @@
 import { Pool } from 'pg';
 import { Database } from '../../src/database/database';
 import { AppRateLimiter } from '../../src/whatsapp/sending/dispatch/app-rate-limiter';
+import { eventually } from '../support/eventually';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
 /**
@@ -50,8 +51,8 @@ describe('dispatch: the rate bucket takes several sends at once', () => {
   it("gives a new app's first request a burst at most", async () => {
     const limiter = new AppRateLimiter(db, 1000); // about one send a millisecond, bursts of 50
     expect(spacing(limiter).burst).toBe(50);
-    expect(await limiter.tryAcquire('new-app', 500)).toEqual({ granted: 50, retryInMs: 0 });
-    expect(await limiter.tryAcquire('new-small', 3)).toEqual({ granted: 3, retryInMs: 0 });
+    expect(await limiter.tryAcquire('new-app', 500)).toMatchObject({ granted: 50, retryInMs: 0 });
+    expect(await limiter.tryAcquire('new-small', 3)).toMatchObject({ granted: 3, retryInMs: 0 });
   });
 
   it('takes what the bucket holds, up to the number asked for, and leaves it at most a burst ahead', async () => {
@@ -67,14 +68,34 @@ describe('dispatch: the rate bucket takes several sends at once', () => {
     expect(await msUntilEmpty('partly-used')).toBeLessThanOrEqual(burstMs);
 
     await setBucket('full', -1000);
-    expect(await limiter.tryAcquire('full', 7)).toEqual({ granted: 7, retryInMs: 0 });
+    const full = await limiter.tryAcquire('full', 7);
+    expect(full).toMatchObject({ granted: 7, retryInMs: 0 });
+    // One slot a send, an interval apart.
+    expect(full.slots).toHaveLength(7);
+    full.slots.slice(1).forEach((slot, i) => expect(slot - full.slots[i]).toBeCloseTo(intervalMs, 2));
+  });
+
+  it("gives each send its slot on the database's clock, the next an interval after the last at the earliest", async () => {
+    const limiter = new AppRateLimiter(db, 10);
+    const { intervalMs } = spacing(limiter);
+    await setBucket('slots', -1000);
+    const first = await limiter.tryAcquire('slots', 1);
+    expect(first.slots).toHaveLength(1);
+    // Asked again until granted: refused meanwhile, with no slot.
+    const second = await eventually(async () => {
+      const permit = await limiter.tryAcquire('slots', 1);
+      if (permit.granted === 0) expect(permit.slots).toEqual([]);
+      return permit.granted > 0 ? permit : undefined;
+    }, 'a second send');
+    expect(second.slots[0] - first.slots[0]).toBeGreaterThanOrEqual(intervalMs - 0.001);
+    expect((await new AppRateLimiter(db, 0).tryAcquire('no-limit', 3)).slots).toEqual([]);
   });
 
   it('sends one at a time up to 20 a second, and says how long until the next slot when there is none', async () => {
     const limiter = new AppRateLimiter(db, 10); // one send every 105 ms, no burst
     expect(spacing(limiter).burst).toBe(1);
     await setBucket('slow', -1000);
-    expect(await limiter.tryAcquire('slow', 5)).toEqual({ granted: 1, retryInMs: 0 });
+    expect(await limiter.tryAcquire('slow', 5)).toMatchObject({ granted: 1, retryInMs: 0 });
 
     const setAt = await setBucket('slow', 500);
     const refused = await limiter.tryAcquire('slow', 5);
@@ -96,6 +117,6 @@ describe('dispatch: the rate bucket takes several sends at once', () => {
   });
 
   it('grants everything asked for when the limit is off', async () => {
-    expect(await new AppRateLimiter(db, 0).tryAcquire('unlimited', 250)).toEqual({ granted: 250, retryInMs: 0 });
+    expect(await new AppRateLimiter(db, 0).tryAcquire('unlimited', 250)).toMatchObject({ granted: 250, retryInMs: 0 });
   });
 });

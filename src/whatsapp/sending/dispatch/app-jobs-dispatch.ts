@@ -60,7 +60,7 @@ export class AppJobsDispatch {
     const requests = this.buildRequests(credentials, jobs, context);
 
     const calls: Promise<void>[] = [];
-    const paced = await this.pacer.pace(appId, [...requests.keys()], (granted) => calls.push(this.startAndCall(granted, requests, context)), context.signal);
+    const paced = await this.pacer.pace(appId, [...requests.keys()], (granted, slots) => calls.push(this.startAndCall(granted, slots, requests, context)), context.signal);
     // Not tried: back to the queue without counting an attempt, due when the limiter allows.
     if (paced.untried.length > 0) await this.releaseQuietly(paced.untried, paced.retryInMs);
     // The app is sending at its limit: an idle worker takes it on now (or when the limiter allows)
@@ -149,10 +149,10 @@ export class AppJobsDispatch {
    * If the mark cannot be written, nothing is sent: the jobs go back to the queue when their lease
    * runs out, never started.
    */
-  private async startAndCall(jobs: ClaimedJob[], requests: Map<ClaimedJob, GupshupSendRequest>, context: AppJobsContext): Promise<void> {
+  private async startAndCall(jobs: ClaimedJob[], slots: number[], requests: Map<ClaimedJob, GupshupSendRequest>, context: AppJobsContext): Promise<void> {
     let started: Set<string>;
     try {
-      started = await this.jobs.markRequestsStarted(jobs);
+      started = await this.jobs.markRequestsStarted(jobs, slots);
     } catch (error) {
       this.logger.error({
         message: `cannot mark ${jobs.length} requests started (${(error as Error).message}); not sent now, they are queued again when their lease runs out`,

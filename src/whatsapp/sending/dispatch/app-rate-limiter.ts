@@ -37,6 +37,12 @@ export function rateLimitShape(limitPerSecond: number): RateLimitShape {
 export interface Permit {
   granted: number;
   retryInMs: number;
+  /**
+   * The slot each granted send was given on the database's clock (epoch ms): with a limit, n
+   * sends an interval apart; none without. What the limit promises holds at these times exactly;
+   * at Gupshup, within the margin the network and the process take.
+   */
+  slots: number[];
 }
 
 /**
@@ -67,6 +73,7 @@ const ACQUIRE_SQL = `
     RETURNING o.n)
   SELECT EXISTS (SELECT 1 FROM locked) AS found,
          coalesce((SELECT n FROM taken), 0) AS granted,
+         (SELECT extract(epoch FROM free_from) * 1000 FROM offer)::float8 AS first_slot_ms,
          (SELECT extract(epoch FROM free_from + make_interval(secs => $2 - $3) - now) * 1000 FROM offer)::float8 AS wait_ms`;
 
 /** An app's first send: its bucket starts empty, so up to a burst may go. */
@@ -74,7 +81,12 @@ const CREATE_SQL = `
   INSERT INTO whatsapp_rate_buckets (key, tat)
   VALUES ($1, clock_timestamp() + make_interval(secs => $2) * $3::int)
   ON CONFLICT (key) DO NOTHING
-  RETURNING $3::int AS granted`;
+  RETURNING $3::int AS granted, extract(epoch FROM clock_timestamp()) * 1000 AS first_slot_ms`;
+
+/** n slots an interval apart from the first. */
+function slotsFrom(firstMs: number, n: number, intervalSeconds: number): number[] {
+  return Array.from({ length: n }, (_, k) => firstMs + k * intervalSeconds * 1000);
+}
 
 /** GUPSHUP_RATE_LIMIT messages a second per app, shared by every worker of every instance. */
 export class AppRateLimiter {
@@ -89,26 +101,26 @@ export class AppRateLimiter {
 
   /** Up to `wanted` sends for the app now, or how long to wait before asking again. */
   async tryAcquire(appId: string, wanted = 1): Promise<Permit> {
-    if (!this.shape) return { granted: wanted, retryInMs: 0 };
+    if (!this.shape) return { granted: wanted, retryInMs: 0, slots: [] };
     const { intervalSeconds, burst } = this.shape;
     const key = `gupshup_whatsapp:${appId}`;
     try {
       for (;;) {
-        const [row] = await this.db.query<{ found: boolean; granted: number; wait_ms: number | null }>(ACQUIRE_SQL, [
+        const [row] = await this.db.query<{ found: boolean; granted: number; first_slot_ms: number | null; wait_ms: number | null }>(ACQUIRE_SQL, [
           key,
           intervalSeconds,
           intervalSeconds * burst,
           wanted,
         ]);
-        if (row.granted > 0) return { granted: row.granted, retryInMs: 0 };
-        if (row.found) return { granted: 0, retryInMs: Math.max(1, Math.ceil(Number(row.wait_ms ?? 1))) };
-        const [created] = await this.db.query<{ granted: number }>(CREATE_SQL, [key, intervalSeconds, Math.min(wanted, burst)]);
-        if (created) return { granted: created.granted, retryInMs: 0 };
+        if (row.granted > 0) return { granted: row.granted, retryInMs: 0, slots: slotsFrom(Number(row.first_slot_ms), row.granted, intervalSeconds) };
+        if (row.found) return { granted: 0, retryInMs: Math.max(1, Math.ceil(Number(row.wait_ms ?? 1))), slots: [] };
+        const [created] = await this.db.query<{ granted: number; first_slot_ms: number }>(CREATE_SQL, [key, intervalSeconds, Math.min(wanted, burst)]);
+        if (created) return { granted: created.granted, retryInMs: 0, slots: slotsFrom(Number(created.first_slot_ms), created.granted, intervalSeconds) };
         // Another worker created the bucket meanwhile: ask it like any other time.
       }
     } catch {
       // The database is unreachable: hold the send rather than exceed the limit.
-      return { granted: 0, retryInMs: STORE_ERROR_RETRY_MS };
+      return { granted: 0, retryInMs: STORE_ERROR_RETRY_MS, slots: [] };
     }
   }
 }

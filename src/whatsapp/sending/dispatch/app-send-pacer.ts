@@ -49,9 +49,10 @@ export class AppSendPacer {
 
   /**
    * Hands `jobs` to `send` in groups, as the app's limiter grants them, until all are handed out,
-   * the next slot is further than rateHoldMs away, or `signal` aborts. `send` is not awaited.
+   * the next slot is further than rateHoldMs away, or `signal` aborts. `send` is not awaited; it
+   * gets the limiter's slot of each job (none when there is no limit).
    */
-  async pace(appId: string, jobs: readonly ClaimedJob[], send: (granted: ClaimedJob[]) => void, signal: AbortSignal): Promise<PacedJobs> {
+  async pace(appId: string, jobs: readonly ClaimedJob[], send: (granted: ClaimedJob[], slots: number[]) => void, signal: AbortSignal): Promise<PacedJobs> {
     const holdUntil = Date.now() + this.rateHoldMs;
     let next = 0;
     let retryInMs = 0;
@@ -62,7 +63,7 @@ export class AppSendPacer {
         if (permit.granted > 0) {
           const granted = jobs.slice(next, next + permit.granted);
           next += granted.length;
-          send(granted);
+          send(granted, permit.slots);
           continue;
         }
         if (Date.now() + permit.retryInMs > holdUntil) {

@@ -267,16 +267,19 @@ export class DispatchJobs {
    * Marks claimed jobs "request started", right before their Gupshup calls, in one statement that
    * commits on its own. Only jobs still held by their claim, not withdrawn, and of an app whose
    * dispatch is not paused are marked; the others must not be sent. Returns the message ids marked.
+   * `rateSlots` (epoch ms, one per job, or none without a rate limit) are kept beside them.
    */
-  async markRequestsStarted(jobs: readonly ClaimedJob[]): Promise<Set<string>> {
+  async markRequestsStarted(jobs: readonly ClaimedJob[], rateSlots: readonly number[] = []): Promise<Set<string>> {
     if (jobs.length === 0) return new Set();
     const rows = await this.db.query<{ message_id: string }>(
-      `UPDATE whatsapp_dispatch_jobs
-          SET attempt_started_at = now(), updated_at = now()
-        WHERE message_id = ANY ($1::uuid[]) AND lease_token = ANY ($2::uuid[]) AND state = 'in_flight' AND attempt_started_at IS NULL
-          AND NOT EXISTS (SELECT 1 FROM whatsapp_dispatch_pauses p WHERE p.app_id = whatsapp_dispatch_jobs.app_id)
-       RETURNING message_id`,
-      [jobs.map((job) => job.messageId), [...new Set(jobs.map((job) => job.leaseToken))]],
+      `UPDATE whatsapp_dispatch_jobs j
+          SET attempt_started_at = now(), rate_slot_at = to_timestamp(s.slot_ms / 1000), updated_at = now()
+         FROM unnest($1::uuid[], $3::float8[]) AS s (message_id, slot_ms)
+        WHERE j.message_id = ANY ($1::uuid[]) AND j.message_id = s.message_id
+          AND j.lease_token = ANY ($2::uuid[]) AND j.state = 'in_flight' AND j.attempt_started_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM whatsapp_dispatch_pauses p WHERE p.app_id = j.app_id)
+       RETURNING j.message_id`,
+      [jobs.map((job) => job.messageId), [...new Set(jobs.map((job) => job.leaseToken))], jobs.map((_, i) => rateSlots[i] ?? null)],
     );
     return new Set(rows.map((row) => row.message_id));
   }
