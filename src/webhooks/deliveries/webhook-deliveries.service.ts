@@ -6,7 +6,7 @@ import { Database } from '../../database/database';
 import { WebhookEndpoints } from '../endpoints/webhook-endpoints.service';
 import type { DeliveryPage, DeliveryState, DeliveryView, ListDeliveriesParams } from '../endpoints/webhook-endpoint.dto';
 import { TEST_EVENT_TYPE } from '../webhook-events';
-import { DELIVERIES_CHANNEL, insertDeliveries } from './delivery-records';
+import { DELIVERIES_CHANNEL, insertDeliveries, queueReplay } from './delivery-records';
 
 const DEFAULT_PAGE_SIZE = 20;
 
@@ -43,22 +43,6 @@ function decodeCursor(cursor: string): string {
   if (!/^\d{1,19}$/.test(cursor) || BigInt(cursor) > 9223372036854775807n) throw new BadRequestException('cursor is not valid: pass the nextCursor of the previous page unchanged, or leave it out');
   return cursor;
 }
-
-/**
- * A replay's deliveries, as insertDeliveries queues them: in the changes' order, those behind an
- * earlier one of the same message waiting, each given up WEBHOOK_OUT_RETRY_HOURS after it is queued.
- */
-const REPLAY_SQL = `
-  WITH queued AS (
-    INSERT INTO webhook_deliveries (id, endpoint_id, app_id, message_id, event_type, body, change_recorded_at, give_up_at, state)
-    SELECT gen_random_uuid(), $3::uuid, c.app_id, c.message_id, c.event_type, c.body, c.recorded_at,
-           now() + make_interval(secs => $5::float8 * 3600),
-           CASE WHEN c.message_id IS NOT NULL AND row_number() OVER (PARTITION BY c.message_id ORDER BY c.seq) > 1 THEN 'waiting' ELSE 'pending' END
-      FROM webhook_status_changes c
-     WHERE c.app_id = $1 AND c.at >= $2 AND ($4::text[] IS NULL OR c.event_type = ANY ($4::text[]))
-     ORDER BY c.seq
-    RETURNING 1)
-  SELECT count(*)::integer AS queued FROM queued`;
 
 /** The delivery log of an endpoint, and what a customer can ask of it: retry, replay, a test event. */
 @Injectable()
@@ -129,11 +113,7 @@ export class WebhookDeliveries {
     const fromMs = parseIsoInstant(from);
     const queued = await this.db.transaction(async (tx) => {
       const endpoint = await this.endpoints.row(tx, appId, endpointId);
-      // In one statement: the bodies go from the changes' rows to the deliveries' without a round
-      // trip through this process (a day's replay is tens of megabytes of text arrays otherwise).
-      const [row] = await tx.query<{ queued: number }>(REPLAY_SQL, [appId, new Date(fromMs), endpointId, endpoint.events, this.config.get('WEBHOOK_OUT_RETRY_HOURS')]);
-      if (row.queued > 0) await tx.query('SELECT pg_notify($1, $2)', [DELIVERIES_CHANNEL, '']);
-      return row.queued;
+      return queueReplay(tx, { appId, endpointId, events: endpoint.events, from: new Date(fromMs) }, this.config.get('WEBHOOK_OUT_RETRY_HOURS'));
     });
     this.logger.log({ message: 'webhook replay queued', appId, endpointId, from: new Date(fromMs).toISOString(), deliveries: queued });
     return { queued };
