@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { GIVE_UP_AFTER_MS } from '../support/eventually';
 import { startServiceProcess } from '../support/service-process';
 import { makeTempDir, removeTempDir } from '../support/temp-dirs';
@@ -116,7 +116,7 @@ describe('start-up: what cannot be reached or bound', () => {
     const replica = await listening();
     await closed(replica.server);
     const worker = await startServiceProcess({
-      port: await findFreePort(),
+      port: await portOutsideEphemeralRange(),
       env: { DATABASE_URL: database.url, DATABASE_READ_URL: `postgres://reader@127.0.0.1:${replica.port}/notify`, ROLES: 'dispatch,subscriptions' },
     });
     try {

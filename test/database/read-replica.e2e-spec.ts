@@ -4,7 +4,7 @@ import { call, createTenant, FAULT_TEST_TIMEOUT_MS, type Tenant } from '../fault
 import { eventually } from '../support/eventually';
 import { ReplicaPair } from '../support/replica-pair';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 
 /**
  * DATABASE_READ_URL: the query routes read a streaming replica of DATABASE_URL's server. Pausing
@@ -33,7 +33,7 @@ describe('reads from a replica (DATABASE_READ_URL)', () => {
       const database = `wa_replica_${randomBytes(4).toString('hex')}`;
       await pair.createDatabase(database);
       service = await startServiceProcess({
-        port: await findFreePort(),
+        port: await portOutsideEphemeralRange(),
         env: {
           DATABASE_URL: pair.primaryUrl(database),
           DATABASE_READ_URL: pair.replicaUrl(database),

@@ -1,4 +1,4 @@
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { eventually } from '../support/eventually';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
@@ -42,7 +42,7 @@ describe('faults: kill -9 of the service during a callback load', () => {
     simulator = createGupshupSimulator();
     await simulator.listen();
     database = await createTestDatabase();
-    port = await findFreePort();
+    port = await portOutsideEphemeralRange();
     env = { DATABASE_URL: database.url, GUPSHUP_API_BASE_URL: simulator.baseUrl!, GUPSHUP_RATE_LIMIT: '0', DISPATCH_POLL_MS: '20', SUBSCRIPTION_POLL_MS: '50' };
   });
   afterAll(async () => {

@@ -1,4 +1,4 @@
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { eventually } from '../support/eventually';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
@@ -41,7 +41,7 @@ describe('faults: kill -9 of the service during dispatch', () => {
   });
 
   it('sends every message once and settles the calls whose answers died with the process', async () => {
-    const port = await findFreePort();
+    const port = await portOutsideEphemeralRange();
     const env = {
       DATABASE_URL: database.url,
       GUPSHUP_API_BASE_URL: simulator.baseUrl!,

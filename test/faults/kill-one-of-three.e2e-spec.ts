@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { eventually } from '../support/eventually';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
@@ -92,7 +92,7 @@ describe('faults: kill -9 of one of three instances during dispatch', () => {
     };
     const requeuedLine = /"action":"requeued"/;
     // One at a time: the first one runs the migrations.
-    for (let i = 0; i < 3; i++) services.push(await startServiceProcess({ env, port: await findFreePort(), watchFor: [requeuedLine] }));
+    for (let i = 0; i < 3; i++) services.push(await startServiceProcess({ env, port: await portOutsideEphemeralRange(), watchFor: [requeuedLine] }));
     const [victim, ...survivors] = services;
     // Gupshup answers a little slowly, so that calls are in flight when the kill comes.
     simulator.injectFailure({ delayMs: 20, count: 1_000_000 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { eventually } from '../support/eventually';
 import { PostgresCluster } from '../support/postgres-cluster';
@@ -60,7 +60,7 @@ describe('faults: PostgreSQL restart under load', () => {
 
   it('answers 503 or 2xx during the restart, recovers without one of its own, and keeps every 2xx once', async () => {
     service = await startServiceProcess({
-      port: await findFreePort(),
+      port: await portOutsideEphemeralRange(),
       watchFor: [LISTENING_AGAIN, SENDERS_LISTENING_AGAIN],
       env: {
         DATABASE_URL: databaseUrl,

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { eventually } from '../support/eventually';
 import { startServiceProcess, type ServiceProcess, type ServiceProcessOptions } from '../support/service-process';
@@ -104,7 +104,7 @@ describe('faults: a killed instance started again rejoins the partitioned subscr
         SUBSCRIPTION_LEASE_MS: String(LEASE_MS),
       };
       const options: ServiceProcessOptions[] = [];
-      for (let i = 0; i < 3; i++) options.push({ env, port: await findFreePort() });
+      for (let i = 0; i < 3; i++) options.push({ env, port: await portOutsideEphemeralRange() });
       // One at a time: the first one runs the migrations.
       for (const option of options) instances.push(await startServiceProcess(option));
       await eventually(() => sharedAs(instances, [2, 2, 2]), 'the six parts of each cut subscription to be shared two by two', RECOVERY_GIVE_UP_MS, 100);

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { buildCallbackBody } from '../../tools/simulator/callback-payloads';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { eventually, GIVE_UP_AFTER_MS } from '../support/eventually';
@@ -19,7 +19,7 @@ const QUIET_WATCH_MS = 2_000;
 /** `ROLES=dispatch,subscriptions` as a process of its own (`src/main.ts`) on the same database. */
 async function startWorker(databaseUrl: string, gupshupUrl: string): Promise<ServiceProcess> {
   return startServiceProcess({
-    port: await findFreePort(),
+    port: await portOutsideEphemeralRange(),
     env: { ...FAST, ROLES: 'dispatch,subscriptions', DATABASE_URL: databaseUrl, GUPSHUP_API_BASE_URL: gupshupUrl },
   });
 }

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { createGupshupSimulator, type GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import {
   call,
@@ -57,14 +57,14 @@ describe('the scaled deployment: two API instances behind nginx and a worker', (
   it(
     'serves clients and callbacks through the proxy on both instances, and loses nothing when one of them is killed',
     async () => {
-      const proxyPort = await findFreePort();
+      const proxyPort = await portOutsideEphemeralRange();
       const common = { ...FAST, DATABASE_URL: database.url, GUPSHUP_API_BASE_URL: simulator.baseUrl!, PUBLIC_BASE_URL: `http://127.0.0.1:${proxyPort}` };
       const [api1, api2, worker1, worker2] = await Promise.all([
-        startServiceProcess({ port: await findFreePort(), env: { ...common, ROLES: 'api', TRUST_PROXY: 'loopback' } }),
-        startServiceProcess({ port: await findFreePort(), env: { ...common, ROLES: 'api', TRUST_PROXY: 'loopback' } }),
+        startServiceProcess({ port: await portOutsideEphemeralRange(), env: { ...common, ROLES: 'api', TRUST_PROXY: 'loopback' } }),
+        startServiceProcess({ port: await portOutsideEphemeralRange(), env: { ...common, ROLES: 'api', TRUST_PROXY: 'loopback' } }),
         // The worker killed below only projects: what a crash mid-dispatch does is the fault tests' subject.
-        startServiceProcess({ port: await findFreePort(), env: { ...common, ...PARTITIONED, ROLES: 'subscriptions' } }),
-        startServiceProcess({ port: await findFreePort(), env: { ...common, ...PARTITIONED, ROLES: 'dispatch,subscriptions' } }),
+        startServiceProcess({ port: await portOutsideEphemeralRange(), env: { ...common, ...PARTITIONED, ROLES: 'subscriptions' } }),
+        startServiceProcess({ port: await portOutsideEphemeralRange(), env: { ...common, ...PARTITIONED, ROLES: 'dispatch,subscriptions' } }),
       ]);
       instances.push(api1, api2, worker1, worker2);
       // The views' four partitions are shared by the two workers, two each.

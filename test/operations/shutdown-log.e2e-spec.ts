@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
@@ -28,7 +28,7 @@ describe('shutdown: the last log line says the service stopped', () => {
   });
 
   it('on SIGTERM, writes "stopped" with the signal and how long the shutdown took, once everything has closed, and exits 0', async () => {
-    service = await startServiceProcess({ port: await findFreePort(), env: { DATABASE_URL: database.url, LOG_LEVEL: 'info', LOG_FORMAT: 'json' } });
+    service = await startServiceProcess({ port: await portOutsideEphemeralRange(), env: { DATABASE_URL: database.url, LOG_LEVEL: 'info', LOG_FORMAT: 'json' } });
     // 'close': the process has exited and everything it wrote has been read.
     const closed = once(service.child, 'close');
     service.child.kill('SIGTERM');

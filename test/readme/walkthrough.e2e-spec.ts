@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { eventually } from '../support/eventually';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -74,7 +74,7 @@ describe('README walkthrough', () => {
   it('runs as written, end to end, and its last command shows the message seen', async () => {
     const blocks = walkthroughBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));
     expect(blocks).toHaveLength(2);
-    const [servicePort, simulatorPort] = [await findFreePort(), await findFreePort()];
+    const [servicePort, simulatorPort] = [await portOutsideEphemeralRange(), await portOutsideEphemeralRange()];
     const adapt = (block: string) =>
       block
         .replaceAll(':3000', `:${servicePort}`)

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { portOutsideEphemeralRange } from '../support/ports';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import type { TestApp } from '../support/test-app';
 import {
@@ -208,11 +208,8 @@ describe('dispatch: a request that never left', () => {
 
   it('retries a request whose connection was refused, and sends it once Gupshup is reachable', async () => {
     simulator = await startSimulator();
-    // A port nobody listens on (yet): Gupshup is unreachable.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    // A port nobody listens on (yet), and that no other test's server is given: Gupshup is unreachable.
+    const port = await portOutsideEphemeralRange();
     t = await startSendingApp(simulator, { env: { GUPSHUP_API_BASE_URL: `http://127.0.0.1:${port}`, DISPATCH_BACKOFF_MS: '200', DISPATCH_MAX_ATTEMPTS: '20' } });
     const tenant = await createTenant(t, simulator);
     await putUser(t, tenant, 'r-refused', { phoneNumber: '+919988776601' });

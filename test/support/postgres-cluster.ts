@@ -1,7 +1,8 @@
 import { chmodSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Client } from 'pg';
-import { EmbeddedPostgresServer, findFreePort } from '../../src/database/embedded-postgres';
+import { EmbeddedPostgresServer } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from './ports';
 import { exitWithParent } from './exit-with-parent';
 import { makeTempDir, removeTempDir } from './temp-dirs';
 
@@ -25,7 +26,7 @@ export class PostgresCluster {
     const dir = makeTempDir('cluster-');
     // As root the server runs as the postgres user, which must reach its cluster in here.
     chmodSync(dir, 0o755);
-    const cluster = new PostgresCluster(dir, await findFreePort());
+    const cluster = new PostgresCluster(dir, await portOutsideEphemeralRange());
     try {
       await cluster.startServer();
     } catch (error) {

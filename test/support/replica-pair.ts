@@ -3,7 +3,7 @@ import { chmodSync, chownSync, existsSync, readdirSync, appendFileSync } from 'n
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from './ports';
 import { eventually } from './eventually';
 import { makeTempDir, removeTempDir } from './temp-dirs';
 
@@ -28,7 +28,7 @@ export class ReplicaPair {
     const asRoot = process.getuid?.() === 0;
     chmodSync(dir, 0o755);
     if (asRoot) chownSync(dir, postgresUid(), postgresGid());
-    const pair = new ReplicaPair(dir, bin, await findFreePort(), await findFreePort());
+    const pair = new ReplicaPair(dir, bin, await portOutsideEphemeralRange(), await portOutsideEphemeralRange());
     try {
       await pair.pg('initdb', ['-D', pair.primaryDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
       appendFileSync(

@@ -5,7 +5,7 @@ import { startTestApp, TEST_ADMIN_TOKEN, TEST_SECRET_KEY, type TestApp } from '.
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { eventually } from '../support/eventually';
 import { queueMessage, recordSent } from '../tracking/tracking-kit';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
 import { createEndpoint, WebhookReceiver } from './webhook-kit';
 
@@ -59,7 +59,7 @@ describe('status webhooks across kill -9', () => {
     let up = false;
     receiver.on('/crash', () => ({ status: up ? 200 : 503 }));
 
-    service = await startServiceProcess({ env: serviceEnv(), port: await findFreePort() });
+    service = await startServiceProcess({ env: serviceEnv(), port: await portOutsideEphemeralRange() });
     const before = [];
     for (let i = 0; i < 10; i++) before.push(await queueMessage(api, app.id, { gupshupId: `gs-crash-${i}` }));
     // Every change has its delivery, and they are being attempted (and failing) when the process dies.
@@ -75,7 +75,7 @@ describe('status webhooks across kill -9', () => {
     for (const [i, message] of during.entries()) await recordSent(api, message, `gs-during-${i}`);
 
     up = true;
-    service = await startServiceProcess({ env: serviceEnv(), port: await findFreePort() });
+    service = await startServiceProcess({ env: serviceEnv(), port: await portOutsideEphemeralRange() });
     const messages = [...before, ...during];
     await eventually(() => {
       const acknowledgedIds = new Set(receiver.acknowledged('/crash').map((each) => each.payload.data.messageId));
