@@ -36,6 +36,9 @@ function quote(text: string): string {
 export class WebhookRetryWindowFromFirstAttempt1764002500000 implements MigrationInterface {
   name = 'WebhookRetryWindowFromFirstAttempt1764002500000';
 
+  /** Replaces `from` with `to` in webhook_deliveries_cycle's definition; fails if `from` is not in it. Later edits use it too. */
+  static readonly editCycleFunction = editCycleFunction;
+
   async up(db: QueryRunner): Promise<void> {
     await editCycleFunction(db, CLAIM_SET, CLAIM_SET_FROM_FIRST_ATTEMPT);
   }

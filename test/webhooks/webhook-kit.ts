@@ -93,6 +93,7 @@ export interface CreatedEndpoint {
   id: string;
   secret: string;
   url: string;
+  previousSecretExpiresAt: string | null;
 }
 
 export async function createEndpoint(t: TestApp | string, headers: Record<string, string>, body: Record<string, unknown>): Promise<CreatedEndpoint> {

@@ -9,6 +9,7 @@ export interface ClaimedDelivery {
   eventType: string;
   body: string;
   url: string;
+  /** The endpoint's secret, encrypted; and after a rotation, for its grace period, the previous one after a space. */
   secretEncrypted: string;
   /** The number of this attempt (1 for the first). */
   attempt: number;
@@ -62,7 +63,9 @@ export class DeliveryQueue {
   /**
    * Records the outcomes of attempts (each only while its claim is still the caller's: a claim
    * taken back is not overwritten) and claims up to `limit` due deliveries under `leaseToken`, at
-   * most `endpointConcurrency` in flight per endpoint across all senders; one round trip.
+   * most `endpointConcurrency` in flight per endpoint across all senders; one round trip. The
+   * delivery a closed one held back (the next of its message to that endpoint) comes first, in
+   * the slot the closed one freed.
    */
   async cycle(options: { outcomes: readonly AttemptResult[]; limit: number; endpointConcurrency: number; leaseMs: number; leaseToken: string }): Promise<ClaimedDelivery[]> {
     const { outcomes } = options;

@@ -17,7 +17,8 @@ export interface NewDelivery {
  * Inserts deliveries in one statement, in the given order (their `seq`, which orders a message's
  * deliveries to an endpoint), each to be given up `retryHours` after it is created; the
  * NOTIFY goes out with the commit. A delivery behind an earlier one of the same message to the
- * same endpoint in this statement starts `waiting`: the earlier one's round makes it pending.
+ * same endpoint in this statement starts `waiting`: the round that closes the earlier one claims it
+ * in the freed slot, or makes it pending.
  */
 export async function insertDeliveries(tx: SqlExecutor, deliveries: readonly NewDelivery[], retryHours: number): Promise<void> {
   if (deliveries.length === 0) return;
