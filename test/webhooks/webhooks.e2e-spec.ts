@@ -86,9 +86,15 @@ describe('status webhooks', () => {
     const patched = await request(t.url).patch(`/v3/webhooks/${created.id}`).set(app.headers).send({ events: [], enabled: false }).expect(200);
     expect(patched.body).toMatchObject({ events: [], enabled: false });
 
+    expect(created.previousSecretExpiresAt).toBeNull();
     const rotated = await request(t.url).post(`/v3/webhooks/${created.id}/rotate-secret`).set(app.headers).expect(200);
     expect(rotated.body.secret).toMatch(/^whsec_/);
     expect(rotated.body.secret).not.toBe(created.secret);
+    // The replaced secret signs beside the new one for WEBHOOK_OUT_SECRET_GRACE_HOURS (24), and the endpoint says until when.
+    const hoursLeft = (Date.parse(rotated.body.previousSecretExpiresAt) - Date.now()) / 3_600_000;
+    expect(hoursLeft).toBeGreaterThan(23);
+    expect(hoursLeft).toBeLessThanOrEqual(24.1);
+    expect((await request(t.url).get(`/v3/webhooks/${created.id}`).set(app.headers).expect(200)).body.previousSecretExpiresAt).toBe(rotated.body.previousSecretExpiresAt);
 
     // Another app sees none of it.
     const other = await tenant();
@@ -97,6 +103,39 @@ describe('status webhooks', () => {
 
     await request(t.url).delete(`/v3/webhooks/${created.id}`).set(app.headers).expect(204);
     await request(t.url).get(`/v3/webhooks/${created.id}`).set(app.headers).expect(404);
+  });
+
+  it('moves updatedAt on a PATCH that changes a field, and leaves it on one that changes nothing', async () => {
+    const app = await tenant();
+    const created = await createEndpoint(t, app.headers, { url: `${receiver.url}/touched`, events: ['message.seen'], description: 'CRM' });
+    const patch = (body: object) => request(t.url).patch(`/v3/webhooks/${created.id}`).set(app.headers).send(body).expect(200);
+    const stored = (await request(t.url).get(`/v3/webhooks/${created.id}`).set(app.headers).expect(200)).body as { updatedAt: string };
+
+    // Nothing sent, or every field sent as it already is: the endpoint answered unchanged.
+    for (const body of [{}, { url: `${receiver.url}/touched`, events: ['message.seen'], description: 'CRM', enabled: true }]) {
+      expect((await patch(body)).body).toEqual(stored);
+    }
+    expect((await request(t.url).get(`/v3/webhooks/${created.id}`).set(app.headers).expect(200)).body).toEqual(stored);
+
+    const changed = (await patch({ description: 'Billing' })).body as { description: string; updatedAt: string };
+    expect(changed.description).toBe('Billing');
+    expect(Date.parse(changed.updatedAt)).toBeGreaterThan(Date.parse(stored.updatedAt));
+    const disabled = (await patch({ enabled: false })).body as { enabled: boolean; updatedAt: string };
+    expect(disabled.enabled).toBe(false);
+    expect(Date.parse(disabled.updatedAt)).toBeGreaterThan(Date.parse(changed.updatedAt));
+  });
+
+  it('takes events null as every type, and description null as none, on a POST as on a PATCH', async () => {
+    const app = await tenant();
+    const created = await request(t.url).post('/v3/webhooks').set(app.headers).send({ url: `${receiver.url}/nulls`, events: null, description: null }).expect(201);
+    expect(created.body).toMatchObject({ events: [], description: null });
+    const patched = await request(t.url).patch(`/v3/webhooks/${created.body.id}`).set(app.headers).send({ events: null, description: null }).expect(200);
+    expect(patched.body).toMatchObject({ events: [], description: null });
+
+    // Every type is delivered to it.
+    const messageId = await send(app, '+919900000061');
+    await eventually(() => (receiver.acknowledged('/nulls').some((each) => each.payload.type === 'message.seen' && each.payload.data.messageId === messageId) ? true : undefined), 'the status changes to be delivered');
+    expect(new Set(receiver.acknowledged('/nulls').map((each) => each.payload.type))).toEqual(new Set(['message.queued', 'message.sent', 'message.delivered', 'message.seen']));
   });
 
   it('answers bad input with a 400 naming the field', async () => {
@@ -180,6 +219,41 @@ describe('status webhooks', () => {
     await eventually(async () => ((await eventTypes(t, messageId)).length > before ? true : undefined), 'the late callback to be recorded');
     await t.app.get(SubscriptionManager).runner(STATUS_CHANGE_SUBSCRIPTION).catchUp();
     expect(await deliveriesOf(t, app.headers, endpoint.id, { messageId })).toHaveLength(4);
+  });
+
+  it('after a rotation signs with the new and the previous secret, pending retries too, for WEBHOOK_OUT_SECRET_GRACE_HOURS (24); then with the new one only', async () => {
+    const app = await tenant();
+    const endpoint = await createEndpoint(t, app.headers, { url: `${receiver.url}/rotating` });
+    // Refused until the new secret verifies: a retry signed before the rotation is never the one acknowledged.
+    const current: { secret?: string } = {};
+    receiver.on('/rotating', (received) => ({ status: current.secret && verifies(current.secret, received) ? 200 : 503 }));
+    const testEvent = async () => (await request(t.url).post(`/v3/webhooks/${endpoint.id}/test`).set(app.headers).expect(202)).body.deliveryId as string;
+    const acknowledged = (deliveryId: string) =>
+      eventually(() => receiver.acknowledged('/rotating').find((each) => each.headers['webhook-id'] === deliveryId), 'the delivery to be acknowledged');
+
+    const pending = await testEvent();
+    const before = await eventually(() => receiver.at('/rotating').find((each) => each.headers['webhook-id'] === pending), 'a first attempt');
+    expect(verifies(endpoint.secret, before)).toBe(true);
+    expect(String(before.headers['webhook-signature']).split(' ')).toHaveLength(1);
+
+    const rotated = (await request(t.url).post(`/v3/webhooks/${endpoint.id}/rotate-secret`).set(app.headers).expect(200)).body.secret as string;
+    current.secret = rotated;
+    // The retry of the delivery queued before the rotation, and one queued after it.
+    for (const deliveryId of [pending, await testEvent()]) {
+      const signed = await acknowledged(deliveryId);
+      expect(String(signed.headers['webhook-signature']).split(' ')).toHaveLength(2);
+      expect(verifies(rotated, signed)).toBe(true);
+      expect(verifies(endpoint.secret, signed)).toBe(true);
+    }
+    expect(JSON.stringify((await request(t.url).get(`/v3/webhooks/${endpoint.id}`).set(app.headers).expect(200)).body)).not.toContain(endpoint.secret.slice(6));
+
+    // The grace period over (on the database's clock, which decides it): the new secret alone.
+    await t.db.query('UPDATE webhook_endpoints SET previous_secret_until = now() WHERE id = $1', [endpoint.id]);
+    const after = await acknowledged(await testEvent());
+    expect(String(after.headers['webhook-signature']).split(' ')).toHaveLength(1);
+    expect(verifies(rotated, after)).toBe(true);
+    expect(verifies(endpoint.secret, after)).toBe(false);
+    expect((await request(t.url).get(`/v3/webhooks/${endpoint.id}`).set(app.headers).expect(200)).body.previousSecretExpiresAt).toBeNull();
   });
 
   it('retries a failing endpoint with backoff, lists its attempts, gives up, disables it, and delivers again once fixed', async () => {
@@ -293,6 +367,37 @@ describe('status webhooks', () => {
     expect(all[2].headers['webhook-id']).not.toBe(all[0].headers['webhook-id']);
 
     await request(t.url).post(`/v3/webhooks/${endpoint.id}/replay`).set(app.headers).send({ from: 'yesterday' }).expect(400);
+  });
+
+  it("keeps a message's order when a replay queues its changes behind its live deliveries, still open", async () => {
+    const app = await tenant();
+    const endpoint = await createEndpoint(t, app.headers, { url: `${receiver.url}/interleaved` });
+    // The message's first delivery fails until the replay is queued: everything else of the message waits behind it.
+    let hold = true;
+    receiver.on('/interleaved', (received) => ({ status: hold && received.payload.type === 'message.queued' ? 503 : 200 }));
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const messageId = await send(app, '+919900000041'); // ends in 1: the simulator reports it read
+    await eventually(async () => ((await deliveriesOf(t, app.headers, endpoint.id, { messageId })).length >= 4 ? true : undefined), 'the four live deliveries queued');
+
+    // The replay's first delivery of the message is queued pending, behind the live ones; the
+    // rest wait behind it. None may go before the one ahead of it closes.
+    const res = await request(t.url).post(`/v3/webhooks/${endpoint.id}/replay`).set(app.headers).send({ from }).expect(202);
+    expect(res.body).toEqual({ queued: 4 });
+    hold = false;
+
+    const all = await eventually(() => {
+      const list = receiver.acknowledged('/interleaved').filter((each) => each.payload.data.messageId === messageId);
+      return list.length >= 8 ? list : undefined;
+    }, 'the live and the replayed deliveries');
+    const lifecycle = ['message.queued', 'message.sent', 'message.delivered', 'message.seen'];
+    expect(all.map((each) => each.payload.type)).toEqual([...lifecycle, ...lifecycle]);
+    expect(new Set(all.map((each) => each.headers['webhook-id'])).size).toBe(8);
+    // The last answers are recorded a round after they arrive.
+    await eventually(async () => {
+      const listed = await deliveriesOf(t, app.headers, endpoint.id, { messageId });
+      return listed.length === 8 && listed.every((each) => each.status === 'delivered') ? true : undefined;
+    }, 'all eight deliveries recorded delivered');
+    expect(await inFlightCount(endpoint.id)).toEqual({ counter: 0, rows: 0 });
   });
 });
 

@@ -21,7 +21,7 @@ const events = z
   .array(eventType, { error: (issue) => (issue.input === undefined ? undefined : `must be a list of event types (${MESSAGE_EVENT_TYPES.join(', ')})`) })
   .max(MESSAGE_EVENT_TYPES.length * 4, 'must not list more than 20 event types')
   .transform((list) => [...new Set(list)] as MessageEventType[])
-  .meta({ description: 'The event types to deliver; an empty list or none at all means every type' });
+  .meta({ description: 'The event types to deliver; an empty list, null or none at all means every type' });
 
 const description = text({ min: 0, max: MAX_DESCRIPTION_LENGTH, what: 'text' }).meta({ description: 'Free text for your own reference' });
 
@@ -32,8 +32,9 @@ export const createWebhookBodySchema = z
   .strictObject(
     {
       url,
-      events: events.optional(),
-      description: description.optional(),
+      // null as on a PATCH: events null means every type, description null none.
+      events: events.nullable().optional(),
+      description: description.nullable().optional(),
     },
     { error: objectError('{"url": "https://..."}') },
   )
@@ -64,7 +65,12 @@ export const webhookEndpointSchema = z
     lastSuccessAt: z.iso.datetime().nullable(),
     failingSince: z.iso.datetime().nullable().meta({ description: 'The first failure since the last success' }),
     createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime().meta({
+      description: 'When a field of the endpoint or its secret last changed (the service disabling it counts); a PATCH that changes nothing leaves it as it was',
+    }),
+    previousSecretExpiresAt: z.iso.datetime().nullable().meta({
+      description: 'After a rotate-secret: until when the replaced secret still signs beside the new one (WEBHOOK_OUT_SECRET_GRACE_HOURS); null when only one secret signs',
+    }),
   })
   .meta({ id: 'WebhookEndpoint' });
 export type WebhookEndpointView = z.output<typeof webhookEndpointSchema>;
@@ -94,6 +100,8 @@ export const listDeliveriesQuerySchema = z.strictObject({
     .meta({ description: 'Only deliveries in this state' }),
   messageId: z
     .uuid({ error: 'must be a messageId (a UUID), as returned by POST /v3/notifications' })
+    // Message ids are stored in lowercase; the same UUID in capitals is the same message.
+    .transform((id) => id.toLowerCase())
     .optional()
     .meta({ description: 'Only deliveries about this message (its messageId, as returned by POST /v3/notifications)' }),
   limit: wholeNumberParam(1, 100).optional().meta({ description: 'Deliveries per page; 20 when left out' }),

@@ -20,9 +20,13 @@ interface EndpointRow {
   last_success_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  previous_secret_until: Date | null;
 }
 
-const COLUMNS = 'id, app_id, url, events, description, enabled, disabled_reason, failing_since, last_success_at, created_at, updated_at';
+const COLUMNS =
+  'id, app_id, url, events, description, enabled, disabled_reason, failing_since, last_success_at, created_at, updated_at, ' +
+  // Only while the replaced secret still signs (the database's clock decides that, as in sending).
+  'CASE WHEN previous_secret_until > now() THEN previous_secret_until END AS previous_secret_until';
 export const MAX_ENDPOINTS_PER_APP = 20;
 
 /** The context a secret is encrypted under: a ciphertext copied to another endpoint does not decrypt. */
@@ -42,6 +46,7 @@ function toView(row: EndpointRow): WebhookEndpointView {
     failingSince: row.failing_since?.toISOString() ?? null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
+    previousSecretExpiresAt: row.previous_secret_until?.toISOString() ?? null,
   };
 }
 
@@ -89,17 +94,24 @@ export class WebhookEndpoints {
 
   async update(appId: string, id: string, body: UpdateWebhookBody): Promise<WebhookEndpointView> {
     if (body.url !== undefined) await this.checkUrl(body.url);
+    // Each column's next value is worked out from the row as it is, so that updated_at moves only
+    // when one of them differs: a PATCH that changes nothing is no change.
     const [row] = await this.db.query<EndpointRow>(
-      `UPDATE webhook_endpoints
-          SET url = coalesce($3, url),
-              events = CASE WHEN $4::boolean THEN $5::text[] ELSE events END,
-              description = CASE WHEN $6::boolean THEN $7 ELSE description END,
-              enabled = coalesce($8, enabled),
-              -- enabling again starts the failure clock afresh
-              disabled_reason = CASE WHEN $8 IS TRUE THEN NULL ELSE disabled_reason END,
-              failing_since = CASE WHEN $8 IS TRUE AND NOT enabled THEN NULL ELSE failing_since END,
-              updated_at = now()
-        WHERE app_id = $1 AND id = $2
+      `UPDATE webhook_endpoints e
+          SET (url, events, description, enabled, disabled_reason, failing_since, updated_at) = (
+                SELECT n.url, n.events, n.description, n.enabled, n.disabled_reason, n.failing_since,
+                       CASE WHEN (n.url, n.events, n.description, n.enabled, n.disabled_reason, n.failing_since)
+                                 IS DISTINCT FROM (e.url, e.events, e.description, e.enabled, e.disabled_reason, e.failing_since)
+                            THEN now() ELSE e.updated_at END
+                  FROM (SELECT coalesce($3, e.url) AS url,
+                               CASE WHEN $4::boolean THEN $5::text[] ELSE e.events END AS events,
+                               CASE WHEN $6::boolean THEN $7 ELSE e.description END AS description,
+                               coalesce($8, e.enabled) AS enabled,
+                               -- enabling again starts the failure clock afresh
+                               CASE WHEN $8 IS TRUE THEN NULL ELSE e.disabled_reason END AS disabled_reason,
+                               CASE WHEN $8 IS TRUE AND NOT e.enabled THEN NULL ELSE e.failing_since END AS failing_since) n
+              )
+        WHERE e.app_id = $1 AND e.id = $2
         RETURNING ${COLUMNS}`,
       [
         appId,
@@ -123,14 +135,24 @@ export class WebhookEndpoints {
     this.logger.log({ message: 'webhook endpoint deleted', appId, endpointId: id });
   }
 
+  /**
+   * A new secret signs from now on; the one it replaces signs too, beside it, for
+   * WEBHOOK_OUT_SECRET_GRACE_HOURS (on the database's clock), so that receivers can switch without
+   * refusing deliveries meanwhile. Rotating again within that time drops the older one.
+   */
   async rotateSecret(appId: string, id: string): Promise<WebhookEndpointWithSecret> {
     const secret = newWebhookSecret();
+    const graceHours = this.config.get('WEBHOOK_OUT_SECRET_GRACE_HOURS');
     const [row] = await this.db.query<EndpointRow>(
-      `UPDATE webhook_endpoints SET secret_encrypted = $3, updated_at = now() WHERE app_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-      [appId, id, this.cipher.encrypt(secret, secretContext(id))],
+      `UPDATE webhook_endpoints
+          SET previous_secret_encrypted = CASE WHEN $4::float8 > 0 THEN secret_encrypted END,
+              previous_secret_until = CASE WHEN $4::float8 > 0 THEN now() + make_interval(secs => $4::float8 * 3600) END,
+              secret_encrypted = $3, updated_at = now()
+        WHERE app_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+      [appId, id, this.cipher.encrypt(secret, secretContext(id)), graceHours],
     );
     if (!row) throw notFound();
-    this.logger.log({ message: 'webhook secret rotated', appId, endpointId: id });
+    this.logger.log({ message: 'webhook secret rotated', appId, endpointId: id, previousSecretGraceHours: graceHours });
     return { ...toView(row), secret };
   }
 

@@ -3,6 +3,7 @@ import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthenticatedApp } from '../../apps/apps.service';
 import { AppApi } from '../../apps/auth/app-api.decorator';
 import { CurrentApp } from '../../apps/auth/current-app.decorator';
+import { noQueryParameters } from '../../common/input-schemas';
 import { ApiErrorResponses } from '../../common/openapi';
 import { WebhookDeliveries } from '../deliveries/webhook-deliveries.service';
 import {
@@ -51,7 +52,8 @@ export class WebhooksController {
   @Get()
   @ApiOperation({ summary: "The app's endpoints (no secrets)" })
   @ApiResponse({ status: HttpStatus.OK, description: 'Oldest first', standardSchema: webhookEndpointListSchema })
-  async list(@CurrentApp() app: AuthenticatedApp): Promise<{ data: WebhookEndpointView[] }> {
+  @ApiErrorResponses({ 400: 'A query parameter was given: this list takes none' })
+  async list(@CurrentApp() app: AuthenticatedApp, @Query({ schema: noQueryParameters }) _query: object): Promise<{ data: WebhookEndpointView[] }> {
     return { data: await this.endpoints.list(app.id) };
   }
 
@@ -65,7 +67,11 @@ export class WebhooksController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change the URL, the event types, the description, or enable/disable it' })
-  @ApiResponse({ status: HttpStatus.OK, description: 'The endpoint as stored', standardSchema: webhookEndpointSchema })
+  @ApiResponse({
+    status: HttpStatus.OK,
+    description: 'The endpoint as stored; a body that changes nothing ({}, or every field as it is) answers it unchanged, updatedAt included',
+    standardSchema: webhookEndpointSchema,
+  })
   @ApiErrorResponses({ 400: 'The body is invalid', 404: 'No such webhook in this app' })
   update(@CurrentApp() app: AuthenticatedApp, @Param('id', ID) id: string, @Body({ schema: updateWebhookBodySchema }) body: UpdateWebhookBody): Promise<WebhookEndpointView> {
     return this.endpoints.update(app.id, id, body);
@@ -82,7 +88,11 @@ export class WebhooksController {
 
   @Post(':id/rotate-secret')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Replace the signing secret; the new one is shown only in this answer and signs every attempt from now on' })
+  @ApiOperation({
+    summary: 'Replace the signing secret; the new one is shown only in this answer and signs every attempt from now on',
+    description:
+      'The previous secret signs too, beside the new one, for WEBHOOK_OUT_SECRET_GRACE_HOURS (24 by default): webhook-signature then holds both signatures, space-separated, so a receiver on either secret verifies. Rotating again within that time drops the older one.',
+  })
   @ApiResponse({ status: HttpStatus.OK, description: 'The endpoint, with its new secret', standardSchema: webhookEndpointWithSecretSchema })
   @ApiErrorResponses({ 400: 'The id is not a UUID', 404: 'No such webhook in this app' })
   rotateSecret(@CurrentApp() app: AuthenticatedApp, @Param('id', ID) id: string): Promise<WebhookEndpointWithSecret> {

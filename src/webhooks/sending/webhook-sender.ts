@@ -256,7 +256,9 @@ export class WebhookSender implements OnApplicationBootstrap, BeforeApplicationS
   private signer(delivery: ClaimedDelivery): WebhookSigner {
     const cached = this.signers.get(delivery.endpointId);
     if (cached && cached.encrypted === delivery.secretEncrypted) return cached.signer;
-    const signer = new WebhookSigner(this.cipher.decrypt(delivery.secretEncrypted, secretContext(delivery.endpointId)));
+    // The current secret, then the previous one while in its grace period (space-separated: see migration 1764002900000).
+    const secrets = delivery.secretEncrypted.split(' ').map((encrypted) => this.cipher.decrypt(encrypted, secretContext(delivery.endpointId)));
+    const signer = new WebhookSigner(secrets[0], ...secrets.slice(1));
     this.signers.set(delivery.endpointId, { encrypted: delivery.secretEncrypted, signer });
     return signer;
   }

@@ -20,6 +20,22 @@ describe('WebhookSigner', () => {
     }
   });
 
+  it('signs with the previous secret too when given one: a receiver on either verifies', () => {
+    const [current, previous, other] = [newWebhookSecret(), newWebhookSecret(), newWebhookSecret()];
+    const at = Date.UTC(2026, 0, 2, 3, 4, 5);
+    const body = bodies[0];
+    const headers = new WebhookSigner(current, previous).sign('4b7d7a2e-9f0c-4b53-a4c1-2f6f3c1d9e10', at, body);
+    expect(headers['webhook-signature'].split(' ')).toEqual([new WebhookSigner(current).sign(headers['webhook-id'], at, body)['webhook-signature'], new WebhookSigner(previous).sign(headers['webhook-id'], at, body)['webhook-signature']]);
+    const now = jest.spyOn(Date, 'now').mockReturnValue(at);
+    try {
+      expect(() => new Webhook(current).verify(body, { ...headers })).not.toThrow();
+      expect(() => new Webhook(previous).verify(body, { ...headers })).not.toThrow();
+      expect(() => new Webhook(other).verify(body, { ...headers })).toThrow();
+    } finally {
+      now.mockRestore();
+    }
+  });
+
   it('refuses an empty secret', () => {
     expect(() => new WebhookSigner('whsec_')).toThrow(/empty/);
   });

@@ -20,19 +20,26 @@ export interface SignedHeaders {
  * the secret's bytes, computed by node:crypto: the standardwebhooks package computes the same
  * with a SHA-256 written in JavaScript, four times the CPU per delivery. A test checks that the
  * two agree and that the package verifies what is signed here.
+ *
+ * After a rotation it is given the previous secret too, for its grace period: the header then
+ * holds both signatures, space-separated as the specification allows, so that a receiver still on
+ * either secret verifies.
  */
 export class WebhookSigner {
-  private readonly key: Buffer;
+  private readonly keys: Buffer[];
 
-  constructor(secret: string) {
-    this.key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
-    if (this.key.length === 0) throw new Error('the endpoint secret is empty');
+  constructor(secret: string, ...previous: string[]) {
+    this.keys = [secret, ...previous].map((each) => {
+      const key = Buffer.from(each.startsWith(SECRET_PREFIX) ? each.slice(SECRET_PREFIX.length) : each, 'base64');
+      if (key.length === 0) throw new Error('the endpoint secret is empty');
+      return key;
+    });
   }
 
   /** `at`: the attempt's time in epoch milliseconds; the header has whole seconds. */
   sign(deliveryId: string, at: number, body: string): SignedHeaders {
     const timestamp = String(Math.floor(at / 1000));
-    const signature = createHmac('sha256', this.key).update(`${deliveryId}.${timestamp}.${body}`).digest('base64');
-    return { 'webhook-id': deliveryId, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` };
+    const signatures = this.keys.map((key) => `v1,${createHmac('sha256', key).update(`${deliveryId}.${timestamp}.${body}`).digest('base64')}`);
+    return { 'webhook-id': deliveryId, 'webhook-timestamp': timestamp, 'webhook-signature': signatures.join(' ') };
   }
 }
