@@ -117,7 +117,7 @@ describe('GET /v3/messages', () => {
     const delivered = (await get(`/v3/messages/${lateFailure.messageId}`).expect(200)).body;
     expect(delivered).toMatchObject({ status: 'delivered', discardedAt: null, discardReason: null, deliveredAt: at(t0, 3000) });
     expect(delivered.timeline.at(-1)).toEqual({
-      status: 'discarded',
+      status: 'delivered',
       providerStatus: 'failed',
       at: at(t0, 4000),
       receivedAt: at(t0, 5000),

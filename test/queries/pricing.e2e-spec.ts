@@ -92,4 +92,46 @@ describe('pricing from Gupshup’s callbacks and billing-events', () => {
     }, 'the billing-event to price the message');
     expect(billed.pricing).toEqual({ category: 'utility', billable: true, model: 'PMP' });
   });
+
+  /** whatsapp_callbacks_received_total{kind="billing-event"} for this format and outcome, from /metrics. */
+  async function billingCount(format: 'v2' | 'v3', outcome: string): Promise<number> {
+    const text = (await request(t.url).get('/metrics').expect(200)).text;
+    const line = text.split('\n').find((l) => l.startsWith(`whatsapp_callbacks_received_total{format="${format}",kind="billing-event",outcome="${outcome}"}`));
+    return line ? Number(line.split(' ').at(-1)) : 0;
+  }
+
+  it('counts a billing-event that prices its message as applied, and its repeat as a duplicate', async () => {
+    const v2Tenant = await createCallbackTenant(t, simulator, 'v2');
+    const v2Sent = await sendTo(t, v2Tenant, '+919833000041');
+    const v2Shown = await eventually(async () => {
+      const res = await getMessage(t, v2Tenant, v2Sent.messageId);
+      return res.body.status === 'seen' ? res.body : undefined;
+    }, 'the v2 message to be seen');
+    const before = { applied: await billingCount('v2', 'applied'), duplicate: await billingCount('v2', 'duplicate'), ignored: await billingCount('v2', 'ignored') };
+    const billing = callbackFixtureBody('v2-billing-event') as { timestamp: number; payload: { references: { gsId: string; destination: string } } };
+    billing.timestamp = Date.now();
+    billing.payload.references.gsId = v2Shown.providerMessageId;
+    billing.payload.references.destination = '919833000041';
+    await postCallback(t, v2Tenant, billing);
+    await eventually(async () => ((await billingCount('v2', 'applied')) === before.applied + 1 ? true : undefined), 'the v2 billing-event counted as applied');
+    // Gupshup posts it again (a retry): nothing new to record.
+    await postCallback(t, v2Tenant, billing);
+    await eventually(async () => ((await billingCount('v2', 'duplicate')) === before.duplicate + 1 ? true : undefined), 'the repeat counted as a duplicate');
+    expect(await billingCount('v2', 'applied')).toBe(before.applied + 1);
+    expect(await billingCount('v2', 'ignored')).toBe(before.ignored);
+    expect((await getMessage(t, v2Tenant, v2Sent.messageId)).body.pricing).toEqual({ category: 'marketing', billable: true, model: 'PMP' });
+
+    const v3Tenant = await createCallbackTenant(t, simulator, 'v3');
+    const v3Sent = await sendTo(t, v3Tenant, '+919833000051');
+    const v3Shown = await eventually(async () => {
+      const res = await getMessage(t, v3Tenant, v3Sent.messageId);
+      return res.body.status === 'seen' ? res.body : undefined;
+    }, 'the v3 message to be seen');
+    const v3Before = { applied: await billingCount('v3', 'applied'), ignored: await billingCount('v3', 'ignored') };
+    const v3Billing = callbackFixtureBody('v3-billing-event') as { entry: { changes: { value: { billing: { references: { gsId: string } } } }[] }[] };
+    v3Billing.entry[0].changes[0].value.billing.references.gsId = v3Shown.providerMessageId;
+    await postCallback(t, v3Tenant, v3Billing);
+    await eventually(async () => ((await billingCount('v3', 'applied')) === v3Before.applied + 1 ? true : undefined), 'the v3 billing-event counted as applied');
+    expect(await billingCount('v3', 'ignored')).toBe(v3Before.ignored);
+  });
 });

@@ -136,7 +136,7 @@ describe('callbacks recorded raw, translated in one ordered place', () => {
 
     const derivedEvents = () =>
       t.db.query<{ event_id: string; stream_id: string; data: unknown }>(
-        `SELECT event_id, stream_id, data FROM es_events WHERE event_type = 'DeliveryStatusChanged' AND data->>'appId' = $1 ORDER BY event_id`,
+        `SELECT event_id, stream_id, data FROM es_events WHERE event_type IN ('DeliveryStatusChanged', 'DeliveryFailureOvertaken') AND data->>'appId' = $1 ORDER BY event_id`,
         [tenant.id],
       );
     const liveEvents = await derivedEvents();
@@ -152,10 +152,10 @@ describe('callbacks recorded raw, translated in one ordered place', () => {
       expect.objectContaining({ state: 'invalid' }),
     ]);
 
-    // Everything derived goes: the delivery events (at the end of their streams, after the
-    // sends), the translator's tables and checkpoint, and the views.
+    // Everything derived goes: the delivery events and the failures their receipts overtook (at
+    // the end of their streams, after the sends), the translator's tables and checkpoint, and the views.
     await t.db.transaction(async (tx) => {
-      await tx.query(`DELETE FROM es_events WHERE event_type = 'DeliveryStatusChanged' AND data->>'appId' = $1`, [tenant.id]);
+      await tx.query(`DELETE FROM es_events WHERE event_type IN ('DeliveryStatusChanged', 'DeliveryFailureOvertaken') AND data->>'appId' = $1`, [tenant.id]);
       await tx.query(
         `UPDATE es_streams s SET version = (SELECT max(stream_position) FROM es_events e WHERE e.stream_id = s.stream_id)
           WHERE s.stream_id = ANY ($1::text[])`,

@@ -142,14 +142,18 @@ describe('POST /api/v1/apps/:apiKey/webhook/gupshup_whatsapp: the HTTP contract'
     expect(await parkedRows(t, own.id)).toEqual([expect.objectContaining({ state: 'invalid' })]);
   });
 
-  it('counts unknown app keys and ignored kinds in /metrics', async () => {
+  it('counts unknown app keys, ignored kinds and billing-events waiting for their message in /metrics', async () => {
     const unknownBefore = await metricValue(t, 'whatsapp_callbacks_received_total', { outcome: 'unknown_app' });
-    const ignoredBefore = await metricValue(t, 'whatsapp_callbacks_received_total', { kind: 'billing-event', outcome: 'ignored' });
+    const ignoredBefore = await metricValue(t, 'whatsapp_callbacks_received_total', { kind: 'user-event', outcome: 'ignored' });
+    const billingBefore = await metricValue(t, 'whatsapp_callbacks_received_total', { kind: 'billing-event', outcome: 'parked' });
     await postCallback(t, 'unknown-key-for-metrics', callbackFixtureBody('v2-sent')).expect(404);
+    await postCallback(t, tenant.apiKey, callbackFixtureBody('v2-sandbox-start')).expect(200);
+    // Billing-events name messages this service never sent: kept until their message is known.
     await postCallback(t, tenant.apiKey, callbackFixtureBody('v2-billing-event')).expect(200);
     await postCallback(t, tenant.apiKey, callbackFixtureBody('v3-billing-event')).expect(200);
     expect(await metricValue(t, 'whatsapp_callbacks_received_total', { outcome: 'unknown_app' })).toBe(unknownBefore + 1);
-    expect(await metricValue(t, 'whatsapp_callbacks_received_total', { kind: 'billing-event', outcome: 'ignored' })).toBe(ignoredBefore + 2);
+    expect(await metricValue(t, 'whatsapp_callbacks_received_total', { kind: 'user-event', outcome: 'ignored' })).toBe(ignoredBefore + 1);
+    expect(await metricValue(t, 'whatsapp_callbacks_received_total', { kind: 'billing-event', outcome: 'parked' })).toBe(billingBefore + 2);
   });
 
   describe('GET /admin/parked-callbacks', () => {

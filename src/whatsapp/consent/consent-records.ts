@@ -11,9 +11,10 @@ import {
 
 /**
  * The consent events and the tables that answer "may this number be sent to now?", written
- * together in the caller's transaction: whatsapp_suppressions (one row per number and reason)
- * and whatsapp_customer_sessions (when each number last wrote). An event already stored (the
- * same callback read again) changes nothing.
+ * together in the caller's transaction: whatsapp_suppressions (one row per number and reason),
+ * whatsapp_consent_liftings (when each number's suppressions of a reason were last lifted) and
+ * whatsapp_customer_sessions (when each number last wrote). An event already stored (the same
+ * callback read again) changes nothing.
  */
 
 export interface Suppression {
@@ -36,7 +37,19 @@ function toSuppression(row: SuppressionRow): Suppression {
   return { phoneNumber: row.phone_number, reason: row.reason, since: row.since.toISOString(), until: row.until?.toISOString() ?? null, note: row.note };
 }
 
+/** What recordSuppression did: recorded it, found a later lifting of the number (not applied), or had it already (the same callback read again). */
+export type SuppressionOutcome = { outcome: 'recorded'; suppression: Suppression } | { outcome: 'lifted_later'; liftedAt: string } | { outcome: 'already_recorded' };
+
 const ACTIVE = '(until IS NULL OR until > now())';
+
+/**
+ * Holds the number's consent until the transaction ends: a lifting and a suppression of the same
+ * number, in two transactions (an operator's DELETE, the callbacks' subscription), would otherwise
+ * each miss what the other writes. Taken before the contact's stream is appended to, always.
+ */
+async function lockContact(tx: SqlExecutor, appId: string, phoneNumber: string): Promise<void> {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtext('whatsapp_consent'), hashtext($1))`, [`${appId}:${phoneNumber}`]);
+}
 
 /** Appends the event to its contact's stream; false when it was stored before. */
 async function appendContactEvent(tx: SqlExecutor, event: ConsentEvent): Promise<boolean> {
@@ -47,10 +60,24 @@ async function appendContactEvent(tx: SqlExecutor, event: ConsentEvent): Promise
 /**
  * Suppresses the number for the event's reason. A number already suppressed for that reason
  * keeps its earliest `since` (unless that suppression had run out) and the later `until`.
+ *
+ * Gupshup's callbacks come in no particular order, so the latest word wins: a suppression from a
+ * callback older than the number's latest lifting of that reason (an opt-out from before an
+ * opt-in that came first, a failure from before an operator's DELETE, which counts at the
+ * service's time of the request) is not applied, and not recorded. An operator's own suppression
+ * (source `api`) is made now and is always applied.
  */
-export async function recordSuppression(tx: SqlExecutor, event: WhatsAppNumberSuppressed): Promise<Suppression | null> {
-  if (!(await appendContactEvent(tx, event))) return null;
-  const { appId, phoneNumber, reason, since, until, note } = event.data;
+export async function recordSuppression(tx: SqlExecutor, event: WhatsAppNumberSuppressed): Promise<SuppressionOutcome> {
+  const { appId, phoneNumber, reason, since, until, note, source } = event.data;
+  await lockContact(tx, appId, phoneNumber);
+  if (source !== 'api') {
+    const [newer] = await tx.query<{ lifted_at: Date }>(
+      `SELECT lifted_at FROM whatsapp_consent_liftings WHERE app_id = $1 AND phone_number = $2 AND reason = $3 AND lifted_at > $4`,
+      [appId, phoneNumber, reason, since],
+    );
+    if (newer) return { outcome: 'lifted_later', liftedAt: newer.lifted_at.toISOString() };
+  }
+  if (!(await appendContactEvent(tx, event))) return { outcome: 'already_recorded' };
   const [row] = await tx.query<SuppressionRow>(
     `INSERT INTO whatsapp_suppressions AS s (app_id, phone_number, reason, since, until, note) VALUES ($1, $2, $3, $4, $5, $6)
      ON CONFLICT (app_id, phone_number, reason) DO UPDATE SET
@@ -62,19 +89,27 @@ export async function recordSuppression(tx: SqlExecutor, event: WhatsAppNumberSu
      RETURNING phone_number, reason, since, until, note`,
     [appId, phoneNumber, reason, since, until, note ?? null],
   );
-  return toSuppression(row);
+  return { outcome: 'recorded', suppression: toSuppression(row) };
 }
 
 /**
  * Lifts the number's suppressions for `reasons` that began at or before `at` (an opt-in older
  * than the opt-out it would lift, arriving late, lifts nothing). The event is recorded only
- * when something was lifted. Returns the reasons lifted.
+ * when something was lifted; the time of the lifting is kept in any case (the latest one per
+ * reason), so that an older suppression arriving after it is not applied. Returns the reasons
+ * lifted.
  */
 export async function recordLifting(
   tx: SqlExecutor,
   data: WhatsAppSuppressionLifted['data'],
   eventId?: string,
 ): Promise<SuppressionReason[]> {
+  await lockContact(tx, data.appId, data.phoneNumber);
+  await tx.query(
+    `INSERT INTO whatsapp_consent_liftings AS l (app_id, phone_number, reason, lifted_at) SELECT $1, $2, r, $4 FROM unnest($3::text[]) AS r
+     ON CONFLICT (app_id, phone_number, reason) DO UPDATE SET lifted_at = greatest(l.lifted_at, EXCLUDED.lifted_at)`,
+    [data.appId, data.phoneNumber, data.reasons, data.at],
+  );
   const rows = await tx.query<{ reason: SuppressionReason }>(
     `DELETE FROM whatsapp_suppressions WHERE app_id = $1 AND phone_number = $2 AND reason = ANY($3::text[]) AND since <= $4 RETURNING reason`,
     [data.appId, data.phoneNumber, data.reasons, data.at],
@@ -87,6 +122,7 @@ export async function recordLifting(
 
 /** Remembers when the number last wrote (the latest time wins, whatever order the callbacks came in). */
 export async function recordCustomerMessage(tx: SqlExecutor, event: WhatsAppCustomerMessageReceived): Promise<boolean> {
+  await lockContact(tx, event.data.appId, event.data.phoneNumber);
   if (!(await appendContactEvent(tx, event))) return false;
   await tx.query(
     `INSERT INTO whatsapp_customer_sessions AS c (app_id, phone_number, last_inbound_at) VALUES ($1, $2, $3)

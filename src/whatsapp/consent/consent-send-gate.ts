@@ -43,17 +43,11 @@ export class ConsentSendGate implements SendGate, OnModuleInit {
         verdicts.set(job.messageId, { reason: verdict.code, detail: verdict.reason });
         const stage = job.attempt === 0 ? 'accept' : 'dispatch';
         this.metrics.refused(verdict.code, stage);
-        // When the request is accepted this is the message's discard line; before a call the
-        // dispatcher's discard line follows it.
-        this.logger.log({
-          message: `message not sent: ${verdict.code}`,
-          appId,
-          messageId: job.messageId,
-          requestId: job.requestId,
-          code: verdict.code,
-          stage,
-          ...(stage === 'accept' ? { discardReason: verdict.code, ...action('discard') } : action('refused')),
-        });
+        const line = { message: `message not sent: ${verdict.code}`, appId, messageId: job.messageId, requestId: job.requestId, code: verdict.code, stage };
+        // When the request is accepted this is the message's discard line (warn, as every discard);
+        // before a call it is the info `refused` line, and the dispatcher's discard line follows it.
+        if (stage === 'accept') this.logger.warn({ ...line, discardReason: verdict.code, ...action('discard') });
+        else this.logger.log({ ...line, ...action('refused') });
       }
     }
     return verdicts;

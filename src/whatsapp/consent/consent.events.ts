@@ -12,8 +12,8 @@ export const SUPPRESSION_REASONS = ['opted_out', 'not_on_whatsapp', 'manual'] as
 /** Also the `discardReason.code` of a message to a suppressed number. */
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 
-/** Where a suppression or its lifting came from. */
-export type ConsentSource = 'user_event' | 'failed_callback' | 'api';
+/** Where a suppression or its lifting came from; `receipt`: a receipt that overtook the failure that suppressed. */
+export type ConsentSource = 'user_event' | 'failed_callback' | 'receipt' | 'api';
 
 export interface WhatsAppNumberSuppressedData {
   appId: string;
@@ -43,6 +43,8 @@ export interface WhatsAppSuppressionLiftedData {
   at: string;
   source: ConsentSource;
   callbackEventId?: string;
+  /** The message whose receipt lifted it. */
+  messageId?: string;
 }
 
 @StoredEventType('WhatsAppSuppressionLifted', 1)

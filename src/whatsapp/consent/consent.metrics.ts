@@ -13,7 +13,7 @@ export const consentMetricProviders: Provider[] = [
   }),
   makeCounterProvider({
     name: SUPPRESSION_CHANGES,
-    help: 'Numbers suppressed or lifted, by change (suppressed, lifted), reason and source (user_event, failed_callback, api)',
+    help: 'Numbers suppressed or lifted, by change (suppressed, lifted; skipped: a suppression older than the number\'s latest lifting, not applied), reason and source (user_event, failed_callback, receipt, api)',
     labelNames: ['change', 'reason', 'source'],
   }),
 ];
@@ -29,7 +29,7 @@ export class ConsentMetrics {
     this.refusals.inc({ code, stage });
   }
 
-  suppressionChanged(change: 'suppressed' | 'lifted', reason: string, source: string): void {
+  suppressionChanged(change: 'suppressed' | 'lifted' | 'skipped', reason: string, source: string): void {
     this.changes.inc({ change, reason, source });
   }
 }

@@ -1,4 +1,5 @@
-import { isE164 } from '../../users';
+// Not the users barrel: the dashboard's browser code bundles this file (web/src/pages/messages.tsx), so it imports nothing that pulls in Nest or Node.
+import { isE164 } from '../../users/phone-number';
 
 /**
  * A phone number as this service keeps it (E.164, as users' numbers are), from what a caller

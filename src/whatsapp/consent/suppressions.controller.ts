@@ -54,7 +54,10 @@ export class SuppressionsController {
 
   @Delete(':phoneNumber')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Lift every suppression of a number: its next messages are sent again' })
+  @ApiOperation({
+    summary: 'Lift every suppression of a number: its next messages are sent again',
+    description: 'A suppression from a Gupshup callback dated (by Gupshup’s timestamp) before this request, arriving after it, is not applied.',
+  })
   @ApiResponse({ status: HttpStatus.NO_CONTENT, description: 'Lifted' })
   @ApiErrorResponses({ 400: 'The phone number is invalid', 404: 'The number is not suppressed' })
   lift(@CurrentApp() app: AuthenticatedApp, @Param('phoneNumber', PHONE) phoneNumber: string): Promise<void> {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { isoDateOrTimeParam, parseIsoInstant, text, wholeNumberParam } from '../../common/input-schemas';
 import { shown } from '../../common/validation';
 import { e164Problem, E164_EXAMPLE } from '../../users';
-import { SUPPRESSION_REASONS } from './consent.events';
+import { SUPPRESSION_REASONS, type SuppressionReason } from './consent.events';
 import { contactNumber } from './contact-number';
 
 export const DEFAULT_SUPPRESSION_PAGE_SIZE = 50;
@@ -22,9 +22,18 @@ export const suppressedNumberSchema = z
   })
   .meta({ type: 'string', description: `The phone number, E.164 (${E164_EXAMPLE}; %2B for the + in a URL) or its digits without the +`, example: E164_EXAMPLE });
 
-export const suppressionReasonSchema = z
-  .enum(SUPPRESSION_REASONS, { error: (issue) => `must be one of ${SUPPRESSION_REASONS.join(', ')} (got ${shown(issue.input)}); put your own words in note` })
-  .meta({ description: 'Why: manual (the default) for an operator’s own decision; opted_out or not_on_whatsapp for what the person or Gupshup said elsewhere' });
+/**
+ * One of the reason codes, or the operator's own words: the contract's `{"reason": "..."}` adds a
+ * manual suppression, so text that is no code is kept as its note.
+ */
+export const suppressionReasonSchema = text({ max: MAX_NOTE_LENGTH, trim: true, what: `${SUPPRESSION_REASONS.join(', ')}, or your own words` }).meta({
+  description: 'Why: manual (the default) for an operator’s own decision; opted_out or not_on_whatsapp for what the person or Gupshup said elsewhere. Any other text makes a manual suppression with that text as its note',
+  example: 'manual',
+});
+
+function isSuppressionReason(value: string): value is SuppressionReason {
+  return (SUPPRESSION_REASONS as readonly string[]).includes(value);
+}
 
 /** `PUT /v3/channels/whatsapp/suppressions/{phoneNumber}`; the body may be left out (a manual suppression until lifted). */
 export const putSuppressionBodySchema = z
@@ -42,7 +51,18 @@ export const putSuppressionBodySchema = z
     if (body.until !== undefined && parseIsoInstant(body.until) <= Date.now()) {
       ctx.addIssue({ code: 'custom', path: ['until'], message: `must be in the future (got ${body.until}); to lift a suppression, DELETE it`, input: body.until });
     }
+    if (body.reason !== undefined && !isSuppressionReason(body.reason) && body.note !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reason'],
+        message: `must be one of ${SUPPRESSION_REASONS.join(', ')} when note is given (got ${shown(body.reason)}); put your own words in one of them`,
+        input: body.reason,
+      });
+    }
   })
+  .transform(({ reason, ...rest }) =>
+    reason === undefined || isSuppressionReason(reason) ? { ...rest, reason } : { ...rest, reason: 'manual' as const, note: reason },
+  )
   .optional()
   .meta({ example: { reason: 'manual', note: 'asked us by email not to write' } });
 

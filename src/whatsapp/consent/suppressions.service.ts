@@ -28,7 +28,7 @@ export class SuppressionsService {
 
   async suppress(appId: string, phoneNumber: string, body: PutSuppressionBody): Promise<Suppression> {
     const reason = body?.reason ?? 'manual';
-    const suppression = await this.db.transaction((tx) =>
+    const recorded = await this.db.transaction((tx) =>
       recordSuppression(
         tx,
         new WhatsAppNumberSuppressed({
@@ -44,14 +44,19 @@ export class SuppressionsService {
     );
     this.metrics.suppressionChanged('suppressed', reason, 'api');
     this.logger.log({ message: `number suppressed (${reason}) through the API`, appId, reason, source: 'api' });
-    return shown(suppression!);
+    // An operator's own suppression is always applied (recordSuppression); a fresh event id is never stored already.
+    if (recorded.outcome !== 'recorded') throw new Error(`an operator's suppression was not recorded (${recorded.outcome})`);
+    return shown(recorded.suppression);
   }
 
   async lift(appId: string, phoneNumber: string): Promise<void> {
-    const lifted = await this.db.transaction((tx) =>
-      recordLifting(tx, { appId, phoneNumber, reasons: [...SUPPRESSION_REASONS], at: new Date().toISOString(), source: 'api' }),
-    );
-    if (lifted.length === 0) throw new NotFoundException(`${phoneNumber} is not suppressed for this app: GET /v3/channels/whatsapp/suppressions lists the numbers that are`);
+    // Thrown inside the transaction: a DELETE that finds nothing to lift leaves no lifting time
+    // behind to hold off a later-arriving suppression.
+    const lifted = await this.db.transaction(async (tx) => {
+      const reasons = await recordLifting(tx, { appId, phoneNumber, reasons: [...SUPPRESSION_REASONS], at: new Date().toISOString(), source: 'api' });
+      if (reasons.length === 0) throw new NotFoundException(`${phoneNumber} is not suppressed for this app: GET /v3/channels/whatsapp/suppressions lists the numbers that are`);
+      return reasons;
+    });
     for (const reason of lifted) this.metrics.suppressionChanged('lifted', reason, 'api');
     this.logger.log({ message: `suppression lifted (${lifted.join(', ')}) through the API`, appId, reasons: lifted, source: 'api' });
   }

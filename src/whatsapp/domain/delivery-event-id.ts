@@ -57,8 +57,10 @@ export function deliveryStatusChanged(
 
 /**
  * The status a callback is evidence of: its provider status's, except a failure that sent the
- * message back to the queue for another try, which leaves it where it was.
+ * message back to the queue for another try, or one that came after the message's receipt, both
+ * of which leave it where it was.
  */
-export function deliveryStatusOf(data: Pick<DeliveryStatusChangedData, 'providerStatus' | 'retry'>): MessageStatus {
-  return data.retry ? 'queued' : statusFromProviderStatus(data.providerStatus);
+export function deliveryStatusOf(data: Pick<DeliveryStatusChangedData, 'providerStatus' | 'retry' | 'afterReceipt'>): MessageStatus {
+  if (data.retry) return 'queued';
+  return data.afterReceipt ?? statusFromProviderStatus(data.providerStatus);
 }

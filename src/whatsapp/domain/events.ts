@@ -130,7 +130,8 @@ export interface DeliveryStatusChangedData {
   providerStatus: ProviderStatus;
   /**
    * statusFromProviderStatus(providerStatus), stored so that readers need no mapping; `queued`
-   * for a failure that sent the message back to the queue (`retry`).
+   * for a failure that sent the message back to the queue (`retry`), and the status the message
+   * kept for a failure after its receipt (`afterReceipt`).
    */
   status: MessageStatus;
   /** Gupshup's id (`gsId ?? id` in v2, `gs_id` in v3), when the callback carries it. */
@@ -149,7 +150,15 @@ export interface DeliveryStatusChangedData {
   format: CallbackFormat;
   /** Present when this failure is one try of several: the message is tried again, not discarded. */
   retry?: FailedCallbackRetry;
+  /**
+   * Present on a failure received after the message's delivered or read receipt: the status that
+   * receipt gave it, which the failure leaves as it was (it is kept in the timeline only).
+   */
+  afterReceipt?: ReceiptStatus;
 }
+
+/** The statuses only a receipt from the recipient's phone gives. */
+export type ReceiptStatus = 'delivered' | 'seen';
 
 /**
  * A `failed` callback whose code is passing or account-level (failure-classes.ts) while the
@@ -210,7 +219,25 @@ export interface WhatsAppMessagePricedData {
 @StoredEventType('WhatsAppMessagePriced', 1)
 export class WhatsAppMessagePriced extends StoreEvent<WhatsAppMessagePricedData> {}
 
-/** Every event of a `whatsapp_message-{messageId}` stream. */
+export interface DeliveryFailureOvertakenData {
+  appId: string;
+  messageId: string;
+  /** The failed callback's code, time and reception; `retried` when it had sent the message back. */
+  failure: { code?: string; occurredAt: string; receivedAt: string; retried: boolean; gupshupMessageId?: string };
+  /** The message's first receipt, recorded after that failure. */
+  receipt: { eventId: string; providerStatus: 'delivered' | 'read'; occurredAt: string; receivedAt: string; gupshupMessageId?: string };
+}
+
+/**
+ * A delivered or read receipt came after a failed callback about the same attempt that had ended
+ * the message or sent it back: the failure was wrong, the message reached the phone. The status
+ * is the receipt's already; this records the contradiction for what a failure set off elsewhere
+ * (a resend withdrawn, a suppression lifted). Not one of MESSAGE_EVENTS: it changes no view.
+ */
+@StoredEventType('DeliveryFailureOvertaken', 1)
+export class DeliveryFailureOvertaken extends StoreEvent<DeliveryFailureOvertakenData> {}
+
+/** The events of a `whatsapp_message-{messageId}` stream that make its view (DeliveryFailureOvertaken is stored there too). */
 export const MESSAGE_EVENTS = [
   WhatsAppMessageQueued,
   WhatsAppMessageSent,

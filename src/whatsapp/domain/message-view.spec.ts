@@ -114,8 +114,9 @@ describe('message view', () => {
       callback('failed', at(7), { code: '131026', reason: 'Message undeliverable' }),
     ]);
     expect(view).toMatchObject({ status: 'delivered', deliveredAt: at(4), discardedAt: null, discardReason: null });
+    // Even from an event stored without afterReceipt: the entry shows what the message had reached by its time.
     expect(view.timeline.at(-1)).toEqual({
-      status: 'discarded',
+      status: 'delivered',
       providerStatus: 'failed',
       at: at(7),
       receivedAt: at(8),
@@ -364,6 +365,17 @@ describe('message view', () => {
       const view = foldMessageView([queued(), sent(), callback('failed', at(3), { code: '130429', reason: 'Rate limit hit' })]);
       expect(view.status).toBe('discarded');
       expect(view.discardReason).toEqual({ code: '130429', reason: 'Rate limit hit' });
+    });
+  });
+
+  describe('a failed callback received after the receipt', () => {
+    it('shows the status the receipt gave on its timeline entry, never discarded, in any order', () => {
+      const events = [queued(), sent(), callback('read', at(4)), callback('failed', at(6), { code: '1002', reason: 'Number Does Not Exist On WhatsApp', afterReceipt: 'seen' })];
+      for (const order of [events, [...events].reverse()]) {
+        const view = foldMessageView(order);
+        expect(view).toMatchObject({ status: 'seen', discardedAt: null, discardReason: null });
+        expect(view.timeline.find((entry) => entry.providerStatus === 'failed')).toMatchObject({ status: 'seen', code: '1002' });
+      }
     });
   });
 });

@@ -364,7 +364,8 @@ function insertSorted(timeline: readonly TimelineEntry[], entry: TimelineEntry):
 }
 
 /** The status and its times, read off the (sorted) timeline. */
-function withTimelineDerivedFields(view: MessageView, timeline: readonly TimelineEntry[]): MessageView {
+function withTimelineDerivedFields(view: MessageView, placed: readonly TimelineEntry[]): MessageView {
+  const timeline = withFailuresPlacedInTime(placed);
   const status = strongestStatus(timeline.map((entry) => entry.status));
   const firstOf = (matches: (entry: TimelineEntry) => boolean) => timeline.find(matches) ?? null;
   const sent =
@@ -381,6 +382,34 @@ function withTimelineDerivedFields(view: MessageView, timeline: readonly Timelin
     discardReason: discard ? discardReasonOf(discard) : null,
     timeline,
   };
+}
+
+/**
+ * A final failure's entry shows what the message had reached by the failure's own time: the
+ * strongest receipt (delivered, read) at or before it, or `discarded` when there was none. Read
+ * off the whole timeline, so the entry is the same whichever of the callbacks came first (the
+ * translator's `afterReceipt` only knows what had arrived before the failure).
+ */
+function withFailuresPlacedInTime(timeline: readonly TimelineEntry[]): readonly TimelineEntry[] {
+  let moved = false;
+  const placed = timeline.map((entry) => {
+    if (entry.providerStatus !== 'failed' || entry.status === 'queued') return entry;
+    const reached = strongestReceiptBy(timeline, entry.at);
+    const status = reached ?? 'discarded';
+    if (status === entry.status) return entry;
+    moved = true;
+    return { ...entry, status };
+  });
+  return moved ? [...placed].sort(compareEntries) : timeline;
+}
+
+function strongestReceiptBy(timeline: readonly TimelineEntry[], at: string): MessageStatus | undefined {
+  let reached: MessageStatus | undefined;
+  for (const entry of timeline) {
+    if ((entry.providerStatus !== 'delivered' && entry.providerStatus !== 'read') || compareStrings(entry.at, at) > 0) continue;
+    if (reached === undefined || statusPrecedence(entry.status) > statusPrecedence(reached)) reached = entry.status;
+  }
+  return reached;
 }
 
 function discardReasonOf(entry: TimelineEntry): DiscardReason {

@@ -104,8 +104,12 @@ export function statusEvidence(event: StoreEvent<object>): MessageStatus | null 
   if (event instanceof WhatsAppDispatchFailed) return 'queued';
   if (event instanceof WhatsAppDispatchOutcomeUnknown) return 'queued';
   if (event instanceof WhatsAppMessageSent) return 'sent';
-  // A failure that sent the message back for another try is evidence of nothing more than queued.
-  if (event instanceof DeliveryStatusChanged) return event.data.retry ? 'queued' : statusFromProviderStatus(event.data.providerStatus);
+  // A failure that sent the message back for another try is evidence of nothing more than queued;
+  // one after the message's receipt, of the status that receipt gave.
+  if (event instanceof DeliveryStatusChanged) {
+    if (event.data.retry) return 'queued';
+    return event.data.afterReceipt ?? statusFromProviderStatus(event.data.providerStatus);
+  }
   if (event instanceof WhatsAppMessageDiscarded) return 'discarded';
   return null;
 }

@@ -16,8 +16,10 @@ export const PARKED_EXPIRED = 'whatsapp_parked_callbacks_expired_total';
 /**
  * What became of a callback. The webhook counts `unknown_app` and `dropped` (junk past the app's
  * hourly budget, answered but not stored); the translator counts the rest, once per report.
+ * `after_receipt`: a `failed` report received after its message's delivered or read receipt,
+ * kept in the timeline only (the message stays delivered or seen).
  */
-export type CallbackOutcome = 'applied' | 'duplicate' | 'parked' | 'ignored' | 'invalid' | 'unknown_app' | 'dropped';
+export type CallbackOutcome = 'applied' | 'duplicate' | 'parked' | 'after_receipt' | 'ignored' | 'invalid' | 'unknown_app' | 'dropped';
 export type CallbackFormatLabel = 'v2' | 'v3' | 'unknown';
 
 /** The callback kinds a label may name; anything else is `other`, so a sender cannot grow the label set. */
@@ -84,7 +86,7 @@ export const trackingMetricProviders: Provider[] = [
   }),
   makeCounterProvider({
     name: STATUS_CHANGES,
-    help: 'DeliveryStatusChanged events recorded on message streams, by the status they report',
+    help: 'DeliveryStatusChanged events recorded on message streams, by the status they report (a failure after the message\'s receipt changes none and is not counted)',
     labelNames: ['status'],
   }),
   makeCounterProvider({
@@ -140,7 +142,8 @@ export class TrackingMetrics {
   }
 
   recordApplied(appended: readonly DeliveryStatusChanged[], unparked: number, reconciled: number): void {
-    for (const event of appended) this.statusChanges.inc({ status: event.data.status });
+    // A failure after the receipt is no status change: the message keeps the receipt's.
+    for (const event of appended) if (!event.data.afterReceipt) this.statusChanges.inc({ status: event.data.status });
     if (unparked > 0) this.parkedApplied.inc(unparked);
     if (reconciled > 0) this.reconciled.inc(reconciled);
   }

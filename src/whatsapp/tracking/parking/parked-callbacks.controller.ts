@@ -13,6 +13,8 @@ const MAX_LIMIT = 500;
 export const listParkedCallbacksQuerySchema = z.strictObject({
   appId: z
     .uuid({ error: 'must be an app id (a UUID), as listed by GET /admin/apps' })
+    // App ids are stored in lowercase; the same UUID in capitals is the same app.
+    .transform((id) => id.toLowerCase())
     .optional()
     .meta({ description: "Only this app's callbacks" }),
   state: z

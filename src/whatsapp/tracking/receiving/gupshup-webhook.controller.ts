@@ -17,6 +17,7 @@ import type { FastifyRequest } from 'fastify';
 import { CallbackTokenService, type CallbackVerdict } from '../../../apps';
 import { CALLBACK_TOKEN_SECURITY } from '../../../apps/callback-tokens/callback-token.openapi';
 import { AppConfig } from '../../../config/app-config';
+import { setRequestAppId } from '../../../common/request-context';
 import { ApiErrorResponses, requestBodySchema } from '../../../common/openapi';
 import { isTransientDatabaseError } from '../../../database/database-errors';
 import { TrackingMetrics } from '../tracking.metrics';
@@ -84,6 +85,8 @@ export class GupshupWebhookController {
   async receive(@Param('apiKey', { schema: webhookApiKeyParamSchema }) apiKey: string, @Req() request: FastifyRequest): Promise<void> {
     const receivedAt = new Date();
     const app = await this.findApp(apiKey);
+    // The app is known from here (its key names it): its lines and the access line carry its id, as an authenticated route's do, also when its token is refused.
+    setRequestAppId(app.id);
     // A callback on the legacy token-less URL is recorded, but may not settle an unknown dispatch outcome.
     const authenticated = (await this.authenticate(app.id, request)) === 'authenticated';
     const decoded = decodeCallbackBody(request.body);

@@ -1,6 +1,8 @@
 import { Injectable, PayloadTooLargeException } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyError, FastifyInstance, onRequestHookHandler, RouteOptions } from 'fastify';
+import { asBodyRefusal } from '../../../common/empty-json-body';
+import { rewriteRouteErrors } from '../../../common/route-error-handlers';
 import { AppConfig } from '../../../config/app-config';
 
 /** Route config flag (set with @RouteConfig) of the routes that take Gupshup callbacks. */
@@ -34,18 +36,20 @@ export class WebhookBodyParser {
     };
     const bodyLimit = this.bodyLimit;
     // The service-wide error filter words a too-large body in terms of BODY_LIMIT_BYTES; this
-    // route's own, smaller limit is named instead. Anything else goes on to the service's handler.
-    const nameOwnLimit = (error: FastifyError) => {
-      if (error.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error;
-      throw new PayloadTooLargeException(
-        `The callback body is larger than the webhook accepts: at most ${bodyLimit} bytes (WEBHOOK_BODY_LIMIT_BYTES, capped by BODY_LIMIT_BYTES)`,
-      );
-    };
+    // route's own, smaller limit is named instead. Anything else goes on as it came.
+    const nameOwnLimit = (error: FastifyError): Error =>
+      error.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? asBodyRefusal(
+            new PayloadTooLargeException(
+              `The callback body is larger than the webhook accepts: at most ${bodyLimit} bytes (WEBHOOK_BODY_LIMIT_BYTES, capped by BODY_LIMIT_BYTES)`,
+            ),
+          )
+        : error;
     fastify.addHook('onRoute', (route: RouteOptions) => {
       if (!(route.config as Record<string, unknown> | undefined)?.[GUPSHUP_CALLBACK_ROUTE]) return;
       route.bodyLimit = bodyLimit;
       route.onRequest = [...toArray(route.onRequest), readRawBody];
-      route.errorHandler = nameOwnLimit;
+      rewriteRouteErrors(route, nameOwnLimit);
     });
   }
 }

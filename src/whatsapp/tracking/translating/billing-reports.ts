@@ -1,5 +1,6 @@
 import type { SqlExecutor } from '../../../database/database';
-import { WhatsAppMessagePriced } from '../../domain';
+import { eventTypeOf, readStreamsOfTypes } from '../../../event-store';
+import { messageStreamId, WhatsAppMessagePriced, type MessagePricing, type WhatsAppMessagePricedData } from '../../domain';
 import { uuidV5 } from '../../domain/name-based-uuid';
 import type { BillingReport } from '../../gupshup/callback-parser';
 import { correlationKeyString, type ProviderKey } from './correlations';
@@ -36,6 +37,33 @@ export function pricedEvent(item: BillingItem, messageId: string): WhatsAppMessa
     },
     uuidV5(`${item.callbackEventId}:${item.partIndex}`, PRICED_EVENT_NAMESPACE),
   );
+}
+
+function pricingKey(messageId: string, pricing: MessagePricing): string {
+  return JSON.stringify([messageId, pricing.category ?? null, pricing.billable ?? null, pricing.model ?? null]);
+}
+
+/**
+ * The ids of the priced events that repeat what their message's stream (or an earlier event of
+ * the list) already says: Gupshup bills a message once, so a second billing-event with the same
+ * deductions (a retry, or the v2 and v3 copies, whose times differ) is a duplicate.
+ */
+export async function repeatedPricings(tx: SqlExecutor, events: readonly WhatsAppMessagePriced[]): Promise<Set<string>> {
+  const repeated = new Set<string>();
+  if (events.length === 0) return repeated;
+  const stored = await readStreamsOfTypes(tx, [...new Set(events.map((event) => messageStreamId(event.data.messageId)))], [eventTypeOf(WhatsAppMessagePriced).type]);
+  const said = new Map<string, string>();
+  for (const event of stored) {
+    const data = event.data as unknown as WhatsAppMessagePricedData;
+    said.set(pricingKey(data.messageId, data.pricing), event.eventId);
+  }
+  for (const event of events) {
+    const key = pricingKey(event.data.messageId, event.data.pricing);
+    const first = said.get(key);
+    if (first === undefined) said.set(key, event.eventId);
+    else if (first !== event.eventId) repeated.add(event.eventId);
+  }
+  return repeated;
 }
 
 /** Keeps billing reports whose message is not known yet (its send not read yet), until it is. */

@@ -6,8 +6,8 @@ import type { GupshupCallbackReceivedData } from '../receiving/gupshup-callback-
 import { action, FailedCallbackRetries } from '../../sending';
 import { TrackingMetrics } from '../tracking.metrics';
 import { destinationDigits, type UnresolvedDispatch } from './lost-dispatches';
-import { deliveryEventOf } from './delivery-report';
 import { translateBatch, type TranslatorInput } from './translate-batch';
+import { maskedPhoneNumber } from '../../../users';
 
 export const TRANSLATOR_SUBSCRIPTION = 'whatsapp_callback_translation';
 
@@ -50,8 +50,26 @@ export class CallbackTranslator implements SubscriptionHandler {
       if (outcome.outcome === 'invalid') {
         this.logger.warn({ message: 'unreadable callback kept as invalid', appId: outcome.appId, callbackEventId: outcome.callbackEventId, problem: outcome.problem });
       } else if (outcome.outcome === 'parked') {
-        this.logger.log({ message: 'callback parked: no known message has its id yet', appId: outcome.appId, callbackEventId: outcome.callbackEventId, providerStatus: outcome.kind });
+        // Routine when a callback overtakes its send's record: info, and its ids, so that the line ties to the message later.
+        const { appId, callbackEventId, kind, gupshupMessageId, whatsappMessageId, destination } = outcome;
+        this.logger.log({ message: 'callback parked: no known message has its id yet', appId, callbackEventId, providerStatus: kind, gupshupMessageId, whatsappMessageId, destination: destination && maskedDestination(destination) });
       }
+    }
+    // Each parked report's end: the message it waited for, at the parked line's level.
+    for (const applied of result.appliedFromParking) {
+      const { appId, messageId, callbackEventId, providerStatus, gupshupMessageId, whatsappMessageId, destination, receivedAt } = applied;
+      this.logger.log({
+        message: `parked callback (${providerStatus}) applied: its message is known now`,
+        appId,
+        messageId,
+        callbackEventId,
+        providerStatus,
+        gupshupMessageId,
+        whatsappMessageId,
+        destination: destination && maskedDestination(destination),
+        receivedAt: receivedAt.toISOString(),
+        ...action('unparked'),
+      });
     }
     for (const { appId, messageId, gupshupMessageId } of result.reconciled) {
       this.logger.log({ message: 'lost send answer reconciled from an authenticated callback', appId, messageId, gupshupMessageId, ...action('reconciled') });
@@ -66,15 +84,15 @@ export class CallbackTranslator implements SubscriptionHandler {
         ...action('ignored'),
       });
     }
-    // The failures that ended their message, each logged and counted once: only new events, and
-    // not those after a receipt (logged above, the message stays delivered).
-    const afterReceipt = new Set(result.failuresAfterReceipt.map((report) => deliveryEventOf(report).eventId));
+    // The failures that ended their message, each logged and counted once: only new events (one
+    // after a receipt, logged above, keeps the receipt's status, not `discarded`).
     await this.failedCallbacks.reportDiscards(
       tx,
       result.appended
-        .filter((event) => event.data.status === 'discarded' && event.data.retry === undefined && !afterReceipt.has(event.eventId))
+        .filter((event) => event.data.status === 'discarded' && event.data.retry === undefined)
         .map(({ data }) => ({ appId: data.appId, messageId: data.messageId, gupshupMessageId: data.providerMessageId, code: data.code, reason: data.reason })),
     );
+    await this.failedCallbacks.receiptsAfterFailures(tx, result.receiptsAfterFailures);
     this.metrics.recordApplied(result.appended, result.unparked, result.reconciled.length);
   }
 
@@ -103,4 +121,9 @@ export class CallbackTranslator implements SubscriptionHandler {
     if (!phoneNumber) return null;
     return { appId: data.appId, messageId: data.messageId, destination: destinationDigits(phoneNumber), attempt: data.attempt, startedAt: new Date(data.startedAt) };
   }
+}
+
+/** Gupshup's destination (digits, no +), masked as the other lines mask numbers. */
+function maskedDestination(destination: string): string {
+  return maskedPhoneNumber(destination.startsWith('+') ? destination : `+${destination}`);
 }

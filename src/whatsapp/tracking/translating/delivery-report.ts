@@ -1,4 +1,4 @@
-import { deliveryStatusChanged, type DeliveryStatusChanged, type FailedCallbackRetry } from '../../domain';
+import { deliveryStatusChanged, type DeliveryStatusChanged, type FailedCallbackRetry, type ReceiptStatus } from '../../domain';
 import type { DeliveryReport, ReportedPricing } from '../../gupshup/callback-parser';
 
 /** Longest provider id kept: Gupshup's are UUIDs, WhatsApp's wamid.… ids well under 200 characters. */
@@ -100,6 +100,8 @@ export interface ResolvedReport {
   receivedAt: Date;
   /** Set on a failure that sent the message back to the queue for another try. */
   retry?: FailedCallbackRetry;
+  /** Set on a failure received after the message's receipt: the status the receipt gave it. */
+  afterReceipt?: ReceiptStatus;
 }
 
 /**
@@ -122,5 +124,6 @@ export function deliveryEventOf(resolved: ResolvedReport): DeliveryStatusChanged
     ...(report.pricing !== undefined && { pricing: report.pricing }),
     format: report.format,
     ...(resolved.retry !== undefined && { retry: resolved.retry }),
+    ...(resolved.afterReceipt !== undefined && { afterReceipt: resolved.afterReceipt }),
   });
 }
