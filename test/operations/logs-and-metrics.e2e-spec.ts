@@ -1,4 +1,5 @@
 import { Body, Controller, Logger, Module, Post } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import {
@@ -13,6 +14,8 @@ import {
 } from '../sending/sending-test-kit';
 import { TEST_ADMIN_TOKEN, type TestApp } from '../support/test-app';
 import { captureLog } from '../support/captured-log';
+import { buildCallbackBody } from '../../tools/simulator/callback-payloads';
+import * as tracking from '../tracking/tracking-kit';
 
 const MAX_ATTEMPTS = 3;
 
@@ -116,6 +119,19 @@ describe('operations: structured logs and metrics', () => {
     });
   });
 
+  it('names the retry\'s code on an HTTP retry line, as its metric label and the discard codes do (http_500)', async () => {
+    const own = await createTenant(t, simulator);
+    await putUser(t, own, 'retried-500-user', { phoneNumber: '+919988776612' });
+    simulator.injectFailure({ status: 500, count: 1, message: 'Internal error' });
+    const res = await postNotification(t, own, { notification: { title: 'Hello' }, sendTo: { recipients: ['retried-500-user'] } }).expect(202);
+    const { requestId, messages } = res.body as { requestId: string; messages: { messageId: string }[] };
+    const { messageId } = messages[0];
+    await jobInState(t, messageId, 'sent');
+    const line = await eventually(() => log.lines().find((found) => found.messageId === messageId && found.action === 'retry'), 'the retry line');
+    expect(line).toMatchObject({ level: 'warn', appId: own.appId, messageId, requestId, attempt: 1, errorKind: 'http', httpStatus: 500, code: 'http_500', nextAttemptAt: expect.any(String) });
+    expect(line).not.toHaveProperty('failureCode');
+  });
+
   it('logs a discard after an HTTP 400 answer once, with the ids and action: discard', async () => {
     await putUser(t, tenant, 'refused-user', { phoneNumber: '+919988776603' });
     simulator.injectFailure({ status: 400, body: { status: 'error', message: 'Invalid destination' } });
@@ -159,6 +175,18 @@ describe('operations: structured logs and metrics', () => {
     }
   });
 
+  it('logs a suppressed number\'s discard at accept time as a warning, as every discard', async () => {
+    const own = await createTenant(t, simulator);
+    await putUser(t, own, 'suppressed-warn-user', { phoneNumber: '+919988776611' });
+    await request(t.url).put('/v3/channels/whatsapp/suppressions/+919988776611').set(own.headers).send({ reason: 'manual' }).expect(200);
+    const res = await postNotification(t, own, { notification: { title: 'Hello' }, sendTo: { recipients: ['suppressed-warn-user'] } }).expect(202);
+    const { requestId, messages } = res.body as { requestId: string; messages: { messageId: string }[] };
+    const { messageId } = messages[0];
+    const line = await eventually(() => log.lines().find((found) => found.messageId === messageId && found.action === 'discard'), 'the consent discard line');
+    expect(line).toMatchObject({ level: 'warn', context: 'Consent', appId: own.appId, messageId, requestId, code: 'manual', discardReason: 'manual', stage: 'accept' });
+    expect(log.lines().filter((found) => found.messageId === messageId)).toHaveLength(1);
+  });
+
   it('names the request and its app on the lines written while handling it; a request id that is not sane is replaced', async () => {
     const res = await request(t.url).post('/v3/log-probe').set(tenant.headers).set('X-Request-Id', 'has spaces and "quotes"').send({ note: 'n-1' }).expect(201);
     const requestId = res.headers['x-request-id'] as string;
@@ -199,6 +227,22 @@ describe('operations: structured logs and metrics', () => {
     expect(metrics).not.toContain('/no/such/route');
   });
 
+  it('names the app on the access lines of its Gupshup webhook, accepted or refused, and on no line of an unknown key', async () => {
+    const own = await createTenant(t, simulator);
+    const webhook = `/api/v1/apps/${own.apiKey}/webhook/gupshup_whatsapp`;
+    const body = { type: 'user-event', payload: { type: 'sandbox-start' } };
+    await request(t.url).post(own.callbackPath).set('X-Request-Id', 'client-req-webhook-ok').send(body).expect(200);
+    await request(t.url).post(`${webhook}?token=wrong`).set('X-Request-Id', 'client-req-webhook-refused').send(body).expect(401);
+    await request(t.url).post('/api/v1/apps/no-such-key/webhook/gupshup_whatsapp?token=x').set('X-Request-Id', 'client-req-webhook-unknown').send(body).expect(404);
+    for (const [requestId, statusCode] of [['client-req-webhook-ok', 200], ['client-req-webhook-refused', 401]] as const) {
+      const access = await eventually(() => log.lines().find((line) => line.context === 'HTTP' && line.requestId === requestId), `the access line of ${requestId}`);
+      expect(access).toMatchObject({ route: '/api/v1/apps/:apiKey/webhook/gupshup_whatsapp', statusCode, appId: own.appId });
+    }
+    const unknown = await eventually(() => log.lines().find((line) => line.context === 'HTTP' && line.requestId === 'client-req-webhook-unknown'), 'the access line of an unknown key');
+    expect(unknown).toMatchObject({ statusCode: 404 });
+    expect(unknown).not.toHaveProperty('appId');
+  });
+
   it('never writes the app secret, the admin token, the Gupshup API key or a callback token', async () => {
     const callbackToken = 'cb-token-that-must-stay-secret-0123456789';
     await request(t.url)
@@ -212,5 +256,117 @@ describe('operations: structured logs and metrics', () => {
     for (const secret of [tenant.apiSecret, TEST_ADMIN_TOKEN, tenant.gupshupApiKey, callbackToken]) expect(output).not.toContain(secret);
     // Every line is JSON, and there are many: the test looked at a real log.
     expect(log.lines().length).toBeGreaterThan(20);
+  });
+
+  it('never writes a callback token that came under another parameter name: every query value is redacted', async () => {
+    const own = await createTenant(t, simulator);
+    const callbackToken = new URL(`http://host${own.callbackPath}`).searchParams.get('token')!;
+    const webhook = `/api/v1/apps/${own.apiKey}/webhook/gupshup_whatsapp`;
+    const sent = [
+      [`${webhook}?callbackToken=${callbackToken}`, `${webhook}?callbackToken=[redacted]`],
+      [`${webhook}?x=${callbackToken}&token=${callbackToken}`, `${webhook}?x=[redacted]&token=[redacted]`],
+      [`${webhook}%3Fx%3D${callbackToken}`, `${webhook}%3Fx=[redacted]`],
+    ];
+    for (const [index, [url, logged]] of sent.entries()) {
+      const requestId = `client-req-other-name-${index}`;
+      await request(t.url).post(url).set('X-Request-Id', requestId).send({ type: 'message-event', payload: {} });
+      const access = await eventually(() => log.lines().find((line) => line.context === 'HTTP' && line.requestId === requestId), `the access line of ${logged}`);
+      expect(access.url).toBe(logged);
+    }
+    expect(log.text()).not.toContain(callbackToken);
+  });
+});
+
+describe('operations: the log line of a message held by the rate limit', () => {
+  // Slots half a second apart: a busy machine would have to stall that long for a message not to wait.
+  const LIMIT_PER_SECOND = 2;
+  const MESSAGES = 6;
+  const log = captureLog();
+  let simulator: GupshupSimulator;
+  let t: TestApp;
+  let tenant: TestTenant;
+
+  beforeAll(async () => {
+    simulator = await startSimulator();
+    t = await startSendingApp(simulator, {
+      env: { LOG_FORMAT: 'json', LOG_LEVEL: 'info', GUPSHUP_RATE_LIMIT: String(LIMIT_PER_SECOND) },
+      logDestination: log.stream,
+    });
+    tenant = await createTenant(t, simulator);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await simulator?.close();
+  });
+
+  it('logs once per message how long it waited for its turn, however often its job was claimed and given back meanwhile', async () => {
+    const recipients = Array.from({ length: MESSAGES }, (_, index) => `limited-user-${index}`);
+    for (const [index, identifier] of recipients.entries()) await putUser(t, tenant, identifier, { phoneNumber: `+91998877670${index}` });
+    // At 2/s the messages of one request go over two seconds and more: the worker holds the next one for at
+    // most 250 ms, then gives the rest back to the queue and claims them again, several times.
+    const res = await postNotification(t, tenant, { notification: { title: 'Paced' }, sendTo: { recipients } }).expect(202);
+    const { requestId, messages } = res.body as { requestId: string; messages: { messageId: string }[] };
+    for (const { messageId } of messages) await jobInState(t, messageId, 'sent');
+
+    const held = log.lines().filter((line) => line.action === 'rate_limited' && line.requestId === requestId);
+    // The first message goes at once; the others wait, unless the machine stalled past their slot.
+    expect(held.length).toBeGreaterThanOrEqual(MESSAGES / 2);
+    expect(held.length).toBeLessThan(MESSAGES);
+    expect(new Set(held.map((line) => line.messageId)).size).toBe(held.length);
+    const messageIds = messages.map((message) => message.messageId);
+    for (const line of held) {
+      expect(line).toMatchObject({ level: 'info', context: 'WhatsAppDispatcher', appId: tenant.appId, requestId, attempt: 1, rateLimitPerSecond: LIMIT_PER_SECOND });
+      expect(messageIds).toContain(line.messageId);
+      expect(line.waitedMs).toEqual(expect.any(Number));
+      expect(line.waitedMs as number).toBeGreaterThan(0);
+      expect(Date.parse(String(line.heldSince))).not.toBeNaN();
+      expect(line.message).toMatch(/^attempt 1 held \d.* by the app's rate limit \(2\/s\) before its turn to go to Gupshup$/);
+    }
+  });
+});
+
+describe('operations: the log lines of a callback parked until its message is known', () => {
+  const log = captureLog();
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await tracking.startTrackingApp({ env: { LOG_FORMAT: 'json', LOG_LEVEL: 'info' }, logDestination: log.stream });
+  });
+  afterAll(() => t?.close());
+
+  it('names the report\'s ids on the parked line, and logs once, with the message, when the parked callback is applied', async () => {
+    const tenant = await tracking.createTenant(t);
+    const gupshupMessageId = randomUUID();
+    const whatsappMessageId = `wamid.${gupshupMessageId}`;
+    const destination = '919985010177';
+    const context = { gupshupMessageId, whatsappMessageId, destination, appName: 'DemoAPI', appSource: '917834811114', appId: 'gs', kind: 'session' as const };
+    const body = buildCallbackBody('v2', context, { status: 'delivered', occurredAtMs: Date.now() - 5000, omitGsId: false, v3FailedStyle: 'errors' });
+    // The callback overtakes its send's record: nothing knows its id yet.
+    await tracking.postCallback(t, tenant.apiKey, body).expect(200);
+    const parkedLines = () => log.lines().filter((line) => line.context === 'DeliveryTracking' && line.appId === tenant.id && line.message.startsWith('callback parked'));
+    const parked = await eventually(() => (parkedLines().length > 0 ? parkedLines() : undefined), 'the parked line');
+    expect(parked).toHaveLength(1);
+    // The number masked, as every line masks numbers.
+    const shownDestination = '+91…0177';
+    expect(parked[0]).toMatchObject({ level: 'info', providerStatus: 'delivered', gupshupMessageId, whatsappMessageId, destination: shownDestination, callbackEventId: expect.any(String) });
+    expect(log.text()).not.toContain(destination);
+
+    const message = await tracking.queueMessage(t, tenant.id, { gupshupId: gupshupMessageId, phoneNumber: `+${destination}` });
+    await tracking.catchUpTracking(t);
+    const appliedLines = () => log.lines().filter((line) => line.appId === tenant.id && line.action === 'unparked');
+    const applied = await eventually(() => (appliedLines().length > 0 ? appliedLines() : undefined), 'the applied line');
+    expect(applied).toHaveLength(1);
+    expect(applied[0]).toMatchObject({
+      level: 'info',
+      context: 'DeliveryTracking',
+      messageId: message.messageId,
+      callbackEventId: parked[0].callbackEventId,
+      providerStatus: 'delivered',
+      gupshupMessageId,
+      whatsappMessageId,
+      destination: shownDestination,
+    });
+    expect(applied[0].message).toBe('parked callback (delivered) applied: its message is known now');
+    expect(await tracking.deliveryEvents(t, message.messageId)).toHaveLength(1);
   });
 });

@@ -1,13 +1,14 @@
 import { PassThrough } from 'node:stream';
 import request from 'supertest';
 import type { CallbackFormat } from '../../src/whatsapp/gupshup/callback-parser';
-import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
+import { DispatchPauses, OutcomeUnknownResolver } from '../../src/whatsapp/sending';
 import { buildCallbackBody, type CallbackEvent } from '../../tools/simulator/callback-payloads';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { runCli } from '../faults/fault-kit';
 import type { TestApp } from '../support/test-app';
 import type { TestDatabase } from '../support/test-database';
 import {
+  callbackContextOf,
   createTenant,
   createTenantWithCallbacks,
   eventTypes,
@@ -121,6 +122,15 @@ describe('failure classes: passing failures retry, account-level failures pause 
     return (await request(t.url).get('/metrics').expect(200)).text;
   }
 
+  /** The sum of the samples of `name` in a /metrics text whose labels include `labels`. */
+  function sample(text: string, name: string, labels: Record<string, string>): number {
+    const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith(`${name}{`) && wanted.every((pair) => line.split(' ')[0].includes(pair)))
+      .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  }
+
   it('retries a message whose failed callback is a throttling code, and it ends delivered with each try on its timeline', async () => {
     const tenant = await tenantWithCallbacks();
     const destination = await newRecipient(tenant, 'throttled');
@@ -138,6 +148,8 @@ describe('failure classes: passing failures retry, account-level failures pause 
     const failure = delivered.timeline.find((entry) => entry.providerStatus === 'failed');
     expect(failure).toMatchObject({ status: 'queued', code: '130429', reason: 'Rate limit hit' });
     expect(delivered.discardReason).toBeNull();
+    // The receipt of the new attempt is the retry working: nothing overtaken.
+    expect(logLines.filter((line) => line.messageId === messageId && line.action === 'overtaken')).toHaveLength(0);
 
     const events = await messageEvents(t, messageId);
     expect(events.filter((event) => event.type === 'WhatsAppMessageSent').map((event) => (event.data as { attempt: number }).attempt)).toEqual([1, 2]);
@@ -176,7 +188,8 @@ describe('failure classes: passing failures retry, account-level failures pause 
     // The first attempt's send and callbacks do not stand in the way of resending the second.
     expect(await t.app.get(OutcomeUnknownResolver).resend(messageId)).toBe(true);
     await expectLogLine({ action: 'resend', appId: tenant.appId, messageId, requestId, attempt: 3 });
-    expect(await metrics()).toMatch(/whatsapp_dispatch_outcomes_total\{outcome="retry",code="operator_resend"\} 1/);
+    // Counted from the decision's event, once the service's subscription has read it.
+    await eventually(async () => (/whatsapp_dispatch_outcomes_total\{outcome="retry",code="operator_resend"\} 1/.test(await metrics()) ? true : undefined), 'the resend counted');
     await messageWithStatus(tenant, messageId, 'seen');
     expect(requestsTo(simulator, destination)).toHaveLength(3);
   });
@@ -351,18 +364,39 @@ describe('failure classes: passing failures retry, account-level failures pause 
     expect(requestsTo(simulator, destination)).toHaveLength(2);
   });
 
+  it('logs each message held by a pause once, with its ids, however often the dispatcher looks again', async () => {
+    const tenant = await tenantWithCallbacks();
+    for (const identifier of ['held-first', 'held-second', 'held-third']) await newRecipient(tenant, identifier);
+    simulator.injectFailure({ status: 429, body: { status: 'error', message: 'API Rate Limited', code: 4001 } });
+    const first = await sendRequest(tenant, 'held-first');
+    await eventually(async () => ((await provider(tenant)).body.paused ? true : undefined), 'the pause');
+    const held = [await sendRequest(tenant, 'held-second'), await sendRequest(tenant, 'held-third')];
+
+    const heldLines = () => logLines.filter((line) => line.appId === tenant.appId && line.action === 'paused' && line.level === 'info');
+    const lines = await eventually(() => (heldLines().length >= held.length ? heldLines() : undefined), 'a line per held message');
+    expect(lines.map((line) => line.messageId).sort()).toEqual(held.map((h) => h.messageId).sort());
+    for (const { messageId, requestId } of held) {
+      expect(lines.find((line) => line.messageId === messageId)).toMatchObject({
+        context: 'WhatsAppDispatcher',
+        requestId,
+        attempt: 1,
+        code: '4001',
+        pausedSince: expect.any(String),
+        message: expect.stringMatching(/^held: the app's dispatch is paused/),
+      });
+    }
+    // The dispatcher's next looks log nothing more; the message that met the failure has the pause's own line.
+    expect(await t.app.get(DispatchPauses).reportHeld()).toBe(0);
+    expect(heldLines()).toHaveLength(held.length);
+    expect(logLines.filter((line) => line.messageId === first.messageId && line.action === 'paused').map((line) => line.level)).toEqual(['warn']);
+
+    await request(t.url).post('/v3/channels/whatsapp/providers/gupshup_whatsapp/resume').set(tenant.headers).expect(200);
+    for (const { messageId } of [first, ...held]) await jobInState(t, messageId, 'sent');
+  });
+
   /** Posts a callback to the tenant's callback URL, as Gupshup would, about a message the simulator accepted. */
   async function postLateCallback(tenant: TestTenant, gupshupMessageId: string, format: CallbackFormat, event: Pick<CallbackEvent, 'status' | 'occurredAtMs' | 'failure'>, ids: { id?: string } = {}) {
-    const sent = simulator.message(gupshupMessageId)!;
-    const context = {
-      gupshupMessageId: ids.id ?? gupshupMessageId,
-      whatsappMessageId: sent.whatsappMessageId,
-      destination: sent.destination,
-      appName: sent.appName,
-      appSource: sent.source,
-      appId: 'gupshup-app',
-      kind: 'session' as const,
-    };
+    const context = { ...callbackContextOf(simulator, gupshupMessageId), gupshupMessageId: ids.id ?? gupshupMessageId };
     await request(t.url).post(tenant.callbackPath).send(buildCallbackBody(format, context, { omitGsId: false, v3FailedStyle: 'errors', ...event })).expect(200);
   }
 
@@ -377,9 +411,11 @@ describe('failure classes: passing failures retry, account-level failures pause 
     const readView = await messageWithStatus(tenant, readId, 'seen');
 
     // Gupshup gives no order: a passing failure (v2, async) after `delivered`, an account-level one (v3) after `read`.
-    const now = Date.now();
-    await postLateCallback(tenant, deliveredView.providerMessageId, 'v2', { status: 'failed', occurredAtMs: now, failure: { code: 130429, reason: 'Rate limit hit', stage: 'async' } });
-    await postLateCallback(tenant, readView.providerMessageId, 'v3', { status: 'failed', occurredAtMs: now, failure: { code: 1003, reason: 'Your wallet balance is low', stage: 'async' } });
+    const before = await metrics();
+    // Each a second after its receipt, by Gupshup's clock (the simulator's, which may run ahead of ours).
+    const afterReceipt = (view: { deliveredAt?: string | null; seenAt?: string | null }) => Date.parse((view.seenAt ?? view.deliveredAt)!) + 1000;
+    await postLateCallback(tenant, deliveredView.providerMessageId, 'v2', { status: 'failed', occurredAtMs: afterReceipt(deliveredView), failure: { code: 130429, reason: 'Rate limit hit', stage: 'async' } });
+    await postLateCallback(tenant, readView.providerMessageId, 'v3', { status: 'failed', occurredAtMs: afterReceipt(readView), failure: { code: 1003, reason: 'Your wallet balance is low', stage: 'async' } });
 
     for (const [messageId, status, code] of [[deliveredId, 'delivered', '130429'], [readId, 'seen', '1003']] as const) {
       const view = await eventually(async () => {
@@ -387,7 +423,8 @@ describe('failure classes: passing failures retry, account-level failures pause 
         return shown.timeline.some((entry) => entry.providerStatus === 'failed') ? shown : undefined;
       }, `the failure of ${messageId} in its timeline`);
       expect(view.status).toBe(status);
-      expect(view.timeline.find((entry) => entry.providerStatus === 'failed')).toMatchObject({ code });
+      // The entry says the status the message kept, never `discarded`.
+      expect(view.timeline.find((entry) => entry.providerStatus === 'failed')).toMatchObject({ code, status });
       // Sent back to the queue, the job would have left `sent` in the transaction that recorded the failure.
       expect((await jobInState(t, messageId, 'sent')).attempts).toBe(1);
       await expectLogLine({ appId: tenant.appId, messageId, code, message: `failed callback (code ${code}) after the message was delivered: kept in its timeline, not sent again` });
@@ -395,6 +432,18 @@ describe('failure classes: passing failures retry, account-level failures pause 
     expect(requestsTo(simulator, delivered)).toHaveLength(1);
     expect(requestsTo(simulator, read)).toHaveLength(1);
     expect((await provider(tenant)).body.paused).toBeNull();
+
+    // Counted as kept after the receipt, not as applied, and no discard among the status changes.
+    const callbacks = (text: string, format: string, outcome: string) => sample(text, 'whatsapp_callbacks_received_total', { format, kind: 'failed', outcome });
+    const after = await eventually(async () => {
+      const text = await metrics();
+      return callbacks(text, 'v2', 'after_receipt') > callbacks(before, 'v2', 'after_receipt') && callbacks(text, 'v3', 'after_receipt') > callbacks(before, 'v3', 'after_receipt') ? text : undefined;
+    }, 'both failures counted as after_receipt');
+    for (const format of ['v2', 'v3']) {
+      expect(callbacks(after, format, 'after_receipt') - callbacks(before, format, 'after_receipt')).toBe(1);
+      expect(callbacks(after, format, 'applied')).toBe(callbacks(before, format, 'applied'));
+    }
+    expect(sample(after, 'whatsapp_delivery_status_changes_total', { status: 'discarded' })).toBe(sample(before, 'whatsapp_delivery_status_changes_total', { status: 'discarded' }));
   });
 
   it('applies a late v2 failed callback that names the message by its WhatsApp id alone (no gsId, a week after the send)', async () => {

@@ -1,9 +1,12 @@
+import { randomUUID } from 'node:crypto';
 import request from 'supertest';
-import { findFreePort } from '../../src/database/embedded-postgres';
+import { portOutsideEphemeralRange } from '../support/ports';
 import { EventStore, type StoreEvent } from '../../src/event-store';
 import { messageStreamId, WhatsAppMessageSent } from '../../src/whatsapp/domain';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
 import { OutcomeUnknownResolver } from '../../src/whatsapp/sending';
+import { runCli } from '../faults/fault-kit';
+import { captureLog } from '../support/captured-log';
 import { GIVE_UP_AFTER_MS } from '../support/eventually';
 import { startServiceProcess, type ServiceProcess } from '../support/service-process';
 import type { TestApp } from '../support/test-app';
@@ -58,7 +61,7 @@ describe('dispatch: an answer lost with its worker', () => {
 
   it('parks the message as outcome_unknown when the process dies with its call in flight, and never sends it again', async () => {
     child = await startServiceProcess({
-      port: await findFreePort(),
+      port: await portOutsideEphemeralRange(),
       env: {
         ...FAST_DISPATCH_ENV,
         DATABASE_URL: database.url,
@@ -100,9 +103,10 @@ describe('dispatch: an answer lost with its worker', () => {
       // An operator who learns Gupshup's id for it settles it as sent; it can then no longer be resent.
       const resolver = successor.app.get(OutcomeUnknownResolver);
       expect((await resolver.list({ appId: tenant.appId })).map((row) => row.messageId)).toEqual([messageId]);
+      const settledBefore = await operatorCounts([api, successor], 'sent', 'operator_settled');
       expect(await resolver.settleAsSent(messageId, 'gupshup-id-from-its-logs')).toBe(true);
-      expect((await request(successor.url).get('/metrics').expect(200)).text).toMatch(/whatsapp_dispatch_outcomes_total\{outcome="sent",code="operator_settled"\} 1/);
-      expect(await eventTypes(successor, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppMessageSent']);
+      await countedOnce([api, successor], 'sent', 'operator_settled', settledBefore);
+      expect(await eventTypes(successor, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppMessageSent', 'WhatsAppDispatchResolvedByOperator']);
       expect(await resolver.resend(messageId)).toBe(false);
       expect(requestsTo(simulator, '919988779001')).toHaveLength(1);
     } finally {
@@ -129,6 +133,41 @@ describe('dispatch: an answer lost with its worker', () => {
       expect(sent.providerMessageId).toEqual(expect.any(String));
       expect(await eventTypes(slow, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppMessageSent']);
       expect(requestsTo(simulator, '919988779003')).toHaveLength(1);
+    } finally {
+      await slow.close();
+      await gate.close();
+    }
+  });
+
+  it('logs and counts an answer that arrives after its parked job was settled: not_recorded, taken_over', async () => {
+    const log = captureLog();
+    const gate = await startAnswerGate(simulator.baseUrl!);
+    const slow = await startSendingApp(simulator, {
+      database,
+      env: { DISPATCH_WORKERS: '1', DISPATCH_LEASE_MS: '300', GUPSHUP_TIMEOUT_MS: '120000', GUPSHUP_API_BASE_URL: gate.url, LOG_FORMAT: 'json', LOG_LEVEL: 'warn' },
+      logDestination: log.stream,
+    });
+    try {
+      await putUser(api, tenant, 'taken-over-1', { phoneNumber: '+919988779009' });
+      const res = await postNotification(slow, tenant, { notification: { title: 'Taken over' }, sendTo: { recipients: ['taken-over-1'] } }).expect(202);
+      const messageId: string = res.body.messages[0].messageId;
+      await jobInState(slow, messageId, 'outcome_unknown');
+      await eventually(() => (gate.held() === 1 ? true : undefined), "Gupshup's answer to wait at the gate");
+
+      // An operator settles the parked message while its worker still waits for the answer: the
+      // answer then finds the job no longer under the worker's claim.
+      expect(await slow.app.get(OutcomeUnknownResolver).settleAsSent(messageId, randomUUID())).toBe(true);
+      const [before] = await operatorCounts([slow], 'not_recorded', 'taken_over');
+      gate.open();
+
+      await eventually(async () => {
+        const [after] = await operatorCounts([slow], 'not_recorded', 'taken_over');
+        return after - before === 1 ? true : undefined;
+      }, 'not_recorded/taken_over counted once more in /metrics');
+      const line = await eventually(() => log.lines().find((found) => found.messageId === messageId && found.action === 'not_recorded'), 'the not_recorded line');
+      expect(line).toMatchObject({ level: 'warn', appId: tenant.appId, messageId, requestId: res.body.requestId, attempt: 1, outcome: 'sent', code: 'taken_over' });
+      expect((await jobInState(slow, messageId, 'sent')).attempts).toBe(1);
+      expect(requestsTo(simulator, '919988779009')).toHaveLength(1);
     } finally {
       await slow.close();
       await gate.close();
@@ -189,14 +228,65 @@ describe('dispatch: an answer lost with its worker', () => {
       const sent = await jobInState(worker, messageId, 'sent');
       expect(sent.attempts).toBe(2);
       expect(requestsTo(simulator, '919988779004')).toHaveLength(1);
-      expect(await eventTypes(worker, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppMessageSent']);
-      const [, , sentEvent] = await messageEvents(worker, messageId);
+      expect(await eventTypes(worker, messageId)).toEqual(['WhatsAppMessageQueued', 'WhatsAppDispatchOutcomeUnknown', 'WhatsAppDispatchResolvedByOperator', 'WhatsAppMessageSent']);
+      const [, , resolved, sentEvent] = await messageEvents(worker, messageId);
+      expect(resolved.data).toMatchObject({ appId: tenant.appId, messageId, attempt: 1, resolution: 'resend' });
       expect(sentEvent.data).toMatchObject({ attempt: 2 });
     } finally {
       await worker.close();
     }
   });
+
+  it("counts an operator's dispatch:resend and dispatch:settle, run from the command line, in the service's /metrics", async () => {
+    const worker = await startSendingApp(simulator, { database, env: { DISPATCH_WORKERS: '1' } });
+    try {
+      const sendAt = new Date(Date.now() + 3600_000).toISOString();
+      const parked: string[] = [];
+      for (const name of ['cli-resend-1', 'cli-settle-1']) {
+        await putUser(api, tenant, name, { phoneNumber: name === 'cli-resend-1' ? '+919988779007' : '+919988779008' });
+        const res = await postNotification(api, tenant, { notification: { title: 'Operator' }, sendTo: { recipients: [name] }, sendAt }).expect(202);
+        const messageId: string = res.body.messages[0].messageId;
+        await abandonAttempt(api, messageId);
+        await jobInState(worker, messageId, 'outcome_unknown');
+        parked.push(messageId);
+      }
+      const [toResend, toSettle] = parked;
+      const instances = [api, worker];
+      const resentBefore = await operatorCounts(instances, 'retry', 'operator_resend');
+      const settledBefore = await operatorCounts(instances, 'sent', 'operator_settled');
+
+      // The command's process exits at once: the service counts its decisions from their events.
+      expect(await runCli(database.url, ['dispatch:resend', toResend])).toContain('queued again');
+      expect(await runCli(database.url, ['dispatch:settle', toSettle, randomUUID()])).toContain('recorded as sent');
+
+      await countedOnce(instances, 'retry', 'operator_resend', resentBefore);
+      await countedOnce(instances, 'sent', 'operator_settled', settledBefore);
+      await jobInState(worker, toResend, 'sent');
+      await jobInState(worker, toSettle, 'sent');
+    } finally {
+      await worker.close();
+    }
+  });
 });
+
+/** One series of whatsapp_dispatch_outcomes_total in each instance's /metrics (0 while absent). */
+async function operatorCounts(instances: TestApp[], outcome: string, code: string): Promise<number[]> {
+  const series = new RegExp(`^whatsapp_dispatch_outcomes_total\\{outcome="${outcome}",code="${code}"\\} (\\S+)$`, 'm');
+  const counts: number[] = [];
+  for (const instance of instances) counts.push(Number(series.exec((await request(instance.url).get('/metrics').expect(200)).text)?.[1] ?? 0));
+  return counts;
+}
+
+/**
+ * Waits until one more decision is counted than `before`. Instances in separate processes count
+ * it once, in whichever runs the subscription; those of one test process share one registry.
+ */
+async function countedOnce(instances: TestApp[], outcome: string, code: string, before: number[]): Promise<void> {
+  await eventually(async () => {
+    const after = await operatorCounts(instances, outcome, code);
+    return Math.max(...after.map((count, index) => count - before[index])) === 1 ? true : undefined;
+  }, `${outcome}/${code} counted once more in /metrics`);
+}
 
 /** The job as a worker that died between marking its request started and sending it leaves it: lease over, no answer. */
 async function abandonAttempt(api: TestApp, messageId: string): Promise<void> {

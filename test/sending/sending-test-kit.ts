@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { EventStore } from '../../src/event-store';
 import { messageStreamId } from '../../src/whatsapp/domain';
+import type { CallbackMessageContext } from '../../tools/simulator/callback-payloads';
 import type { AppRegistration } from '../../tools/simulator/control-schemas';
 import { createGupshupSimulator, type GupshupSimulator, type RecordedRequest } from '../../tools/simulator/gupshup-simulator';
 import { DispatchJobs, type DispatchJobRow } from '../../src/whatsapp/sending';
@@ -120,6 +121,21 @@ export async function eventTypes(t: TestApp, messageId: string): Promise<string[
 /** Send requests the simulator received for one destination (digits). */
 export function requestsTo(simulator: GupshupSimulator, destination: string): RecordedRequest[] {
   return simulator.requests().filter((recorded) => recorded.form.destination === destination);
+}
+
+/** The ids and names of a message the simulator accepted, to build Gupshup's callbacks about it as Gupshup would. */
+export function callbackContextOf(simulator: GupshupSimulator, gupshupMessageId: string): CallbackMessageContext {
+  const sent = simulator.message(gupshupMessageId);
+  if (!sent) throw new Error(`the simulator accepted no message ${gupshupMessageId}`);
+  return {
+    gupshupMessageId,
+    whatsappMessageId: sent.whatsappMessageId,
+    destination: sent.destination,
+    appName: sent.appName,
+    appSource: sent.source,
+    appId: 'gupshup-app',
+    kind: 'session',
+  };
 }
 
 /** A proxy to Gupshup (the simulator) that passes requests on at once but holds their answers until opened. */

@@ -22,6 +22,16 @@ describe('buildGupshupSendRequest', () => {
     expect(JSON.parse(form.message)).toEqual({ type: 'text', text: 'Namaste 🙏 "quoted" & <b>' });
   });
 
+  it("sends an override's destination without its +: the number the request checked and queued as the message's own", () => {
+    const { form } = buildGupshupSendRequest({ credentials, destination: '+919988776699', text: 'Hi', override: { destination: '+919988776699' } });
+    expect(form.destination).toBe('919988776699');
+  });
+
+  it('sends the override destination of a job queued while the destination was the user\'s own number', () => {
+    const { form } = buildGupshupSendRequest({ credentials, destination: '919988776650', text: 'Hi', override: { destination: '919988776699' } });
+    expect(form.destination).toBe('919988776699');
+  });
+
   it('puts override keys in the form, objects as JSON text and scalars as strings, replacing defaults', () => {
     const request = buildGupshupSendRequest({
       credentials,

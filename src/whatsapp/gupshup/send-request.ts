@@ -12,10 +12,10 @@ export interface GupshupCredentials {
 
 export interface GupshupSendInput {
   credentials: GupshupCredentials;
-  /** The user's number, digits, no "+". */
+  /** The user's number (or the override's, which replaces it), digits, no "+". */
   destination: string;
   text: string;
-  /** `override.gupshup_whatsapp` without its `_config`: every key goes into the form as is. */
+  /** `override.gupshup_whatsapp` without its `_config`: every key but `destination` (given as `destination`) goes into the form as is. */
   override?: Record<string, unknown>;
   /** A registered template, its parameters filled: sent to the template endpoint instead of `text`. */
   template?: GupshupTemplateMessage;
@@ -65,7 +65,9 @@ export function buildGupshupSendRequest(input: GupshupSendInput): GupshupSendReq
 
   for (const [key, value] of Object.entries(override)) {
     if (key === CONFIG_OVERRIDE_KEY || value === undefined || value === null) continue;
-    form[key] = formValue(value);
+    // An override's destination is also input.destination now (checked by the send gates); a job
+    // queued before that was so still holds the user's number there, and the override here.
+    form[key] = key === 'destination' ? withoutLeadingPlus(formValue(value)) : formValue(value);
   }
 
   return {

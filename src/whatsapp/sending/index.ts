@@ -18,7 +18,7 @@ export { LeaseExpiry } from './dispatch/lease-expiry';
 export { AcceptanceGates, SendGates, type GateStop, type SendGate, type SendGateVerdict } from './dispatch/send-gates';
 export type { ClaimedJob, DispatchContent } from './dispatch/dispatch-jobs';
 export { dispatchEventId } from './dispatch/dispatch-outcome';
-export { FailedCallbackRetries, type FailedCallback } from './dispatch/failed-callback-retries';
+export { FailedCallbackRetries, type FailedCallback, type ReceiptAfterFailure } from './dispatch/failed-callback-retries';
 export { DispatchPauses } from './pausing/dispatch-pauses';
 export {
   CancelWhatsAppNotificationsCommand,

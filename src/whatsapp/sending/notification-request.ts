@@ -3,6 +3,7 @@ import { checkJson, isInSupportedRange, jsonObject, textProblem, type JsonLimits
 import { requestBodySchema } from '../../common/openapi';
 import { validateInputSync } from '../../common/validation';
 import { identifierError, profilePatchSchema } from '../../users';
+import { contactNumber } from '../consent/contact-number';
 import { InvalidNotificationError, TopicsNotSupportedError } from './errors';
 
 /** More recipients than this in one request is refused: split the list over several requests. */
@@ -65,6 +66,11 @@ export interface NotificationRequest {
   /** `override.gupshup_whatsapp` (or its alias) without `_config`: goes into the Gupshup body as is. */
   gupshupOverride: Record<string, unknown> | null;
   configOverride: GupshupConfigOverride | null;
+  /**
+   * The override's `destination` as E.164, or null: the number the (one) message goes to instead
+   * of the recipient's, so that the consent gate, the message view and a 1002 all name it.
+   */
+  destination: string | null;
   /** `category` or `notification.category`. */
   category: string | null;
   /** The template named by notification.templateIdentifier, templateId, workflow.identifier or a top-level workflow. */
@@ -101,8 +107,40 @@ const configOverrideSchema = z.strictObject(
   { error: whenNotAnObject('must be an object with any of API_KEY, SOURCE, SRC_NAME') },
 );
 
+/** What to send instead of a bad override destination. */
+const DESTINATION_RULE =
+  'must be a WhatsApp number in E.164: the country code and number, 8 to 15 digits in all, with or without a leading + (for example "+919988776655" or "919988776655")';
+const DESTINATION_INSTEAD = "or leave destination out to send to the recipient's own phoneNumber (PUT /v3/users/{identifier})";
+
+/**
+ * `destination` replaces the recipient's number, so it is checked like one: a number Gupshup would
+ * refuse is a 400 here, not a failure blamed on the recipient (null: absent, like any override key).
+ */
+const destinationOverrideSchema = z
+  .unknown()
+  .superRefine((value, ctx) => {
+    if (value === undefined || value === null || destinationNumber(value) !== null) return;
+    const shown = typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value) : typeof value;
+    ctx.addIssue({ code: 'custom', message: `${DESTINATION_RULE}; got ${shown}; ${DESTINATION_INSTEAD}`, input: value });
+  })
+  .optional()
+  .meta({
+    oneOf: [{ type: 'string' }, { type: 'integer', description: 'its digits as a JSON number' }],
+    description: 'Sends the one recipient\'s message to this number instead (E.164, with or without +); one recipient only',
+    example: '919988776655',
+  });
+
+/** An override destination as E.164, or null when it is not a phone number (a whole JSON number counts as its digits). */
+function destinationNumber(value: unknown): string | null {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return contactNumber(String(value));
+  return typeof value === 'string' ? contactNumber(value) : null;
+}
+
 const gupshupOverrideSchema = z
-  .looseObject({ _config: configOverrideSchema.optional() }, { error: whenNotAnObject('must be an object of Gupshup request fields (and an optional _config)') })
+  .looseObject(
+    { _config: configOverrideSchema.optional(), destination: destinationOverrideSchema },
+    { error: whenNotAnObject('must be an object of Gupshup request fields (and an optional _config)') },
+  )
   .superRefine((override, ctx) => checkJson(override, STORED_JSON_LIMITS, ctx));
 
 /** What one entry of a recipient list may be, for the OpenAPI description. */
@@ -221,7 +259,8 @@ export const notificationBodySchema = z.strictObject(
       .meta({
         description:
           `${GUPSHUP_OVERRIDE_KEY} (or its alias ${GUPSHUP_OVERRIDE_ALIAS}, or channel.whatsapp): _config replaces API_KEY, SOURCE or SRC_NAME for this request; ` +
-          `every other key goes into the Gupshup request as is. Nested at most ${STORED_JSON_LIMITS.maxDepth} levels, at most ${STORED_JSON_LIMITS.maxBytes} bytes. ` +
+          `every other key goes into the Gupshup request as is; destination (E.164, with or without +) sends the one recipient's message to that number instead, ` +
+          `and is refused with more than one recipient. Nested at most ${STORED_JSON_LIMITS.maxDepth} levels, at most ${STORED_JSON_LIMITS.maxBytes} bytes. ` +
           'Other providers\' overrides are accepted and ignored',
       }),
   },
@@ -283,6 +322,14 @@ export function parseNotificationRequest(input: unknown): NotificationRequest {
       `notification.title and notification.message together must be at most ${MAX_TEXT_LENGTH} characters (WhatsApp's limit for a text message); got ${text.length}`,
     );
   }
+  const destination = override === null || !hasValue(override, 'destination') ? null : destinationNumber(override.destination);
+  if (destination !== null && recipients.length > 1) {
+    // One number for several recipients would send each of them (or one person many) the same message.
+    problems.push(
+      `${overridePath(body)}.destination sends a message to one number, so it takes exactly one recipient (got ${recipients.length}): ` +
+        "leave destination out to send each recipient's message to their own phoneNumber, or send one request per recipient",
+    );
+  }
   if (problems.length > 0) throw new InvalidNotificationError(problems);
   if (topics.length > 0) throw new TopicsNotSupportedError();
 
@@ -297,6 +344,7 @@ export function parseNotificationRequest(input: unknown): NotificationRequest {
     sendAt: body.sendAt ? new Date(body.sendAt) : null,
     gupshupOverride: override === null ? null : gupshupOverride,
     configOverride: (configOverride as GupshupConfigOverride | undefined) ?? null,
+    destination,
     category,
     template,
     cancellationKey,
@@ -409,6 +457,14 @@ function pickGupshupOverride(body: Body, problems: string[]): (Record<string, un
     return null;
   }
   return (given[0]?.[1] as (Record<string, unknown> & { _config?: GupshupConfigOverride }) | undefined) ?? null;
+}
+
+/** Where the request put its Gupshup override, for messages that name the field. */
+function overridePath(body: Body): string {
+  const override = body.override;
+  if (override?.[GUPSHUP_OVERRIDE_ALIAS] !== undefined && override[GUPSHUP_OVERRIDE_ALIAS] !== null) return `override.${GUPSHUP_OVERRIDE_ALIAS}`;
+  if (override?.channel?.whatsapp !== undefined && override.channel.whatsapp !== null) return 'override.channel.whatsapp';
+  return `override.${GUPSHUP_OVERRIDE_KEY}`;
 }
 
 function hasValue(record: Record<string, unknown>, key: string): boolean {

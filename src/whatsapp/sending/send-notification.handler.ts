@@ -16,7 +16,7 @@ import {
 import { appendToStreams } from '../../event-store';
 // The files themselves, not the folder's index: that loads the templates module, which imports this one's.
 import type { RegisteredTemplate } from '../templates/template-definition';
-import { dataProblems, templateForRecipient, templateNotApproved } from '../templates/template-send-plan';
+import { dataProblems, TEMPLATE_DISCARD_CODES, templateForRecipient, templateNotApproved } from '../templates/template-send-plan';
 import { TemplateMetrics } from '../templates/template.metrics';
 import { TemplatesService } from '../templates/templates.service';
 import { recordCancellationKey } from './cancelling/cancellation-keys';
@@ -269,7 +269,7 @@ export class SendWhatsAppNotificationHandler implements ICommandHandler<SendWhat
   private countTemplateDiscards(planned: readonly PlannedMessage[]): void {
     for (const { result } of planned) {
       const code = result.discardReason?.code;
-      if (code === 'template_not_approved' || code === 'template_param_missing') this.templateMetrics.discarded(code, 'accept');
+      if (code !== undefined && TEMPLATE_DISCARD_CODES.has(code)) this.templateMetrics.discarded(code, 'accept');
     }
   }
 
@@ -297,7 +297,9 @@ function planMessage(
   now: Date,
 ): PlannedMessage {
   const messageId = randomUUID();
-  const phoneNumber = user?.phoneNumber ?? null;
+  // An override destination (one recipient only) is where the message goes: the gates check it,
+  // the message shows it, and a failure for it suppresses it, not the user's own number.
+  const phoneNumber = user ? (request.destination ?? user.phoneNumber ?? null) : null;
   const usable = isE164(phoneNumber);
   const queued = new WhatsAppMessageQueued({
     appId,

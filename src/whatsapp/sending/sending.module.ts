@@ -19,6 +19,7 @@ import { gupshupClientProvider } from './dispatch/gupshup-client.provider';
 import { IdempotencyCleanup } from './dispatch/idempotency-cleanup';
 import { LeaseExpiry } from './dispatch/lease-expiry';
 import { OutcomeRecorder } from './dispatch/outcome-recorder';
+import { OperatorResolutionCounter } from './dispatch/operator-resolution';
 import { OutcomeUnknownResolver } from './dispatch/outcome-unknown-resolver';
 import { RequestBuilderFactory } from './dispatch/request-builder';
 import { AcceptanceGates, SendGates } from './dispatch/send-gates';
@@ -56,6 +57,7 @@ import { SendWhatsAppNotificationHandler } from './send-notification.handler';
     IdempotencyCleanup,
     DispatchJobs,
     DispatchJobSettlement,
+    OperatorResolutionCounter,
     IdempotencyKeys,
     ProviderCredentialsCache,
     OutcomeUnknownResolver,

@@ -3,6 +3,7 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import { AppsService } from '../../../apps/apps.service';
+import { lowercaseUuid } from '../../../common/input-schemas';
 import { Database, type SqlExecutor } from '../../../database/database';
 import { EventStore, type StoreEvent } from '../../../event-store';
 import { notificationStreamId, NotificationRequested } from '../../domain';
@@ -73,7 +74,7 @@ export class CancelWhatsAppNotificationsHandler implements ICommandHandler<Cance
     const problems = [appIdProblem(appId) ?? [], targetProblems(target)].flat();
     if (problems.length > 0) throw new InvalidCancellationError(problems);
     const { requestIds, withdrawn } = await this.db.transaction(async (tx) => {
-      const requestIds = 'requestId' in target ? [target.requestId] : await requestsOfCancellationKey(tx, appId, target.workflowIdentifier, target.cancellationKey);
+      const requestIds = 'requestId' in target ? [lowercaseUuid(target.requestId)] : await requestsOfCancellationKey(tx, appId, target.workflowIdentifier, target.cancellationKey);
       const requests = await this.requestsOf(tx, appId, requestIds);
       if (requests.length === 0) {
         // Nothing found may mean no app at all (a host passes any id): only then is it looked up.
@@ -84,7 +85,7 @@ export class CancelWhatsAppNotificationsHandler implements ICommandHandler<Cance
       const messageIds = requests.flatMap(({ messageIds, recipients }) => messageIds.filter((_, index) => !only || only.has(recipients[index])));
       const detail =
         'requestId' in target
-          ? `Cancelled (POST /v3/notifications/${target.requestId}/cancel) before it was handed to Gupshup`
+          ? `Cancelled (POST /v3/notifications/${lowercaseUuid(target.requestId)}/cancel) before it was handed to Gupshup`
           : `Cancelled with workflow ${JSON.stringify(target.workflowIdentifier)}'s cancellationKey ${JSON.stringify(target.cancellationKey)} before it was handed to Gupshup`;
       const withdrawn = await this.jobs.withdraw(tx, messageIds, { reason: CANCELLED, detail });
       return { requestIds: requests.map((request) => request.requestId), withdrawn };

@@ -98,7 +98,7 @@ export class CancellingController {
     description: 'Each is discarded with code cancelled; one already sent is left as it is.',
   })
   @ApiResponse({ status: HttpStatus.OK, description: 'How many messages were cancelled', standardSchema: cancelledSchema })
-  @ApiErrorResponses({ 404: 'No such request in this app' })
+  @ApiErrorResponses({ 400: 'The requestId is not one this service could have given (empty, too long, a NUL character)', 404: 'No such request in this app' })
   cancelRequest(@CurrentApp() app: AuthenticatedApp, @Param('requestId', { schema: paramSchemas.requestId }) requestId: string): Promise<CancelNotificationsResult> {
     return this.buses.commandBus.execute(new CancelWhatsAppNotificationsCommand(app.id, { requestId }));
   }

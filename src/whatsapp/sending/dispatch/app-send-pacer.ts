@@ -1,11 +1,24 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppConfig } from '../../../config/app-config';
 import { AppRateLimiter } from './app-rate-limiter';
 import type { ClaimedJob } from './dispatch-jobs';
+import { action, DISPATCH_LOG_CONTEXT, formatDelay, jobFields } from './dispatch-log';
 
 /** Longest a worker keeps claimed jobs waiting for the rate limiter before giving them back. */
 const MAX_RATE_HOLD_MS = 250;
+/**
+ * A hold not seen again for this long is forgotten without a line: its job went to another
+ * instance, or was withdrawn or discarded. A job held here is claimed again far sooner.
+ */
+const FORGET_HOLD_AFTER_MS = 10 * 60_000;
+const FORGET_CHECK_EVERY_MS = 60_000;
+
+/** A message this instance held for its app's rate limit and has not handed out yet. */
+interface RateHold {
+  since: number;
+  lastSeen: number;
+}
 
 export interface PacedJobs {
   /** Jobs not handed out: to go back to the queue, due in `retryInMs`. */
@@ -32,6 +45,14 @@ export class AppSendPacer {
    */
   private readonly servedAtLimit = new Map<string, number>();
   private readonly workersPerLimitedApp: number;
+  /**
+   * Messages held for the rate limit, by message and attempt, kept across the claims that give
+   * them back and take them again, so that each wait is logged once, when it ends, not per claim.
+   */
+  private readonly holds = new Map<string, RateHold>();
+  private lastForgetCheck = Date.now();
+  private readonly logger = new Logger(DISPATCH_LOG_CONTEXT);
+  private readonly limitPerSecond: number;
   /** How long claimed jobs may wait for the app's next slot: min(250 ms, lease / 4). */
   readonly rateHoldMs: number;
 
@@ -41,6 +62,7 @@ export class AppSendPacer {
   ) {
     this.workersPerLimitedApp = Math.max(1, Math.floor(config.get('DISPATCH_WORKERS') / 2));
     this.rateHoldMs = Math.min(MAX_RATE_HOLD_MS, Math.floor(config.get('DISPATCH_LEASE_MS') / 4));
+    this.limitPerSecond = config.get('GUPSHUP_RATE_LIMIT');
   }
 
   get shape() {
@@ -54,6 +76,7 @@ export class AppSendPacer {
    */
   async pace(appId: string, jobs: readonly ClaimedJob[], send: (granted: ClaimedJob[], slots: number[]) => void, signal: AbortSignal): Promise<PacedJobs> {
     const holdUntil = Date.now() + this.rateHoldMs;
+    this.forgetStaleHolds();
     let next = 0;
     let retryInMs = 0;
     let waiting = false;
@@ -63,9 +86,11 @@ export class AppSendPacer {
         if (permit.granted > 0) {
           const granted = jobs.slice(next, next + permit.granted);
           next += granted.length;
+          this.endHolds(granted);
           send(granted, permit.slots);
           continue;
         }
+        this.noteHeld(jobs.slice(next));
         if (Date.now() + permit.retryInMs > holdUntil) {
           retryInMs = permit.retryInMs;
           // Until then every worker of this instance leaves the app's jobs alone and serves other apps.
@@ -89,6 +114,42 @@ export class AppSendPacer {
     return { untried: jobs.slice(next), retryInMs, atLimit: waiting || next < jobs.length };
   }
 
+  /** Starts the hold of the jobs the limiter turned away (those already held stay held since then). */
+  private noteHeld(jobs: readonly ClaimedJob[]): void {
+    const now = Date.now();
+    for (const job of jobs) {
+      const hold = this.holds.get(holdKey(job));
+      if (hold) hold.lastSeen = now;
+      else this.holds.set(holdKey(job), { since: now, lastSeen: now });
+    }
+  }
+
+  /** One line for each granted job that had been held: how long it waited for its turn. */
+  private endHolds(granted: readonly ClaimedJob[]): void {
+    const now = Date.now();
+    for (const job of granted) {
+      const hold = this.holds.get(holdKey(job));
+      if (!hold) continue;
+      this.holds.delete(holdKey(job));
+      const waitedMs = now - hold.since;
+      this.logger.log({
+        message: `attempt ${job.attempt} held ${formatDelay(waitedMs)} by the app's rate limit (${this.limitPerSecond}/s) before its turn to go to Gupshup`,
+        ...jobFields(job),
+        heldSince: new Date(hold.since).toISOString(),
+        waitedMs,
+        rateLimitPerSecond: this.limitPerSecond,
+        ...action('rate_limited'),
+      });
+    }
+  }
+
+  private forgetStaleHolds(): void {
+    const now = Date.now();
+    if (now - this.lastForgetCheck < FORGET_CHECK_EVERY_MS) return;
+    this.lastForgetCheck = now;
+    for (const [key, hold] of this.holds) if (now - hold.lastSeen > FORGET_HOLD_AFTER_MS) this.holds.delete(key);
+  }
+
   /** Apps to leave out of this instance's claims now. */
   excludedApps(): string[] {
     const now = Date.now();
@@ -103,4 +164,9 @@ export class AppSendPacer {
     for (const until of this.limitedUntil.values()) first = Math.min(first, until);
     return Math.max(1, first - Date.now());
   }
+}
+
+/** A hold is one attempt's: a later attempt of the same message waits anew. */
+function holdKey(job: ClaimedJob): string {
+  return `${job.messageId}:${job.attempt}`;
 }

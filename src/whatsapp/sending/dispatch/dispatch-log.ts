@@ -12,19 +12,24 @@ export const DISPATCH_LOG_CONTEXT = 'WhatsAppDispatcher';
  * - `retry`: an attempt failed and the message is queued again (held while its app is paused);
  * - `discard`: the message ends `discarded` (when accepted, before a call, after an answer or a callback);
  * - `refused`: a send gate kept it from Gupshup right before a call (its `discard` line follows);
- * - `paused` / `resumed`: the app's dispatch (the line names the message that paused it);
+ * - `rate_limited`: it waited for its app's rate limit (logged once per wait, when its turn comes);
+ * - `paused` / `resumed`: the app's dispatch (the line names the message that paused it); `paused` at
+ *   info: a message held by the pause, once per pause;
  * - `requeued`: its lease ran out before its request started: due again now;
  * - `outcome_unknown`: its request may have reached Gupshup with no answer: parked;
  * - `reconciled`: a parked message found sent from a callback;
  * - `resend` / `settle`: an operator sent a parked message again, or recorded it as sent;
  * - `ignored`: a callback kept in the timeline that changes nothing (a failure after a receipt);
- * - `not_recorded`: an outcome this instance could not record (the job was taken over, or the database failed).
+ * - `unparked`: a callback parked for want of its message applied to it once the message was known;
+ * - `overtaken`: a receipt came after the failed callback that had discarded the message or sent it back (its resend, not yet started, is withdrawn);
+ * - `not_recorded`: an outcome this instance could not record (code `taken_over` or `database_error`, counted by that code).
  */
 export type MessageAction =
   | 'sent'
   | 'retry'
   | 'discard'
   | 'refused'
+  | 'rate_limited'
   | 'paused'
   | 'resumed'
   | 'requeued'
@@ -33,6 +38,8 @@ export type MessageAction =
   | 'resend'
   | 'settle'
   | 'ignored'
+  | 'unparked'
+  | 'overtaken'
   | 'not_recorded';
 
 /** The ids every dispatch log line carries as fields; `requestId` is the notification request's. */

@@ -19,9 +19,17 @@ export type GupshupCallLabel = 'accepted' | 'rejected' | 'retryable' | 'account'
 
 /**
  * What became of an attempt once recorded: `sent`, `retry` (due again later), `discarded`, or
- * `outcome_unknown` (its lease ran out with no answer recorded).
+ * `outcome_unknown` (its lease ran out with no answer recorded); `not_recorded` when this instance
+ * could not record it (code NotRecordedReason).
  */
-export type DispatchOutcome = 'sent' | 'retry' | 'discarded' | 'outcome_unknown';
+export type DispatchOutcome = 'sent' | 'retry' | 'discarded' | 'outcome_unknown' | 'not_recorded' | 'overtaken';
+
+/**
+ * Why an outcome was not recorded, as its `code` label: `taken_over` (the job's claim was no longer
+ * this worker's: its lease ran out and it was queued again, or it was settled meanwhile) or
+ * `database_error` (every try at writing it failed).
+ */
+export type NotRecordedReason = 'taken_over' | 'database_error';
 
 /**
  * What ended a lease that ran out: `requeued` (the request had not started: the job is due again
@@ -53,7 +61,7 @@ export const dispatchMetricProviders: Provider[] = [
   }),
   makeCounterProvider({
     name: DISPATCH_OUTCOMES,
-    help: 'Dispatch attempts recorded, by outcome (sent, retry, discarded, outcome_unknown) and code (the discard code, or what failed; callback_{code} when a failed callback decided it); discards decided when the request was accepted are counted as discarded too, by their code',
+    help: 'Dispatch attempts recorded, by outcome (sent, retry, discarded, outcome_unknown) and code (the discard code, or what failed; callback_{code} when a failed callback decided it); discards decided when the request was accepted are counted as discarded too, by their code; operator_resend and operator_settled count the operators\' decisions on parked messages, from their events; not_recorded counts outcomes this instance could not record, by code taken_over (the job was no longer its claim) or database_error; overtaken counts failed callbacks (callback_{code}) whose discard or retry, counted already, a later delivered or read receipt contradicted',
     labelNames: ['outcome', 'code'],
   }),
   makeGaugeProvider({
@@ -102,6 +110,11 @@ export class DispatchMetrics implements OnModuleInit, OnModuleDestroy {
 
   outcome(outcome: DispatchOutcome, code: string, count = 1): void {
     this.outcomes.inc({ outcome, code }, count);
+  }
+
+  /** An outcome this instance could not record: logged as not_recorded where it happened. */
+  notRecorded(reason: NotRecordedReason): void {
+    this.outcomes.inc({ outcome: 'not_recorded', code: reason });
   }
 
   leaseExpired(action: LeaseExpiryAction, count: number): void {

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { AppConfig } from '../../../config/app-config';
 import type { SqlExecutor } from '../../../database/database';
-import { FAILURE_CODES, failureClassOf, type FailedCallbackRetry } from '../../domain';
+import { FAILURE_CODES, failureClassOf, type DeliveryFailureOvertakenData, type FailedCallbackRetry } from '../../domain';
 import { DispatchPauses, type PauseCause } from '../pausing/dispatch-pauses';
 import type { DispatchJobState } from './dispatch-jobs';
 import { action, DISPATCH_LOG_CONTEXT, formatDelay } from './dispatch-log';
@@ -17,6 +17,9 @@ export interface FailedCallback {
   code?: string;
   reason?: string;
 }
+
+/** A receipt (delivered or read) recorded after a failed callback that had discarded its message or sent it back to the queue. */
+export type ReceiptAfterFailure = DeliveryFailureOvertakenData;
 
 interface JobRow {
   message_id: string;
@@ -143,6 +146,51 @@ export class FailedCallbackRetries {
         reason: discard.reason,
         failureClass,
         ...action('discard'),
+      });
+    }
+  }
+
+  /**
+   * Receipts that came after the failed callback that had ended their message or sent it back
+   * (Gupshup gives no order: the receipt may even be dated before the failure). The message reached
+   * the phone, so a resend of the attempt the receipt is about, not yet started, is withdrawn: its
+   * job is closed as `sent` under that attempt's id, and a worker holding it fails to mark it
+   * started. One line per message says what the receipt overtook; a discard already logged and
+   * counted stays so (the message's status is the receipt's).
+   */
+  async receiptsAfterFailures(tx: SqlExecutor, overtaken: readonly ReceiptAfterFailure[]): Promise<void> {
+    if (overtaken.length === 0) return;
+    const resends = overtaken.filter((item) => item.failure.retried && item.receipt.gupshupMessageId !== undefined);
+    const withdrawn =
+      resends.length === 0
+        ? []
+        : await tx.query<{ message_id: string; request_id: string; attempts: number }>(
+            `UPDATE whatsapp_dispatch_jobs j
+                SET state = 'sent', lease_token = NULL, locked_until = NULL, updated_at = now()
+               FROM unnest($1::uuid[], $2::text[]) AS r (message_id, gupshup_message_id)
+              WHERE j.message_id = r.message_id AND j.provider_message_id = r.gupshup_message_id
+                AND (j.state = 'pending' OR (j.state = 'in_flight' AND j.attempt_started_at IS NULL))
+             RETURNING j.message_id, j.request_id, j.attempts`,
+            [resends.map((item) => item.messageId), resends.map((item) => item.receipt.gupshupMessageId)],
+          );
+    const withdrawnJobs = new Map(withdrawn.map((row) => [row.message_id, row]));
+    for (const { appId, messageId, receipt, failure } of overtaken) {
+      const job = withdrawnJobs.get(messageId);
+      const dated = Date.parse(receipt.occurredAt) < Date.parse(failure.occurredAt) ? 'an earlier-dated' : 'a';
+      const outcome = !failure.retried ? 'the message is not discarded' : job ? 'its resend is withdrawn, not sent' : 'no resend was waiting to be withdrawn';
+      // Counters only rise: the discard or retry counted stays, and this says it was contradicted.
+      this.metrics.outcome('overtaken', callbackCodeLabel(failure.code));
+      this.logger.warn({
+        message: `the ${failure.retried ? 'resend' : 'discard'} after failed callback ${failure.code ?? '(no code)'} was overtaken by ${dated} ${receipt.providerStatus} receipt: ${outcome}`,
+        appId,
+        messageId,
+        ...(job ? { requestId: job.request_id, attempt: job.attempts } : {}),
+        code: failure.code,
+        failedAt: failure.occurredAt,
+        receiptAt: receipt.occurredAt,
+        gupshupMessageId: receipt.gupshupMessageId ?? failure.gupshupMessageId,
+        resendWithdrawn: Boolean(job),
+        ...action('overtaken'),
       });
     }
   }

@@ -71,22 +71,26 @@ export class OutcomeRecorder {
         const applied = await this.batcher.submit({ job, decision, attempts });
         if (applied) this.report(job, decision);
         else {
+          this.metrics.notRecorded('taken_over');
           this.logger.warn({
             message: `attempt ${job.attempt} ended (${decision.job.state}) after its job was taken over; not recorded`,
             ...jobFields(job),
             outcome: decision.job.state,
+            code: 'taken_over',
             ...action('not_recorded'),
           });
         }
         return;
       } catch (error) {
         if (tries >= RECORD_ATTEMPTS) {
+          this.metrics.notRecorded('database_error');
           this.logger.error({
             message:
               `cannot record attempt ${job.attempt} (${decision.job.state}): ${(error as Error).message}; ` +
               'when its lease runs out it is parked as outcome_unknown if its request had started, else queued again',
             ...jobFields(job),
             outcome: decision.job.state,
+            code: 'database_error',
             ...action('not_recorded'),
           });
           return;
@@ -151,12 +155,17 @@ export class OutcomeRecorder {
           return;
         }
         const retryInMs = Math.max(0, outcome.dueAt.getTime() - Date.now());
-        this.metrics.outcome('retry', failureCode(failed?.errorKind, failed?.httpStatus));
+        // The line's code is the metric's label (`http_503`, `network`), as a discard's is `http_401`.
+        const code = failureCode(failed?.errorKind, failed?.httpStatus);
+        this.metrics.outcome('retry', code);
         this.logger.warn({
           message: `${ofMax} failed (${outcome.lastError}); next try at ${outcome.dueAt.toISOString()}, in ${formatDelay(retryInMs)}`,
           ...fields,
           reason: outcome.lastError,
           ...failure,
+          code,
+          // Why an error answer was tried again: the passing failure code it carried (`4002`, `130429`).
+          ...(failed?.code !== undefined ? { failureCode: failed.code } : {}),
           nextAttemptAt: outcome.dueAt.toISOString(),
           retryInMs,
           ...action('retry'),

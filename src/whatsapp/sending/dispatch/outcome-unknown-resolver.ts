@@ -5,8 +5,8 @@ import { DeliveryStatusChanged, messageStreamId, WhatsAppMessageSent } from '../
 import { appendToStreams, type StoreEvent } from '../../../event-store';
 import { DispatchJobs, lockOutcomeUnknownJob, type DispatchJobRow } from './dispatch-jobs';
 import { action, DISPATCH_LOG_CONTEXT } from './dispatch-log';
-import { DispatchMetrics } from './dispatch-metrics';
 import { dispatchEventId } from './dispatch-outcome';
+import { WhatsAppDispatchResolvedByOperator } from './operator-resolution';
 
 /**
  * Settles messages parked as outcome_unknown (docs/dispatch-policy.md): as sent, when Gupshup's id
@@ -21,7 +21,6 @@ export class OutcomeUnknownResolver {
     private readonly db: Database,
     private readonly store: EventStore,
     private readonly jobs: DispatchJobs,
-    private readonly metrics: DispatchMetrics,
   ) {}
 
   /** Parked jobs, oldest first. */
@@ -33,7 +32,8 @@ export class OutcomeUnknownResolver {
    * Marks a parked message as sent with Gupshup's `messageId`, appending WhatsAppMessageSent for the
    * parked attempt (the same event id the dispatcher would have used, so it is stored once), in
    * `tx` when given. Returns false when the message is not parked (never was, or already settled).
-   * An operator's decision: logged (`action: settle`) and counted (`sent`, `operator_settled`).
+   * An operator's decision: logged (`action: settle`), and recorded as WhatsAppDispatchResolvedByOperator,
+   * from which the service counts it (`sent`, `operator_settled`).
    */
   async settleAsSent(messageId: string, providerMessageId: string, tx?: SqlExecutor): Promise<boolean> {
     const work = async (executor: SqlExecutor) => {
@@ -43,12 +43,15 @@ export class OutcomeUnknownResolver {
         { appId: job.appId, messageId, providerMessageId, attempt: job.attempts, sentAt: (job.attemptStartedAt ?? job.updatedAt).toISOString() },
         dispatchEventId(messageId, job.attempts, 'sent'),
       );
-      await appendToStreams(executor, [{ streamId: messageStreamId(messageId), events: [sent], expectedVersion: 'any' }]);
+      const resolved = new WhatsAppDispatchResolvedByOperator(
+        { appId: job.appId, messageId, attempt: job.attempts, resolution: 'settle', gupshupMessageId: providerMessageId, resolvedAt: new Date().toISOString() },
+        dispatchEventId(messageId, job.attempts, 'operator_settle'),
+      );
+      await appendToStreams(executor, [{ streamId: messageStreamId(messageId), events: [sent, resolved], expectedVersion: 'any' }]);
       return job;
     };
     const settled = await (tx ? work(tx) : this.db.transaction(work));
     if (!settled) return false;
-    this.metrics.outcome('sent', 'operator_settled');
     this.logger.warn({
       message: `attempt ${settled.attempts}, parked as outcome_unknown, recorded as sent by an operator with Gupshup's id ${providerMessageId}`,
       appId: settled.appId,
@@ -65,7 +68,8 @@ export class OutcomeUnknownResolver {
    * An operator's decision: send a parked message again now, as a new attempt. Refused (false)
    * when it is not parked, or when its stream already shows that Gupshup may have it (a send
    * result of the parked attempt, or a callback not about an earlier attempt's Gupshup id):
-   * sending it again would deliver it twice. Logged (`action: resend`) and counted (`retry`, `operator_resend`).
+   * sending it again would deliver it twice. Logged (`action: resend`), and recorded as
+   * WhatsAppDispatchResolvedByOperator, from which the service counts it (`retry`, `operator_resend`).
    */
   async resend(messageId: string): Promise<boolean> {
     const requeued = await this.db.transaction(async (tx) => {
@@ -85,10 +89,16 @@ export class OutcomeUnknownResolver {
           (event instanceof DeliveryStatusChanged && !(event.data.providerMessageId !== undefined && earlierIds.has(event.data.providerMessageId))),
       );
       if (gupshupMayHaveIt) return false;
-      return this.jobs.requeueOutcomeUnknown(tx, messageId);
+      const row = await this.jobs.requeueOutcomeUnknown(tx, messageId);
+      if (!row) return row;
+      const resolved = new WhatsAppDispatchResolvedByOperator(
+        { appId: row.appId, messageId, attempt: row.attempts, resolution: 'resend', resolvedAt: new Date().toISOString() },
+        dispatchEventId(messageId, row.attempts, 'operator_resend'),
+      );
+      await appendToStreams(tx, [{ streamId: messageStreamId(messageId), events: [resolved], expectedVersion: 'any' }]);
+      return row;
     });
     if (!requeued) return false;
-    this.metrics.outcome('retry', 'operator_resend');
     this.logger.warn({
       message: `parked as outcome_unknown, sent again by an operator as attempt ${requeued.attempts + 1}, due now (Gupshup is taken not to have attempt ${requeued.attempts})`,
       appId: requeued.appId,
