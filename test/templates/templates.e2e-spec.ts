@@ -2,8 +2,10 @@ import request from 'supertest';
 import { callbackFixtureBody } from '../fixtures/gupshup';
 import { EventStore } from '../../src/event-store';
 import type { GupshupSimulator } from '../../tools/simulator/gupshup-simulator';
+import type { SimulatedTemplateStatus } from '../../tools/simulator/template-events';
 import { templateStatusStreamId, templateStreamId } from '../../src/whatsapp/templates/template-events';
 import type { TestApp } from '../support/test-app';
+import { captureLog } from '../support/captured-log';
 import {
   createTenant,
   createTenantWithCallbacks,
@@ -28,12 +30,13 @@ const GUPSHUP_TEMPLATE_ID = 'c6aecef6-bcb0-4fb1-8100-28c094e3bc6b';
  * app's callback URL (token included).
  */
 describe('WhatsApp templates', () => {
+  const log = captureLog();
   let simulator: GupshupSimulator;
   let t: TestApp;
 
   beforeAll(async () => {
     simulator = await startSimulator();
-    t = await startSendingApp(simulator);
+    t = await startSendingApp(simulator, { env: { LOG_FORMAT: 'json', LOG_LEVEL: 'info' }, logDestination: log.stream });
   });
   afterAll(async () => {
     await t?.close();
@@ -51,7 +54,7 @@ describe('WhatsApp templates', () => {
   }
 
   /** Sets the template's status on the simulator (a template-event to the webhook) and waits until the service knows it. */
-  async function gupshupSays(tenant: TestTenant, identifier: string, status: 'approved' | 'rejected' | 'paused' | 'disabled', gupshupTemplateId = GUPSHUP_TEMPLATE_ID) {
+  async function gupshupSays(tenant: TestTenant, identifier: string, status: SimulatedTemplateStatus, gupshupTemplateId = GUPSHUP_TEMPLATE_ID) {
     const event = await simulator.setTemplateStatus(tenant.gupshupApiKey, gupshupTemplateId, { status, elementName: 'order_shipped', languageCode: 'en' });
     expect(event.state).toBe('delivered');
     await eventually(async () => ((await templateStatus(tenant, identifier)) === status ? true : undefined), `template ${identifier} to be ${status}`);
@@ -104,7 +107,7 @@ describe('WhatsApp templates', () => {
       expect(res.body.message).toContain(part);
     }
     const filename = await putTemplate(tenant, 'bad', { gupshupTemplateId: 't', header: { type: 'image', url: 'https://x.test/a.png', filename: 'a.png' } }).expect(400);
-    expect(filename.body.message).toContain('filename is for a document header only');
+    expect(filename.body.message).toBe('header.filename is for a document header only: leave it out for an image or a video');
     await request(t.url).put(`${TEMPLATES}/bad`).set(tenant.headers).send('[1]').set('content-type', 'application/json').expect(400);
     await request(t.url).get(`${TEMPLATES}/bad`).set(tenant.headers).expect(404);
   });
@@ -183,6 +186,31 @@ describe('WhatsApp templates', () => {
     expect(JSON.parse(requestsTo(simulator, '919988770011')[0].form.template)).toEqual({ id: 'tpl-greeting', params: ['Grace', '7'] });
   });
 
+  it('refuses a header URL from data that is no URL with 400 naming it; discards a recipient whose profile gives one', async () => {
+    const tenant = await tenantWithCallbacks();
+    await putTemplate(tenant, 'boxed', { gupshupTemplateId: 'tpl-boxed', params: ['{{data.orderId}}'], header: { type: 'image', url: '{{data.imageUrl}}' } }).expect(200);
+    await putTemplate(tenant, 'portrait', { gupshupTemplateId: 'tpl-portrait', header: { type: 'image', url: '{{recipient.avatarUrl}}' } }).expect(200);
+    await putUser(t, tenant, 'fay', { phoneNumber: '+919988770051', avatarUrl: 'https://example.com/fay.png' });
+    await putUser(t, tenant, 'gus', { phoneNumber: '+919988770052', avatarUrl: 'not a url' });
+
+    for (const imageUrl of ['not a url', 'ftp://example.com/box.png', 'javascript:alert(1)']) {
+      const bad = await postNotification(t, tenant, { notification: { templateIdentifier: 'boxed' }, sendTo: { recipients: ['fay'] }, data: { orderId: 'F-1', imageUrl } }).expect(400);
+      expect(bad.body.message).toMatch(/^data\.imageUrl gives the media header URL of the WhatsApp template "boxed" \(\{\{data\.imageUrl\}\}\), which must be an https:\/\/ URL/);
+    }
+    expect((await request(t.url).get('/v3/messages').set(tenant.headers).expect(200)).body.data).toEqual([]);
+
+    const res = await postNotification(t, tenant, { notification: { templateIdentifier: 'portrait' }, sendTo: { recipients: ['fay', 'gus'] } }).expect(202);
+    const [fay, gus] = res.body.messages;
+    expect(fay.status).toBe('queued');
+    expect(gus).toMatchObject({
+      status: 'discarded',
+      discardReason: { code: 'template_param_invalid', reason: expect.stringMatching(/recipient\.avatarUrl, which gave "not a url" .*https:\/\/ URL/) },
+    });
+    await jobInState(t, fay.messageId, 'sent');
+    expect(JSON.parse(requestsTo(simulator, '919988770051')[0].form.message)).toEqual({ type: 'image', image: { link: 'https://example.com/fay.png' } });
+    expect(requestsTo(simulator, '919988770052')).toEqual([]);
+  });
+
   it("follows Gupshup's template-events: a rejected or paused template is discarded without a request, an approved one is sent again", async () => {
     const tenant = await tenantWithCallbacks();
     await putTemplate(tenant, 'order_shipped', { gupshupTemplateId: GUPSHUP_TEMPLATE_ID, params: ['{{data.orderId}}'] }).expect(200);
@@ -217,6 +245,36 @@ describe('WhatsApp templates', () => {
     // Another app's template of the same Gupshup id is not affected.
     const other = await tenantWithCallbacks();
     expect((await putTemplate(other, 'order_shipped', { gupshupTemplateId: GUPSHUP_TEMPLATE_ID }).expect(200)).body.status).toBe('unknown');
+  });
+
+  it('discards a deleted, pending or in-appeal template without a request; a flagged one (still sendable) is sent', async () => {
+    const tenant = await tenantWithCallbacks();
+    await putTemplate(tenant, 'promo', { gupshupTemplateId: 'tpl-promo', params: ['{{data.code}}'] }).expect(200);
+    await putUser(t, tenant, 'eve', { phoneNumber: '+919988770041' });
+    const send = async () =>
+      (await postNotification(t, tenant, { notification: { templateIdentifier: 'promo' }, sendTo: { recipients: ['eve'] }, data: { code: 'E-5' } }).expect(202)).body.messages[0];
+    /** Gupshup's template-event with a status the simulator does not post itself. */
+    const templateEvent = async (status: string) => {
+      const body = callbackFixtureBody('v2-template-event') as { timestamp: number; payload: Record<string, unknown> };
+      const event = { ...body, timestamp: Date.now(), payload: { ...body.payload, id: 'tpl-promo', status: status.toUpperCase() } };
+      await request(t.url).post(tenant.callbackPath).set('Content-Type', 'application/json').send(JSON.stringify(event)).expect(200);
+      await eventually(async () => ((await templateStatus(tenant, 'promo')) === status ? true : undefined), `template promo to be ${status}`);
+    };
+
+    for (const status of ['deleted', 'pending'] as const) {
+      await gupshupSays(tenant, 'promo', status, 'tpl-promo');
+      expect(await send()).toMatchObject({ status: 'discarded', discardReason: { code: 'template_not_approved', reason: expect.stringContaining(status) } });
+    }
+    await templateEvent('in_appeal');
+    expect(await send()).toMatchObject({ status: 'discarded', discardReason: { code: 'template_not_approved', reason: expect.stringContaining('in_appeal') } });
+    expect(requestsTo(simulator, '919988770041')).toEqual([]);
+
+    // Flagged is a quality warning: Gupshup still sends the template.
+    await templateEvent('flagged');
+    const flagged = await send();
+    expect(flagged.status).toBe('queued');
+    await jobInState(t, flagged.messageId, 'sent');
+    expect(requestsTo(simulator, '919988770041')).toHaveLength(1);
   });
 
   it('applies only authenticated template-events, and never an older one over a newer', async () => {
@@ -274,5 +332,27 @@ describe('WhatsApp templates', () => {
     const now = await postNotification(t, tenant, { notification: { templateIdentifier: 'reminder' }, sendTo: { recipients: ['di'] }, data: { day: 'Tuesday' } }).expect(202);
     await jobInState(t, now.body.messages[0].messageId, 'sent');
     expect(JSON.parse(requestsTo(simulator, '919988770032')[0].form.template)).toEqual({ id: 'tpl-reminder', params: ['Tuesday'] });
+  });
+
+  it('logs a message its paused template kept from Gupshup as an info refused line, then one discard warning', async () => {
+    const tenant = await tenantWithCallbacks();
+    await putTemplate(tenant, 'pause_logged', { gupshupTemplateId: 'tpl-pause-logged' }).expect(200);
+    await putUser(t, tenant, 'ev', { phoneNumber: '+919988770041' });
+    const later = new Date(Date.now() + 60 * 60 * 1000).toISOString();
+    const queued = await postNotification(t, tenant, { notification: { templateIdentifier: 'pause_logged' }, sendTo: { recipients: ['ev'] }, sendAt: later }).expect(202);
+    const { requestId, messages } = queued.body as { requestId: string; messages: { messageId: string }[] };
+    const { messageId } = messages[0];
+    await gupshupSays(tenant, 'pause_logged', 'paused', 'tpl-pause-logged');
+    await t.db.query('UPDATE whatsapp_dispatch_jobs SET due_at = now() WHERE message_id = $1', [messageId]);
+    await jobInState(t, messageId, 'discarded');
+
+    const linesOf = () => log.lines().filter((line) => line.messageId === messageId && (line.level === 'warn' || line.action !== undefined));
+    const lines = await eventually(() => (linesOf().length >= 2 ? linesOf() : undefined), 'the refused and discard lines');
+    expect(lines.map((line) => [line.context, line.level, line.action])).toEqual([
+      ['WhatsAppTemplates', 'info', 'refused'],
+      ['WhatsAppDispatcher', 'warn', 'discard'],
+    ]);
+    expect(lines[0]).toMatchObject({ appId: tenant.appId, requestId, status: 'paused', code: 'template_not_approved', gupshupTemplateId: 'tpl-pause-logged' });
+    expect(lines[1]).toMatchObject({ appId: tenant.appId, requestId, code: 'template_not_approved' });
   });
 });

@@ -14,8 +14,14 @@ export interface TemplateHeader {
   filename?: string;
 }
 
-/** Statuses under which a template is not sent (API.md "WhatsApp templates"). */
-export const BLOCKING_TEMPLATE_STATUSES: ReadonlySet<string> = new Set(['rejected', 'paused', 'disabled']);
+/**
+ * Statuses under which Gupshup refuses to send a template (API.md "WhatsApp templates"): its
+ * template-event statuses rejected, paused, disabled and deleted (GUPSHUP.md §2.4; a deleted one
+ * fails 4003 "No Template Match"), and Meta's states of a template not (or no longer) approved:
+ * pending, in_appeal, pending_deletion. `flagged` is only a quality warning and `unknown` means no
+ * event yet: both are still sent, as is any status not listed here.
+ */
+export const BLOCKING_TEMPLATE_STATUSES: ReadonlySet<string> = new Set(['rejected', 'paused', 'disabled', 'deleted', 'pending', 'in_appeal', 'pending_deletion']);
 /** A template's status before Gupshup said anything about it. */
 export const UNKNOWN_TEMPLATE_STATUS = 'unknown';
 
@@ -36,8 +42,8 @@ export const templateIdentifierParamSchema = text({ max: TEMPLATE_IDENTIFIER_MAX
     example: 'order_shipped',
   });
 
-/** An http(s) URL Gupshup can fetch media from (a URL without placeholders is checked when saved). */
-function isWebUrl(text: string): boolean {
+/** An http(s) URL Gupshup can fetch media from (a URL without placeholders is checked when saved, one filled from placeholders when sent). */
+export function isWebUrl(text: string): boolean {
   return /^https?:\/\//i.test(text) && URL.canParse(text);
 }
 
@@ -58,7 +64,7 @@ const headerSchema = z
     },
     { error: (issue) => (issue.code === 'invalid_type' ? 'must be an object {"type": "image" | "video" | "document", "url"}' : undefined) },
   )
-  .refine((header) => header.filename === undefined || header.type === 'document', { message: 'filename is for a document header only', path: ['filename'] });
+  .refine((header) => header.filename === undefined || header.type === 'document', { message: 'is for a document header only: leave it out for an image or a video', path: ['filename'] });
 
 /** The body of PUT /v3/channels/whatsapp/templates/{identifier}. */
 export const templateDefinitionSchema = z
@@ -100,7 +106,11 @@ export const registeredTemplateSchema = z
     gupshupTemplateId: z.string(),
     params: z.array(z.string()),
     header: z.object({ type: z.enum(HEADER_TYPES), url: z.string(), filename: z.string().optional() }).nullable(),
-    status: z.string().meta({ description: 'approved, rejected, paused, disabled, ... from Gupshup\'s template-events; unknown until one arrives', example: 'approved' }),
+    status: z.string().meta({
+      description:
+        'approved, rejected, paused, disabled, deleted, ... from Gupshup\'s template-events; unknown until one arrives. Not sent while rejected, paused, disabled, deleted, pending, in_appeal or pending_deletion',
+      example: 'approved',
+    }),
     updatedAt: z.iso.datetime(),
   })
   .meta({ id: 'WhatsAppTemplate' });

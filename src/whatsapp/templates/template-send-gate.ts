@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { ClaimedJob } from '../sending/dispatch/dispatch-jobs';
+import { action } from '../sending/dispatch/dispatch-log';
 import type { SendGate, SendGateVerdict } from '../sending/dispatch/send-gates';
 import { TemplateMetrics } from './template.metrics';
 import { templateNotApproved } from './template-send-plan';
@@ -7,7 +8,7 @@ import { templateStatusKey, TemplatesService } from './templates.service';
 
 /**
  * Checks template messages right before they go to Gupshup: a template that became rejected,
- * paused or disabled after its message was queued stops it (`template_not_approved`, no request).
+ * paused, disabled or deleted (any BLOCKING_TEMPLATE_STATUSES) after its message was queued stops it (`template_not_approved`, no request).
  * One query for all the claimed jobs.
  */
 @Injectable()
@@ -32,7 +33,8 @@ export class TemplateSendGate implements SendGate {
       if (!refused) continue;
       verdicts.set(job.messageId, { reason: refused.code, detail: refused.reason });
       this.metrics.discarded(refused.code, 'dispatch');
-      this.logger.warn({
+      // The info `refused` line of a send gate: the dispatcher's warn `discard` line follows it.
+      this.logger.log({
         message: `template message not sent: its template is ${status}`,
         appId: job.appId,
         messageId: job.messageId,
@@ -40,6 +42,7 @@ export class TemplateSendGate implements SendGate {
         gupshupTemplateId: job.template!.id,
         status,
         code: refused.code,
+        ...action('refused'),
       });
     }
     return verdicts;

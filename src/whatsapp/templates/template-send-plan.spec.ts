@@ -24,13 +24,33 @@ describe('template send plan', () => {
     if (!outcome.ok) expect(outcome.discard.reason).toContain('needs recipient.firstName, recipient.lastName,');
   });
 
+  it('refuses a header URL filled from data alone that is no http(s) URL, naming the data', () => {
+    const fromData = { ...template, header: { type: 'image' as const, url: '{{data.imageUrl}}' } };
+    expect(dataProblems(fromData, { orderId: 1, imageUrl: 'not a url' })).toEqual([expect.stringMatching(/^data\.imageUrl gives the media header URL .*https:\/\/ URL.*got "not a url"$/)]);
+    expect(dataProblems(fromData, { orderId: 1, imageUrl: 'https://x.test/a.png' })).toEqual([]);
+    // Read with the recipient too: checked per recipient instead.
+    expect(dataProblems({ ...template, header: { type: 'image', url: '{{data.base}}{{recipient.path}}' } }, { orderId: 1, base: 'nope' })).toEqual([]);
+  });
+
+  it('discards a recipient whose profile makes the header URL no URL, as template_param_invalid', () => {
+    const fromProfile = { ...template, params: [], header: { type: 'image' as const, url: '{{recipient.avatarUrl}}' } };
+    expect(templateForRecipient(fromProfile, {}, { avatarUrl: 'not a url' })).toMatchObject({ ok: false, discard: { code: 'template_param_invalid', reason: expect.stringContaining('recipient.avatarUrl') } });
+    expect(templateForRecipient(fromProfile, {}, { avatarUrl: 'https://x.test/a.png' })).toMatchObject({ ok: true });
+  });
+
   it("names the data the template's parameters and header need", () => {
     expect(dataProblems(template, {})).toEqual([expect.stringContaining('data.orderId is needed by the WhatsApp template "order_shipped" ({{data.orderId}})')]);
     expect(dataProblems(template, { orderId: 5 })).toEqual([]);
   });
 
-  it('refuses only rejected, paused and disabled templates', () => {
-    for (const status of ['rejected', 'paused', 'disabled']) expect(templateNotApproved({ ...template, status })).toMatchObject({ code: 'template_not_approved' });
-    for (const status of ['approved', 'unknown', 'pending', 'deleted']) expect(templateNotApproved({ ...template, status })).toBeNull();
+  it('refuses templates Gupshup would not send, and no other', () => {
+    for (const status of ['rejected', 'paused', 'disabled', 'deleted', 'pending', 'in_appeal', 'pending_deletion']) {
+      expect(templateNotApproved({ ...template, status })).toMatchObject({ code: 'template_not_approved' });
+    }
+    for (const status of ['approved', 'unknown', 'flagged']) expect(templateNotApproved({ ...template, status })).toBeNull();
+  });
+
+  it('tells to register another template for a deleted one, which will not come back', () => {
+    expect(templateNotApproved({ ...template, status: 'deleted' })?.reason).toMatch(/is deleted, so it was not sent; .*PUT \/v3\/channels\/whatsapp\/templates\/order_shipped/);
   });
 });

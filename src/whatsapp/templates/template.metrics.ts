@@ -13,7 +13,7 @@ export const templateMetricProviders: Provider[] = [
   }),
   makeCounterProvider({
     name: TEMPLATE_DISCARDS,
-    help: 'Template messages discarded before reaching Gupshup, by code (template_not_approved, template_param_missing) and stage (accept, dispatch)',
+    help: 'Template messages discarded before reaching Gupshup, by code (template_not_approved, template_param_missing, template_param_invalid) and stage (accept, dispatch)',
     labelNames: ['code', 'stage'],
   }),
 ];

@@ -1,7 +1,8 @@
-import { Body, Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, Put } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, NotFoundException, Param, Put, Query } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { CurrentApp, type AuthenticatedApp } from '../../apps';
 import { AppApi } from '../../apps/auth/app-api.decorator';
+import { noQueryParameters } from '../../common/input-schemas';
 import { ApiErrorResponses } from '../../common/openapi';
 import {
   registeredTemplateSchema,
@@ -28,7 +29,7 @@ export class TemplatesController {
     description:
       'Sends naming the identifier (notification.templateIdentifier, templateId or workflow.identifier) send this Gupshup template. ' +
       'params fill its variables in order: {{data.PATH}} reads the request\'s data, {{recipient.FIELD}} the recipient\'s profile. ' +
-      'status follows Gupshup\'s template-events; a rejected, paused or disabled template is not sent.',
+      'status follows Gupshup\'s template-events; a rejected, paused, disabled, deleted, pending or in_appeal template is not sent.',
   })
   @ApiResponse({ status: HttpStatus.OK, description: 'The template as registered', standardSchema: registeredTemplateSchema })
   @ApiErrorResponses({ 400: 'The identifier or the body is invalid; the message names every problem' })
@@ -43,7 +44,8 @@ export class TemplatesController {
   @Get()
   @ApiOperation({ summary: "The app's WhatsApp templates, by identifier" })
   @ApiResponse({ status: HttpStatus.OK, description: 'Every registered template', standardSchema: templateListSchema })
-  async list(@CurrentApp() app: AuthenticatedApp): Promise<{ data: RegisteredTemplate[] }> {
+  @ApiErrorResponses({ 400: 'A query parameter was given: this list takes none' })
+  async list(@CurrentApp() app: AuthenticatedApp, @Query({ schema: noQueryParameters }) _query: object): Promise<{ data: RegisteredTemplate[] }> {
     return { data: await this.templates.list(app.id) };
   }
 

@@ -26,7 +26,7 @@ export class TemplatesModule implements OnModuleInit {
     private readonly templateGate: TemplateSendGate,
   ) {}
 
-  /** A template that became rejected, paused or disabled after its message was queued stops it before the call. */
+  /** A template that became rejected, paused, deleted, ... (BLOCKING_TEMPLATE_STATUSES) after its message was queued stops it before the call. */
   onModuleInit(): void {
     this.gates.register(this.templateGate);
   }
