@@ -5,6 +5,7 @@ import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { ErrorResponseFilter } from '../common/error-response.filter';
 import { createValidationPipe } from '../common/validation';
 import { AppConfig, ConfigError } from '../config/app-config';
+import { readModuleBodiesAsTheService } from './module-bodies';
 import type { ModuleRouting } from './module-options';
 
 type ModuleImport = Type | DynamicModule | Promise<DynamicModule> | ForwardReference;
@@ -37,13 +38,18 @@ export function routeRoots(controllers: ReadonlySet<Type>, routing: ModuleRoutin
   return [...roots].sort();
 }
 
+/** Whether a route's URL is under one of the roots (routeRoots): one of the module's routes. */
+function underRoots(roots: string[]): (url: string) => boolean {
+  return (url) => roots.some((root) => url === root || url.startsWith(`${root}/`));
+}
+
 /**
  * A route of the application declared twice, one of them the module's, fails start-up saying so
  * (Fastify's own error names neither side): Fastify calls onRoute before it adds a route, so the
  * route is checked against those already declared, whichever side came first.
  */
 function refuseCollisions(fastify: FastifyInstance, roots: string[], routing: ModuleRouting): void {
-  const isUnder = (url: string) => roots.some((root) => url === root || url.startsWith(`${root}/`));
+  const isUnder = underRoots(roots);
   fastify.addHook('onRoute', (route) => {
     if (!isUnder(route.url)) return;
     const methods = [route.method].flat() as HTTPMethods[];
@@ -60,8 +66,9 @@ function refuseCollisions(fastify: FastifyInstance, roots: string[], routing: Mo
 /**
  * Where the module's routes go in a host application, decided before the host's router maps
  * them: none (`http: false`: its controllers are taken out of their modules), or under
- * `routePrefix`, answering with the service's validation and error shapes. The service itself
- * sets those for the whole server instead (bootstrap.ts), so nothing here runs for it.
+ * `routePrefix`, answering with the service's validation and error shapes, and reading their
+ * bodies as the service does (module-bodies.ts). The service itself sets those for the whole
+ * server instead (bootstrap.ts), so nothing here runs for it.
  */
 export function mountModuleRoutes(
   controllers: ReadonlySet<Type>,
@@ -82,9 +89,12 @@ export function mountModuleRoutes(
   if (adapter.getType() !== 'fastify') {
     throw new ConfigError(`Invalid WhatsAppNotifyModule options: http needs the host to run on Fastify (@nestjs/platform-fastify), not ${adapter.getType()}; or set http: false`);
   }
-  refuseCollisions(adapter.getInstance<FastifyInstance>(), routeRoots(controllers, routing), routing);
+  const fastify = adapter.getInstance<FastifyInstance>();
+  const roots = routeRoots(controllers, routing);
+  refuseCollisions(fastify, roots, routing);
   const pipe = createValidationPipe();
   const filter = new ErrorResponseFilter(adapter, config.get('BODY_LIMIT_BYTES'));
+  readModuleBodiesAsTheService(fastify, underRoots(roots), adapter, filter, config.get('BODY_LIMIT_BYTES'));
   for (const controller of controllers) {
     // What @UsePipes and @UseFilters on each controller would say, for this application only.
     Reflect.defineMetadata(PIPES_METADATA, [pipe], controller);

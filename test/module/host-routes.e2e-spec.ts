@@ -1,7 +1,18 @@
-import { Controller, Get, Module, type DynamicModule } from '@nestjs/common';
+import {
+  Catch,
+  Controller,
+  ForbiddenException,
+  Get,
+  HttpException,
+  Module,
+  type ArgumentsHost,
+  type DynamicModule,
+  type ExceptionFilter,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import request from 'supertest';
 import { CreateWhatsAppAppCommand, WhatsAppNotifyModule, type WhatsAppNotifyModuleOptions } from '../../src';
 import { ConfigError } from '../../src/config/app-config';
@@ -27,6 +38,15 @@ class HostHealthController {
   }
 }
 
+/** A host's own error shape, for every error Nest's exception layer hands it. */
+@Catch()
+class HostErrorFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const status = exception instanceof HttpException ? exception.getStatus() : 500;
+    void host.switchToHttp().getResponse<FastifyReply>().code(status).send({ hostError: status });
+  }
+}
+
 @Module({})
 class RoutesHost {
   static with(options: WhatsAppNotifyModuleOptions, controllers = [HostDashboardController]): DynamicModule {
@@ -45,9 +65,14 @@ describe("WhatsAppNotifyModule's routes on the host's server", () => {
     await database?.drop();
   });
 
-  async function startHost(options: Partial<WhatsAppNotifyModuleOptions>, controllers?: Parameters<typeof RoutesHost.with>[1]): Promise<NestFastifyApplication> {
+  async function startHost(
+    options: Partial<WhatsAppNotifyModuleOptions>,
+    controllers?: Parameters<typeof RoutesHost.with>[1],
+    setUp?: (host: NestFastifyApplication) => void,
+  ): Promise<NestFastifyApplication> {
     const all = { databaseUrl: database.url, workers: false, secretKey: TEST_SECRET_KEY, databasePoolSize: 2, ...options } as WhatsAppNotifyModuleOptions;
     const host = await NestFactory.create<NestFastifyApplication>(RoutesHost.with(all, controllers), new FastifyAdapter(), { logger: false, abortOnError: false });
+    setUp?.(host);
     try {
       await host.listen(0, '127.0.0.1');
     } catch (error) {
@@ -121,6 +146,27 @@ describe("WhatsAppNotifyModule's routes on the host's server", () => {
     try {
       await request(host.getHttpServer()).get('/health').expect(200, { status: 'the host is fine' });
       await request(host.getHttpServer()).get('/wa/health').expect((response) => expect([200, 503]).toContain(response.status));
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("answers a refused body on its routes as the service does, past the host's own filter, and leaves every other error to the host", async () => {
+    const host = await startHost({ publicBaseUrl: 'https://shop.example', routePrefix: 'wa', bodyLimitBytes: 2048 }, [HostHealthController], (app) => {
+      app.useGlobalFilters(new HostErrorFilter());
+      // A check of the host's on every request, the module's routes included.
+      app.use((request: FastifyRequest['raw'], _response: unknown, next: (error?: unknown) => void) =>
+        next(request.headers['x-blocked'] ? new ForbiddenException('blocked by the host') : undefined),
+      );
+    });
+    try {
+      const server = host.getHttpServer();
+      const tooLarge = await request(server).post('/wa/v3/notifications').set('Content-Type', 'application/json').send(JSON.stringify({ note: 'x'.repeat(4000) })).expect(413);
+      expect(tooLarge.body).toEqual({ statusCode: 413, message: 'Request body is too large: the limit is 2048 bytes (BODY_LIMIT_BYTES)', error: 'Payload Too Large' });
+      const malformed = await request(server).post('/wa/v3/notifications').set('Content-Type', 'application/json').send('{').expect(400);
+      expect(malformed.body).toEqual({ statusCode: 400, message: expect.stringMatching(/^Body is not valid JSON/), error: 'Bad Request' });
+      await request(server).post('/wa/v3/notifications').set('X-Blocked', '1').send({}).expect(403, { hostError: 403 });
+      await request(server).post('/health').set('Content-Type', 'application/json').send('{').expect(400, { hostError: 400 });
     } finally {
       await host.close();
     }

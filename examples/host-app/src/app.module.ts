@@ -3,6 +3,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { DataSource } from 'typeorm';
 import { WhatsAppNotifyModule, type WhatsAppNotifyModuleOptions } from 'whatsapp-notify';
 import { HOST_DATABASE_URL, HostDatabaseModule } from './host-database.module';
+import { OrderNotesController } from './order-notes.controller';
 import { OrderNotifier } from './order-notifier';
 import { StatusLogHandler } from './status-log.handler';
 
@@ -38,6 +39,7 @@ export class AppModule {
           }),
         }),
       ],
+      controllers: [OrderNotesController],
       providers: [OrderNotifier, StatusLogHandler],
     };
   }

@@ -1,9 +1,10 @@
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createServer } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { DataSource } from 'typeorm';
 import { CreateWhatsAppAppCommand, GetWhatsAppMessageQuery, type CreatedApp, type MessageResponse } from 'whatsapp-notify';
 import { eventually } from '../../../test/support/eventually';
+import { portOutsideEphemeralRange } from '../../../test/support/ports';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/test-database';
 import { createGupshupSimulator, type GupshupSimulator } from '../../../tools/simulator/gupshup-simulator';
 import type { HostSettings } from '../src/app.module';
@@ -12,23 +13,18 @@ import { OrderNotifier } from '../src/order-notifier';
 
 const SOURCE = '917834811114';
 const SRC_NAME = 'DemoAPI';
+/** The module's body limit (bodyLimitBytes), below the host's own (Fastify's default, 1 MiB). */
+const MODULE_BODY_LIMIT = 64 * 1024;
+/** The module's send route: a body it cannot read is refused before the credentials are asked for. */
+const MODULE_ROUTE = '/whatsapp/v3/notifications';
+/** A route of the host's own that takes a body. */
+const HOST_ROUTE = '/orders/A-1/notes';
 
 interface StatusRow {
   app_id: string;
   message_id: string;
   status: string;
   previous: string | null;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 describe('a NestJS application with the packed whatsapp-notify module', () => {
@@ -39,6 +35,7 @@ describe('a NestJS application with the packed whatsapp-notify module', () => {
   let host: NestFastifyApplication;
 
   const url = () => `http://127.0.0.1:${port}`;
+  const post = (path: string, contentType: string, body: string) => fetch(`${url()}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body });
   const statusRows = () =>
     host.get(DataSource).query<StatusRow[]>('SELECT app_id, message_id, status, previous FROM public.order_message_statuses ORDER BY id');
 
@@ -66,13 +63,14 @@ describe('a NestJS application with the packed whatsapp-notify module', () => {
     simulator = createGupshupSimulator({ callbackRetries: 1000, callbackRetryBackoffMs: 20, callbackRetryMaxBackoffMs: 200 });
     await simulator.listen();
     database = await createTestDatabase({ migrate: false });
-    port = await freePort();
+    // The host is started again on this port later in the file.
+    port = await portOutsideEphemeralRange();
     settings = {
       databaseUrl: database.url,
       publicBaseUrl: `http://127.0.0.1:${port}`,
       gupshupApiBaseUrl: simulator.baseUrl!,
       secretKey: '0f'.repeat(32),
-      whatsApp: { subscriptionPollMs: 20, dispatchPollMs: 20, databaseConnectTimeoutMs: 120_000 },
+      whatsApp: { subscriptionPollMs: 20, dispatchPollMs: 20, databaseConnectTimeoutMs: 120_000, bodyLimitBytes: MODULE_BODY_LIMIT },
     };
     await startHost();
   });
@@ -102,6 +100,79 @@ describe('a NestJS application with the packed whatsapp-notify module', () => {
     expect(assets).toEqual(expect.arrayContaining([expect.stringMatching(/^\/whatsapp\/dashboard\/assets\/.+\.js$/)]));
     for (const asset of assets) expect((await fetch(`${url()}${asset}`)).status).toBe(200);
     expect((await fetch(`${url()}/dashboard`)).status).toBe(404);
+  });
+
+  it("refuses a body over the module's limit on its routes with the service's 413, and leaves the host's routes to the host's limit", async () => {
+    const overModuleLimit = JSON.stringify({ note: 'x'.repeat(MODULE_BODY_LIMIT) });
+    const refused = await post(MODULE_ROUTE, 'application/json', overModuleLimit);
+    expect(refused.status).toBe(413);
+    expect(await refused.json()).toEqual({ statusCode: 413, message: `Request body is too large: the limit is ${MODULE_BODY_LIMIT} bytes (BODY_LIMIT_BYTES)`, error: 'Payload Too Large' });
+    // Gupshup's webhook keeps its own limit, named in its own words.
+    const callback = await post('/whatsapp/api/v1/apps/any-key/webhook/gupshup_whatsapp?token=t', 'application/json', overModuleLimit);
+    expect(callback.status).toBe(413);
+    expect(await callback.json()).toEqual({ statusCode: 413, message: expect.stringMatching(/^The callback body is larger than the webhook accepts: at most 65536 bytes/), error: 'Payload Too Large' });
+
+    const hostTaken = await post(HOST_ROUTE, 'application/json', overModuleLimit);
+    expect(hostTaken.status).toBe(201);
+    const hostRefused = await post(HOST_ROUTE, 'application/json', JSON.stringify({ note: 'x'.repeat(1024 * 1024) }));
+    expect(hostRefused.status).toBe(413);
+    expect(await hostRefused.json()).toEqual({ statusCode: 413, message: 'Request body is too large' });
+  });
+
+  it("refuses malformed JSON on its routes with the service's 400 saying where, reads an empty JSON body as none, and leaves the host's routes to the host", async () => {
+    const refused = await post(MODULE_ROUTE, 'application/json', '{"notification": ');
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toEqual({
+      statusCode: 400,
+      message: expect.stringMatching(/^Body is not valid JSON \(.+\): send a JSON document with Content-Type: application\/json$/),
+      error: 'Bad Request',
+    });
+    // Engagespot's SDK sends Content-Type: application/json without a body: no body, so the route goes on to ask for credentials.
+    expect((await post(MODULE_ROUTE, 'application/json', '')).status).toBe(401);
+
+    const hostRefused = await post(HOST_ROUTE, 'application/json', '{"note": ');
+    expect(hostRefused.status).toBe(400);
+    expect(await hostRefused.json()).toEqual({ statusCode: 400, message: "Body is not valid JSON but content-type is set to 'application/json'" });
+    const hostEmpty = await post(HOST_ROUTE, 'application/json', '');
+    expect(hostEmpty.status).toBe(400);
+    expect(await hostEmpty.json()).toEqual({ statusCode: 400, message: "Body cannot be empty when content-type is set to 'application/json'" });
+  });
+
+  it.each([
+    ['text/plain', '{"note": "Leave at the door"}', '{"note": "Leave at the door"}'],
+    ['application/x-www-form-urlencoded', 'note=Leave+at+the+door', { note: 'Leave at the door' }],
+  ])("refuses a body sent as %s on its routes with the service's 415; the host's routes read it as the host does", async (type, body, hostRead) => {
+    const refused = await post(MODULE_ROUTE, type, body);
+    expect(refused.status).toBe(415);
+    expect(await refused.json()).toEqual({ statusCode: 415, message: `The body was sent as ${type}: send it as JSON with Content-Type: application/json`, error: 'Unsupported Media Type' });
+
+    const hostTaken = await post(HOST_ROUTE, type, body);
+    expect(hostTaken.status).toBe(201);
+    expect(await hostTaken.json()).toEqual({ orderId: 'A-1', note: hostRead });
+  });
+
+  it("refuses a body of a type nobody parses on its routes with the service's 415; the host's routes answer the host's 415", async () => {
+    const refused = await post(MODULE_ROUTE, 'application/xml', '<notification/>');
+    expect(refused.status).toBe(415);
+    expect(await refused.json()).toEqual({ statusCode: 415, message: 'Unsupported Media Type: send the body as JSON with Content-Type: application/json', error: 'Unsupported Media Type' });
+
+    const hostRefused = await post(HOST_ROUTE, 'application/xml', '<note/>');
+    expect(hostRefused.status).toBe(415);
+    expect(await hostRefused.json()).toEqual({ statusCode: 415, message: 'Unsupported Media Type' });
+  });
+
+  it("refuses a compressed body on its routes with the service's 415, naming the encoding", async () => {
+    const refused = await fetch(`${url()}${MODULE_ROUTE}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync(JSON.stringify({ notification: { title: 'Hi' }, sendTo: { recipients: ['user-1'] } })),
+    });
+    expect(refused.status).toBe(415);
+    expect(await refused.json()).toEqual({
+      statusCode: 415,
+      message: 'The body was sent compressed (Content-Encoding: gzip), which is not accepted: send it uncompressed, as JSON with Content-Type: application/json',
+      error: 'Unsupported Media Type',
+    });
   });
 
   it('sends through the CommandBus, hands each app exactly its status changes in order, across a restart, and answers through the QueryBus', async () => {
