@@ -11,7 +11,7 @@ import { acceptEmptyJsonBody, refuseNonJsonBodies } from './common/empty-json-bo
 import { DASHBOARD_SESSION_SCHEME, SESSION_COOKIE } from './dashboard/dashboard-session.guard';
 import { answerUnroutableRequest, ErrorResponseFilter, MAX_PATH_PARAMETER_LENGTH } from './common/error-response.filter';
 import { createRootLogger, lazyRequestLogger, PinoLoggerService, type LogDestination } from './common/logger';
-import { openApiSchemaConverter } from './common/openapi';
+import { declareBodyRefusals, openApiSchemaConverter } from './common/openapi';
 import { RequestLogging } from './common/request-logging';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/app-config';
@@ -84,7 +84,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     .addApiKey(callbackTokenSecurityScheme, CALLBACK_TOKEN_SECURITY)
     .addCookieAuth(SESSION_COOKIE, { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE, description: 'The dashboard session, set by POST /dashboard/api/session' }, DASHBOARD_SESSION_SCHEME)
     .build();
-  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, openApi, { standardSchemaConverter: openApiSchemaConverter }), {
+  const document = () => {
+    const built = SwaggerModule.createDocument(app, openApi, { standardSchemaConverter: openApiSchemaConverter });
+    declareBodyRefusals(built, config.get('BODY_LIMIT_BYTES'));
+    return built;
+  };
+  SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs-json',
   });
   return app;

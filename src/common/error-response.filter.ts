@@ -75,8 +75,12 @@ export class ErrorResponseFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
-    const body = this.toBody(exception, host.switchToHttp().getRequest());
-    const response = host.switchToHttp().getResponse();
+    this.answer(exception, host.switchToHttp().getRequest(), host.switchToHttp().getResponse());
+  }
+
+  /** Answers a request with the error's body; also called outside Nest's exception layer, by the module's routes in a host (module-bodies.ts). */
+  answer(exception: unknown, request: unknown, response: unknown): void {
+    const body = this.toBody(exception, request);
     if (this.httpAdapter.isHeadersSent(response)) {
       this.httpAdapter.end(response);
       return;

@@ -100,6 +100,24 @@ export function wholeNumberParam(min: number, max: number) {
     .meta({ type: 'integer', minimum: min, maximum: max });
 }
 
+const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The ids this service hands out are UUIDs in lowercase; the same UUID in capitals (as Swift's
+ * uuidString writes it) is the same id (RFC 9562 reads UUIDs case-insensitively), so it is looked
+ * up in lowercase. Any other text is left as it is.
+ */
+export function lowercaseUuid(value: string): string {
+  return UUID_TEXT.test(value) ? value.toLowerCase() : value;
+}
+
+/**
+ * The query string of a list that takes no parameters: a filter or a page size it does not have
+ * is refused (400 naming it), as the lists that have some refuse the others, rather than ignored
+ * with every row answered.
+ */
+export const noQueryParameters = z.strictObject({});
+
 /** The times this service accepts anywhere: JavaScript and PostgreSQL agree on all of them. */
 export const EARLIEST_TIME = '0001-01-01T00:00:00.000Z';
 export const LATEST_TIME = '9999-12-31T23:59:59.999Z';
@@ -126,10 +144,18 @@ export function parseIsoInstant(text: string): number {
   return isInSupportedRange(ms) ? ms : NaN;
 }
 
-/** A date or date-time in a query string; `rule` ends the message of a bad one: `${name} must be ${rule}`. */
+/** A date-time whose UTC offset lost its `+`: `2026-03-01T10:00:00 05:30`. */
+const OFFSET_PLUS_AS_SPACE = /^(\d{4}-\d{2}-\d{2}T[\d:.]+) (\d{2}(?::?\d{2})?)$/;
+
+/**
+ * A date or date-time in a query string; `rule` ends the message of a bad one: `${name} must be ${rule}`.
+ * A `+` left unencoded in a query string arrives as a space, so a space before an offset is read
+ * as the `+` it was (a `-` offset is unaffected).
+ */
 export function isoDateOrTimeParam(rule: string) {
   return z
     .unknown()
+    .transform((value) => (typeof value === 'string' ? value.replace(OFFSET_PLUS_AS_SPACE, '$1+$2') : value))
     .superRefine((value, ctx) => {
       if (typeof value === 'string' && !Number.isNaN(parseIsoInstant(value))) return;
       const outOfRange = typeof value === 'string' && (isoDate.safeParse(value).success || isoDateTime.safeParse(value).success);

@@ -149,22 +149,26 @@ describe('PinoLoggerService', () => {
 describe('redactUrl', () => {
   it.each([
     ['/api/v1/apps/k/webhook/gupshup_whatsapp?token=abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp?token=[redacted]'],
-    ['/x?a=1&Token=abc&b=2', '/x?a=1&Token=[redacted]&b=2'],
+    ['/x?a=1&Token=abc&b=2', '/x?a=[redacted]&Token=[redacted]&b=[redacted]'],
     ['/x?to%6Ben=abc', '/x?to%6Ben=[redacted]'],
-    ['/x?token', '/x?token'],
-    ['/x?tokens=1', '/x?tokens=1'],
+    ['/x?token', '/x?[redacted]'],
+    // A value sent alone, with no name: replaced whole.
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp?abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp?[redacted]'],
+    ['/x?a=1&abc123#top', '/x?a=[redacted]&[redacted]#top'],
+    ['/x?', '/x?'],
+    ['/x?tokens=1', '/x?tokens=[redacted]'],
     ['/x?token%3Dabc123', '/x?token=[redacted]'],
-    ['/x?token%253Dabc123&a=1', '/x?token=[redacted]&a=1'],
+    ['/x?token%253Dabc123&a=1', '/x?token=[redacted]&a=[redacted]'],
     ['/x?token[]=abc123', '/x?token[]=[redacted]'],
     ['/x?token%5B0%5D=abc123', '/x?token%5B0%5D=[redacted]'],
-    ['/x?a=token', '/x?a=token'],
-    ['/x?token_id=1', '/x?token_id=1'],
+    ['/x?a=token', '/x?a=[redacted]'],
+    ['/x?token_id=1', '/x?token_id=[redacted]'],
     ['/health', '/health'],
     // An HTML-escaped link pasted as is: the parameter's name is `amp;token`.
-    ['/api/v1/apps/k/webhook/gupshup_whatsapp?a=1&amp;token=abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp?a=1&amp;token=[redacted]'],
-    ['/x?a=1&amp;amp;token=abc123&amp;b=2', '/x?a=1&amp;amp;token=[redacted]&amp;b=2'],
-    ['/x?a=1&#38;token=abc123', '/x?a=1&#38;token=[redacted]'],
-    ['/x?a=1%26amp%3Btoken%3Dabc123', '/x?a=1%26amp%3Btoken=[redacted]'],
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp?a=1&amp;token=abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp?a=[redacted]&amp;token=[redacted]'],
+    ['/x?a=1&amp;amp;token=abc123&amp;b=2', '/x?a=[redacted]&amp;amp;token=[redacted]&amp;b=[redacted]'],
+    ['/x?a=1&#38;token=abc123', '/x?a=[redacted]&#38;token=[redacted]'],
+    ['/x?a=1%26amp%3Btoken%3Dabc123', '/x?a=[redacted]%26amp%3Btoken=[redacted]'],
     ['/x?access_token=abc123', '/x?access_token=[redacted]'],
     // The `?` itself percent-encoded: the token is in the path.
     ['/api/v1/apps/k/webhook/gupshup_whatsapp%3Ftoken%3Dabc123', '/api/v1/apps/k/webhook/gupshup_whatsapp%3Ftoken=[redacted]'],
@@ -172,20 +176,28 @@ describe('redactUrl', () => {
     ['/api/v1/apps/k/webhook/gupshup_whatsapp%3FToKeN=abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp%3FToKeN=[redacted]'],
     ['/x/token=abc123', '/x/token=[redacted]'],
     // Every name, in any case; every occurrence; the value ends at `&`, `;` or `#`, raw or encoded.
-    ['/x?TOKEN=a1&ApiKey=a2&API_KEY=a3&Secret=a4&passWORD=a5&b=2', '/x?TOKEN=[redacted]&ApiKey=[redacted]&API_KEY=[redacted]&Secret=[redacted]&passWORD=[redacted]&b=2'],
+    ['/x?TOKEN=a1&ApiKey=a2&API_KEY=a3&Secret=a4&passWORD=a5&b=2', '/x?TOKEN=[redacted]&ApiKey=[redacted]&API_KEY=[redacted]&Secret=[redacted]&passWORD=[redacted]&b=[redacted]'],
     ['/x?token=a1&token=a2', '/x?token=[redacted]&token=[redacted]'],
     ['/x;token=abc123;b=2', '/x;token=[redacted];b=2'],
     ['/x?token=abc123#top', '/x?token=[redacted]#top'],
-    ['/x?token%3Dabc123%26b%3D2', '/x?token=[redacted]%26b%3D2'],
-    ['/x?token%253Dabc123%2526b%253D2', '/x?token=[redacted]%2526b%253D2'],
+    ['/x?token%3Dabc123%26b%3D2', '/x?token=[redacted]%26b=[redacted]'],
+    ['/x?token%253Dabc123%2526b%253D2', '/x?token=[redacted]%2526b=[redacted]'],
     ['/x?token=', '/x?token=[redacted]'],
-    ['/x?%zz&token=abc123', '/x?%zz&token=[redacted]'],
-    // Ordinary paths and parameters stay as they are (the API key in a callback path is public).
+    ['/x?%zz&token=abc123', '/x?[redacted]&token=[redacted]'],
+    // Every query value, whatever its name: a callback token may come under any name.
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp?callbackToken=abc123', '/api/v1/apps/k/webhook/gupshup_whatsapp?callbackToken=[redacted]'],
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp?x=abc123&y=def456', '/api/v1/apps/k/webhook/gupshup_whatsapp?x=[redacted]&y=[redacted]'],
+    ['/api/v1/apps/k/webhook/gupshup_whatsapp%3Fx%3Dabc123', '/api/v1/apps/k/webhook/gupshup_whatsapp%3Fx=[redacted]'],
+    ['/x?a=b=abc123', '/x?a=[redacted]'],
+    ['/x?flag&x=abc123', '/x?[redacted]&x=[redacted]'],
+    ['/x?x=1?y=abc123', '/x?x=[redacted]'],
+    // Paths stay as they are but for secret parameters (the API key in a callback path is public); names stay.
     ['/api/v1/apps/tokenSecretPassword123/webhook/gupshup_whatsapp', '/api/v1/apps/tokenSecretPassword123/webhook/gupshup_whatsapp'],
-    ['/v3/users/secret?name=abc', '/v3/users/secret?name=abc'],
-    ['/v3/users/password%2Freset?x=1', '/v3/users/password%2Freset?x=1'],
-    ['/x?mytoken=1&apikeys=2&secret2=3', '/x?mytoken=1&apikeys=2&secret2=3'],
-    ['/v3/users/caf%C3%A9?a=%E2%9C%93', '/v3/users/caf%C3%A9?a=%E2%9C%93'],
+    ['/v3/users/secret?name=abc', '/v3/users/secret?name=[redacted]'],
+    ['/v3/users/password%2Freset?x=1', '/v3/users/password%2Freset?x=[redacted]'],
+    ['/x?mytoken=1&apikeys=2&secret2=3', '/x?mytoken=[redacted]&apikeys=[redacted]&secret2=[redacted]'],
+    ['/v3/users/caf%C3%A9?a=%E2%9C%93', '/v3/users/caf%C3%A9?a=[redacted]'],
+    ['/x/a=1;b=2', '/x/a=1;b=2'],
   ])('%s → %s', (url, expected) => {
     expect(redactUrl(url)).toBe(expected);
   });
@@ -200,7 +212,7 @@ describe('redactUrl', () => {
 
   it('reads a URL of deeply nested encodings', () => {
     const url = `/x?${'%25'.repeat(5000)}token=abc123&${'a'.repeat(10000)}`;
-    expect(redactUrl(url)).toBe(`/x?${'%25'.repeat(5000)}token=[redacted]&${'a'.repeat(10000)}`);
+    expect(redactUrl(url)).toBe(`/x?${'%25'.repeat(5000)}token=[redacted]&[redacted]`);
   });
 });
 

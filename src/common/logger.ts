@@ -26,7 +26,11 @@ const REDACTED_PATHS = [
   '*.headers["x-engagespot-api-secret"]',
   '*.headers.authorization',
 ];
-/** Parameter names whose values are replaced in logged URLs (a callback URL carries its token in `token`). */
+/**
+ * Parameter names whose values are replaced when they appear in a URL's path (`/x;token=…`, or a
+ * query whose `?` came percent-encoded is read as the query, below). Every value of the query is
+ * replaced whatever its name: a callback token may come under any name (`?callbackToken=`, `?x=`).
+ */
 const SECRET_QUERY_PARAMETERS = ['token', 'apikey', 'api_key', 'secret', 'password'];
 export const REDACTED = '[redacted]';
 
@@ -39,12 +43,21 @@ export function chooseLogFormat(configured: LogFormat | undefined, outputIsTermi
 }
 
 /**
- * A secret parameter in a URL's decoded text: its name, not preceded by a letter or a digit (so
- * `amp;token=` from an HTML-escaped link counts, and so does `?token=` in a path whose `?` was
- * percent-encoded), then `=` directly or after a suffix such as `[]` or `[0]` (not `_id`, not
- * `s`), then its value: up to the next `&`, `;` or `#`, or the end.
+ * A secret parameter in the decoded text of a URL's path: its name, not preceded by a letter or a
+ * digit (so `;token=` counts), then `=` directly or after a suffix such as `[]` or `[0]` (not
+ * `_id`, not `s`), then its value: up to the next `&`, `;` or `#`, or the end.
  */
 const SECRET_PARAMETER = new RegExp(`(?<![a-z0-9])(?:${SECRET_QUERY_PARAMETERS.join('|')})(?:[^a-z0-9_=&;#/?][^=&;#/?]*)?=([^&;#]*)`, 'gi');
+
+/**
+ * Any parameter with a value in the decoded text of a URL's query: a name (anything up to `=`,
+ * `&`, `;` or `#`), `=`, then its value up to the next `&`, `;` or `#`, or the end. `;` and `#`
+ * end a value too, so that an HTML-escaped `&amp;token=` is read as a parameter of its own.
+ */
+const QUERY_PARAMETER = /[^=&;#]*=([^&;#]*)/g;
+
+/** A query parameter without `=` between two `&` (or the query's start, its end or `#`): a secret pasted alone reads as one. */
+const BARE_QUERY_PARAMETER = /(?<=^|&)[^=&;#]+(?=&|#|$)/g;
 
 /** One character of a URL's fully decoded text, and the raw text it came from (`k`, `%6B`, `%256B`…). */
 interface DecodedUnit {
@@ -75,28 +88,48 @@ function decodeUnits(url: string): DecodedUnit[] {
 }
 
 /**
- * `url` with the value of every secret parameter (token, apikey, api_key, secret, password)
- * replaced, wherever it is: in the query or, when the `?` itself came percent-encoded, in the
- * path. A name counts in any case, percent-encoded any number of times (`to%6Ben`,
- * `token%253D…`), after any character that is neither a letter nor a digit (`amp;token=`, from
- * an HTML-escaped link), and with a suffix (`token[]`). Its `=` is written plainly; the rest of
- * the URL is kept as it came, so the path and other parameters stay readable.
+ * `url` with the value of every query parameter replaced, whatever its name (`?token=[redacted]&x=[redacted]`),
+ * and, before the query, the value of every secret parameter (token, apikey, api_key, secret,
+ * password: `/x;token=[redacted]`). The query starts at the first `?`, also when it came
+ * percent-encoded (`%3F`), which the router reads as part of the path. Names and separators are
+ * read in the fully decoded text: a name or an `=` percent-encoded any number of times counts
+ * (`to%6Ben`, `token%253D…`). A parameter without `=` is replaced whole (`?[redacted]`): it may
+ * be a value sent alone. A replaced `=` is written plainly; the rest of the URL is kept as it
+ * came, so the path and the parameters' names stay readable.
  */
 export function redactUrl(url: string): string {
-  // Neither a `%` nor a `=`: nothing to look at (the common case, a path without query).
-  if (!url.includes('=') && !url.includes('%')) return url;
+  // No `%`, `=` or `?`: nothing to look at (the common case, a path without query).
+  if (!url.includes('=') && !url.includes('%') && !url.includes('?')) return url;
   const units = decodeUnits(url);
   // One UTF-16 unit per unit (a byte or a character of the URL as it came): indexes match.
   const decoded = units.map((unit) => unit.char).join('');
+  const queryStart = decoded.indexOf('?');
+  const pathEnd = queryStart === -1 ? decoded.length : queryStart;
+  // What to replace (from `start` to `end` in the decoded text) and with what, in order.
+  const replaced: { start: number; end: number; text: string }[] = [];
+  const value = (end: number, length: number) => ({ start: end - length - 1, end, text: `=${REDACTED}` });
+  for (const match of decoded.slice(0, pathEnd).matchAll(SECRET_PARAMETER)) {
+    replaced.push(value(match.index + match[0].length, match[1].length));
+  }
+  if (queryStart !== -1) {
+    const query = decoded.slice(queryStart + 1);
+    for (const match of query.matchAll(QUERY_PARAMETER)) {
+      replaced.push(value(queryStart + 1 + match.index + match[0].length, match[1].length));
+    }
+    for (const match of query.matchAll(BARE_QUERY_PARAMETER)) {
+      const start = queryStart + 1 + match.index;
+      replaced.push({ start, end: start + match[0].length, text: REDACTED });
+    }
+    replaced.sort((a, b) => a.start - b.start);
+  }
+  if (replaced.length === 0) return url;
   let redacted = '';
   let kept = 0;
-  for (const match of decoded.matchAll(SECRET_PARAMETER)) {
-    const valueEnd = match.index + match[0].length;
-    const equals = valueEnd - match[1].length - 1;
-    redacted += units.slice(kept, equals).map((unit) => unit.raw).join('') + `=${REDACTED}`;
-    kept = valueEnd;
+  for (const { start, end, text } of replaced) {
+    redacted += units.slice(kept, start).map((unit) => unit.raw).join('') + text;
+    kept = end;
   }
-  return kept === 0 ? url : redacted + units.slice(kept).map((unit) => unit.raw).join('');
+  return redacted + units.slice(kept).map((unit) => unit.raw).join('');
 }
 
 /**

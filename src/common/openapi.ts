@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiResponse, type StandardSchemaConverter } from '@nestjs/swagger';
+import { ApiResponse, type OpenAPIObject, type StandardSchemaConverter } from '@nestjs/swagger';
 import { z } from 'zod';
 
 /** The body of every error answer (see ErrorResponseFilter). */
@@ -56,4 +56,29 @@ export function ApiErrorResponses(responses: Record<number, string>): MethodDeco
   return applyDecorators(
     ...Object.entries(responses).map(([status, description]) => ApiResponse({ status: Number(status), description, standardSchema: errorBodySchema })),
   );
+}
+
+const BODY_METHODS = ['post', 'put', 'patch'] as const;
+
+/**
+ * Every POST, PUT and PATCH goes through the body parsers before its route, which refuse a body
+ * over BODY_LIMIT_BYTES (413) and one sent as anything but JSON, or compressed (415): declared on each, so that
+ * /docs lists what a caller can meet. A route that reads its body whatever its type (Gupshup's
+ * callbacks) declares its own.
+ */
+export function declareBodyRefusals(document: OpenAPIObject, bodyLimit: number): void {
+  const error = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  for (const item of Object.values(document.paths)) {
+    for (const method of BODY_METHODS) {
+      const operation = item[method];
+      const body = operation?.requestBody as { content?: Record<string, unknown> } | undefined;
+      if (!operation || body?.content?.['text/plain']) continue;
+      const responses = operation.responses;
+      responses['413'] ??= { description: `The body is larger than ${bodyLimit} bytes (BODY_LIMIT_BYTES)`, ...error };
+      responses['415'] ??= {
+        description: 'The body is not sent as JSON, or is sent compressed (Content-Encoding): send it uncompressed, with Content-Type: application/json',
+        ...error,
+      };
+    }
+  }
 }

@@ -193,6 +193,11 @@ export function validateInputSync<T>(schema: z.ZodType<T>, value: unknown, locat
   return result.success ? { ok: true, value: result.data } : { ok: false, problems: formatIssues(result.error.issues, location, pathPrefix) };
 }
 
+/** `@Query({ schema })`: every parameter of the query string at once. */
+function isWholeQuery(metadata: ArgumentMetadata): boolean {
+  return metadata.type === 'query' && metadata.data === undefined;
+}
+
 function locationOf(metadata: ArgumentMetadata): InputLocation {
   switch (metadata.type) {
     case 'body':
@@ -216,7 +221,11 @@ export class SchemaValidationPipe extends StandardSchemaValidationPipe {
   override async transform<T = unknown>(value: T, metadata: ArgumentMetadata): Promise<T> {
     const schema = metadata.schema;
     if (!schema || !this.toValidate(metadata)) return value;
-    this.stripProtoKeys(value);
+    // A whole query string reaches its zod schema as parsed: the query schemas are strict, so a
+    // parameter named __proto__, constructor or prototype is refused as unknown, by name, like any
+    // other, where stripping it first would let it pass unseen. zod never copies __proto__ into
+    // the value it returns, and that value is the one handed on.
+    if (!(isWholeQuery(metadata) && isZodSchema(schema))) this.stripProtoKeys(value);
     const result = await validateInput(schema, value, locationOf(metadata));
     if (!result.ok) throw new BadRequestException(result.problems.join('; '));
     return (this.isTransformEnabled ? result.value : value) as T;

@@ -12,14 +12,16 @@ export const signInBodySchema = z
       .meta({ description: "The app's API secret (X-ENGAGESPOT-API-SECRET)" }),
     adminToken: text({ max: SECRET_MAX, trim: true, what: 'the ADMIN_TOKEN' }).optional().meta({ description: 'The ADMIN_TOKEN, instead of an app key and secret' }),
   })
+  // Messages about the whole body follow "the body", as the validation pipe puts them.
   .superRefine((body, ctx) => {
     const asApp = body.apiKey !== undefined || body.apiSecret !== undefined;
     if (asApp && body.adminToken !== undefined) {
-      ctx.addIssue({ code: 'custom', message: 'send either apiKey and apiSecret, or adminToken, not both' });
+      ctx.addIssue({ code: 'custom', message: 'must hold either apiKey and apiSecret, or adminToken, not both' });
     } else if (asApp && (body.apiKey === undefined || body.apiSecret === undefined)) {
-      ctx.addIssue({ code: 'custom', message: `${body.apiKey === undefined ? 'apiKey' : 'apiSecret'} is missing: an app signs in with both its API key and its API secret` });
+      const missing = body.apiKey === undefined ? 'apiKey' : 'apiSecret';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'is missing: an app signs in with both its API key and its API secret' });
     } else if (!asApp && body.adminToken === undefined) {
-      ctx.addIssue({ code: 'custom', message: 'send apiKey and apiSecret (an app), or adminToken (the admin)' });
+      ctx.addIssue({ code: 'custom', message: 'must hold apiKey and apiSecret (to sign in as an app), or adminToken (as the admin)' });
     }
   })
   .meta({ id: 'DashboardSignIn', example: { apiKey: 'ak_...', apiSecret: 'as_...' } });

@@ -20,3 +20,8 @@ export function e164Problem(received?: unknown): string {
 export function e164ErrorMessage(field = 'phoneNumber', received?: unknown): string {
   return `${field} ${e164Problem(received)}`;
 }
+
+/** Enough of a number to tell it apart in a log line, not enough to give it away. */
+export function maskedPhoneNumber(phoneNumber: string): string {
+  return `${phoneNumber.slice(0, 3)}…${phoneNumber.slice(-4)}`;
+}

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { startTestApp, type TestApp } from '../support/test-app';
+import { startTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../support/test-app';
 import { isDescriptive, resolveSchema, routeTable, type OpenApiDocument, type Operation, type Route } from './route-table';
 
 const APP_SECURITY = [{ apiKey: [], apiSecret: [] }];
@@ -115,6 +115,38 @@ describe('OpenAPI description (/docs-json)', () => {
     expect(mismatches).toEqual([]);
   });
 
+  it('declares the status each route answers to a path parameter it cannot use (a NUL character), with credentials', async () => {
+    const created = await request(t.url).post('/admin/apps').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ name: 'Docs' }).expect(201);
+    const credentials = { 'X-ENGAGESPOT-API-KEY': created.body.apiKey, 'X-ENGAGESPOT-API-SECRET': created.body.apiSecret };
+    const undeclared: string[] = [];
+    for (const route of routes.filter((r) => /\{\w+\}/.test(r.path) && /^\/(v[34]|admin)\//.test(r.path))) {
+      const path = route.path.replace(/\{\w+\}/g, 'a%00b');
+      const probe = request(t.url)[route.method.toLowerCase() as 'get'](path).set(route.path.startsWith('/admin/') ? { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : credentials);
+      const res = ['POST', 'PUT', 'PATCH'].includes(route.method) ? await probe.set('Content-Type', 'application/json').send('{}') : await probe;
+      if (!operationOf(route)?.responses[String(res.status)]) undeclared.push(`${label(route)} answers ${res.status}: ${res.text.slice(0, 100)}`);
+    }
+    expect(undeclared).toEqual([]);
+  });
+
+  it('declares the refusals of a body sent as text, and of one past BODY_LIMIT_BYTES, on every route that takes a body', async () => {
+    const created = await request(t.url).post('/admin/apps').set('Authorization', `Bearer ${TEST_ADMIN_TOKEN}`).send({ name: 'Bodies' }).expect(201);
+    const credentials = { 'X-ENGAGESPOT-API-KEY': created.body.apiKey, 'X-ENGAGESPOT-API-SECRET': created.body.apiSecret };
+    const tooLarge = JSON.stringify({ padding: 'x'.repeat(t.config.get('BODY_LIMIT_BYTES')) });
+    const undeclared: string[] = [];
+    for (const route of routes.filter((r) => ['POST', 'PUT', 'PATCH'].includes(r.method))) {
+      const path = route.path.replace(/\{\w+\}/g, '00000000-0000-4000-8000-000000000000');
+      const auth = route.path.startsWith('/admin/') ? { Authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : /^\/v[34]\//.test(route.path) ? credentials : {};
+      for (const [type, body] of [
+        ['text/plain', '{}'],
+        ['application/json', tooLarge],
+      ]) {
+        const res = await request(t.url)[route.method.toLowerCase() as 'post'](path).set(auth).set('Content-Type', type).send(body);
+        if (!operationOf(route)?.responses[String(res.status)]) undeclared.push(`${label(route)} answers ${res.status} to ${type === 'text/plain' ? 'a text/plain body' : 'a body past the limit'}`);
+      }
+    }
+    expect(undeclared).toEqual([]);
+  });
+
   it('names the credentials: the two app headers, the admin bearer token as ADMIN_TOKEN, and the callback token in the query', () => {
     const schemes = document.components.securitySchemes;
     expect(schemes.apiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'X-ENGAGESPOT-API-KEY' });
@@ -145,6 +177,9 @@ describe('OpenAPI description (/docs-json)', () => {
     expect(Object.keys(notificationBody?.properties as object).sort()).toEqual(
       ['category', 'data', 'notification', 'override', 'recipients', 'sendAt', 'sendTo', 'workflow'],
     );
+    // The override's destination is a number as text or as JSON digits, as the request check takes it.
+    const override = (notificationBody?.properties as Record<string, { properties: Record<string, { properties: Record<string, unknown> }> }>).override;
+    expect(override.properties.gupshup_whatsapp.properties.destination).toMatchObject({ oneOf: [{ type: 'string' }, { type: 'integer' }] });
     expect(bodyOf('/v3/channels/whatsapp/templates/{identifier}', 'put')).toMatchObject({
       properties: { gupshupTemplateId: { type: 'string' }, params: { type: 'array' }, header: {} },
       required: ['gupshupTemplateId'],

@@ -1,5 +1,6 @@
 import { Controller, Get, Module } from '@nestjs/common';
 import request from 'supertest';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { StreamVersionConflictError } from '../../src/event-store';
 import { startTestApp, type TestApp } from '../support/test-app';
 import { adminAuth, appAuth, createApp, expectErrorBody } from './app-helpers';
@@ -36,9 +37,9 @@ describe('Error responses: one shape everywhere', () => {
   it('404 for an unknown route', async () => {
     const res = await request(t.url).get('/no/such/route').expect(404);
     expect(res.body).toEqual({ statusCode: 404, message: 'Cannot GET /no/such/route', error: 'Not Found' });
-    // The URL is repeated without its secrets.
+    // The URL is repeated without its query's values (any of them could be a secret).
     const withSecret = await request(t.url).get('/no/such/route?a=1&amp;Token=s3cr3t-value&b=2').expect(404);
-    expect(withSecret.body).toEqual({ statusCode: 404, message: 'Cannot GET /no/such/route?a=1&amp;Token=[redacted]&b=2', error: 'Not Found' });
+    expect(withSecret.body).toEqual({ statusCode: 404, message: 'Cannot GET /no/such/route?a=[redacted]&amp;Token=[redacted]&b=[redacted]', error: 'Not Found' });
     expectErrorBody((await request(t.url).patch('/v3/users/x').expect(404)).body, 404);
   });
 
@@ -85,6 +86,34 @@ describe('Error responses: one shape everywhere', () => {
       error: 'Unsupported Media Type',
     });
     expect((await request(t.url).get('/admin/apps').set(adminAuth).expect(200)).body).toEqual(before);
+  });
+
+  it('415 for a compressed body, saying to send it uncompressed, without echoing its bytes', async () => {
+    const app = await createApp(t);
+    // The bytes as they are: superagent would otherwise send a Buffer as its JSON form.
+    const post = (path: string, encoding: string, bytes: Buffer, method: 'post' | 'put' = 'post') =>
+      request(t.url)[method](path).set(appAuth(app)).set('Content-Type', 'application/json').set('Content-Encoding', encoding).serialize((body: Buffer) => body).send(bytes);
+    const json = JSON.stringify({ notification: { title: 'x' }, sendTo: { recipients: ['alice'] } });
+    for (const [encoding, bytes] of [
+      ['gzip', gzipSync(json)],
+      ['deflate', deflateSync(json)],
+      ['br', brotliCompressSync(json)],
+    ] as const) {
+      const res = await post('/v3/notifications', encoding, bytes).expect(415);
+      expect(res.body).toEqual({
+        statusCode: 415,
+        message: `The body was sent compressed (Content-Encoding: ${encoding}), which is not accepted: send it uncompressed, as JSON with Content-Type: application/json`,
+        error: 'Unsupported Media Type',
+      });
+    }
+    // Identity is no compression at all.
+    await post('/v3/users/plain', 'identity', Buffer.from('{}'), 'put').expect(200);
+    expectErrorBody((await post('/v3/users/zipped', 'gzip', gzipSync('{}'), 'put').expect(415)).body, 415);
+    await request(t.url).get('/v3/users/zipped').set(appAuth(app)).expect(404);
+    // Gupshup's callback route reads its raw bytes itself, as before: not JSON to it, answered in its own words.
+    const callbackUrl = new URL(app.callbackUrl);
+    const callback = await post(callbackUrl.pathname + callbackUrl.search, 'gzip', gzipSync('{}')).expect(400);
+    expect(callback.body.message).toMatch(/^The callback body is not valid JSON/);
   });
 
   it('414 for a path parameter far too long', async () => {

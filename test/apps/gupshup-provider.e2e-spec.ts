@@ -160,6 +160,30 @@ describe('Provider: gupshup_whatsapp', () => {
       expect(empty.body.message).toMatch(/config\.SRC_NAME must not be empty: leave a key out to keep its stored value/);
     });
 
+    it('moves updatedAt on a PUT that changes any setting, acceptLegacyCallbackUrl alone too, and not on one that changes nothing', async () => {
+      const app = await createApp(t);
+      const config = { API_KEY: gupshupApiKey('t1me'), SOURCE: '917834811114', SRC_NAME: 'DemoAPI' };
+      const first = (await put(app, { enabled: true, config }).expect(200)).body as { updatedAt: string };
+      const updatedAt = async (body: object) => {
+        const res = await put(app, body).expect(200);
+        expect((await get(app).expect(200)).body).toEqual(res.body);
+        return Date.parse((res.body as { updatedAt: string }).updatedAt);
+      };
+
+      expect(await updatedAt({ enabled: true, config })).toBe(Date.parse(first.updatedAt));
+      expect(await updatedAt({ acceptLegacyCallbackUrl: false })).toBe(Date.parse(first.updatedAt));
+      const legacyAccepted = await updatedAt({ acceptLegacyCallbackUrl: true });
+      expect(legacyAccepted).toBeGreaterThan(Date.parse(first.updatedAt));
+      expect((await get(app).expect(200)).body.acceptLegacyCallbackUrl).toBe(true);
+      expect(await updatedAt({ acceptLegacyCallbackUrl: true })).toBe(legacyAccepted);
+      const enforced = await updatedAt({ enforceSessionWindow: true });
+      expect(enforced).toBeGreaterThan(legacyAccepted);
+      expect(await updatedAt({ enabled: true, config, acceptLegacyCallbackUrl: true, enforceSessionWindow: true })).toBe(enforced);
+      const legacyRefused = await updatedAt({ acceptLegacyCallbackUrl: false });
+      expect(legacyRefused).toBeGreaterThan(enforced);
+      expect((await get(app).expect(200)).body.acceptLegacyCallbackUrl).toBe(false);
+    });
+
     it('keeps an audit trail: who, when, which keys changed, the enabled flag, and no secret', async () => {
       const app = await createApp(t);
       const first = gupshupApiKey('aaaa');

@@ -156,7 +156,7 @@ describe('dashboard in a browser', () => {
   it('Messages: the table, filtered by status, phone number, request id, discard code, category and dates, with the user text shown as text', async () => {
     const { context, page } = await appPage(acme);
     await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
-    const table = page.getByRole('table');
+    const table = page.getByRole('table', { name: 'Messages, newest first' });
     for (const header of ['Recipient', 'Phone number', 'Status', 'Reason']) await table.getByRole('columnheader', { name: header }).waitFor();
     await eventually(async () => ((await table.locator('tbody tr').count()) === USERS.length ? true : undefined), 'every message in the table');
     await screenshot(page, 'messages');
@@ -218,7 +218,7 @@ describe('dashboard in a browser', () => {
       const url = new URL(req.url());
       if (url.pathname === '/dashboard/api/v3/messages' && !url.searchParams.has('cursor')) firstPageReads.push(url.search);
     });
-    const table = page.getByRole('table');
+    const table = page.getByRole('table', { name: 'Messages, newest first' });
     const recipients = () => table.locator('tbody tr td:nth-child(2)').allTextContents();
 
     // The first rows are asked for with the session, before the sign-in: that 401 is not shown.
@@ -265,6 +265,39 @@ describe('dashboard in a browser', () => {
     await context.close();
   });
 
+  it('Messages: a phone number typed without its + shows the live rows to it as well as the listed ones', async () => {
+    const tenant = await createTenant('Phone filter', false);
+    const digits = '919900000046';
+    await request(t.url).put('/v3/users/farah').set(tenant.headers).send({ phoneNumber: `+${digits}` }).expect(200);
+    await request(t.url).put('/v3/users/gita').set(tenant.headers).send({ phoneNumber: '+919900000048' }).expect(200);
+    const send = async (recipient: string) =>
+      (await request(t.url).post('/v3/notifications').set(tenant.headers).send({ notification: { title: 'Hello' }, sendTo: { recipients: [recipient] } }).expect(202))
+        .body.messages[0].messageId as string;
+    const listedId = await send('farah');
+
+    const { context, page } = await appPage(tenant);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
+    await page.getByLabel('Phone number').fill(digits);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    // The list, from GET /v3/messages, reads the digits as the E.164 number.
+    const rows = page.getByRole('table', { name: 'Messages, newest first' }).locator('tbody tr');
+    await page.locator(`tr[data-message-id="${listedId}"]`).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Live: statuses update as they change' }).waitFor();
+
+    // Sent while the page is open: the one to the number shows up live, the other does not.
+    const otherId = await send('gita');
+    const liveId = await send('farah');
+    const liveRow = page.locator(`tr[data-message-id="${liveId}"]`);
+    await liveRow.getByText('sent', { exact: true }).waitFor();
+    await liveRow.getByRole('cell', { name: `+${digits}`, exact: true }).waitFor();
+    await eventually(async () => ((await statusOf(tenant, otherId)) === 'sent' ? true : undefined), 'the message to the other number to be sent');
+    expect(await page.locator(`tr[data-message-id="${otherId}"]`).count()).toBe(0);
+    expect(await rows.evaluateAll((shown) => shown.map((row) => row.getAttribute('data-message-id')))).toEqual([liveId, listedId]);
+    expect(await page.getByLabel('Phone number').inputValue()).toBe(digits);
+    await screenshot(page, 'messages-live-phone-digits');
+    await context.close();
+  });
+
   it('Messages: "More" adds the next page below the first, no row twice, until the last page', async () => {
     const paged = await createTenant('Paged', false);
     // Users without a phone number: their messages are discarded at once, nothing goes to Gupshup.
@@ -296,8 +329,10 @@ describe('dashboard in a browser', () => {
   it("isolates apps: one app's session never sees another app's messages", async () => {
     const { context, page } = await appPage(globex);
     await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
-    await page.getByRole('table').waitFor();
-    const shown = await page.locator('tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-message-id')));
+    // The overview's tables may still be on screen while the link is followed: wait for this page's rows.
+    const rows = page.getByRole('table', { name: 'Messages, newest first' }).locator('tbody tr[data-message-id]');
+    await rows.first().waitFor();
+    const shown = await rows.evaluateAll((found) => found.map((row) => row.getAttribute('data-message-id')));
     expect(shown.length).toBeGreaterThan(0);
     for (const id of messageIds.values()) expect(shown).not.toContain(id);
 
@@ -461,10 +496,11 @@ describe('dashboard in a browser', () => {
     await signInAsAdmin(page, t.url, TEST_ADMIN_TOKEN);
     // The admin starts on the oldest app, and sees any app chosen.
     await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Messages' }).click();
-    await eventually(async () => ((await page.locator('tbody tr').count()) === USERS.length ? true : undefined), "Acme's messages");
+    const messageRows = page.getByRole('table', { name: 'Messages, newest first' }).locator('tbody tr[data-message-id]');
+    await eventually(async () => ((await messageRows.count()) === USERS.length ? true : undefined), "Acme's messages");
     await page.getByLabel('App').selectOption({ label: 'Globex' });
     await eventually(async () => {
-      const shown = await page.locator('tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-message-id')));
+      const shown = await messageRows.evaluateAll((rows) => rows.map((row) => row.getAttribute('data-message-id')));
       return (await page.getByLabel('App').inputValue()) === globex.id && !shown.some((id) => [...messageIds.values()].includes(id!)) ? true : undefined;
     }, "Globex's messages, none of Acme's");
     await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Parked callbacks' }).click();

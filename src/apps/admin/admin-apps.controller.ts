@@ -1,6 +1,7 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query } from '@nestjs/common';
 import { ApplicationBuses } from '../../common/application-cqrs';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { noQueryParameters } from '../../common/input-schemas';
 import { ApiErrorResponses } from '../../common/openapi';
 import { AppsService, type AppSummary, type CreatedApp } from '../apps.service';
 import { AdminApi } from './admin-api.decorator';
@@ -29,7 +30,8 @@ export class AdminAppsController {
   @Get()
   @ApiOperation({ summary: 'Every app, oldest first (no secrets)' })
   @ApiResponse({ status: HttpStatus.OK, description: 'The apps', standardSchema: appListSchema })
-  async list(): Promise<{ data: AppSummary[] }> {
+  @ApiErrorResponses({ 400: 'A query parameter was given: this list takes none' })
+  async list(@Query({ schema: noQueryParameters }) _query: object): Promise<{ data: AppSummary[] }> {
     return { data: await this.apps.list() };
   }
 }

@@ -127,14 +127,15 @@ export class CallbackTokenService implements OnApplicationBootstrap {
 
   /**
    * Whether the app also accepts callbacks on the URL without a token. Runs in the caller's
-   * transaction; call `forget` once it has committed.
+   * transaction; call `forget` once it has committed. Answers whether the setting changed.
    */
-  async setAcceptLegacy(tx: SqlExecutor, appId: string, accept: boolean, actor: CallbackTokenActor): Promise<void> {
+  async setAcceptLegacy(tx: SqlExecutor, appId: string, accept: boolean, actor: CallbackTokenActor): Promise<boolean> {
     const [row] = await tx.query<{ previously: boolean }>('SELECT accept_legacy_callback_url AS previously FROM apps WHERE id = $1 FOR NO KEY UPDATE', [appId]);
     if (!row) throw new NotFoundException(`App ${appId} does not exist`);
-    if (row.previously === accept) return;
+    if (row.previously === accept) return false;
     await tx.query('UPDATE apps SET accept_legacy_callback_url = $2 WHERE id = $1', [appId, accept]);
     await this.store.append(appStreamId(appId), [new LegacyCallbackUrlSet({ appId, accept, previously: row.previously, actor, at: new Date().toISOString() })], { tx });
+    return true;
   }
 
   async acceptsLegacy(appId: string, tx?: SqlExecutor): Promise<boolean> {

@@ -87,7 +87,9 @@ export class GupshupProviderConfigService {
     const view = await this.db.transaction(async (tx) => {
       let row = await this.configureInTransaction(tx, app, input, actor);
       if (input.enforceSessionWindow !== undefined) row = await this.setSessionWindow(tx, app.id, row, input.enforceSessionWindow, actor);
-      if (input.acceptLegacyCallbackUrl !== undefined) await this.callbackTokens.setAcceptLegacy(tx, app.id, input.acceptLegacyCallbackUrl, actor);
+      if (input.acceptLegacyCallbackUrl !== undefined && (await this.callbackTokens.setAcceptLegacy(tx, app.id, input.acceptLegacyCallbackUrl, actor))) {
+        row = await this.markChanged(tx, app.id);
+      }
       return this.toView(app, row, tx);
     });
     this.callbackTokens.forget(app.id);
@@ -169,6 +171,18 @@ export class GupshupProviderConfigService {
       [new SessionWindowEnforcementSet({ appId, enforce, previously: row.enforce_session_window, actor, at: saved.updated_at.toISOString() })],
       { tx },
     );
+    return saved;
+  }
+
+  /**
+   * The row with updated_at moved, for a setting the configuration shows but the app's row keeps
+   * (acceptLegacyCallbackUrl): the configuration changed all the same.
+   */
+  private async markChanged(tx: SqlExecutor, appId: string): Promise<ConfigRow> {
+    const [saved] = await tx.query<ConfigRow>(`UPDATE app_provider_configs SET updated_at = now() WHERE app_id = $1 AND provider = $2 RETURNING ${COLUMNS}`, [
+      appId,
+      GUPSHUP_PROVIDER,
+    ]);
     return saved;
   }
 

@@ -69,7 +69,9 @@ export const gupshupProviderViewSchema = z
     }),
     acceptLegacyCallbackUrl: z.boolean().meta({ description: 'Whether callbacks on the old URL, without the token, are accepted too' }),
     enforceSessionWindow: z.boolean().meta({ description: 'Whether messages other than templates go only to numbers that wrote in the last 24 hours' }),
-    updatedAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime().meta({
+      description: 'When a setting a PUT sets last changed (enabled, config, acceptLegacyCallbackUrl, enforceSessionWindow); a PUT that changes nothing leaves it as it was',
+    }),
     paused: z
       .object({
         since: z.iso.datetime().meta({ description: 'When the account-level failure paused the dispatch' }),

@@ -1,3 +1,5 @@
+// The rule GET /v3/messages reads its phoneNumber filter with, so that live rows match what the list matches.
+import { contactNumber } from '../../../src/whatsapp/consent/contact-number';
 import { api, MESSAGE_STATUSES, queryString, type Message, type Page } from '../api';
 import { apiOnce } from '../early';
 import { formatTime } from '../format';
@@ -28,7 +30,12 @@ function bound(value: string, timeOfDay: string): string {
 /** Whether a message pushed live belongs on the first page under these filters. */
 function matches(message: Message, filters: Filters): boolean {
   if (filters.status && message.status !== filters.status) return false;
-  if (filters.phoneNumber && message.phoneNumber !== filters.phoneNumber) return false;
+  if (filters.phoneNumber) {
+    // Read as the API reads it (digits without the +, a + turned into a space): compared as typed, live rows to the number were dropped.
+    // Not a number (the list is refused with a 400): nothing matches, not even a message without a number.
+    const number = contactNumber(filters.phoneNumber);
+    if (number === null || message.phoneNumber !== number) return false;
+  }
   if (filters.requestId && message.requestId !== filters.requestId) return false;
   if (filters.discardCode && message.discardReason?.code !== filters.discardCode) return false;
   if (filters.template && message.template !== filters.template) return false;

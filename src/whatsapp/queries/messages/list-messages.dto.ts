@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { isoDateOrTimeParam, text, wholeNumberParam } from '../../../common/input-schemas';
+import { isoDateOrTimeParam, lowercaseUuid, text, wholeNumberParam } from '../../../common/input-schemas';
+import { e164Problem, E164_EXAMPLE } from '../../../users';
+import { contactNumber } from '../../consent/contact-number';
 import { MESSAGE_STATUSES, type MessageStatus } from '../../domain';
 import { messageSchema } from '../message-response';
 
@@ -7,6 +9,20 @@ export const DEFAULT_PAGE_SIZE = 20;
 export const MAX_PAGE_SIZE = 100;
 /** Longer than any id or identifier this service hands out. */
 const MAX_FILTER_LENGTH = 512;
+
+/**
+ * Read as the suppressions' filter reads it: E.164, or its digits without the `+`, since a `+`
+ * left unencoded in a query string arrives as a space. Anything else is refused, not matched
+ * against nothing.
+ */
+const phoneNumberFilter = text({ max: MAX_FILTER_LENGTH, what: 'a phone number in E.164 form, e.g. +919988776655' }).transform((value, ctx) => {
+  const number = contactNumber(value);
+  if (number === null) {
+    ctx.addIssue({ code: 'custom', message: `${e164Problem(value)}; the digits without the + are accepted too (URL-encode a + as %2B)`, input: value });
+    return z.NEVER;
+  }
+  return number;
+});
 
 /** The query string of GET /v3/messages; every parameter is optional. */
 export const listMessagesQuerySchema = z.strictObject({
@@ -16,11 +32,12 @@ export const listMessagesQuerySchema = z.strictObject({
     .meta({ description: 'Only messages now at this status' }),
   recipient: text({ max: MAX_FILTER_LENGTH, what: 'a user identifier (text)' }).optional().meta({ description: 'Only messages to this user identifier' }),
   requestId: text({ max: MAX_FILTER_LENGTH, what: 'the requestId returned by POST /v3/notifications' })
+    .transform(lowercaseUuid)
     .optional()
     .meta({ description: 'Only messages of this send request (the requestId of POST /v3/notifications)' }),
-  phoneNumber: text({ max: MAX_FILTER_LENGTH, what: 'a phone number in E.164 form, e.g. +919988776655' })
+  phoneNumber: phoneNumberFilter
     .optional()
-    .meta({ example: '+919988776655', description: 'Only messages to this phone number (E.164, as the message shows it)' }),
+    .meta({ type: 'string', example: E164_EXAMPLE, description: 'Only messages to this phone number: E.164 (%2B for the + in a URL) or its digits without the +' }),
   discardCode: text({ max: MAX_FILTER_LENGTH, what: 'a discard code, e.g. 1002 or opted_out' })
     .optional()
     .meta({ example: '1002', description: 'Only discarded messages whose discardReason.code is this' }),
@@ -55,7 +72,9 @@ export type MessagePage = z.output<typeof messagePageSchema>;
 
 /** An id in a path (a message's or a send request's): text that can be looked up. */
 export function idParamSchema(what: string) {
-  return text({ max: MAX_FILTER_LENGTH, what: `the ${what}` }).meta({ format: 'uuid', description: `The ${what}` });
+  return text({ max: MAX_FILTER_LENGTH, what: `the ${what}` })
+    .transform(lowercaseUuid)
+    .meta({ type: 'string', format: 'uuid', maxLength: MAX_FILTER_LENGTH, description: `The ${what}` });
 }
 
 /** The messageId of GET /v3/messages/{messageId} and of GetWhatsAppMessageQuery. */
