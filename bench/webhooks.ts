@@ -9,6 +9,8 @@
  *  - CPU time per delivery during that drain: the service process, its PostgreSQL backends, and
  *    this process's receiver; and per post of the plain loop (client and receiver in this process);
  *  - the same changes replayed to a second endpoint: sending alone, its rate and CPU per delivery;
+ *  - a second baseline, the floor: the same bodies posted by the least durable sender (a queue
+ *    table, rounds that record and claim in one statement; lib/floor-sender.ts) in its own process;
  *  - lag from the status change's commit to the receiver, p50/p99, at a steady rate;
  *  - that lag for a healthy endpoint while another endpoint of the same app times out on every
  *    request, against its lag alone.
@@ -19,6 +21,7 @@ import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 import { Agent, request } from 'undici';
 import { createApp, postJson, type BenchApp } from './lib/api';
+import { runFloorSender } from './lib/webhook-floor';
 import { cpuMeter } from './lib/cpu-usage';
 import { loadStreams, requestStreams } from './lib/event-loader';
 import type { BenchPostgres } from './lib/postgres';
@@ -244,9 +247,20 @@ export async function webhooksBenchmark(postgres: BenchPostgres): Promise<void> 
     if (statements) await statementsAfter(pool, statements, queued);
     const replayed = receiver.receipts.filter((each) => each.path === '/replay');
     const replaySeconds = (replayed[replayed.length - 1].at - replayed[0].at) / 1000;
+    const replayRate = (replayed.length - 1) / replaySeconds;
     notes.push(
-      `sending alone: ${queued.toLocaleString('en-US')} deliveries queued by a replay drained at ${formatNumber((replayed.length - 1) / replaySeconds)}/s (${formatNumber(((replayed.length - 1) / replaySeconds) / baselineRate)} × the plain loop); ` +
+      `sending alone: ${queued.toLocaleString('en-US')} deliveries queued by a replay drained at ${formatNumber(replayRate)}/s (${formatNumber(replayRate / baselineRate)} × the plain loop); ` +
         `CPU per delivery: service ${micros(replayUsed.service / queued)}, its PostgreSQL backends ${micros(replayUsed.database / queued)}, the receiver ${micros((replayReceiver.user + replayReceiver.system) / 1e6 / queued)}`,
+    );
+
+    // The floor: the replayed bodies again, through the least a durable sender does.
+    const { rows: replayedBodies } = await pool.query<{ body: string }>('SELECT body FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY seq', [replayEndpoint.id]);
+    const floor = await runFloorSender(pool, databaseUrl, `${receiver.url}/floor`, replayedBodies.map((row) => row.body), () =>
+      receiver.receipts.filter((each) => each.path === '/floor').map((each) => each.at),
+    );
+    notes.push(
+      `the floor: the same ${floor.deliveries.toLocaleString('en-US')} bodies through the least durable sender (bench/lib/floor-sender.ts: no per-endpoint limit, order, lease, retry or attempt log) at ` +
+        `${formatNumber(floor.rate)}/s (${formatNumber(floor.rate / baselineRate)} × the plain loop); CPU per delivery: sender ${micros(floor.senderCpu)}, its PostgreSQL backend ${micros(floor.databaseCpu)}`,
     );
 
     // Lag at a steady rate, one healthy endpoint.
@@ -285,6 +299,8 @@ export async function webhooksBenchmark(postgres: BenchPostgres): Promise<void> 
         baseline: `a plain loop posting the same bodies with undici, ${IN_FLIGHT} in flight: ${formatNumber(baselineRate)}/s`,
       },
       { name: 'ratio to the plain loop', value: deliveryRate / baselineRate, unit: '×', target: { op: '>=', value: 0.5 } },
+      { name: 'sending alone (a replay), ratio to the plain loop', value: replayRate / baselineRate, unit: '×' },
+      { name: 'the least durable sender, ratio to the plain loop', value: floor.rate / baselineRate, unit: '×', baseline: `${formatNumber(floor.rate)}/s` },
       { name: `lag from commit to receiver at ${formatNumber(RATE)} changes/s, p50`, value: percentile(alone, 50), unit: 'ms' },
       { name: `lag from commit to receiver at ${formatNumber(RATE)} changes/s, p99`, value: aloneP99, unit: 'ms', target: { op: '<=', value: 1000 } },
       { name: 'healthy endpoint lag beside a timing-out one, p50', value: percentile(shared, 50), unit: 'ms' },
