@@ -413,6 +413,74 @@ describe('dashboard in a browser', () => {
     await context.close();
   });
 
+  it('Webhooks: an endpoint disabled and enabled, its secret rotated, its status changes replayed, and the endpoint deleted', async () => {
+    const hooks = await createTenant('Hooks', true);
+    await request(t.url).put('/v3/users/eve').set(hooks.headers).send({ phoneNumber: '+919900000026' }).expect(200);
+    const sent = await request(t.url)
+      .post('/v3/notifications')
+      .set(hooks.headers)
+      .send({ notification: { title: 'Hi', message: 'Replayed later' }, sendTo: { recipients: ['eve'] } })
+      .expect(202);
+    const messageId = sent.body.messages[0].messageId as string;
+    await eventually(async () => ((await statusOf(hooks, messageId)) === 'delivered' ? true : undefined), 'the message to be delivered');
+    // Added after the message's status changes: nothing is delivered to it until the replay.
+    const url = 'http://127.0.0.1:9/replayed';
+    const created = await request(t.url).post('/v3/webhooks').set(hooks.headers).send({ url }).expect(201);
+    const endpointPath = `/v3/webhooks/${created.body.id}`;
+
+    const { context, page } = await appPage(hooks);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByRole('link', { name: `Deliveries to ${url}` }).click();
+    const settings = page.getByRole('region', { name: `Endpoint ${url}` });
+    await settings.getByRole('button', { name: 'Disable endpoint' }).click();
+    await settings.getByRole('status').filter({ hasText: 'Endpoint disabled' }).waitFor();
+    await settings.getByRole('button', { name: 'Enable endpoint' }).waitFor();
+    expect((await request(t.url).get(endpointPath).set(hooks.headers).expect(200)).body.enabled).toBe(false);
+    await settings.getByRole('button', { name: 'Enable endpoint' }).click();
+    await settings.getByRole('status').filter({ hasText: 'Endpoint enabled' }).waitFor();
+    expect((await request(t.url).get(endpointPath).set(hooks.headers).expect(200)).body.enabled).toBe(true);
+
+    await settings.getByRole('button', { name: 'Rotate signing secret' }).click();
+    const rotated = settings.getByRole('status').filter({ hasText: 'Signing secret rotated' });
+    await rotated.waitFor();
+    const newSecret = (await rotated.locator('code').textContent()) ?? '';
+    expect(newSecret).toMatch(/^whsec_/);
+    expect(newSecret).not.toBe(created.body.secret);
+    const afterRotation = (await request(t.url).get(endpointPath).set(hooks.headers).expect(200)).body;
+    expect(afterRotation.previousSecretExpiresAt).toEqual(expect.any(String));
+    await rotated.getByText(/The previous one keeps signing beside it until/).waitFor();
+    const signsUntil = settings.locator('dt:text-is("Previous secret signs until") + dd');
+    await eventually(async () => ((await signsUntil.textContent())?.includes(String(new Date(afterRotation.previousSecretExpiresAt).getUTCFullYear())) ? true : undefined), 'the previous secret\'s expiry on the page');
+
+    expect((await request(t.url).get(`${endpointPath}/deliveries`).set(hooks.headers).expect(200)).body.data).toEqual([]);
+    // The browser reads the field in UTC (browser-kit's context): an hour ago, to the second.
+    await settings.getByLabel('Replay status changes since').fill(new Date(Date.now() - 3_600_000).toISOString().slice(0, 19));
+    await settings.getByRole('button', { name: 'Replay' }).click();
+    const replayed = settings.getByRole('status').filter({ hasText: /queued again for this endpoint/ });
+    await replayed.waitFor();
+    const queued = Number(/^(\d+) status change/.exec((await replayed.textContent()) ?? '')?.[1]);
+    expect(queued).toBeGreaterThanOrEqual(3); // queued, sent, delivered
+    const deliveries = (await request(t.url).get(`${endpointPath}/deliveries`).set(hooks.headers).expect(200)).body.data as { messageId: string; type: string }[];
+    expect(deliveries).toHaveLength(queued);
+    expect(deliveries.map((delivery) => delivery.messageId)).toEqual(Array(queued).fill(messageId));
+    expect(deliveries.map((delivery) => delivery.type)).toEqual(expect.arrayContaining(['message.queued', 'message.sent', 'message.delivered']));
+    // The page lists them too, without a refresh.
+    await eventually(
+      async () => ((await page.getByRole('region', { name: `Deliveries to ${url}` }).locator('tbody tr').count()) === queued ? true : undefined),
+      'the replayed deliveries listed on the page',
+    );
+    await screenshot(page, 'webhook-endpoint');
+
+    await settings.getByRole('button', { name: 'Delete endpoint' }).click();
+    await settings.getByRole('button', { name: 'Keep it' }).click();
+    await request(t.url).get(endpointPath).set(hooks.headers).expect(200);
+    await settings.getByRole('button', { name: 'Delete endpoint' }).click();
+    await settings.getByRole('button', { name: `Yes, delete ${url}` }).click();
+    await page.getByText('No endpoints yet.').waitFor();
+    await request(t.url).get(endpointPath).set(hooks.headers).expect(404);
+    await context.close();
+  });
+
   it('Settings: the provider with its key masked, the callback URL, and token rotation', async () => {
     const { context, page } = await appPage(acme);
     await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Settings' }).click();

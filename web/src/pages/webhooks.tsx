@@ -1,7 +1,8 @@
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { api, queryString, type Page } from '../api';
 import { formatTime } from '../format';
-import { href } from '../route';
+import { href, navigate } from '../route';
 import { Table, usePagedRows, type Column } from '../table';
 import { ErrorNote, Field, JsonText, PageTitle, StatusBadge, useAction } from '../ui';
 
@@ -14,6 +15,7 @@ interface Endpoint {
   disabledReason: string | null;
   lastSuccessAt: string | null;
   failingSince: string | null;
+  previousSecretExpiresAt: string | null;
 }
 
 interface Delivery {
@@ -34,6 +36,8 @@ export function WebhooksPage({ endpointId }: { endpointId?: string }) {
   const endpoints = usePagedRows(() => api<{ data: Endpoint[] }>('/v3/webhooks'), []);
   const action = useAction();
   const [secret, setSecret] = useState<string>();
+  // Bumped by a replay, so that the deliveries it queued are listed.
+  const [replays, setReplays] = useState(0);
   const create = async (event: Event) => {
     event.preventDefault();
     const formElement = event.currentTarget as HTMLFormElement;
@@ -71,7 +75,8 @@ export function WebhooksPage({ endpointId }: { endpointId?: string }) {
         paging={endpoints}
         moreOf="endpoints"
       />
-      {selected ? <Deliveries endpoint={selected} /> : null}
+      {selected ? <EndpointSettings key={selected.id} endpoint={selected} changed={endpoints.reload} replayed={() => setReplays((n) => n + 1)} /> : null}
+      {selected ? <Deliveries endpoint={selected} replays={replays} /> : null}
       <form class="card" onSubmit={create} aria-labelledby="webhook-form">
         <h2 id="webhook-form">Add an endpoint</h2>
         <Field label="Endpoint URL">
@@ -94,11 +99,105 @@ export function WebhooksPage({ endpointId }: { endpointId?: string }) {
   );
 }
 
-function Deliveries({ endpoint }: { endpoint: Endpoint }) {
+/** What can be done to one endpoint: disable or enable it, rotate its secret, replay, delete it. */
+function EndpointSettings({ endpoint, changed, replayed }: { endpoint: Endpoint; changed: () => void; replayed: () => void }) {
+  const action = useAction();
+  const [notice, setNotice] = useState<ComponentChildren>();
+  const [deleting, setDeleting] = useState(false);
+  const path = `/v3/webhooks/${endpoint.id}`;
+  const setEnabled = (enabled: boolean) =>
+    action.run(async () => {
+      await api(path, { method: 'PATCH', body: { enabled } });
+      setNotice(enabled ? 'Endpoint enabled: its waiting deliveries go out again.' : 'Endpoint disabled: its deliveries wait until it is enabled again.');
+      changed();
+    });
+  const rotate = () =>
+    action.run(async () => {
+      const rotated = await api<Endpoint & { secret: string }>(`${path}/rotate-secret`, { method: 'POST' });
+      setNotice(
+        <>
+          Signing secret rotated. The new one, shown only now: <code>{rotated.secret}</code>
+          {rotated.previousSecretExpiresAt ? ` The previous one keeps signing beside it until ${formatTime(rotated.previousSecretExpiresAt)}.` : null}
+        </>,
+      );
+      changed();
+    });
+  const replay = async (event: Event) => {
+    event.preventDefault();
+    const from = String(new FormData(event.currentTarget as HTMLFormElement).get('from') ?? '');
+    await action.run(async () => {
+      // The input holds the reader's local time, without a zone: read as such, sent as an instant.
+      const since = new Date(from);
+      if (Number.isNaN(since.getTime())) throw new Error('Choose the date and time to replay from.');
+      const { queued } = await api<{ queued: number }>(`${path}/replay`, { method: 'POST', body: { from: since.toISOString() } });
+      setNotice(`${queued} status change${queued === 1 ? '' : 's'} since ${formatTime(since.toISOString())} queued again for this endpoint.`);
+      replayed();
+    });
+  };
+  const remove = () =>
+    action.run(async () => {
+      await api(path, { method: 'DELETE' });
+      changed();
+      navigate('webhooks');
+    });
+  return (
+    <section aria-labelledby="endpoint-settings">
+      <h2 id="endpoint-settings">Endpoint {endpoint.url}</h2>
+      <ErrorNote error={action.error} />
+      {notice ? <p role="status">{notice}</p> : null}
+      <dl class="facts">
+        <dt>Enabled</dt>
+        <dd>{endpoint.enabled ? 'yes' : `no${endpoint.disabledReason ? ` (${endpoint.disabledReason})` : ''}`}</dd>
+        <dt>Failing since</dt>
+        <dd>{formatTime(endpoint.failingSince) || '–'}</dd>
+        <dt>Previous secret signs until</dt>
+        <dd>{formatTime(endpoint.previousSecretExpiresAt) || '–'}</dd>
+      </dl>
+      <div class="actions">
+        {endpoint.enabled ? (
+          <button type="button" onClick={() => setEnabled(false)}>
+            Disable endpoint
+          </button>
+        ) : (
+          <button type="button" onClick={() => setEnabled(true)}>
+            Enable endpoint
+          </button>
+        )}
+        <button type="button" onClick={rotate}>
+          Rotate signing secret
+        </button>
+        {deleting ? (
+          <>
+            <button type="button" class="danger" onClick={remove}>
+              Yes, delete {endpoint.url}
+            </button>
+            <button type="button" onClick={() => setDeleting(false)}>
+              Keep it
+            </button>
+          </>
+        ) : (
+          <button type="button" onClick={() => setDeleting(true)}>
+            Delete endpoint
+          </button>
+        )}
+      </div>
+      <form class="filters" onSubmit={replay} aria-label="Replay status changes">
+        <Field label="Replay status changes since" hint="Every status change since then is delivered again to this endpoint (your local time).">
+          <input name="from" type="datetime-local" step={1} required />
+        </Field>
+        <div class="actions">
+          <button type="submit">Replay</button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function Deliveries({ endpoint, replays }: { endpoint: Endpoint; replays: number }) {
   const [status, setStatus] = useState('');
   const deliveries = usePagedRows(
     (cursor) => api<Page<Delivery>>(`/v3/webhooks/${endpoint.id}/deliveries${queryString({ status, cursor })}`),
-    [endpoint.id, status],
+    [endpoint.id, status, replays],
   );
   const action = useAction();
   const [notice, setNotice] = useState<string>();
