@@ -496,6 +496,41 @@ describe('dashboard in a browser', () => {
     await context.close();
   });
 
+  it('Settings: callbacks without the token and the 24-hour session window, shown and switched on and off', async () => {
+    const shop = await createTenant('Toggles', false);
+    const providerPath = '/v3/channels/whatsapp/providers/gupshup_whatsapp';
+    const { context, page } = await appPage(shop);
+    await page.getByRole('navigation', { name: 'Dashboard' }).getByRole('link', { name: 'Settings' }).click();
+    const facts = page.getByRole('region', { name: 'Provider: gupshup_whatsapp' });
+    const fact = (term: string) => facts.locator(`dt:text-is("${term}") + dd`);
+    await fact('Callbacks without the token').getByText('refused', { exact: true }).waitFor();
+    await fact('24-hour session window').getByText('not enforced', { exact: true }).waitFor();
+
+    const legacy = page.getByRole('checkbox', { name: /Accept callbacks on the old callback URL/ });
+    const sessionWindow = page.getByRole('checkbox', { name: /only to numbers that wrote in the last 24 hours/ });
+    expect(await legacy.isChecked()).toBe(false);
+    expect(await sessionWindow.isChecked()).toBe(false);
+    await legacy.check();
+    await sessionWindow.check();
+    await page.getByRole('button', { name: 'Save provider' }).click();
+    await page.getByRole('status').filter({ hasText: 'Provider saved.' }).waitFor();
+    await fact('Callbacks without the token').getByText(/^accepted/).waitFor();
+    await fact('24-hour session window').getByText(/^enforced/).waitFor();
+    const saved = (await request(t.url).get(providerPath).set(shop.headers).expect(200)).body;
+    expect(saved).toMatchObject({ acceptLegacyCallbackUrl: true, enforceSessionWindow: true, enabled: true, config: { SOURCE: GUPSHUP_SOURCE, SRC_NAME: GUPSHUP_SRC_NAME } });
+    await screenshot(page, 'settings-toggles');
+
+    await legacy.uncheck();
+    await sessionWindow.uncheck();
+    await page.getByRole('button', { name: 'Save provider' }).click();
+    await fact('Callbacks without the token').getByText('refused', { exact: true }).waitFor();
+    await fact('24-hour session window').getByText('not enforced', { exact: true }).waitFor();
+    expect((await request(t.url).get(providerPath).set(shop.headers).expect(200)).body).toMatchObject({ acceptLegacyCallbackUrl: false, enforceSessionWindow: false });
+    // The stored Gupshup key was left as it was (the key field was empty).
+    expect((await request(t.url).get(providerPath).set(shop.headers).expect(200)).body.config.API_KEY).toMatch(/9f3c$/);
+    await context.close();
+  });
+
   it("Settings: shows the app's dispatch paused by Gupshup's 1003, and resuming there sends the message held meanwhile", async () => {
     const shop = await createTenant('Wallet empty', true);
     // Gupshup fails the first message with 1003 (wallet balance low): an account-level failure, which pauses the app.

@@ -32,8 +32,14 @@ export function SettingsPage() {
       const value = String(form.get(key) ?? '').trim();
       if (value) config[key] = value;
     }
+    const body = {
+      enabled: form.get('enabled') === 'on',
+      config,
+      acceptLegacyCallbackUrl: form.get('acceptLegacyCallbackUrl') === 'on',
+      enforceSessionWindow: form.get('enforceSessionWindow') === 'on',
+    };
     await action.run(async () => {
-      provider.set(await api<Provider>(ROUTE, { method: 'PUT', body: { enabled: form.get('enabled') === 'on', config } }));
+      provider.set(await api<Provider>(ROUTE, { method: 'PUT', body }));
       setNotice('Provider saved.');
     });
   };
@@ -74,6 +80,10 @@ export function SettingsPage() {
             <dd>{configured.config.SOURCE ?? '–'}</dd>
             <dt>App name (SRC_NAME)</dt>
             <dd>{configured.config.SRC_NAME ?? '–'}</dd>
+            <dt>Callbacks without the token</dt>
+            <dd>{configured.acceptLegacyCallbackUrl ? 'accepted (the old callback URL still works)' : 'refused'}</dd>
+            <dt>24-hour session window</dt>
+            <dd>{configured.enforceSessionWindow ? 'enforced: messages other than templates go only to numbers that wrote in the last 24 hours' : 'not enforced'}</dd>
           </dl>
         ) : null}
       </section>
@@ -125,6 +135,14 @@ export function SettingsPage() {
           <Field label="App name (SRC_NAME)">
             <input name="SRC_NAME" defaultValue={configured?.config.SRC_NAME ?? ''} />
           </Field>
+          <label class="check">
+            <input type="checkbox" name="acceptLegacyCallbackUrl" defaultChecked={configured?.acceptLegacyCallbackUrl ?? false} /> Accept callbacks on the old
+            callback URL, without its token (only while moving an older Gupshup app to the new URL: anyone who knows the API key could post them)
+          </label>
+          <label class="check">
+            <input type="checkbox" name="enforceSessionWindow" defaultChecked={configured?.enforceSessionWindow ?? false} /> Send messages other than
+            templates only to numbers that wrote in the last 24 hours (others are discarded as outside_session_window, without calling Gupshup)
+          </label>
           <button type="submit">Save provider</button>
         </form>
       ) : null}
