@@ -1,6 +1,7 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter, type HttpServer } from '@nestjs/common';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
+import { isRetryableTransactionError } from '../database/database';
 import { isDatabaseUnavailable } from '../database/database-unavailable';
 import { StreamVersionConflictError } from '../event-store/errors';
 import { redactUrl } from './logger';
@@ -61,7 +62,8 @@ function fastifyCode(exception: HttpException): string | undefined {
  * (unknown routes, validation), Fastify (malformed JSON, a body over the size limit, an
  * unsupported content type) or the application. Anything that is not an HttpException is a
  * server fault: it is logged in full and answered with a generic 500 that leaks nothing, except
- * for the database being unreachable or going away, which is answered 503. Every 503 carries
+ * for the database being unreachable or going away, or contention that outlasted a transaction's
+ * retries, which are answered 503. Every 503 carries
  * Retry-After: 1, whatever raised it.
  */
 @Catch()
@@ -105,6 +107,16 @@ export class ErrorResponseFilter implements ExceptionFilter {
       return {
         statusCode: HttpStatus.SERVICE_UNAVAILABLE,
         message: 'The database is unavailable for a moment: send the request again shortly',
+        error: statusText(HttpStatus.SERVICE_UNAVAILABLE),
+      };
+    }
+    if (!(exception instanceof HttpException) && isRetryableTransactionError(exception)) {
+      // Contention that outlasted the transaction's retries (many requests writing the same user or
+      // stream at once): nothing was written, and the same request succeeds once the others are done.
+      this.logger.warn(`database contention outlasted the retries: ${exception instanceof Error ? exception.message : String(exception)}`);
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        message: 'Other requests were changing the same data at the same moment, and this one was not applied: send it again shortly',
         error: statusText(HttpStatus.SERVICE_UNAVAILABLE),
       };
     }

@@ -81,7 +81,7 @@ export class AppApiForwarding {
     const options: InjectOptions = { method: request.method as InjectOptions['method'], url, headers };
     if (request.body !== undefined && request.body !== null && !['GET', 'HEAD'].includes(request.method)) {
       headers['content-type'] = 'application/json';
-      options.payload = JSON.stringify(request.body);
+      options.payload = forwardedBody(request.body);
     }
     return fastify.inject(options);
   }
@@ -93,6 +93,20 @@ export class AppApiForwarding {
       if (typeof value === 'string') reply.header(name, value);
     }
     void reply.send(answer.rawPayload);
+  }
+}
+
+/**
+ * The parsed body written out again for the /v3 route. Writing recurses once per level, so a body
+ * nested thousands of levels deep (which parsing took) would overflow the stack: it is refused,
+ * as no /v3 route takes one.
+ */
+function forwardedBody(body: unknown): string {
+  try {
+    return JSON.stringify(body);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new BadRequestException('The body nests objects or lists too deeply (thousands of levels): send the JSON body the /v3 route takes');
   }
 }
 

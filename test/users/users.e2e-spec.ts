@@ -265,5 +265,27 @@ describe('Users: PUT and GET /v3/users/{identifier}', () => {
       expect(events).toHaveLength(10);
       expect(events.filter((e) => e.data.created)).toHaveLength(1);
     });
+
+    it('answers many PUTs to one user at once with 200, or 503 with Retry-After for one that met too much contention, never 500; sent again, each applies once', async () => {
+      const count = 60;
+      const body = (i: number) => ({ [`g${i}`]: i });
+      let pending = Array.from({ length: count }, (_, i) => i);
+      for (let round = 0; pending.length > 0; round++) {
+        expect(round).toBeLessThan(20);
+        const results = await Promise.all(pending.map(async (i) => ({ i, res: await put('crowded', body(i)) })));
+        for (const { res } of results) {
+          expect([200, 503]).toContain(res.status);
+          if (res.status === 503) {
+            expect(res.headers['retry-after']).toBe('1');
+            expectErrorBody(res.body, 503);
+            expect(res.body.message).toMatch(/Other requests were changing the same data at the same moment.*send it again/);
+          }
+        }
+        pending = results.filter(({ res }) => res.status !== 200).map(({ i }) => i);
+      }
+      const user = (await get('crowded').expect(200)).body;
+      for (let i = 0; i < count; i++) expect(user[`g${i}`]).toBe(i);
+      expect(await userEvents('crowded')).toHaveLength(count);
+    });
   });
 });
