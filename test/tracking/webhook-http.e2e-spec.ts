@@ -9,6 +9,7 @@ import {
   createTenant,
   deliveryEvents,
   expectErrorBody,
+  messageView,
   metricValue,
   parkedRows,
   postCallback,
@@ -113,6 +114,38 @@ describe('POST /api/v1/apps/:apiKey/webhook/gupshup_whatsapp: the HTTP contract'
     expect(listed.body.data).toEqual([expect.objectContaining({ appId: own.id, state: 'invalid', problem: expect.stringMatching(problem), body })]);
     expect(await metricValue(t, 'whatsapp_callbacks_received_total', { outcome: 'invalid' })).toBe(before + 1);
     expect(await metricValue(t, 'whatsapp_parked_callbacks', { state: 'invalid' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reads on past callbacks holding text PostgreSQL cannot store in what they are read into: a NUL for a type, a lone surrogate in a billing-event', async () => {
+    const own = await createTenant(t);
+    const message = await queueMessage(t, own.id, { gupshupId: 'f6a7c1d2-0000-4000-8000-00000000aa01' });
+    await catchUp(t);
+    // An unknown type is kept as ignored with its type as the problem; the billing model is stored with the message's pricing.
+    await postCallback(t, own.apiKey, { app: 'DemoAPI', timestamp: Date.now(), version: 2, type: 'x\u0000y', payload: {} }).expect(200);
+    const billing = {
+      app: 'DemoAPI',
+      timestamp: Date.now(),
+      version: 2,
+      type: 'billing-event',
+      payload: {
+        deductions: { type: 'regular', model: 'CBP\ud800', source: 'whatsapp', billable: true, category: 'marketing' },
+        references: { id: 'wamid.surrogate', gsId: 'f6a7c1d2-0000-4000-8000-00000000aa01', destination: '919876543210' },
+      },
+    };
+    await postCallback(t, own.apiKey, billing).expect(200);
+    await postCallback(t, own.apiKey, {
+      app: 'DemoAPI',
+      timestamp: Date.now(),
+      version: 2,
+      type: 'message-event',
+      payload: { id: 'wamid.surrogate', gsId: 'f6a7c1d2-0000-4000-8000-00000000aa01', type: 'delivered', destination: '919876543210', payload: { ts: Math.floor(Date.now() / 1000) } },
+    }).expect(200);
+    // Every subscription catches up: none is held by a batch PostgreSQL refuses.
+    await catchUp(t);
+    expect((await deliveryEvents(t, message.messageId)).map((event) => event.data.providerStatus)).toEqual(['delivered']);
+    expect((await messageView(t, message.messageId)).pricing).toMatchObject({ category: 'marketing', billable: true, model: 'CBP\ufffd' });
+    const listed = await request(t.url).get('/admin/parked-callbacks').query({ appId: own.id, state: 'ignored' }).set(adminAuth).expect(200);
+    expect(listed.body.data).toEqual(expect.arrayContaining([expect.objectContaining({ state: 'ignored', problem: expect.stringContaining('xy') })]));
   });
 
   it('applies the readable statuses of a v3 batch and keeps the unreadable part as invalid', async () => {

@@ -2,7 +2,7 @@ import { exceedsJsonDepth } from '../../../common/input-schemas';
 import type { SqlExecutor } from '../../../database/database';
 import type { DeliveryReport } from '../../gupshup/callback-parser';
 import { fromStoredReport, toStoredReport, type StoredReport } from '../translating/delivery-report';
-import { RAW_CALLBACK_STREAM_TYPE } from '../receiving/gupshup-callback-received.event';
+import { RAW_CALLBACK_STREAM_TYPE, storableText } from '../receiving/gupshup-callback-received.event';
 
 /**
  * parked_callbacks: what the translator could not apply, each row referencing the raw callback
@@ -93,7 +93,8 @@ export async function recordInvalidCallbacks(tx: SqlExecutor, invalid: readonly 
        unapplied_parts = EXCLUDED.unapplied_parts, authenticated = EXCLUDED.authenticated`,
     [
       invalid.map((i) => i.appId),
-      invalid.map((i) => (i.problem.length > MAX_PROBLEM_LENGTH ? `${i.problem.slice(0, MAX_PROBLEM_LENGTH)}…` : i.problem)),
+      // The problem may quote the body (a key, a value): kept storable, so that no callback can fail the batch.
+      invalid.map((i) => storableText(i.problem.length > MAX_PROBLEM_LENGTH ? `${i.problem.slice(0, MAX_PROBLEM_LENGTH)}…` : i.problem)),
       invalid.map((i) => i.receivedAt.toISOString()),
       invalid.map((i) => i.callbackEventId),
       invalid.map((i) => i.partIndex),

@@ -29,12 +29,32 @@ export interface GupshupCallbackReceivedData {
 @StoredEventType('GupshupCallbackReceived', 1)
 export class GupshupCallbackReceived extends StoreEvent<GupshupCallbackReceivedData> {}
 
-/** The body of a recorded callback, whichever way it was kept. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/**
+ * A string of a body kept as text, made storable: PostgreSQL refuses NUL characters and lone
+ * surrogates in text and jsonb, and whatever the readers copy out of the body (a type, a reason, a
+ * pricing model) is stored. Left in, one such callback would fail its reader's batch on every try
+ * and hold up every callback after it. The text kept in the event still says what came.
+ */
+function storableString(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? storableText(value) : value;
+}
+
+/** Text PostgreSQL accepts in text and jsonb: lone surrogates replaced, NUL characters dropped. */
+export function storableText(text: string): string {
+  return text.replace(LONE_SURROGATE, '\uFFFD').replaceAll('\u0000', '');
+}
+
+/**
+ * The body of a recorded callback, whichever way it was kept. One kept as text (it held what
+ * jsonb refuses) is read with its strings made storable (storableString).
+ */
 export function recordedBody(data: GupshupCallbackReceivedData): unknown {
   if (data.bodyText === undefined) return data.body;
   try {
-    return JSON.parse(data.bodyText);
+    return JSON.parse(data.bodyText, storableString);
   } catch {
-    return data.bodyText;
+    return storableText(data.bodyText);
   }
 }
