@@ -6,8 +6,18 @@ export const healthReportSchema = z
     status: z.enum(['ok', 'error', 'shutting_down']),
     database: z.enum(['up', 'down']),
     projectionLag: z
-      .record(z.string(), z.object({ eventsBehind: z.number().int(), secondsBehind: z.number() }))
-      .meta({ description: 'Per subscription: events not applied yet, and how old the oldest of them is' }),
+      .record(
+        z.string(),
+        z.object({
+          eventsBehind: z.number().int(),
+          secondsBehind: z.number(),
+          failing: z
+            .object({ since: z.iso.datetime(), attempts: z.number().int(), error: z.string() })
+            .optional()
+            .meta({ description: "Present while this instance's batches of the subscription fail one after the other: since when, how many tries, the last error" }),
+        }),
+      )
+      .meta({ description: 'Per subscription: events not applied yet, how old the oldest of them is, and whether its batches are failing here' }),
     readReplica: z
       .object({ status: z.enum(['up', 'down']), lagSeconds: z.number().optional(), error: z.string().optional() })
       .optional()

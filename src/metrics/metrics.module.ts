@@ -8,6 +8,7 @@ import {
   PROJECTION_LAG_EVENTS,
   PROJECTION_LAG_SECONDS,
   ProjectionMetrics,
+  SUBSCRIPTION_FAILING_BATCHES,
   SUBSCRIPTION_PARTITIONS_HELD,
   WHATSAPP_MESSAGES,
 } from './projection-metrics';
@@ -34,6 +35,11 @@ import { ScrapeTimeMetrics } from './scrape-time-metrics';
     makeGaugeProvider({
       name: PROJECTION_LAG_SECONDS,
       help: 'Age in seconds of the oldest event a subscription has not processed yet (0 when caught up)',
+      labelNames: ['subscription'],
+    }),
+    makeGaugeProvider({
+      name: SUBSCRIPTION_FAILING_BATCHES,
+      help: "Tries of a subscription's batch that failed one after the other on this instance (0 once one succeeds): above 0 for long, one event fails on every try and holds up those after it",
       labelNames: ['subscription'],
     }),
     makeGaugeProvider({

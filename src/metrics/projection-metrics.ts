@@ -8,11 +8,13 @@ export const PROJECTION_LAG_EVENTS = 'projection_lag_events';
 export const PROJECTION_LAG_SECONDS = 'projection_lag_seconds';
 export const WHATSAPP_MESSAGES = 'whatsapp_messages';
 export const SUBSCRIPTION_PARTITIONS_HELD = 'subscription_partitions_held';
+export const SUBSCRIPTION_FAILING_BATCHES = 'subscription_failing_batches';
 export const EVENT_LOG_PARTITIONS = 'event_log_partitions';
 export const EVENT_LOG_RETIRED_EVENTS = 'event_log_retired_events';
 
 /**
- * Gauges read at scrape time: how far each subscription is behind the log, how many parts of
+ * Gauges read at scrape time: how far each subscription is behind the log and whether its batches
+ * keep failing here, how many parts of
  * each cut subscription this instance runs, how many messages are at each status (from
  * whatsapp_message_status_counts, a handful of rows), and the event log's time partitions by
  * state with the events retired (exported, then dropped) so far.
@@ -28,6 +30,7 @@ export class ProjectionMetrics {
     @InjectMetric(PROJECTION_LAG_SECONDS) private readonly lagSeconds: Gauge<'subscription'>,
     @InjectMetric(WHATSAPP_MESSAGES) private readonly messages: Gauge<'status'>,
     @InjectMetric(SUBSCRIPTION_PARTITIONS_HELD) private readonly partitionsHeld: Gauge<'subscription'>,
+    @InjectMetric(SUBSCRIPTION_FAILING_BATCHES) private readonly failingBatches: Gauge<'subscription'>,
     @InjectMetric(EVENT_LOG_PARTITIONS) private readonly partitions: Gauge<'parent' | 'state'>,
     @InjectMetric(EVENT_LOG_RETIRED_EVENTS) private readonly retired: Gauge<'parent'>,
   ) {}
@@ -48,9 +51,11 @@ export class ProjectionMetrics {
       const lag = await this.subscriptions.lag();
       this.lagEvents.reset();
       this.lagSeconds.reset();
-      for (const [subscription, { eventsBehind, secondsBehind }] of Object.entries(lag)) {
+      this.failingBatches.reset();
+      for (const [subscription, { eventsBehind, secondsBehind, failing }] of Object.entries(lag)) {
         this.lagEvents.set({ subscription }, eventsBehind);
         this.lagSeconds.set({ subscription }, secondsBehind);
+        this.failingBatches.set({ subscription }, failing?.attempts ?? 0);
       }
     } catch (error) {
       this.logger.warn(`projection lag unavailable: ${(error as Error).message}`);

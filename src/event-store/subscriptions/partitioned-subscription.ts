@@ -3,11 +3,13 @@ import type { Database, SqlExecutor } from '../../database/database';
 import { compareLogPositions, EventStore, LOG_START, type LogPosition, type StreamPartition } from '../event-store';
 import { lockSubscriptions, subscriptionCheckpoints, writeCheckpoint } from './checkpoint';
 import type { SubscriptionHandler } from './subscription';
-import { SubscriptionRunner, type BatchResult, type SubscriptionRunnerOptions } from './subscription-runner';
+import { SubscriptionRunner, type BatchResult, type SubscriptionFailure, type SubscriptionRunnerOptions } from './subscription-runner';
 
 export interface SubscriptionLag {
   eventsBehind: number;
   secondsBehind: number;
+  /** Present while this instance's batches of it fail one after the other (the part failing longest, if cut). */
+  failing?: SubscriptionFailure;
 }
 
 /** Parts a handler's subscription is cut in: SUBSCRIPTION_PARTITIONS for one that allows it, else one. */
@@ -100,7 +102,11 @@ export class PartitionedSubscription {
       if (head.oldestUnreadAt && (!oldestUnreadAt || head.oldestUnreadAt < oldestUnreadAt)) oldestUnreadAt = head.oldestUnreadAt;
     }
     const secondsBehind = oldestUnreadAt ? Math.max(0, (Date.now() - oldestUnreadAt.getTime()) / 1000) : 0;
-    return { eventsBehind, secondsBehind: Math.round(secondsBehind * 1000) / 1000 };
+    const failing = this.runners
+      .map((runner) => runner.failure())
+      .filter((failure) => failure !== undefined)
+      .sort((a, b) => a.since.localeCompare(b.since))[0];
+    return { eventsBehind, secondsBehind: Math.round(secondsBehind * 1000) / 1000, ...(failing && { failing }) };
   }
 
   /**

@@ -39,6 +39,13 @@ function samePosition(a: LogPosition, b: LogPosition): boolean {
  * advisory lock so that two processes never work on the same subscription at once (another one
  * simply takes over the next batch when this one stops).
  */
+/** A subscription's batches failing one after the other (SubscriptionRunner.failure). */
+export interface SubscriptionFailure {
+  since: string;
+  attempts: number;
+  error: string;
+}
+
 export class SubscriptionRunner {
   private readonly logger: Logger;
   private readonly wanted?: ReadonlySet<string>;
@@ -50,6 +57,9 @@ export class SubscriptionRunner {
   /** Events read by the last batch. */
   private lastBatchSize = 0;
   private consecutiveErrors = 0;
+  /** Since when batches fail one after the other, and the last one's error: cleared by a batch that succeeds. */
+  private failingSince?: Date;
+  private lastError?: string;
   /** The batch after the one being handled, being read already (see processBatch). */
   private prefetched?: { after: LogPosition; window: Promise<LogWindow | undefined> };
   /** The checkpoint's name: the subscription's, or one partition's of it. */
@@ -220,8 +230,12 @@ export class SubscriptionRunner {
       try {
         result = await this.processBatch();
         this.consecutiveErrors = 0;
+        this.failingSince = undefined;
+        this.lastError = undefined;
       } catch (error) {
         this.consecutiveErrors++;
+        this.failingSince ??= new Date();
+        this.lastError = (error as Error).message;
         this.logger.error(`batch failed (attempt ${this.consecutiveErrors}), will retry: ${(error as Error).message}`);
         await this.sleep(this.retryDelay());
         continue;
@@ -230,6 +244,16 @@ export class SubscriptionRunner {
       // the poll) rather than reading again at once, which would mostly find nothing.
       if (result !== 'processed' || this.lastBatchSize < this.options.batchSize) await this.sleep(this.options.pollIntervalMs);
     }
+  }
+
+  /**
+   * While this runner's batches fail one after the other: since when, how many tries, and the last
+   * error. A batch that fails on every try holds up every event after it, so it is told (in
+   * /health and /metrics) rather than only logged.
+   */
+  failure(): SubscriptionFailure | undefined {
+    if (this.failingSince === undefined) return undefined;
+    return { since: this.failingSince.toISOString(), attempts: this.consecutiveErrors, error: (this.lastError ?? '').slice(0, 500) };
   }
 
   private retryDelay(): number {
