@@ -95,6 +95,22 @@ describe('suppressions: opt-outs, numbers not on WhatsApp and the operators’ o
     expect(await reasonsOf(phone)).toEqual(['opted_out']);
   });
 
+  it('a time no event can have (the year 10000, years ahead, before 2000) is read as the time the callback arrived: stored, and not winning every later comparison', async () => {
+    const phone = '+919811000055';
+    const posted = Date.now();
+    // 253402300800000 ms is 10000-01-01, which PostgreSQL cannot store: it failed the consent subscription on every try.
+    await postAll([userEvent('opted-out', phone, 253_402_300_800_000)]);
+    const [suppression] = (await suppressions(t, tenant, { phoneNumber: phone }).expect(200)).body.data as { reason: string; since: string }[];
+    expect(suppression.reason).toBe('opted_out');
+    expect(Date.parse(suppression.since)).toBeGreaterThanOrEqual(posted - 1000);
+    expect(Date.parse(suppression.since)).toBeLessThanOrEqual(Date.now());
+    // An opt-in of now lifts it (a kept far-future time would have outranked it for ever); the same for an opt-out of the year 2100.
+    await postAll([userEvent('opted-in', phone, Date.parse(suppression.since) + 1), userEvent('opted-out', phone, Date.UTC(2100, 0, 1))]);
+    expect(await reasonsOf(phone)).toEqual(['opted_out']);
+    await postAll([userEvent('opted-in', phone, Date.now() + 2000)]);
+    expect(await reasonsOf(phone)).toEqual([]);
+  });
+
   it('an operator’s DELETE counts as a lifting at the time of the request: an older opt-out arriving later does not undo it', async () => {
     const phone = '+919811000053';
     const before = Date.now() - 60_000;

@@ -285,6 +285,24 @@ function codeString(value: unknown): string | undefined {
   return nonEmptyString(value)?.trim();
 }
 
+/** A provider time outside [this, receivedAt + MAX_FUTURE_MS] is a broken clock or a forged body, never an event's. */
+const EARLIEST_PROVIDER_TIME_MS = Date.UTC(2000, 0, 1);
+const MAX_FUTURE_MS = 7 * 24 * 60 * 60 * 1000;
+
+export function isPlausibleEventTime(ms: number, receivedAt: Date): boolean {
+  return ms >= EARLIEST_PROVIDER_TIME_MS && ms <= receivedAt.getTime() + MAX_FUTURE_MS;
+}
+
+/**
+ * The provider's time of an event that is ordered by it (opt-ins and opt-outs, template
+ * statuses), or `receivedAt` when it gives none or one no event can have: kept, a time years
+ * ahead would win every later comparison, and from the year 10000 on PostgreSQL cannot store it.
+ */
+export function eventTimeOr(value: unknown, receivedAt: Date): Date {
+  const time = toDate(value);
+  return time && isPlausibleEventTime(time.getTime(), receivedAt) ? time : receivedAt;
+}
+
 /** Seconds or milliseconds, as a number or a numeric string: below 1e12 it can only be seconds. */
 export function toDate(value: unknown): Date | undefined {
   let n: number | undefined;

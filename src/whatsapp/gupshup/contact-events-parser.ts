@@ -3,7 +3,7 @@
  * `user-event`s `opted-out` / `opted-in`, and inbound messages (v2 `message`, v3 `messages`),
  * which open the 24-hour customer service window. Pure and total, like parseGupshupCallback.
  */
-import { arrayField, asRecord, field, isRecord, nonEmptyString, phoneString, toDate } from './callback-parser';
+import { arrayField, asRecord, eventTimeOr, field, isRecord, nonEmptyString, phoneString } from './callback-parser';
 
 export type ContactEventKind = 'opted_out' | 'opted_in' | 'inbound_message';
 
@@ -31,7 +31,7 @@ export function parseContactEvents(body: unknown, receivedAt: Date = new Date())
 function v2ContactEvent(envelope: Record<string, unknown>, receivedAt: Date): ContactEvent[] {
   const type = field(envelope, 'type');
   const payload = asRecord(field(envelope, 'payload'));
-  const occurredAt = toDate(field(envelope, 'timestamp')) ?? receivedAt;
+  const occurredAt = eventTimeOr(field(envelope, 'timestamp'), receivedAt);
   if (type === 'user-event') {
     const kind = USER_EVENT_KINDS[nonEmptyString(field(payload, 'type')) ?? ''];
     const phone = phoneString(field(payload, 'phone'));
@@ -51,7 +51,7 @@ function v3InboundMessages(body: Record<string, unknown>, receivedAt: Date): Con
     for (const change of arrayField(asRecord(entry), 'changes')) {
       for (const message of arrayField(asRecord(field(asRecord(change), 'value')), 'messages')) {
         const phone = phoneString(field(asRecord(message), 'from'));
-        if (phone) events.push({ kind: 'inbound_message', phone, occurredAt: toDate(field(asRecord(message), 'timestamp')) ?? receivedAt });
+        if (phone) events.push({ kind: 'inbound_message', phone, occurredAt: eventTimeOr(field(asRecord(message), 'timestamp'), receivedAt) });
       }
     }
   }

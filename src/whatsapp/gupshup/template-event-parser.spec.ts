@@ -25,6 +25,13 @@ describe('parseTemplateEvent', () => {
     });
   });
 
+  it('reads a time no event can have (the year 10000, years ahead, before 2000) as the receipt time', () => {
+    for (const timestamp of [253_402_300_800_000, Date.UTC(2100, 0, 1), 999_999_999_999, 1]) {
+      const body = { type: 'template-event', timestamp, payload: { id: 't-1', status: 'approved' } };
+      expect(parseTemplateEvent(body, receivedAt)).toMatchObject({ kind: 'template-status', report: { occurredAt: receivedAt } });
+    }
+  });
+
   it('leaves other callbacks alone and says what is missing from a broken one', () => {
     expect(parseTemplateEvent({ type: 'message-event', payload: {} }, receivedAt)).toEqual({ kind: 'not-a-template-event' });
     expect(parseTemplateEvent('text', receivedAt)).toEqual({ kind: 'not-a-template-event' });

@@ -5,6 +5,7 @@
  */
 
 import { isStorableText } from '../../common/input-schemas';
+import { eventTimeOr } from './callback-parser';
 
 export interface TemplateStatusReport {
   /** Gupshup's template id (the `id` of a template send). */
@@ -34,7 +35,7 @@ export function parseTemplateEvent(body: unknown, receivedAt: Date): TemplateEve
   // A category-update names a new category, not a status: it changes nothing this service decides on.
   const status = shortText(field(payload, 'status'), MAX_STATUS_LENGTH)?.toLowerCase();
   if (!status) return { kind: 'invalid', problem: `template-event for ${id} without payload.status` };
-  const report: TemplateStatusReport = { gupshupTemplateId: id, status, occurredAt: toDate(field(body, 'timestamp')) ?? receivedAt };
+  const report: TemplateStatusReport = { gupshupTemplateId: id, status, occurredAt: eventTimeOr(field(body, 'timestamp'), receivedAt) };
   const reason = shortText(field(payload, 'reason') ?? field(payload, 'rejectedReason'), MAX_TEXT_LENGTH);
   const elementName = shortText(field(payload, 'elementName'), MAX_TEXT_LENGTH);
   const languageCode = shortText(field(payload, 'languageCode'), MAX_STATUS_LENGTH);
@@ -60,10 +61,3 @@ function shortText(value: unknown, max: number): string | undefined {
   return text;
 }
 
-/** Seconds or milliseconds: below 1e12 it can only be seconds. */
-function toDate(value: unknown): Date | undefined {
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isFinite(n) || n <= 0) return undefined;
-  const date = new Date(n < 1e12 ? n * 1000 : n);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}

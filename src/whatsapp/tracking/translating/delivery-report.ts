@@ -1,14 +1,11 @@
 import { deliveryStatusChanged, type DeliveryStatusChanged, type FailedCallbackRetry, type ReceiptStatus } from '../../domain';
-import type { DeliveryReport, ReportedPricing } from '../../gupshup/callback-parser';
+import { isPlausibleEventTime, type DeliveryReport, type ReportedPricing } from '../../gupshup/callback-parser';
 
 /** Longest provider id kept: Gupshup's are UUIDs, WhatsApp's wamid.… ids well under 200 characters. */
 export const MAX_PROVIDER_ID_LENGTH = 200;
 const MAX_REASON_LENGTH = 2000;
 const MAX_CODE_LENGTH = 100;
 const MAX_DESTINATION_LENGTH = 64;
-/** A provider time outside [this, receivedAt + MAX_FUTURE_MS] is a broken clock or a forged body, never a status. */
-const EARLIEST_PROVIDER_TIME_MS = Date.UTC(2000, 0, 1);
-const MAX_FUTURE_MS = 7 * 24 * 60 * 60 * 1000;
 
 export type CheckedReport = { ok: true; report: DeliveryReport } | { ok: false; problem: string };
 
@@ -33,7 +30,7 @@ export function checkReport(report: DeliveryReport, receivedAt: Date): CheckedRe
     return { ok: false, problem: `${report.format} ${report.providerStatus}: no usable message id` };
   }
   const occurredMs = report.occurredAt.getTime();
-  if (!(occurredMs >= EARLIEST_PROVIDER_TIME_MS && occurredMs <= receivedAt.getTime() + MAX_FUTURE_MS)) {
+  if (!isPlausibleEventTime(occurredMs, receivedAt)) {
     return {
       ok: false,
       problem: `${report.format} ${report.providerStatus}: timestamp ${Number.isFinite(occurredMs) ? new Date(occurredMs).toISOString() : 'invalid'} is not a plausible event time`,
